@@ -1,0 +1,64 @@
+import Hummingbird
+import TodoCore
+
+/// Every error the API returns, with its status and stable machine-readable code.
+/// The body is always `{"error": {"code", "message", "details"}}`.
+public struct APIError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var details: [FieldIssue]?
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, details: [FieldIssue]? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    static func invalidJSON(_ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_json", message: message)
+    }
+
+    static func validation(_ error: ValidationError) -> APIError {
+        APIError(.unprocessableContent, code: "validation_failed", message: error.summary, details: error.issues)
+    }
+
+    static func invalidParameters(_ error: ValidationError) -> APIError {
+        APIError(.badRequest, code: "invalid_parameter", message: error.summary, details: error.issues)
+    }
+
+    static func unauthorized(_ message: String) -> APIError {
+        var error = APIError(.unauthorized, code: "unauthorized", message: message)
+        error.headers[.wwwAuthenticate] = "Bearer"
+        return error
+    }
+
+    static let forbidden = APIError(.forbidden, code: "forbidden", message: "this resource belongs to another user")
+    static let taskNotFound = APIError(.notFound, code: "not_found", message: "no such task")
+    static let preconditionFailed = APIError(
+        .preconditionFailed, code: "precondition_failed", message: "the task was changed since the version in If-Match")
+    static let unavailable = APIError(.serviceUnavailable, code: "unavailable", message: "the database is unavailable; try again shortly")
+    static let internalError = APIError(.internalServerError, code: "internal_error", message: "an unexpected error occurred")
+}
+
+/// The JSON body of an error response.
+struct ErrorBody: ResponseEncodable {
+    struct Content: Encodable {
+        var code: String
+        var message: String
+        var details: [FieldIssue]?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(code, forKey: .code)
+            try container.encode(message, forKey: .message)
+            try container.encode(details, forKey: .details)
+        }
+
+        enum CodingKeys: String, CodingKey { case code, message, details }
+    }
+
+    var error: Content
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import TodoCore
+
+/// What the middleware learns about a request and hands on to the handlers.
+public protocol AppRequestContext: RequestContext {
+    var requestID: String { get set }
+    /// The authenticated user; set by `AuthMiddleware`.
+    var userID: UserID? { get set }
+    /// How the user authenticated (a personal API token may not manage tokens).
+    var authenticatedWith: Credential? { get set }
+}
+
+public enum Credential: Sendable {
+    case accessToken
+    case personalToken
+}
+
+/// The request context of the backend.
+public struct APIRequestContext: AppRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var requestID = ""
+    public var userID: UserID?
+    public var authenticatedWith: Credential?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    public var responseEncoder: JSONEncoder { APIJSON.encoder }
+}
+
+/// JSON output with a stable key order, so that responses read the same every time.
+enum APIJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}

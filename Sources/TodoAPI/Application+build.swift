@@ -1,0 +1,98 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TodoStore
+
+public typealias APIApplication = Application<RouterResponder<APIRequestContext>>
+
+/// Builds the backend: routes, middleware and the services it runs. `main` and the tests
+/// both call this; one place shows how the backend is put together.
+public func buildApplication(
+    _ configuration: APIConfiguration,
+    repository: any TodoRepository,
+    readiness: Readiness,
+    services: [any Service] = [],
+    logger: Logger
+) async -> APIApplication {
+    let router = buildRouter(
+        configuration, repository: repository, readiness: readiness,
+        tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        services: services,
+        logger: logger)
+    app.addServices(SchemaService(repository: repository, readiness: readiness, migrate: configuration.migrateOnStart, logger: logger))
+    return app
+}
+
+func buildRouter(
+    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, tokens: AccessTokens
+) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    _ = MetricsRegistry.shared
+
+    let body = JSONBody(limit: configuration.maxBodySize)
+    OperationsController(repository: repository, readiness: readiness, databaseCheckTimeout: .seconds(2))
+        .addRoutes(to: router)
+    AuthController(
+        repository: repository, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body
+    ).addRoutes(to: router.group("api/auth"))
+    TaskController(repository: repository, body: body).addRoutes(
+        to: router.group("api/:user_id/tasks").add(middleware: AuthMiddleware(tokens: tokens, checksPathUser: true)))
+    return router
+}
+
+/// Brings the schema up to date (or waits for `todo migrate` to do it), retrying while the
+/// database is unreachable, then marks the process ready.
+struct SchemaService: Service {
+    let repository: any TodoRepository
+    let readiness: Readiness
+    let migrate: Bool
+    let logger: Logger
+
+    func run() async throws {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if migrate { try await repository.migrate(logger: logger) }
+                let applied = try await repository.appliedSchemaVersion()
+                if applied >= Schema.latestVersion {
+                    readiness.markSchemaReady()
+                    break
+                }
+                logger.warning("waiting for migrations", metadata: ["applied": "\(applied)", "needed": "\(Schema.latestVersion)"])
+            } catch {
+                logger.warning("database not ready", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+        try? await gracefulShutdown()
+    }
+}
+
+/// On SIGTERM: readiness turns 503 at once, the server keeps serving for `delay` (so load
+/// balancers notice), then the rest of the group shuts down and in-flight requests finish.
+/// It must be the last service of its group: the group shuts services down last to first.
+public struct DrainGate: Service {
+    let readiness: Readiness
+    let delay: Duration
+    let logger: Logger
+
+    public init(readiness: Readiness, delay: Duration, logger: Logger) {
+        self.readiness = readiness
+        self.delay = delay
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        readiness.startDraining()
+        logger.info("draining", metadata: ["delay_seconds": "\(delay.components.seconds)"])
+        try? await Task.sleep(for: delay)
+    }
+}

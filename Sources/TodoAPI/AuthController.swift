@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import TodoCore
+import TodoStore
+
+/// Sign-up, log-in and the current account.
+struct AuthController<Context: AppRequestContext>: Sendable {
+    let repository: any TodoRepository
+    let tokens: AccessTokens
+    let hasher: PasswordHasher
+    let body: JSONBody
+
+    struct Session: ResponseEncodable {
+        var token: String
+        var tokenType = "Bearer"
+        var expiresAt: Timestamp
+        var user: User
+
+        enum CodingKeys: String, CodingKey {
+            case token, user
+            case tokenType = "token_type", expiresAt = "expires_at"
+        }
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("signup", use: signUp)
+        group.post("login", use: logIn)
+        group.group().add(middleware: AuthMiddleware<Context>(tokens: tokens, checksPathUser: false)).get("me", use: me)
+    }
+
+    @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
+        let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password", "name"])
+        var issues: [FieldIssue] = []
+        let email = collect(&issues) { () throws(ValidationError) in try Credentials.normalizedEmail(try fields.string("email")) }
+        let password = collect(&issues) { () throws(ValidationError) in
+            let password = try fields.string("password")
+            try Credentials.checkNewPassword(password)
+            return password
+        }
+        let name = collect(&issues) { () throws(ValidationError) in try Credentials.normalizedName(try fields.optionalString("name")) }
+        guard issues.isEmpty, let email, let password, let name else { throw ValidationError(issues) }
+
+        let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
+        guard let created = try await repository.createUser(user, passwordHash: try await hasher.hash(password)) else {
+            throw APIError(.conflict, code: "email_taken", message: "an account with this e-mail already exists")
+        }
+        context.logger.info("account created", metadata: ["user_id": "\(created.id)"])
+        return EditedResponse(status: .created, response: try await session(for: created))
+    }
+
+    @Sendable func logIn(_ request: Request, context: Context) async throws -> Session {
+        let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password"])
+        let email = try fields.string("email")
+        let password = try fields.string("password")
+        let normalized = try? Credentials.normalizedEmail(email)
+        let stored = try await normalized.asyncFlatMap { try await repository.credentials(email: $0) }
+        // Same work and the same answer whether or not the account exists.
+        guard try await hasher.verify(password, against: stored?.passwordHash), let stored else {
+            throw APIError.unauthorized("wrong e-mail or password")
+        }
+        return try await session(for: stored.user)
+    }
+
+    @Sendable func me(_ request: Request, context: Context) async throws -> User {
+        guard let user = try await repository.user(id: try context.requireUser()) else {
+            throw APIError.unauthorized("the account no longer exists")
+        }
+        return user
+    }
+
+    private func session(for user: User) async throws -> Session {
+        let (token, expiresAt) = try await tokens.issue(for: user.id)
+        return Session(token: token, expiresAt: expiresAt, user: user)
+    }
+
+    private func collect<T>(_ issues: inout [FieldIssue], _ body: () throws(ValidationError) -> T) -> T? {
+        do { return try body() } catch { issues += error.issues; return nil }
+    }
+}
+
+extension User: ResponseEncodable {}
+
+/// The string fields of a small JSON object body, with unknown fields rejected.
+struct Fields {
+    let object: [String: JSONValue]
+
+    init(_ object: [String: JSONValue], allowed: Set<String>) throws(ValidationError) {
+        let unknown = object.keys.filter { !allowed.contains($0) }.sorted()
+        guard unknown.isEmpty else { throw ValidationError(unknown.map { FieldIssue(field: $0, message: "unknown field") }) }
+        self.object = object
+    }
+
+    func string(_ name: String) throws(ValidationError) -> String {
+        guard let value = object[name] else { throw ValidationError(field: name, "is required") }
+        guard case .string(let text) = value else { throw ValidationError(field: name, "must be a string") }
+        return text
+    }
+
+    func optionalString(_ name: String) throws(ValidationError) -> String? {
+        guard let value = object[name], value != .null else { return nil }
+        return try string(name)
+    }
+}
+
+extension Optional {
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,40 @@
+import Hummingbird
+import TodoCore
+
+/// Authenticates `Authorization: Bearer <token>` and checks that the `{user_id}` of the path
+/// (or its alias `me`) is the caller. Every route behind it can trust `context.userID`.
+struct AuthMiddleware<Context: AppRequestContext>: RouterMiddleware {
+    let tokens: AccessTokens
+    /// Whether the route has a `{user_id}` path segment to check.
+    let checksPathUser: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized("an Authorization: Bearer token is required")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].utf8.count <= 4096 else {
+            throw APIError.unauthorized("the Authorization header must be 'Bearer <token>'")
+        }
+        guard let userID = await tokens.verify(String(parts[1])) else {
+            throw APIError.unauthorized("the token is invalid or expired")
+        }
+        if checksPathUser {
+            let pathUser = context.parameters.get("user_id")
+            guard pathUser == "me" || pathUser == userID else { throw APIError.forbidden }
+        }
+        var context = context
+        context.userID = userID
+        context.authenticatedWith = .accessToken
+        context.logger[metadataKey: "user_id"] = .string(userID)
+        return try await next(request, context)
+    }
+}
+
+extension AppRequestContext {
+    /// The authenticated user; only routes behind `AuthMiddleware` call this.
+    func requireUser() throws -> UserID {
+        guard let userID else { throw APIError.unauthorized("authentication required") }
+        return userID
+    }
+}

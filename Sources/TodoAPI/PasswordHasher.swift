@@ -1,0 +1,27 @@
+import HummingbirdBcrypt
+import NIOPosix
+
+/// bcrypt on NIO's blocking thread pool: a hash takes tens to hundreds of milliseconds and
+/// must never hold an event loop or a Swift concurrency thread.
+public struct PasswordHasher: Sendable {
+    public let cost: UInt8
+    /// Verified against when an e-mail is unknown, so that a wrong e-mail and a wrong password take equally long.
+    private let decoyHash: String
+
+    public init(cost: UInt8) {
+        self.cost = cost
+        self.decoyHash = Bcrypt.hash("decoy password that matches nothing", cost: cost)
+    }
+
+    public func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    /// Checks `password` against `hash`, or against the decoy when there is no account.
+    public func verify(_ password: String, against hash: String?) async throws -> Bool {
+        let target = hash ?? decoyHash
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: target) }
+        return matches && hash != nil
+    }
+}

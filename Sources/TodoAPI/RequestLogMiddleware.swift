@@ -1,0 +1,57 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Gives every request an id (the caller's `X-Request-Id` when it is sane, else a new one),
+/// returns it in the response, puts it in every log line of the request, and writes one access
+/// log line per request.
+struct RequestLogMiddleware<Context: AppRequestContext>: RouterMiddleware {
+    let accessLog: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let requestID = Self.acceptableID(request.headers[.xRequestID]) ?? Self.newID()
+        context.requestID = requestID
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+        context.logger[metadataKey: "hb.request.id"] = nil
+        let start = ContinuousClock.now
+        var response = try await next(request, context)
+        response.headers[.xRequestID] = requestID
+        if accessLog {
+            let elapsed = ContinuousClock.now - start
+            let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+            context.logger.info("request", metadata: [
+                "method": .string(request.method.rawValue),
+                "path": .string(request.uri.path),
+                "status": .stringConvertible(response.status.code),
+                "duration_ms": .string(String(format: "%.2f", milliseconds)),
+            ])
+        }
+        return response
+    }
+
+    static func acceptableID(_ value: String?) -> String? {
+        guard let value, (1...64).contains(value.utf8.count),
+              value.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+                  || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                  || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) })
+        else { return nil }
+        return value
+    }
+
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next(), radix: 16, uppercase: false).leftPadded(to: 16)
+            + String(generator.next(), radix: 16, uppercase: false).leftPadded(to: 16)
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = HTTPField.Name("X-Request-Id")!
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}

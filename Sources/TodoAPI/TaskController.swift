@@ -1,0 +1,139 @@
+import Foundation
+import Hummingbird
+import TodoCore
+import TodoStore
+
+/// The task routes under `/api/{user_id}/tasks`.
+struct TaskController<Context: AppRequestContext>: Sendable {
+    let repository: any TodoRepository
+    let body: JSONBody
+    var service: TaskService { TaskService(repository: repository) }
+
+    struct Page: ResponseEncodable {
+        var items: [TodoTask]
+        var nextCursor: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(items, forKey: .items)
+            try container.encode(nextCursor, forKey: .nextCursor)
+        }
+
+        enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get(use: list)
+        group.post(use: create)
+        group.get(":id", use: get)
+        group.put(":id", use: replace)
+        group.patch(":id", use: patch)
+        group.delete(":id", use: delete)
+        group.patch(":id/complete", use: complete)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Page {
+        let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
+        let query: TaskQuery
+        do { query = try TaskQuery(parameters: parameters) } catch { throw APIError.invalidParameters(error) }
+        let page = try await repository.listTasks(userID: try context.requireUser(), query: query)
+        return Page(items: page.items, nextCursor: page.nextCursor?.token)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let fields = try TaskFields(json: try await body.require(request))
+        let userID = try context.requireUser()
+        guard let task = try await repository.insertTask(fields, userID: userID, at: .now()) else {
+            throw APIError.unauthorized("the account no longer exists")
+        }
+        var response = try Self.response(task, request: request, context: context, status: .created)
+        response.headers[.location] = "/api/\(context.parameters.get("user_id") ?? userID)/tasks/\(task.id)"
+        return response
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        let task = try await service.task(id: try taskID(context), userID: try context.requireUser())
+        return try Self.response(task, request: request, context: context)
+    }
+
+    @Sendable func replace(_ request: Request, context: Context) async throws -> Response {
+        let fields = try TaskFields(json: try await body.require(request))
+        return try await update(request, context) { _ in fields }
+    }
+
+    @Sendable func patch(_ request: Request, context: Context) async throws -> Response {
+        let patch = try TaskPatch(json: try await body.require(request))
+        return try await update(request, context) { task in try patch.applied(to: task.fields) }
+    }
+
+    /// Marks the task complete, incomplete (`{"completed": false}`), or toggles it without a body.
+    @Sendable func complete(_ request: Request, context: Context) async throws -> Response {
+        var completed: Bool?
+        if let json = try await body.read(request) {
+            let object = try json.object()
+            let unknown = object.keys.filter { $0 != "completed" }.sorted()
+            guard unknown.isEmpty else { throw ValidationError(unknown.map { FieldIssue(field: $0, message: "unknown field") }) }
+            switch object["completed"] {
+            case nil: break
+            case .bool(let flag)?: completed = flag
+            default: throw ValidationError(field: "completed", "must be a boolean")
+            }
+        }
+        return try await update(request, context) { task in
+            var fields = task.fields
+            fields.completed = completed ?? !task.fields.completed
+            return fields
+        }
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        try await service.delete(id: try taskID(context), userID: try context.requireUser(), ifVersion: try ifMatch(request))
+        return .noContent
+    }
+
+    private func update(_ request: Request, _ context: Context, change: (TodoTask) throws -> TaskFields) async throws -> Response {
+        let task = try await service.update(
+            id: try taskID(context), userID: try context.requireUser(), ifVersion: try ifMatch(request), change: change)
+        return try Self.response(task, request: request, context: context)
+    }
+
+    // MARK: HTTP details
+
+    /// A path id that is not a task id names no task: 404, like a task of another user.
+    private func taskID(_ context: Context) throws -> TaskID {
+        guard let text = context.parameters.get("id"), let id = TaskID(text), id > 0 else { throw APIError.taskNotFound }
+        return id
+    }
+
+    /// The version named by `If-Match` (an ETag we issued), nil without the header.
+    /// `*` matches any existing task. An ETag we never issued can never match: 412.
+    private func ifMatch(_ request: Request) throws -> Int? {
+        guard let header = request.headers[.ifMatch] else { return nil }
+        let value = header.trimmingCharacters(in: .whitespaces)
+        if value == "*" { return nil }
+        guard let version = ETag.version(from: value) else { throw APIError.preconditionFailed }
+        return version
+    }
+
+    static func response(_ task: TodoTask, request: Request, context: Context, status: HTTPResponse.Status = .ok) throws -> Response {
+        var response = try context.responseEncoder.encode(task, from: request, context: context)
+        response.status = status
+        response.headers[.eTag] = ETag.value(for: task)
+        return response
+    }
+}
+
+extension TodoTask: ResponseEncodable {}
+
+/// Strong ETags carry the task's version: `"3"`.
+enum ETag {
+    static func value(for task: TodoTask) -> String { "\"\(task.version)\"" }
+
+    static func version(from header: String) -> Int? {
+        var text = Substring(header)
+        if text.hasPrefix("W/") { return nil }
+        guard text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 3 else { return nil }
+        text = text.dropFirst().dropLast()
+        return Int(text)
+    }
+}

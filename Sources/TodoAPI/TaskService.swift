@@ -1,0 +1,39 @@
+import TodoCore
+import TodoStore
+
+/// Changes to existing tasks: read, apply the change in the domain, write back only if nobody
+/// changed the task meanwhile (optimistic concurrency on `version`).
+struct TaskService: Sendable {
+    let repository: any TodoRepository
+    /// A write lost to a concurrent one is retried this many times when the client sent no If-Match.
+    static let attempts = 5
+
+    func task(id: TaskID, userID: UserID) async throws -> TodoTask {
+        guard let task = try await repository.task(id: id, userID: userID) else { throw APIError.taskNotFound }
+        return task
+    }
+
+    /// Applies `change` to the task's fields. With `ifVersion`, the task must still be at that
+    /// version (412 otherwise); without it, a concurrent write makes us re-read and re-apply.
+    func update(
+        id: TaskID, userID: UserID, ifVersion: Int?,
+        change: (TodoTask) throws -> TaskFields
+    ) async throws -> TodoTask {
+        for _ in 0..<Self.attempts {
+            let current = try await task(id: id, userID: userID)
+            if let ifVersion, current.version != ifVersion { throw APIError.preconditionFailed }
+            let next = current.replacingFields(with: try change(current), at: .now())
+            if try await repository.saveTask(next, expectedVersion: current.version) { return next }
+            if ifVersion != nil { throw APIError.preconditionFailed }
+        }
+        throw APIError(.conflict, code: "conflict", message: "the task is changing too often; try again")
+    }
+
+    func delete(id: TaskID, userID: UserID, ifVersion: Int?) async throws {
+        switch try await repository.deleteTask(id: id, userID: userID, expectedVersion: ifVersion) {
+        case .deleted: return
+        case .notFound: throw APIError.taskNotFound
+        case .versionMismatch: throw APIError.preconditionFailed
+        }
+    }
+}

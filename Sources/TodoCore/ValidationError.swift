@@ -1,0 +1,40 @@
+/// One problem with one field of a request.
+public struct FieldIssue: Sendable, Equatable, Codable {
+    public var field: String
+    public var message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+}
+
+/// Input that breaks the rules of the domain. Carries every problem found, not just the first.
+public struct ValidationError: Error, Sendable, Equatable {
+    public var issues: [FieldIssue]
+
+    public init(_ issues: [FieldIssue]) {
+        self.issues = issues
+    }
+
+    public init(field: String, _ message: String) {
+        self.issues = [FieldIssue(field: field, message: message)]
+    }
+
+    public var summary: String {
+        issues.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+    }
+}
+
+/// Collects issues while a request body is read, then throws them all at once.
+struct IssueCollector {
+    var issues: [FieldIssue] = []
+
+    mutating func add(_ field: String, _ message: String) {
+        issues.append(FieldIssue(field: field, message: message))
+    }
+
+    func throwIfAny() throws(ValidationError) {
+        if !issues.isEmpty { throw ValidationError(issues) }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+
+/// Where the data lives, as given by `DATABASE_URL`.
+public enum DatabaseLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(URLComponents)
+
+    /// `postgres://user:password@host:5432/db?sslmode=disable|prefer|require`,
+    /// `sqlite:///absolute/path.db`, `sqlite://relative/path.db` or a plain file path.
+    public init(url: String) throws {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            guard let components = URLComponents(string: url), components.host?.isEmpty == false else {
+                throw ConfigurationError("DATABASE_URL is not a valid postgres:// URL")
+            }
+            self = .postgres(components)
+        } else if url.hasPrefix("sqlite://") {
+            self = .sqlite(path: String(url.dropFirst("sqlite://".count)))
+        } else if url.hasPrefix("sqlite:") {
+            self = .sqlite(path: String(url.dropFirst("sqlite:".count)))
+        } else if url.contains("://") {
+            throw ConfigurationError("DATABASE_URL must start with postgres://, postgresql:// or sqlite://")
+        } else {
+            self = .sqlite(path: url)
+        }
+        if case .sqlite(let path) = self, path.isEmpty { throw ConfigurationError("DATABASE_URL names no SQLite file") }
+    }
+
+    /// The PostgreSQL client configuration, with the pool size and connect timeout applied.
+    func postgresConfiguration(poolSize: Int, connectTimeout: Duration) throws -> PostgresClient.Configuration {
+        guard case .postgres(let url) = self, let host = url.host else { throw ConfigurationError("not a PostgreSQL URL") }
+        let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let tls: PostgresClient.Configuration.TLS
+        switch query["sslmode"] ?? "prefer" {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        case let mode: throw ConfigurationError("DATABASE_URL sslmode '\(mode)' is not one of disable, prefer, require, verify-full")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: url.port ?? 5432,
+            username: url.user.flatMap { $0.removingPercentEncoding } ?? "postgres",
+            password: url.password.flatMap { $0.removingPercentEncoding },
+            database: url.path.isEmpty ? nil : String(url.path.dropFirst()),
+            tls: tls)
+        configuration.options.maximumConnections = max(1, poolSize)
+        configuration.options.connectTimeout = connectTimeout
+        return configuration
+    }
+
+    /// A description that is safe to log: no password.
+    public var redacted: String {
+        switch self {
+        case .sqlite(let path): "sqlite://\(path)"
+        case .postgres(let url): "postgres://\(url.user ?? "")@\(url.host ?? ""):\(url.port ?? 5432)\(url.path)"
+        }
+    }
+}
+
+/// A setting that cannot work; the process refuses to start and says why.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// An opened repository and the service (if any) that must run for it to work.
+public struct OpenedRepository: Sendable {
+    public var repository: any TodoRepository
+    public var service: (any Service)?
+    public var close: @Sendable () async -> Void
+}
+
+extension DatabaseLocation {
+    public func open(poolSize: Int, connectTimeout: Duration, logger: Logger) async throws -> OpenedRepository {
+        switch self {
+        case .sqlite(let path):
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let repository = try await SQLiteRepository.open(path: path, readerCount: min(poolSize, 8), logger: logger)
+            return OpenedRepository(repository: repository, service: nil, close: { await repository.close() })
+        case .postgres:
+            let repository = PostgresRepository(
+                configuration: try postgresConfiguration(poolSize: poolSize, connectTimeout: connectTimeout), logger: logger)
+            return OpenedRepository(repository: repository, service: repository.service, close: {})
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TodoCore
+
+/// PostgreSQL storage through PostgresNIO's connection pool. The pool itself is a `Service`
+/// that the application runs alongside the HTTP server (`service`).
+public final class PostgresRepository: TodoRepository {
+    private let client: PostgresClient
+    private let logger: Logger
+    /// Runs the connection pool; must be part of the application's service group.
+    public var service: any Service { client }
+
+    /// An arbitrary constant shared by every replica: the key of the migration advisory lock.
+    private static let migrationLockKey: Int64 = 7_226_871_104_113
+
+    public init(configuration: PostgresClient.Configuration, logger: Logger) {
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    private func run(_ sql: String, _ binds: [SQLBind] = []) async throws -> PostgresRowSequence {
+        try await client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(binds)), logger: logger)
+    }
+
+    private static func bindings(_ binds: [SQLBind]) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case .text(let text): bindings.append(text)
+            case .integer(let number): bindings.append(number)
+            case .time(let time): bindings.append(time)
+            }
+        }
+        return bindings
+    }
+
+    // MARK: Schema
+
+    public func migrate(logger: Logger) async throws {
+        try await client.withConnection { connection in
+            // A session-level advisory lock: replicas starting together apply each migration once.
+            _ = try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
+            do {
+                try await Self.applyPending(on: connection, logger: logger)
+                _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    private static func applyPending(on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+            logger: logger)
+        var applied: Set<Int> = []
+        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
+            .decode(Int32.self) { applied.insert(Int(version)) }
+        for migration in Migrations.postgres where !applied.contains(migration.version) {
+            _ = try await connection.query("BEGIN", logger: logger)
+            do {
+                for statement in migration.statements {
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                _ = try await connection.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(Int32(migration.version)), \(migration.name))",
+                    logger: logger)
+                _ = try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+        }
+    }
+
+    public func appliedSchemaVersion() async throws -> Int {
+        let rows = try await run(
+            "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE (SELECT COALESCE(MAX(version), 0) FROM schema_migrations) END")
+        for try await version in rows.decode(Int32.self) { return Int(version) }
+        return 0
+    }
+
+    public func ping() async throws {
+        _ = try await run("SELECT 1")
+    }
+
+    // MARK: Users
+
+    public func createUser(_ user: User, passwordHash: String) async throws -> User? {
+        var bindings = Self.bindings([.text(user.id), .text(user.email), .text(passwordHash), .time(user.createdAt)])
+        bindings.append(user.name)
+        let rows = try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO users (id, email, password_hash, created_at, name) VALUES ($1, $2, $3, $4, $5)
+                    ON CONFLICT (email) DO NOTHING RETURNING id
+                    """,
+                binds: bindings),
+            logger: logger)
+        for try await _ in rows { return user }
+        return nil
+    }
+
+    public func credentials(email: String) async throws -> StoredCredentials? {
+        let rows = try await run("SELECT id, email, name, created_at, password_hash FROM users WHERE email = $1", [.text(email)])
+        for try await (id, email, name, created, hash) in rows.decode((String, String, String?, Timestamp, String).self) {
+            return StoredCredentials(user: User(id: id, email: email, name: name, createdAt: created), passwordHash: hash)
+        }
+        return nil
+    }
+
+    public func user(id: UserID) async throws -> User? {
+        let rows = try await run("SELECT id, email, name, created_at FROM users WHERE id = $1", [.text(id)])
+        for try await (id, email, name, created) in rows.decode((String, String, String?, Timestamp).self) {
+            return User(id: id, email: email, name: name, createdAt: created)
+        }
+        return nil
+    }
+
+    // MARK: Tasks
+
+    public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask? {
+        var bindings = PostgresBindings(capacity: 11)
+        bindings.append(userID)
+        Self.appendFields(fields, completedAt: fields.completed ? now : nil, to: &bindings)
+        bindings.append(now)
+        let rows = try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
+                                       recurrence, version, created_at, updated_at)
+                    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
+                    RETURNING id
+                    """,
+                binds: bindings),
+            logger: logger)
+        for try await id in rows.decode(Int64.self) {
+            return TodoTask(id: id, userID: userID, fields: fields, completedAt: fields.completed ? now : nil,
+                            version: 1, createdAt: now, updatedAt: now)
+        }
+        return nil
+    }
+
+    public func task(id: TaskID, userID: UserID) async throws -> TodoTask? {
+        let rows = try await run(
+            "SELECT \(TaskListSQL.columns) FROM tasks WHERE id = $1 AND user_id = $2", [.integer(id), .text(userID)])
+        for try await row in rows { return try Self.task(row) }
+        return nil
+    }
+
+    public func listTasks(userID: UserID, query: TaskQuery) async throws -> TaskPage {
+        let list = TaskListSQL(userID: userID, query: query, dialect: .postgres)
+        var decoded: [(task: TodoTask, titleKey: String?)] = []
+        decoded.reserveCapacity(query.limit + 1)
+        for try await row in try await run(list.sql, list.binds) {
+            let titleKey = query.sort.field == .title ? try row.makeRandomAccess()["sort_key"].decode(String.self, context: .default) : nil
+            decoded.append((try Self.task(row), titleKey))
+        }
+        return TaskListSQL.page(rows: decoded, query: query)
+    }
+
+    public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
+        var bindings = PostgresBindings(capacity: 14)
+        Self.appendFields(task.fields, completedAt: task.completedAt, to: &bindings)
+        bindings.append(Int32(task.version))
+        bindings.append(task.updatedAt)
+        bindings.append(task.id)
+        bindings.append(task.userID)
+        bindings.append(Int32(expectedVersion))
+        let rows = try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4, priority = $5, tags = $6,
+                        due_at = $7, remind_at = $8, recurrence = $9, version = $10, updated_at = $11
+                    WHERE id = $12 AND user_id = $13 AND version = $14 RETURNING id
+                    """,
+                binds: bindings),
+            logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    public func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
+        let rows = try await client.query(
+            """
+            DELETE FROM tasks WHERE id = \(id) AND user_id = \(userID) AND (\(expectedVersion.map(Int32.init))::integer IS NULL OR version = \(expectedVersion.map(Int32.init)))
+            RETURNING id
+            """,
+            logger: logger)
+        for try await _ in rows { return .deleted }
+        guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
+        return .versionMismatch
+    }
+
+    // MARK: Row mapping
+
+    private static func appendFields(_ fields: TaskFields, completedAt: Timestamp?, to bindings: inout PostgresBindings) {
+        bindings.append(fields.title)
+        bindings.append(fields.description)
+        bindings.append(fields.completed)
+        bindings.append(completedAt)
+        bindings.append(Int16(fields.priority.rank))
+        bindings.append(fields.tags)
+        bindings.append(fields.dueAt)
+        bindings.append(fields.remindAt)
+        bindings.append(RowCoding.encodeRecurrence(fields.recurrence))
+    }
+
+    private static func task(_ row: PostgresRow) throws -> TodoTask {
+        let (id, userID, title, description, completed, completedAt, rank, tags, dueAt, remindAt, recurrence, version, created, updated) =
+            try row.decode(
+                (Int64, String, String, String, Bool, Timestamp?, Int16, [String], Timestamp?, Timestamp?, String?, Int32,
+                 Timestamp, Timestamp).self)
+        let fields = TaskFields(
+            title: title, description: description, completed: completed, priority: try RowCoding.priority(rank: Int(rank)),
+            tags: tags, dueAt: dueAt, remindAt: remindAt, recurrence: try RowCoding.decodeRecurrence(recurrence))
+        return TodoTask(id: id, userID: userID, fields: fields, completedAt: completedAt, version: Int(version),
+                        createdAt: created, updatedAt: updated)
+    }
+}

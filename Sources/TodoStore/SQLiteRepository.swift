@@ -1,0 +1,211 @@
+import Foundation
+import Logging
+import SQLiteNIO
+import Synchronization
+import TodoCore
+
+/// SQLite storage: one file in WAL mode, one writer connection and a few reader connections
+/// (WAL lets readers run while a write commits). Every commit is fsynced (`synchronous=FULL`),
+/// so an acknowledged write survives a crash of the process or the machine.
+public final class SQLiteRepository: TodoRepository {
+    private let writer: SQLiteConnection
+    private let readers: [SQLiteConnection]
+    private let nextReader = Atomic<Int>(0)
+
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
+        self.writer = writer
+        self.readers = readers
+    }
+
+    /// Opens (and creates) the database file. `readerCount` sizes the reader pool.
+    public static func open(path: String, readerCount: Int, logger: Logger) async throws -> SQLiteRepository {
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        _ = try await writer.query("PRAGMA journal_mode = WAL")
+        try await configure(writer)
+        var readers: [SQLiteConnection] = []
+        for _ in 0..<max(1, readerCount) {
+            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            try await configure(reader)
+            _ = try await reader.query("PRAGMA query_only = ON")
+            readers.append(reader)
+        }
+        return SQLiteRepository(writer: writer, readers: readers)
+    }
+
+    private static func configure(_ connection: SQLiteConnection) async throws {
+        _ = try await connection.query("PRAGMA synchronous = FULL")
+        _ = try await connection.query("PRAGMA foreign_keys = ON")
+        _ = try await connection.query("PRAGMA busy_timeout = 5000")
+    }
+
+    public func close() async {
+        for connection in readers + [writer] {
+            try? await connection.close()
+        }
+    }
+
+    private var reader: SQLiteConnection {
+        readers[nextReader.add(1, ordering: .relaxed).newValue % readers.count]
+    }
+
+    // MARK: Schema
+
+    public func migrate(logger: Logger) async throws {
+        _ = try await writer.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+        for migration in Migrations.sqlite {
+            // BEGIN IMMEDIATE takes the write lock, so a second process waits here and then skips.
+            _ = try await writer.query("BEGIN IMMEDIATE")
+            do {
+                let applied = try await writer.query("SELECT 1 FROM schema_migrations WHERE version = ?1", [.integer(migration.version)])
+                if applied.isEmpty {
+                    for statement in migration.statements { _ = try await writer.query(statement) }
+                    _ = try await writer.query(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                        [.integer(migration.version), .text(migration.name), .integer(Int(Timestamp.now().millisecondsSinceEpoch))])
+                    logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                }
+                _ = try await writer.query("COMMIT")
+            } catch {
+                _ = try? await writer.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func appliedSchemaVersion() async throws -> Int {
+        let exists = try await reader.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        guard !exists.isEmpty else { return 0 }
+        let rows = try await reader.query("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
+        return rows.first?.column("version")?.integer ?? 0
+    }
+
+    public func ping() async throws {
+        _ = try await reader.query("SELECT 1")
+    }
+
+    // MARK: Users
+
+    public func createUser(_ user: User, passwordHash: String) async throws -> User? {
+        let rows = try await writer.query(
+            """
+            INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+            ON CONFLICT (email) DO NOTHING RETURNING id
+            """,
+            [.text(user.id), .text(user.email), user.name.map(SQLiteData.text) ?? .null, .text(passwordHash),
+             .integer(Int(user.createdAt.millisecondsSinceEpoch))])
+        return rows.isEmpty ? nil : user
+    }
+
+    public func credentials(email: String) async throws -> StoredCredentials? {
+        let rows = try await reader.query(
+            "SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?1", [.text(email)])
+        guard let row = rows.first, let hash = row.column("password_hash")?.string else { return nil }
+        return StoredCredentials(user: try Self.user(row), passwordHash: hash)
+    }
+
+    public func user(id: UserID) async throws -> User? {
+        let rows = try await reader.query("SELECT id, email, name, created_at FROM users WHERE id = ?1", [.text(id)])
+        return try rows.first.map(Self.user)
+    }
+
+    private static func user(_ row: SQLiteRow) throws -> User {
+        guard let id = row.column("id")?.string, let email = row.column("email")?.string,
+              let created = row.column("created_at")?.integer
+        else { throw StoreUnavailable("malformed users row") }
+        return User(id: id, email: email, name: row.column("name")?.string,
+                    createdAt: Timestamp(millisecondsSinceEpoch: Int64(created)))
+    }
+
+    // MARK: Tasks
+
+    public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask? {
+        let rows = try await writer.query(
+            """
+            INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
+                               recurrence, version, created_at, updated_at)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)
+            RETURNING id
+            """,
+            [.text(userID)] + Self.binds(fields, completedAt: fields.completed ? now : nil) + [Self.time(now)])
+        guard let id = rows.first?.column("id")?.integer else { return nil }
+        return TodoTask(id: TaskID(id), userID: userID, fields: fields, completedAt: fields.completed ? now : nil,
+                        version: 1, createdAt: now, updatedAt: now)
+    }
+
+    public func task(id: TaskID, userID: UserID) async throws -> TodoTask? {
+        let rows = try await reader.query(
+            "SELECT \(TaskListSQL.columns) FROM tasks WHERE id = ?1 AND user_id = ?2", [.integer(Int(id)), .text(userID)])
+        return try rows.first.map(Self.task)
+    }
+
+    public func listTasks(userID: UserID, query: TaskQuery) async throws -> TaskPage {
+        let list = TaskListSQL(userID: userID, query: query, dialect: .sqlite)
+        let rows = try await reader.query(list.sql, list.binds.map(Self.data))
+        let decoded = try rows.map { (task: try Self.task($0), titleKey: $0.column("sort_key")?.string) }
+        return TaskListSQL.page(rows: decoded, query: query)
+    }
+
+    public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
+        let rows = try await writer.query(
+            """
+            UPDATE tasks SET title = ?1, description = ?2, completed = ?3, completed_at = ?4, priority = ?5, tags = ?6,
+                due_at = ?7, remind_at = ?8, recurrence = ?9, version = ?10, updated_at = ?11
+            WHERE id = ?12 AND user_id = ?13 AND version = ?14 RETURNING id
+            """,
+            Self.binds(task.fields, completedAt: task.completedAt)
+                + [.integer(task.version), Self.time(task.updatedAt), .integer(Int(task.id)), .text(task.userID),
+                   .integer(expectedVersion)])
+        return !rows.isEmpty
+    }
+
+    public func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
+        let rows = try await writer.query(
+            "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3) RETURNING id",
+            [.integer(Int(id)), .text(userID), expectedVersion.map(SQLiteData.integer) ?? .null])
+        if !rows.isEmpty { return .deleted }
+        guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
+        return .versionMismatch
+    }
+
+    // MARK: Row mapping
+
+    private static func binds(_ fields: TaskFields, completedAt: Timestamp?) -> [SQLiteData] {
+        [.text(fields.title), .text(fields.description), .integer(fields.completed ? 1 : 0), time(completedAt),
+         .integer(fields.priority.rank), .text(RowCoding.joinTags(fields.tags)), time(fields.dueAt), time(fields.remindAt),
+         RowCoding.encodeRecurrence(fields.recurrence).map(SQLiteData.text) ?? .null]
+    }
+
+    private static func time(_ value: Timestamp?) -> SQLiteData {
+        value.map { .integer(Int($0.millisecondsSinceEpoch)) } ?? .null
+    }
+
+    private static func data(_ bind: SQLBind) -> SQLiteData {
+        switch bind {
+        case .text(let text): .text(text)
+        case .integer(let number): .integer(Int(number))
+        case .time(let time): .integer(Int(time.millisecondsSinceEpoch))
+        }
+    }
+
+    private static func task(_ row: SQLiteRow) throws -> TodoTask {
+        func time(_ name: String) -> Timestamp? {
+            row.column(name)?.integer.map { Timestamp(millisecondsSinceEpoch: Int64($0)) }
+        }
+        guard let id = row.column("id")?.integer, let userID = row.column("user_id")?.string,
+              let title = row.column("title")?.string, let created = time("created_at"), let updated = time("updated_at"),
+              let rank = row.column("priority")?.integer, let version = row.column("version")?.integer
+        else { throw StoreUnavailable("malformed tasks row") }
+        let fields = TaskFields(
+            title: title,
+            description: row.column("description")?.string ?? "",
+            completed: row.column("completed")?.integer == 1,
+            priority: try RowCoding.priority(rank: rank),
+            tags: RowCoding.splitTags(row.column("tags")?.string ?? ""),
+            dueAt: time("due_at"),
+            remindAt: time("remind_at"),
+            recurrence: try RowCoding.decodeRecurrence(row.column("recurrence")?.string))
+        return TodoTask(id: TaskID(id), userID: userID, fields: fields, completedAt: time("completed_at"),
+                        version: version, createdAt: created, updatedAt: updated)
+    }
+}

@@ -1,0 +1,136 @@
+import TodoCore
+
+/// A value bound to a statement parameter; each database maps it to its own type.
+enum SQLBind: Sendable, Equatable {
+    case text(String)
+    case integer(Int64)
+    case time(Timestamp)
+}
+
+/// What differs between the two SQL dialects for the list query.
+struct SQLDialect: Sendable {
+    var placeholder: @Sendable (Int) -> String
+    /// A case-insensitive pattern match operator.
+    var likeOperator: String
+    /// A condition that the task's tags contain the bound tag.
+    var hasTag: @Sendable (_ placeholder: String) -> String
+    var trueLiteral: String
+    var falseLiteral: String
+
+    static let postgres = SQLDialect(
+        placeholder: { "$\($0)" },
+        likeOperator: "ILIKE",
+        hasTag: { "\($0) = ANY(tags)" },
+        trueLiteral: "true",
+        falseLiteral: "false")
+
+    static let sqlite = SQLDialect(
+        placeholder: { "?\($0)" },
+        likeOperator: "LIKE",
+        hasTag: { "instr(',' || tags || ',', ',' || \($0) || ',') > 0" },
+        trueLiteral: "1",
+        falseLiteral: "0")
+}
+
+/// Builds the list query: filters, keyset pagination and order. Values are always bound,
+/// never spliced into the text; only fixed column names and operators are.
+struct TaskListSQL {
+    static let columns =
+        "id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at"
+
+    var sql: String
+    var binds: [SQLBind]
+
+    init(userID: UserID, query: TaskQuery, dialect: SQLDialect) {
+        var binds: [SQLBind] = []
+        func bind(_ value: SQLBind) -> String {
+            binds.append(value)
+            return dialect.placeholder(binds.count)
+        }
+        var conditions = ["user_id = \(bind(.text(userID)))"]
+        switch query.status {
+        case .all: break
+        case .pending: conditions.append("completed = \(dialect.falseLiteral)")
+        case .completed: conditions.append("completed = \(dialect.trueLiteral)")
+        }
+        if !query.priorities.isEmpty {
+            let list = query.priorities.map { bind(.integer(Int64($0.rank))) }.joined(separator: ", ")
+            conditions.append("priority IN (\(list))")
+        }
+        for tag in query.tags {
+            conditions.append(dialect.hasTag(bind(.text(tag))))
+        }
+        if let dueAfter = query.dueAfter { conditions.append("due_at >= \(bind(.time(dueAfter)))") }
+        if let dueBefore = query.dueBefore { conditions.append("due_at < \(bind(.time(dueBefore)))") }
+        if let search = query.search {
+            let pattern = bind(.text("%" + Self.escapeLike(search) + "%"))
+            conditions.append(
+                "(title \(dialect.likeOperator) \(pattern) ESCAPE '\\' OR description \(dialect.likeOperator) \(pattern) ESCAPE '\\')")
+        }
+        let key = Self.sortExpression(query.sort.field)
+        let direction = query.sort.descending ? "DESC" : "ASC"
+        let after = query.sort.descending ? "<" : ">"
+        if let cursor = query.cursor {
+            switch cursor.key {
+            case .none:
+                conditions.append("(\(key) IS NULL AND id \(after) \(bind(.integer(cursor.id))))")
+            case .integer(let value):
+                let bound = query.sort.field == .due || query.sort.field == .created || query.sort.field == .updated
+                    ? bind(.time(Timestamp(millisecondsSinceEpoch: value))) : bind(.integer(value))
+                conditions.append(Self.keysetCondition(key, bound, after, bind(.integer(cursor.id)), nullable: query.sort.field == .due))
+            case .text(let value):
+                conditions.append(Self.keysetCondition(key, bind(.text(value)), after, bind(.integer(cursor.id)), nullable: false))
+            }
+        }
+        let nulls = query.sort.field == .due ? " NULLS LAST" : ""
+        let sortColumn = query.sort.field == .title ? ", \(key) AS sort_key" : ""
+        self.sql = """
+            SELECT \(Self.columns)\(sortColumn) FROM tasks WHERE \(conditions.joined(separator: " AND ")) \
+            ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT \(query.limit + 1)
+            """
+        self.binds = binds
+    }
+
+    static func sortExpression(_ field: TaskQuery.SortField) -> String {
+        switch field {
+        case .created: "created_at"
+        case .updated: "updated_at"
+        case .due: "due_at"
+        case .priority: "priority"
+        case .title: "lower(title)"
+        }
+    }
+
+    /// Rows after (key, id) in the sort order; tasks without a key come last.
+    static func keysetCondition(_ key: String, _ value: String, _ after: String, _ id: String, nullable: Bool) -> String {
+        let base = "(\(key) \(after) \(value) OR (\(key) = \(value) AND id \(after) \(id)))"
+        return nullable ? "(\(base) OR \(key) IS NULL)" : base
+    }
+
+    /// Makes `%`, `_` and `\` in a search term match literally.
+    static func escapeLike(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    /// The page from rows fetched with `LIMIT limit + 1`: the extra row only says there is more.
+    static func page(rows: [(task: TodoTask, titleKey: String?)], query: TaskQuery) -> TaskPage {
+        let items = rows.prefix(query.limit).map(\.task)
+        guard rows.count > query.limit, let last = rows.prefix(query.limit).last else {
+            return TaskPage(items: Array(items), nextCursor: nil)
+        }
+        let key: TaskCursor.Key
+        switch query.sort.field {
+        case .created: key = .integer(last.task.createdAt.millisecondsSinceEpoch)
+        case .updated: key = .integer(last.task.updatedAt.millisecondsSinceEpoch)
+        case .priority: key = .integer(Int64(last.task.fields.priority.rank))
+        case .due: key = last.task.fields.dueAt.map { .integer($0.millisecondsSinceEpoch) } ?? .none
+        case .title: key = .text(last.titleKey ?? last.task.fields.title.lowercased())
+        }
+        return TaskPage(items: Array(items), nextCursor: TaskCursor(sort: query.sort, key: key, id: last.task.id))
+    }
+}

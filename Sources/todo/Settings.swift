@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import TodoAPI
+import TodoStore
+
+/// Reads typed settings from the environment (12-factor). Each variable has a documented
+/// default (README, "Configuration"); a value that cannot be used stops the process with a
+/// message that names the variable.
+struct Environment {
+    var values: [String: String] = ProcessInfo.processInfo.environment
+
+    func string(_ name: String) -> String? {
+        guard let value = values[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = string(name) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
+        return value
+    }
+
+    func bool(_ name: String, default fallback: Bool) throws -> Bool {
+        guard let text = string(name)?.lowercased() else { return fallback }
+        switch text {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError("\(name) must be true or false, got '\(text)'")
+        }
+    }
+}
+
+/// The settings every role shares.
+struct CommonSettings {
+    var dataDirectory: String
+    var logLevel: Logger.Level
+    var logFormat: LogFormat
+
+    enum LogFormat: String {
+        case json, text
+    }
+
+    init(_ environment: Environment, defaultLogFormat: LogFormat) throws {
+        dataDirectory = environment.string("TODO_DATA_DIR") ?? "./data"
+        let level = environment.string("LOG_LEVEL")?.lowercased() ?? "info"
+        guard let parsedLevel = Logger.Level(rawValue: level) else {
+            throw ConfigurationError("LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        logLevel = parsedLevel
+        let format = environment.string("LOG_FORMAT")?.lowercased() ?? defaultLogFormat.rawValue
+        guard let parsedFormat = LogFormat(rawValue: format) else { throw ConfigurationError("LOG_FORMAT must be json or text") }
+        logFormat = parsedFormat
+    }
+
+    /// Sets up swift-log once for the process.
+    func bootstrapLogging() {
+        let level = logLevel
+        switch logFormat {
+        case .json: LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        case .text: LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        }
+    }
+}
+
+/// The database settings of the backend and `todo migrate`.
+struct DatabaseSettings {
+    var location: DatabaseLocation
+    var poolSize: Int
+    var connectTimeout: Duration
+
+    init(_ environment: Environment, dataDirectory: String) throws {
+        location = try DatabaseLocation(url: environment.string("DATABASE_URL") ?? "sqlite://\(dataDirectory)/todo.db")
+        poolSize = try environment.integer("DATABASE_POOL_SIZE", default: 10, range: 1...500)
+        connectTimeout = .seconds(try environment.integer("DATABASE_CONNECT_TIMEOUT_SECONDS", default: 5, range: 1...300))
+    }
+
+    func open(logger: Logger) async throws -> OpenedRepository {
+        try await location.open(poolSize: poolSize, connectTimeout: connectTimeout, logger: logger)
+    }
+}
+
+extension APIConfiguration {
+    /// The backend settings. `generatedSecret` is used when no secret is configured
+    /// (only `todo serve` offers one).
+    init(_ environment: Environment, defaultHost: String, generatedSecret: (() throws -> String)? = nil) throws {
+        let secret: String
+        if let configured = environment.string("AUTH_SECRET") ?? environment.string("BETTER_AUTH_SECRET") {
+            secret = configured
+        } else if let generatedSecret {
+            secret = try generatedSecret()
+        } else {
+            throw ConfigurationError("AUTH_SECRET (or BETTER_AUTH_SECRET) must be set: the key that signs access tokens")
+        }
+        guard secret.utf8.count >= AccessTokens.minimumSecretLength else {
+            throw ConfigurationError("AUTH_SECRET must be at least \(AccessTokens.minimumSecretLength) characters; try: openssl rand -hex 32")
+        }
+        self.init(authSecret: secret)
+        host = environment.string("HOST") ?? defaultHost
+        port = try environment.integer("PORT", default: try environment.integer("API_PORT", default: 8000, range: 0...65535), range: 0...65535)
+        tokenLifetime = .seconds(try environment.integer("AUTH_TOKEN_TTL_SECONDS", default: 86_400, range: 60...31_536_000))
+        maxBodySize = try environment.integer("MAX_BODY_SIZE", default: 1 << 20, range: 1024...(1 << 30))
+        passwordHashCost = UInt8(try environment.integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
+        accessLog = try environment.bool("ACCESS_LOG", default: true)
+        migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
+        drainDelay = .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
+        shutdownTimeout = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
+    }
+}
+
+/// The secret `todo serve` makes on first start and keeps in the data directory (mode 0600),
+/// so that sessions survive restarts without any set-up.
+func persistentSecret(in directory: String) throws -> String {
+    let path = directory + "/auth-secret"
+    if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+        return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var generator = SystemRandomNumberGenerator()
+    let secret = (0..<4).map { _ in String(generator.next(), radix: 16).paddedTo16 }.joined()
+    guard FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+        throw ConfigurationError("cannot write \(path)")
+    }
+    return secret
+}
+
+extension String {
+    fileprivate var paddedTo16: String { String(repeating: "0", count: max(0, 16 - count)) + self }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TodoAPI
+import TodoStore
+
+@main
+struct Todo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "todo",
+        abstract: "A multi-user Todo system: REST API, web UI and MCP server in one binary.",
+        discussion: "Every setting is an environment variable; see the README's Configuration section.",
+        version: BuildInfo.version,
+        subcommands: [Serve.self, API.self, Migrate.self, Healthcheck.self])
+}
+
+/// Runs the backend until SIGTERM/SIGINT, then drains: readiness 503, wait, stop accepting,
+/// finish in-flight requests, close the database.
+func runBackend(_ configuration: APIConfiguration, database: DatabaseSettings, logger: Logger) async throws {
+    logger.info("starting backend", metadata: [
+        "address": "\(configuration.host):\(configuration.port)", "database": "\(database.location.redacted)",
+    ])
+    let opened = try await database.open(logger: logger)
+    let readiness = Readiness()
+    let app = await buildApplication(
+        configuration, repository: opened.repository, readiness: readiness,
+        services: opened.service.map { [$0] } ?? [], logger: logger)
+    var group = ServiceGroupConfiguration(
+        services: [
+            .init(service: app),
+            // Last, so that it is the first to hear of the shutdown: see DrainGate.
+            .init(service: DrainGate(readiness: readiness, delay: configuration.drainDelay, logger: logger)),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger)
+    group.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
+    group.maximumCancellationDuration = .seconds(5)
+    try await ServiceGroup(configuration: group).run()
+    await opened.close()
+    logger.info("stopped")
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every role in one process on SQLite: the laptop default, no set-up needed.")
+
+    func run() async throws {
+        let environment = Environment()
+        let common = try CommonSettings(environment, defaultLogFormat: .text)
+        common.bootstrapLogging()
+        let configuration = try APIConfiguration(
+            environment, defaultHost: "127.0.0.1", generatedSecret: { try persistentSecret(in: common.dataDirectory) })
+        let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
+        try await runBackend(configuration, database: database, logger: Logger(label: "todo"))
+    }
+}
+
+struct API: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api", abstract: "Run the backend REST API (port 8000).")
+
+    func run() async throws {
+        let environment = Environment()
+        let common = try CommonSettings(environment, defaultLogFormat: .json)
+        common.bootstrapLogging()
+        let configuration = try APIConfiguration(environment, defaultHost: "0.0.0.0")
+        let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
+        try await runBackend(configuration, database: database, logger: Logger(label: "todo.api"))
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending database migrations and exit (safe to run from several places at once).")
+
+    func run() async throws {
+        let environment = Environment()
+        let common = try CommonSettings(environment, defaultLogFormat: .json)
+        common.bootstrapLogging()
+        let logger = Logger(label: "todo.migrate")
+        let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
+        let opened = try await database.open(logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            if let service = opened.service { tasks.addTask { try await service.run() } }
+            try await opened.repository.migrate(logger: logger)
+            let version = try await opened.repository.appliedSchemaVersion()
+            logger.info("schema up to date", metadata: ["version": "\(version)", "database": "\(database.location.redacted)"])
+            tasks.cancelAll()
+        }
+        await opened.close()
+    }
+}
