@@ -75,6 +75,7 @@ let package = Package(
                 "TodoStore",
                 "TodoCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
     ]

@@ -11,6 +11,8 @@ public final class SQLiteRepository: TodoRepository {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
+    /// Every use of the writer holds this, so a statement never lands inside another task's transaction.
+    private let writeLock = AsyncLock()
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
         self.writer = writer
@@ -44,6 +46,12 @@ public final class SQLiteRepository: TodoRepository {
         }
     }
 
+    /// Runs one statement on the writer connection.
+    private func write(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        let writer = self.writer
+        return try await writeLock.withLock { try await writer.query(sql, binds) }
+    }
+
     private var reader: SQLiteConnection {
         readers[nextReader.add(1, ordering: .relaxed).newValue % readers.count]
     }
@@ -51,6 +59,11 @@ public final class SQLiteRepository: TodoRepository {
     // MARK: Schema
 
     public func migrate(logger: Logger) async throws {
+        let writer = self.writer
+        try await writeLock.withLock { try await Self.migrate(writer, logger: logger) }
+    }
+
+    private static func migrate(_ writer: SQLiteConnection, logger: Logger) async throws {
         _ = try await writer.query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
         for migration in Migrations.sqlite {
@@ -87,7 +100,7 @@ public final class SQLiteRepository: TodoRepository {
     // MARK: Users
 
     public func createUser(_ user: User, passwordHash: String) async throws -> User? {
-        let rows = try await writer.query(
+        let rows = try await write(
             """
             INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
             ON CONFLICT (email) DO NOTHING RETURNING id
@@ -120,7 +133,7 @@ public final class SQLiteRepository: TodoRepository {
     // MARK: Tasks
 
     public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask? {
-        let rows = try await writer.query(
+        let rows = try await write(
             """
             INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
                                recurrence, version, created_at, updated_at)
@@ -147,7 +160,7 @@ public final class SQLiteRepository: TodoRepository {
     }
 
     public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
-        let rows = try await writer.query(
+        let rows = try await write(
             """
             UPDATE tasks SET title = ?1, description = ?2, completed = ?3, completed_at = ?4, priority = ?5, tags = ?6,
                 due_at = ?7, remind_at = ?8, recurrence = ?9, version = ?10, updated_at = ?11
@@ -160,7 +173,7 @@ public final class SQLiteRepository: TodoRepository {
     }
 
     public func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
-        let rows = try await writer.query(
+        let rows = try await write(
             "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3) RETURNING id",
             [.integer(Int(id)), .text(userID), expectedVersion.map(SQLiteData.integer) ?? .null])
         if !rows.isEmpty { return .deleted }

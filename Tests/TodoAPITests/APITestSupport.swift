@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import TodoAPI
+import TodoStore
+
+let testSecret = "test-secret-that-is-long-enough-0123456789"
+
+/// A backend on a fresh SQLite database, driven in-process through the router.
+struct APIHarness {
+    let client: any TestClientProtocol
+    let repository: any TodoRepository
+    let readiness: Readiness
+
+    /// Runs `body` against a new backend. `configure` may change settings first.
+    static func run(
+        configure: (inout APIConfiguration) -> Void = { _ in },
+        migrated: Bool = true,
+        _ body: @escaping @Sendable (APIHarness) async throws -> Void
+    ) async throws {
+        var configuration = APIConfiguration(authSecret: testSecret)
+        configuration.passwordHashCost = 4
+        configuration.accessLog = false
+        configure(&configuration)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("todo-api-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
+            .open(poolSize: 2, connectTimeout: .seconds(5), logger: logger)
+        let readiness = Readiness()
+        if migrated {
+            try await opened.repository.migrate(logger: logger)
+            readiness.markSchemaReady()
+        }
+        let app = await buildApplication(configuration, repository: opened.repository, readiness: readiness, logger: logger)
+        do {
+            try await app.test(.router) { client in
+                try await body(APIHarness(client: client, repository: opened.repository, readiness: readiness))
+            }
+        } catch {
+            await opened.close()
+            throw error
+        }
+        await opened.close()
+    }
+
+    struct Reply {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed]) }
+        var object: [String: Any] { json as? [String: Any] ?? [:] }
+        var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+        var errorFields: [String] {
+            ((object["error"] as? [String: Any])?["details"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []
+        }
+        var text: String { String(buffer: body) }
+    }
+
+    @discardableResult
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, body: String? = nil, headers: HTTPFields = [:]
+    ) async throws -> Reply {
+        var headers = headers
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) {
+            Reply(status: $0.status, headers: $0.headers, body: $0.body)
+        }
+    }
+
+    /// Signs up a new account and returns its token and id.
+    func signUp(_ email: String = "user-\(UUID().uuidString.prefix(8))@example.com", password: String = "correct horse") async throws
+        -> (token: String, userID: String)
+    {
+        let reply = try await request(.post, "/api/auth/signup", body: #"{"email": "\#(email)", "password": "\#(password)"}"#)
+        #expect(reply.status == .created)
+        let token = try #require(reply.object["token"] as? String)
+        let userID = try #require((reply.object["user"] as? [String: Any])?["id"] as? String)
+        return (token, userID)
+    }
+
+    /// Creates a task and returns its JSON.
+    func createTask(_ token: String, _ body: String) async throws -> [String: Any] {
+        let reply = try await request(.post, "/api/me/tasks", token: token, body: body)
+        #expect(reply.status == .created, "\(reply.text)")
+        return reply.object
+    }
+}

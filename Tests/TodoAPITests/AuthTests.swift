@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Testing
+import TodoAPI
+
+@Suite struct AuthTests {
+    @Test func signUpReturnsTokenAndUser() async throws {
+        try await APIHarness.run { api in
+            let reply = try await api.request(.post, "/api/auth/signup", body: #"{"email": " Ann@Example.com", "password": "long enough", "name": "Ann"}"#)
+            #expect(reply.status == .created)
+            let user = try #require(reply.object["user"] as? [String: Any])
+            #expect(user["email"] as? String == "ann@example.com")
+            #expect(user["name"] as? String == "Ann")
+            #expect(user["password_hash"] == nil)
+            #expect(reply.object["token_type"] as? String == "Bearer")
+            let me = try await api.request(.get, "/api/auth/me", token: reply.object["token"] as? String)
+            #expect(me.status == .ok)
+            #expect(me.object["id"] as? String == user["id"] as? String)
+        }
+    }
+
+    @Test func takenEmailGets409() async throws {
+        try await APIHarness.run { api in
+            _ = try await api.signUp("ann@example.com")
+            let again = try await api.request(.post, "/api/auth/signup", body: #"{"email": "ANN@example.com", "password": "another one"}"#)
+            #expect(again.status == .conflict)
+            #expect(again.errorCode == "email_taken")
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"email": "not-an-email", "password": "long enough"}"#, ["email"]),
+        (#"{"email": "a@b.co", "password": "short"}"#, ["password"]),
+        (#"{"email": "a@b.co"}"#, ["password"]),
+        (#"{"email": 1, "password": "long enough"}"#, ["email"]),
+        (#"{"email": "a@b.co", "password": "long enough", "admin": true}"#, ["admin"]),
+        (#"{"email": "a@b.co", "password": "long enough", "name": "x\u0000"}"#, ["name"]),
+    ])
+    func invalidSignUpIsRejected(_ body: String, _ fields: [String]) async throws {
+        try await APIHarness.run { api in
+            let reply = try await api.request(.post, "/api/auth/signup", body: body)
+            #expect(reply.status == .unprocessableContent)
+            #expect(reply.errorFields == fields)
+        }
+    }
+
+    @Test func logInWorksWithTheRightPasswordOnly() async throws {
+        try await APIHarness.run { api in
+            _ = try await api.signUp("ann@example.com", password: "right password")
+            let good = try await api.request(.post, "/api/auth/login", body: #"{"email": "Ann@example.com", "password": "right password"}"#)
+            #expect(good.status == .ok)
+            #expect(good.object["token"] is String)
+            let wrong = try await api.request(.post, "/api/auth/login", body: #"{"email": "ann@example.com", "password": "wrong password"}"#)
+            let unknown = try await api.request(.post, "/api/auth/login", body: #"{"email": "bob@example.com", "password": "wrong password"}"#)
+            #expect(wrong.status == .unauthorized)
+            #expect(unknown.status == .unauthorized)
+            // Same answer whether or not the account exists.
+            #expect(wrong.text == unknown.text)
+        }
+    }
+
+    @Test func missingOrMalformedAuthorizationGets401() async throws {
+        try await APIHarness.run { api in
+            for header in [nil, "Basic abc", "Bearer", "Bearer ", "token abc"] as [String?] {
+                var headers: HTTPFields = [:]
+                if let header { headers[.authorization] = header }
+                let reply = try await api.request(.get, "/api/me/tasks", headers: headers)
+                #expect(reply.status == .unauthorized, "\(header ?? "none")")
+                #expect(reply.headers[.wwwAuthenticate] == "Bearer")
+                #expect(reply.errorCode == "unauthorized")
+            }
+        }
+    }
+
+    @Test func forgedTokensGet401() async throws {
+        try await APIHarness.run { api in
+            let (token, userID) = try await api.signUp()
+            let parts = token.split(separator: ".").map(String.init)
+            let header = #"{"alg":"none","typ":"JWT"}"#
+            let payload = String(decoding: base64URLDecode(parts[1]), as: UTF8.self)
+            let algNone = base64URLEncode(Data(header.utf8)) + "." + parts[1] + "."
+            let otherUser = payload.replacingOccurrences(of: userID, with: "00000000-0000-0000-0000-000000000000")
+            let tampered = parts[0] + "." + base64URLEncode(Data(otherUser.utf8)) + "." + parts[2]
+            let wrongKey = try await AccessTokens(secret: String(repeating: "k", count: 40), lifetime: .seconds(60)).issue(for: userID).token
+            let expired = try await AccessTokens(secret: testSecret, lifetime: .seconds(60))
+                .issue(for: userID, at: Date().addingTimeInterval(-3600)).token
+            let notYetValid = try await AccessTokens(secret: testSecret, lifetime: .seconds(7200))
+                .issue(for: userID, at: Date().addingTimeInterval(3600)).token
+            for forged in [algNone, tampered, wrongKey, expired, notYetValid, "garbage", token + "x"] {
+                let reply = try await api.request(.get, "/api/me/tasks", token: forged)
+                #expect(reply.status == .unauthorized, "\(forged)")
+            }
+            #expect(try await api.request(.get, "/api/me/tasks", token: token).status == .ok)
+        }
+    }
+}
+
+
+
+
+func base64URLEncode(_ data: Data) -> String {
+    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        .replacingOccurrences(of: "=", with: "")
+}
+
+func base64URLDecode(_ text: String) -> Data {
+    var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+    return Data(base64Encoded: base64) ?? Data()
+}

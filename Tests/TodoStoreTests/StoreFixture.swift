@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import Testing
+import TodoCore
+import TodoStore
+
+/// The databases the conformance suite runs on. PostgreSQL needs `TEST_DATABASE_URL`
+/// (the test command starts a server and sets it); `TODO_REQUIRE_POSTGRES=1` turns its absence
+/// into a failure so that CI can never skip it silently.
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] }
+    static var postgresRequired: Bool { ProcessInfo.processInfo.environment["TODO_REQUIRE_POSTGRES"] == "1" }
+
+    static var available: [Backend] {
+        postgresURL != nil || postgresRequired ? allCases : [.sqlite]
+    }
+}
+
+struct MissingPostgres: Error, CustomStringConvertible {
+    var description: String { "TODO_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set" }
+}
+
+/// Opens a migrated repository on `backend`, runs `body`, and cleans up. On PostgreSQL the
+/// database is shared: tests stay apart by creating their own users.
+func withRepository(_ backend: Backend, _ body: (any TodoRepository) async throws -> Void) async throws {
+    var logger = Logger(label: "test")
+    logger.logLevel = .error
+    switch backend {
+    case .sqlite:
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("todo-test-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
+            .open(poolSize: 4, connectTimeout: .seconds(5), logger: logger)
+        try await opened.repository.migrate(logger: logger)
+        do { try await body(opened.repository) } catch { await opened.close(); throw error }
+        await opened.close()
+    case .postgres:
+        guard let url = Backend.postgresURL else { throw MissingPostgres() }
+        let opened = try await DatabaseLocation(url: url).open(poolSize: 4, connectTimeout: .seconds(5), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await opened.service?.run() }
+            defer { group.cancelAll() }
+            try await opened.repository.migrate(logger: logger)
+            try await body(opened.repository)
+        }
+    }
+}
+
+/// A new user with a unique e-mail.
+func makeUser(_ repository: any TodoRepository, name: String? = nil) async throws -> User {
+    let id = UUID().uuidString.lowercased()
+    let user = User(id: id, email: "\(id)@example.com", name: name, createdAt: .now())
+    guard let created = try await repository.createUser(user, passwordHash: "hash") else {
+        throw StoreUnavailable("could not create a user")
+    }
+    return created
+}
+
+func time(_ text: String) -> Timestamp {
+    Timestamp(rfc3339: text)!
+}
