@@ -1,0 +1,169 @@
+"""The `todo` binary as an operator runs it: configuration, start-up, logs, shutdown."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import threading
+import time
+
+import requests
+
+from server import BINARY, SECRET, Client, free_port
+
+
+def run_todo(*args, env=None, timeout=20):
+    base_env = {"PATH": os.environ.get("PATH", ""), "LOG_FORMAT": "json"}
+    return subprocess.run([str(BINARY), *args], env={**base_env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+
+
+def test_api_refuses_to_start_without_a_secret(tmp_path):
+    result = run_todo("api", env={"DATABASE_URL": f"sqlite://{tmp_path}/t.db", "PORT": str(free_port())})
+    assert result.returncode != 0
+    assert "AUTH_SECRET" in result.stderr + result.stdout
+
+
+def test_api_refuses_a_short_secret(tmp_path):
+    result = run_todo("api", env={"AUTH_SECRET": "short", "DATABASE_URL": f"sqlite://{tmp_path}/t.db"})
+    assert result.returncode != 0
+    assert "at least 32" in result.stderr + result.stdout
+
+
+def test_bad_setting_names_the_variable(tmp_path):
+    result = run_todo("api", env={"AUTH_SECRET": SECRET, "DATABASE_POOL_SIZE": "lots"})
+    assert result.returncode != 0
+    assert "DATABASE_POOL_SIZE" in result.stderr + result.stdout
+
+
+def test_better_auth_secret_is_accepted_as_alias(start, tmp_path):
+    server = start("api", AUTH_SECRET=None, BETTER_AUTH_SECRET=SECRET)
+    server.wait_ready()
+    Client(server.base)
+
+
+def test_serve_generates_a_secret_once_and_keeps_sessions_across_restarts(start, tmp_path):
+    data = tmp_path / "data"
+    first = start("serve", AUTH_SECRET=None, DATABASE_URL=None, TODO_DATA_DIR=data)
+    first.wait_ready()
+    secret_file = data / "auth-secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    user = Client(first.base)
+    assert first.stop() == 0
+    second = start("serve", AUTH_SECRET=None, DATABASE_URL=None, TODO_DATA_DIR=data, PORT=first.port)
+    second.wait_ready()
+    assert user.session.get(user.url("/tasks"), timeout=5).status_code == 200
+    assert (data / "todo.db").exists()
+
+
+def test_a_new_user_can_do_everything_with_curl_style_requests(start):
+    server = start("serve", AUTH_SECRET=None, DATABASE_URL=None)
+    server.wait_ready()
+    user = Client(server.base)
+    created = user.session.post(user.url("/tasks"), json={"title": "Buy milk", "priority": "high", "tags": ["shop"]}, timeout=5)
+    assert created.status_code == 201
+    task_id = created.json()["id"]
+    user.session.post(user.url("/tasks"), json={"title": "Walk dog"}, timeout=5)
+    listed = user.session.get(user.url("/tasks"), timeout=5).json()["items"]
+    assert [t["title"] for t in listed] == ["Walk dog", "Buy milk"]
+    high = user.session.get(user.url("/tasks?priority=high"), timeout=5).json()["items"]
+    assert [t["id"] for t in high] == [task_id]
+    done = user.session.patch(user.url(f"/tasks/{task_id}/complete"), timeout=5).json()
+    assert done["completed"] is True
+    pending = user.session.get(user.url("/tasks?status=pending"), timeout=5).json()["items"]
+    assert [t["title"] for t in pending] == ["Walk dog"]
+    assert user.session.delete(user.url(f"/tasks/{task_id}"), timeout=5).status_code == 204
+    assert user.session.get(user.url(f"/tasks/{task_id}"), timeout=5).status_code == 404
+
+
+def test_logs_are_json_lines_with_request_ids_and_no_secrets(start):
+    server = start("api")
+    server.wait_ready()
+    password = "super-secret-password-123"
+    user = Client(server.base, password=password)
+    reply = user.session.get(user.url("/tasks"), headers={"X-Request-Id": "trace-me-42"}, timeout=5)
+    assert reply.headers["X-Request-Id"] == "trace-me-42"
+    server.stop()
+    lines = [json.loads(line) for line in server.output().splitlines() if line.strip()]
+    assert all({"time", "level", "message"} <= set(line) for line in lines)
+    access = [line for line in lines if line.get("request_id") == "trace-me-42"]
+    assert access and access[0]["status"] == "200" and access[0]["path"] == "/api/me/tasks"
+    text = server.output()
+    for secret in (password, SECRET, user.token):
+        assert secret not in text
+
+
+def test_sigterm_turns_unready_then_drains_without_cutting_requests(start):
+    server = start("api", SHUTDOWN_DRAIN_SECONDS=2, ACCESS_LOG="false")
+    server.wait_ready()
+    user = Client(server.base)
+    user.session.post(user.url("/tasks"), json={"title": "x"}, timeout=5)
+    results, stop = [], threading.Event()
+
+    def load():
+        session = requests.Session()
+        session.headers.update(user.session.headers)
+        while not stop.is_set():
+            try:
+                results.append(session.get(user.url("/tasks"), timeout=5).status_code)
+            except requests.ConnectionError:
+                # Refused before the request was accepted: only allowed once the drain is over.
+                results.append("refused")
+                return
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    sent_at = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    assert requests.get(server.base + "/readyz", timeout=2).status_code == 503
+    assert requests.get(server.base + "/healthz", timeout=2).status_code == 200
+    served_while_draining = len(results)
+    server.process.wait(15)
+    elapsed = time.monotonic() - sent_at
+    stop.set()
+    for thread in threads:
+        thread.join(5)
+    assert server.process.returncode == 0
+    assert 2 <= elapsed < 10
+    answered = [r for r in results if r != "refused"]
+    assert set(answered) == {200}
+    assert len(results) > served_while_draining  # kept serving during the drain delay
+
+
+def test_api_serves_on_postgres_and_migrate_is_idempotent(start, postgres_url):
+    url, (psql, plain) = postgres_url
+    runs = [subprocess.Popen([str(BINARY), "migrate"], env={"PATH": os.environ["PATH"], "DATABASE_URL": url, "LOG_FORMAT": "json"},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
+    assert [run.wait(30) for run in runs] == [0, 0, 0]
+    versions = subprocess.run([psql, plain, "-Atc", "SELECT version FROM schema_migrations ORDER BY version"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    assert versions == ["1"]
+    server = start("api", DATABASE_URL=url, MIGRATE_ON_START="false")
+    server.wait_ready()
+    user = Client(server.base)
+    assert user.session.post(user.url("/tasks"), json={"title": "on postgres"}, timeout=5).status_code == 201
+    assert [t["title"] for t in user.session.get(user.url("/tasks"), timeout=5).json()["items"]] == ["on postgres"]
+
+
+def test_unreachable_database_is_unready_but_alive(start):
+    server = start("api", DATABASE_URL=f"postgres://todo@127.0.0.1:{free_port()}/todo?sslmode=disable",
+                   DATABASE_CONNECT_TIMEOUT_SECONDS=1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(server.base + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    assert requests.get(server.base + "/healthz", timeout=2).status_code == 200
+    assert requests.get(server.base + "/readyz", timeout=5).status_code == 503
+
+
+def test_healthcheck_subcommand_reports_status(start):
+    server = start("api")
+    server.wait_ready()
+    assert run_todo("healthcheck", f"{server.base}/healthz").returncode == 0
+    assert run_todo("healthcheck", f"{server.base}/nope").returncode == 1
+    assert run_todo("healthcheck", f"http://127.0.0.1:{free_port()}/healthz").returncode != 0
