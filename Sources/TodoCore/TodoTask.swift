@@ -35,10 +35,14 @@ public struct TodoTask: Sendable, Equatable, Codable {
     public var version: Int
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+    /// For a recurring task: its place in the series (not on the wire).
+    public var series: Series?
+    /// For a recurring task: the occurrence created when this one was completed.
+    public var nextOccurrenceID: TaskID?
 
     public init(
         id: TaskID, userID: UserID, fields: TaskFields, completedAt: Timestamp?,
-        version: Int, createdAt: Timestamp, updatedAt: Timestamp
+        version: Int, createdAt: Timestamp, updatedAt: Timestamp, series: Series? = nil, nextOccurrenceID: TaskID? = nil
     ) {
         self.id = id
         self.userID = userID
@@ -47,18 +51,30 @@ public struct TodoTask: Sendable, Equatable, Codable {
         self.version = version
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.series = series
+        self.nextOccurrenceID = nextOccurrenceID
     }
 
-    /// The task after its writable fields were replaced at `now`.
+    /// The task after its writable fields were replaced at `now`. Changing the schedule
+    /// (due date or recurrence) starts a new series at the new due date.
     public func replacingFields(with newFields: TaskFields, at now: Timestamp) -> TodoTask {
         var next = self
         next.fields = newFields
         if newFields.completed != fields.completed {
             next.completedAt = newFields.completed ? now : nil
         }
+        if newFields.dueAt != fields.dueAt || newFields.recurrence != fields.recurrence {
+            next.series = TodoTask.newSeries(for: newFields)
+        }
         next.version = version + 1
         next.updatedAt = now
         return next
+    }
+
+    /// The series a task with these fields starts, if it repeats.
+    public static func newSeries(for fields: TaskFields) -> Series? {
+        guard fields.recurrence != nil, let dueAt = fields.dueAt else { return nil }
+        return Series(start: dueAt, occurrence: 0)
     }
 
     enum CodingKeys: String, CodingKey {

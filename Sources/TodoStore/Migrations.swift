@@ -1,4 +1,4 @@
-/// A numbered schema change. Versions only ever grow; an applied migration is never edited.
+/// A numbered schema change. Versions only ever grow; a released migration is never edited.
 struct Migration: Sendable {
     var version: Int
     var name: String
@@ -7,7 +7,7 @@ struct Migration: Sendable {
 
 enum Migrations {
     static let postgres: [Migration] = [
-        Migration(version: 1, name: "users and tasks", statements: [
+        Migration(version: 1, name: "users, tasks, tokens and events", statements: [
             """
             CREATE TABLE users (
                 id text PRIMARY KEY,
@@ -32,17 +32,67 @@ enum Migrations {
                 recurrence text,
                 version integer NOT NULL DEFAULT 1,
                 created_at timestamptz NOT NULL,
-                updated_at timestamptz NOT NULL
+                updated_at timestamptz NOT NULL,
+                series_start timestamptz,
+                occurrence integer NOT NULL DEFAULT 0,
+                next_occurrence_id bigint,
+                reminded_at timestamptz
             )
             """,
             // The list query always filters by user; these serve the default and the due-date orders.
             "CREATE INDEX tasks_user_created ON tasks (user_id, created_at, id)",
             "CREATE INDEX tasks_user_due ON tasks (user_id, due_at, id)",
+            // Only reminders still to fire are indexed: the scheduler's claim stays cheap.
+            "CREATE INDEX tasks_pending_reminders ON tasks (remind_at) WHERE reminded_at IS NULL AND completed = false",
+            """
+            CREATE TABLE api_tokens (
+                id text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                token_hash text NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL,
+                expires_at timestamptz,
+                last_used_at timestamptz
+            )
+            """,
+            "CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at)",
+            // The outbox of live events: written by a trigger in the same transaction as the
+            // change, announced with NOTIFY, read by every replica, kept for a day for resumption.
+            """
+            CREATE TABLE events (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                user_id text NOT NULL,
+                kind text NOT NULL,
+                task_id bigint NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX events_user ON events (user_id, id)",
+            """
+            CREATE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                kind text;
+                subject tasks;
+                event_id bigint;
+            BEGIN
+                IF TG_OP = 'INSERT' THEN kind := 'task.created'; subject := NEW;
+                ELSIF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
+                ELSIF NEW.version <> OLD.version THEN kind := 'task.updated'; subject := NEW;
+                ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
+                ELSE RETURN NULL;
+                END IF;
+                INSERT INTO events (user_id, kind, task_id) VALUES (subject.user_id, kind, subject.id) RETURNING id INTO event_id;
+                PERFORM pg_notify('todo_events', event_id::text);
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER tasks_events AFTER INSERT OR UPDATE OR DELETE ON tasks FOR EACH ROW EXECUTE FUNCTION tasks_record_event()",
         ]),
     ]
 
     static let sqlite: [Migration] = [
-        Migration(version: 1, name: "users and tasks", statements: [
+        Migration(version: 1, name: "users, tasks, tokens and events", statements: [
             """
             CREATE TABLE users (
                 id TEXT PRIMARY KEY,
@@ -68,11 +118,59 @@ enum Migrations {
                 recurrence TEXT,
                 version INTEGER NOT NULL DEFAULT 1,
                 created_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL
+                updated_at INTEGER NOT NULL,
+                series_start INTEGER,
+                occurrence INTEGER NOT NULL DEFAULT 0,
+                next_occurrence_id INTEGER,
+                reminded_at INTEGER
             )
             """,
             "CREATE INDEX tasks_user_created ON tasks (user_id, created_at, id)",
             "CREATE INDEX tasks_user_due ON tasks (user_id, due_at, id)",
+            "CREATE INDEX tasks_pending_reminders ON tasks (remind_at) WHERE reminded_at IS NULL AND completed = 0",
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                last_used_at INTEGER
+            )
+            """,
+            "CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at)",
+            """
+            CREATE TABLE events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                task_id INTEGER NOT NULL,
+                created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+            )
+            """,
+            "CREATE INDEX events_user ON events (user_id, id)",
+            """
+            CREATE TRIGGER tasks_created AFTER INSERT ON tasks BEGIN
+                INSERT INTO events (user_id, kind, task_id) VALUES (NEW.user_id, 'task.created', NEW.id);
+            END
+            """,
+            """
+            CREATE TRIGGER tasks_updated AFTER UPDATE ON tasks WHEN NEW.version <> OLD.version BEGIN
+                INSERT INTO events (user_id, kind, task_id) VALUES (NEW.user_id, 'task.updated', NEW.id);
+            END
+            """,
+            """
+            CREATE TRIGGER tasks_reminded AFTER UPDATE ON tasks
+            WHEN NEW.version = OLD.version AND OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL BEGIN
+                INSERT INTO events (user_id, kind, task_id) VALUES (NEW.user_id, 'reminder.due', NEW.id);
+            END
+            """,
+            """
+            CREATE TRIGGER tasks_deleted AFTER DELETE ON tasks BEGIN
+                INSERT INTO events (user_id, kind, task_id) VALUES (OLD.user_id, 'task.deleted', OLD.id);
+            END
+            """,
         ]),
     ]
 }

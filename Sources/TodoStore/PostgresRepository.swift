@@ -122,24 +122,20 @@ public final class PostgresRepository: TodoRepository {
 
     // MARK: Tasks
 
-    public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask? {
-        var bindings = PostgresBindings(capacity: 11)
-        bindings.append(userID)
-        Self.appendFields(fields, completedAt: fields.completed ? now : nil, to: &bindings)
-        bindings.append(now)
-        let rows = try await client.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
-                                       recurrence, version, created_at, updated_at)
-                    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
-                    RETURNING id
-                    """,
-                binds: bindings),
-            logger: logger)
+    private static let insertSQL = """
+        INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
+                           recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+        WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
+        RETURNING id
+        """
+
+    public func insertTask(_ task: TodoTask) async throws -> TodoTask? {
+        let rows = try await client.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(task)), logger: logger)
         for try await id in rows.decode(Int64.self) {
-            return TodoTask(id: id, userID: userID, fields: fields, completedAt: fields.completed ? now : nil,
-                            version: 1, createdAt: now, updatedAt: now)
+            var stored = task
+            stored.id = id
+            return stored
         }
         return nil
     }
@@ -162,25 +158,42 @@ public final class PostgresRepository: TodoRepository {
         return TaskListSQL.page(rows: decoded, query: query)
     }
 
-    public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
-        var bindings = PostgresBindings(capacity: 14)
-        Self.appendFields(task.fields, completedAt: task.completedAt, to: &bindings)
-        bindings.append(Int32(task.version))
-        bindings.append(task.updatedAt)
-        bindings.append(task.id)
-        bindings.append(task.userID)
-        bindings.append(Int32(expectedVersion))
-        let rows = try await client.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4, priority = $5, tags = $6,
-                        due_at = $7, remind_at = $8, recurrence = $9, version = $10, updated_at = $11
-                    WHERE id = $12 AND user_id = $13 AND version = $14 RETURNING id
-                    """,
-                binds: bindings),
-            logger: logger)
-        for try await _ in rows { return true }
-        return false
+    private static let updateSQL = """
+        UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4, priority = $5, tags = $6,
+            due_at = $7, remind_at = $8, recurrence = $9, version = $10, updated_at = $11, series_start = $12,
+            occurrence = $13, next_occurrence_id = $14,
+            reminded_at = CASE WHEN remind_at IS NOT DISTINCT FROM $8 THEN reminded_at END
+        WHERE id = $15 AND user_id = $16 AND version = $17 RETURNING id
+        """
+
+    public func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
+        guard let next else {
+            let rows = try await client.query(
+                PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(task, expectedVersion: expectedVersion)), logger: logger)
+            for try await _ in rows { return .saved(next: nil) }
+            return .conflict
+        }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                var stored = next
+                let inserted = try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(next)), logger: logger)
+                var newID: Int64?
+                for try await id in inserted.decode(Int64.self) { newID = id }
+                guard let newID else { throw Rollback() }
+                stored.id = newID
+                var linked = task
+                linked.nextOccurrenceID = newID
+                let updated = try await connection.query(
+                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(linked, expectedVersion: expectedVersion)),
+                    logger: logger)
+                var saved = false
+                for try await _ in updated { saved = true }
+                guard saved else { throw Rollback() }
+                return SaveOutcome.saved(next: stored)
+            }
+        } catch let error as PostgresTransactionError where error.closureError is Rollback {
+            return .conflict
+        }
     }
 
     public func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
@@ -193,6 +206,125 @@ public final class PostgresRepository: TodoRepository {
         for try await _ in rows { return .deleted }
         guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
         return .versionMismatch
+    }
+
+    public func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int? {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                for task in tasks {
+                    var owned = task
+                    owned.userID = userID
+                    var stored = false
+                    let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(owned)), logger: logger)
+                    for try await _ in rows { stored = true }
+                    guard stored else { throw Rollback() }
+                }
+                return tasks.count
+            }
+        } catch let error as PostgresTransactionError where error.closureError is Rollback {
+            return nil
+        }
+    }
+
+    private struct Rollback: Error {}
+
+    // MARK: Personal tokens
+
+    public func createToken(_ token: PersonalToken, secretHash: String) async throws {
+        _ = try await client.query(
+            """
+            INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at)
+            VALUES (\(token.id), \(token.userID), \(token.name), \(secretHash), \(token.createdAt), \(token.expiresAt))
+            """,
+            logger: logger)
+    }
+
+    public func tokens(userID: UserID) async throws -> [PersonalToken] {
+        let rows = try await client.query(
+            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE user_id = \(userID) ORDER BY created_at, id",
+            logger: logger)
+        var tokens: [PersonalToken] = []
+        for try await (id, userID, name, created, expires, lastUsed) in rows.decode((String, String, String, Timestamp, Timestamp?, Timestamp?).self) {
+            tokens.append(PersonalToken(id: id, userID: userID, name: name, createdAt: created, expiresAt: expires, lastUsedAt: lastUsed))
+        }
+        return tokens
+    }
+
+    public func deleteToken(id: String, userID: UserID) async throws -> Bool {
+        let rows = try await client.query("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    public func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken? {
+        let rows = try await client.query(
+            """
+            UPDATE api_tokens SET last_used_at = \(now) WHERE token_hash = \(secretHash)
+            RETURNING id, user_id, name, created_at, expires_at, last_used_at
+            """,
+            logger: logger)
+        for try await (id, userID, name, created, expires, lastUsed) in rows.decode((String, String, String, Timestamp, Timestamp?, Timestamp?).self) {
+            return PersonalToken(id: id, userID: userID, name: name, createdAt: created, expiresAt: expires, lastUsedAt: lastUsed)
+        }
+        return nil
+    }
+
+    // MARK: Reminders and events
+
+    public func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int {
+        // SKIP LOCKED: replicas polling at the same moment claim disjoint rows instead of waiting.
+        let rows = try await client.query(
+            """
+            UPDATE tasks SET reminded_at = \(now) WHERE id IN (
+                SELECT id FROM tasks WHERE remind_at <= \(now) AND reminded_at IS NULL AND completed = false
+                ORDER BY remind_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """,
+            logger: logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
+
+    public func events(after id: Int64, limit: Int) async throws -> [TaskEvent] {
+        try await Self.events(client.query(
+            "SELECT id, user_id, kind, task_id FROM events WHERE id > \(id) ORDER BY id LIMIT \(Int64(limit))", logger: logger))
+    }
+
+    public func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
+        try await Self.events(client.query(
+            "SELECT id, user_id, kind, task_id FROM events WHERE user_id = \(userID) AND id > \(id) ORDER BY id LIMIT \(Int64(limit))",
+            logger: logger))
+    }
+
+    private static func events(_ rows: PostgresRowSequence) async throws -> [TaskEvent] {
+        var events: [TaskEvent] = []
+        for try await (id, userID, kind, taskID) in rows.decode((Int64, String, String, Int64).self) {
+            guard let kind = EventKind(rawValue: kind) else { throw StoreUnavailable("unknown event kind \(kind)") }
+            events.append(TaskEvent(id: id, userID: userID, kind: kind, taskID: taskID))
+        }
+        return events
+    }
+
+    public func latestEventID() async throws -> Int64 {
+        for try await id in try await client.query("SELECT COALESCE(MAX(id), 0)::bigint FROM events", logger: logger).decode(Int64.self) {
+            return id
+        }
+        return 0
+    }
+
+    public func pruneEvents(before time: Timestamp) async throws {
+        _ = try await client.query("DELETE FROM events WHERE created_at < \(time)", logger: logger)
+    }
+
+    /// Calls `wake` for every new event on any replica (`NOTIFY todo_events` from the trigger),
+    /// holding one pooled connection until the task is cancelled.
+    public func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: "todo_events") { notifications in
+                for try await _ in notifications { await wake() }
+            }
+        }
     }
 
     // MARK: Row mapping
@@ -209,15 +341,44 @@ public final class PostgresRepository: TodoRepository {
         bindings.append(RowCoding.encodeRecurrence(fields.recurrence))
     }
 
+    private static func insertBinds(_ task: TodoTask) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 16)
+        bindings.append(task.userID)
+        appendFields(task.fields, completedAt: task.completedAt, to: &bindings)
+        bindings.append(Int32(task.version))
+        bindings.append(task.createdAt)
+        bindings.append(task.updatedAt)
+        bindings.append(task.series?.start)
+        bindings.append(Int32(task.series?.occurrence ?? 0))
+        bindings.append(task.nextOccurrenceID)
+        return bindings
+    }
+
+    private static func updateBinds(_ task: TodoTask, expectedVersion: Int) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 17)
+        appendFields(task.fields, completedAt: task.completedAt, to: &bindings)
+        bindings.append(Int32(task.version))
+        bindings.append(task.updatedAt)
+        bindings.append(task.series?.start)
+        bindings.append(Int32(task.series?.occurrence ?? 0))
+        bindings.append(task.nextOccurrenceID)
+        bindings.append(task.id)
+        bindings.append(task.userID)
+        bindings.append(Int32(expectedVersion))
+        return bindings
+    }
+
     private static func task(_ row: PostgresRow) throws -> TodoTask {
-        let (id, userID, title, description, completed, completedAt, rank, tags, dueAt, remindAt, recurrence, version, created, updated) =
+        let (id, userID, title, description, completed, completedAt, rank, tags, dueAt, remindAt, recurrence, version, created, updated,
+             seriesStart, occurrence, nextID) =
             try row.decode(
                 (Int64, String, String, String, Bool, Timestamp?, Int16, [String], Timestamp?, Timestamp?, String?, Int32,
-                 Timestamp, Timestamp).self)
+                 Timestamp, Timestamp, Timestamp?, Int32, Int64?).self)
         let fields = TaskFields(
             title: title, description: description, completed: completed, priority: try RowCoding.priority(rank: Int(rank)),
             tags: tags, dueAt: dueAt, remindAt: remindAt, recurrence: try RowCoding.decodeRecurrence(recurrence))
         return TodoTask(id: id, userID: userID, fields: fields, completedAt: completedAt, version: Int(version),
-                        createdAt: created, updatedAt: updated)
+                        createdAt: created, updatedAt: updated,
+                        series: seriesStart.map { Series(start: $0, occurrence: Int(occurrence)) }, nextOccurrenceID: nextID)
     }
 }

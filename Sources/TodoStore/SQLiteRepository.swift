@@ -132,18 +132,20 @@ public final class SQLiteRepository: TodoRepository {
 
     // MARK: Tasks
 
-    public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask? {
-        let rows = try await write(
-            """
-            INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
-                               recurrence, version, created_at, updated_at)
-            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)
-            RETURNING id
-            """,
-            [.text(userID)] + Self.binds(fields, completedAt: fields.completed ? now : nil) + [Self.time(now)])
+    private static let insertSQL = """
+        INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
+                           recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16
+        WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)
+        RETURNING id
+        """
+
+    public func insertTask(_ task: TodoTask) async throws -> TodoTask? {
+        let rows = try await write(Self.insertSQL, Self.insertBinds(task))
         guard let id = rows.first?.column("id")?.integer else { return nil }
-        return TodoTask(id: TaskID(id), userID: userID, fields: fields, completedAt: fields.completed ? now : nil,
-                        version: 1, createdAt: now, updatedAt: now)
+        var stored = task
+        stored.id = TaskID(id)
+        return stored
     }
 
     public func task(id: TaskID, userID: UserID) async throws -> TodoTask? {
@@ -159,17 +161,32 @@ public final class SQLiteRepository: TodoRepository {
         return TaskListSQL.page(rows: decoded, query: query)
     }
 
-    public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
-        let rows = try await write(
-            """
-            UPDATE tasks SET title = ?1, description = ?2, completed = ?3, completed_at = ?4, priority = ?5, tags = ?6,
-                due_at = ?7, remind_at = ?8, recurrence = ?9, version = ?10, updated_at = ?11
-            WHERE id = ?12 AND user_id = ?13 AND version = ?14 RETURNING id
-            """,
-            Self.binds(task.fields, completedAt: task.completedAt)
-                + [.integer(task.version), Self.time(task.updatedAt), .integer(Int(task.id)), .text(task.userID),
-                   .integer(expectedVersion)])
-        return !rows.isEmpty
+    private static let updateSQL = """
+        UPDATE tasks SET title = ?1, description = ?2, completed = ?3, completed_at = ?4, priority = ?5, tags = ?6,
+            due_at = ?7, remind_at = ?8, recurrence = ?9, version = ?10, updated_at = ?11, series_start = ?12,
+            occurrence = ?13, next_occurrence_id = ?14,
+            reminded_at = CASE WHEN remind_at IS ?8 THEN reminded_at ELSE NULL END
+        WHERE id = ?15 AND user_id = ?16 AND version = ?17 RETURNING id
+        """
+
+    public func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
+        guard let next else {
+            let rows = try await write(Self.updateSQL, Self.updateBinds(task, expectedVersion: expectedVersion))
+            return rows.isEmpty ? .conflict : .saved(next: nil)
+        }
+        return try await transaction { writer in
+            let inserted = try await writer.query(Self.insertSQL, Self.insertBinds(next))
+            guard let id = inserted.first?.column("id")?.integer else { throw Rollback() }
+            var linked = task
+            linked.nextOccurrenceID = TaskID(id)
+            let updated = try await writer.query(Self.updateSQL, Self.updateBinds(linked, expectedVersion: expectedVersion))
+            guard !updated.isEmpty else { throw Rollback() }
+            var stored = next
+            stored.id = TaskID(id)
+            return .saved(next: stored)
+        } onRollback: {
+            .conflict
+        }
     }
 
     public func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
@@ -181,12 +198,144 @@ public final class SQLiteRepository: TodoRepository {
         return .versionMismatch
     }
 
+    public func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int? {
+        try await transaction { writer in
+            for task in tasks {
+                var owned = task
+                owned.userID = userID
+                guard try await !writer.query(Self.insertSQL, Self.insertBinds(owned)).isEmpty else { throw Rollback() }
+            }
+            return tasks.count
+        } onRollback: {
+            nil
+        }
+    }
+
+    // MARK: Personal tokens
+
+    public func createToken(_ token: PersonalToken, secretHash: String) async throws {
+        _ = try await write(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            [.text(token.id), .text(token.userID), .text(token.name), .text(secretHash), Self.time(token.createdAt),
+             Self.time(token.expiresAt)])
+    }
+
+    public func tokens(userID: UserID) async throws -> [PersonalToken] {
+        let rows = try await reader.query(
+            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY created_at, id",
+            [.text(userID)])
+        return try rows.map(Self.token)
+    }
+
+    public func deleteToken(id: String, userID: UserID) async throws -> Bool {
+        try await !write("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2 RETURNING id", [.text(id), .text(userID)]).isEmpty
+    }
+
+    public func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken? {
+        let rows = try await write(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1 RETURNING id, user_id, name, created_at, expires_at, last_used_at",
+            [.text(secretHash), Self.time(now)])
+        return try rows.first.map(Self.token)
+    }
+
+    private static func token(_ row: SQLiteRow) throws -> PersonalToken {
+        func time(_ name: String) -> Timestamp? { row.column(name)?.integer.map { Timestamp(millisecondsSinceEpoch: Int64($0)) } }
+        guard let id = row.column("id")?.string, let userID = row.column("user_id")?.string,
+              let name = row.column("name")?.string, let created = time("created_at")
+        else { throw StoreUnavailable("malformed api_tokens row") }
+        return PersonalToken(id: id, userID: userID, name: name, createdAt: created, expiresAt: time("expires_at"),
+                             lastUsedAt: time("last_used_at"))
+    }
+
+    // MARK: Reminders and events
+
+    public func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int {
+        try await write(
+            """
+            UPDATE tasks SET reminded_at = ?1 WHERE id IN (
+                SELECT id FROM tasks WHERE remind_at <= ?1 AND reminded_at IS NULL AND completed = 0 ORDER BY remind_at LIMIT ?2)
+            RETURNING id
+            """,
+            [Self.time(now), .integer(limit)]).count
+    }
+
+    public func events(after id: Int64, limit: Int) async throws -> [TaskEvent] {
+        try await reader.query(
+            "SELECT id, user_id, kind, task_id FROM events WHERE id > ?1 ORDER BY id LIMIT ?2", [.integer(Int(id)), .integer(limit)]
+        ).map(Self.event)
+    }
+
+    public func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
+        try await reader.query(
+            "SELECT id, user_id, kind, task_id FROM events WHERE user_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            [.text(userID), .integer(Int(id)), .integer(limit)]
+        ).map(Self.event)
+    }
+
+    public func latestEventID() async throws -> Int64 {
+        Int64(try await reader.query("SELECT COALESCE(MAX(id), 0) AS id FROM events").first?.column("id")?.integer ?? 0)
+    }
+
+    public func pruneEvents(before time: Timestamp) async throws {
+        _ = try await write("DELETE FROM events WHERE created_at < ?1", [Self.time(time)])
+    }
+
+    /// One process owns a SQLite file, so no other process writes events: nothing to listen to.
+    public func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws {
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+
+    private static func event(_ row: SQLiteRow) throws -> TaskEvent {
+        guard let id = row.column("id")?.integer, let userID = row.column("user_id")?.string,
+              let kind = row.column("kind")?.string.flatMap(EventKind.init(rawValue:)), let taskID = row.column("task_id")?.integer
+        else { throw StoreUnavailable("malformed events row") }
+        return TaskEvent(id: Int64(id), userID: userID, kind: kind, taskID: TaskID(taskID))
+    }
+
+    // MARK: Transactions
+
+    private struct Rollback: Error {}
+
+    /// Runs `body` in one write transaction; `Rollback` undoes it and answers `onRollback()`.
+    private func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) async throws -> T, onRollback: @escaping @Sendable () -> T
+    ) async throws -> T {
+        let writer = self.writer
+        return try await writeLock.withLock {
+            _ = try await writer.query("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(writer)
+                _ = try await writer.query("COMMIT")
+                return result
+            } catch is Rollback {
+                _ = try await writer.query("ROLLBACK")
+                return onRollback()
+            } catch {
+                _ = try? await writer.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
     // MARK: Row mapping
 
-    private static func binds(_ fields: TaskFields, completedAt: Timestamp?) -> [SQLiteData] {
+    private static func fieldBinds(_ fields: TaskFields, completedAt: Timestamp?) -> [SQLiteData] {
         [.text(fields.title), .text(fields.description), .integer(fields.completed ? 1 : 0), time(completedAt),
          .integer(fields.priority.rank), .text(RowCoding.joinTags(fields.tags)), time(fields.dueAt), time(fields.remindAt),
          RowCoding.encodeRecurrence(fields.recurrence).map(SQLiteData.text) ?? .null]
+    }
+
+    private static func insertBinds(_ task: TodoTask) -> [SQLiteData] {
+        [.text(task.userID)] + fieldBinds(task.fields, completedAt: task.completedAt)
+            + [.integer(task.version), time(task.createdAt), time(task.updatedAt), time(task.series?.start),
+               .integer(task.series?.occurrence ?? 0), task.nextOccurrenceID.map { .integer(Int($0)) } ?? .null]
+    }
+
+    private static func updateBinds(_ task: TodoTask, expectedVersion: Int) -> [SQLiteData] {
+        fieldBinds(task.fields, completedAt: task.completedAt)
+            + [.integer(task.version), time(task.updatedAt), time(task.series?.start), .integer(task.series?.occurrence ?? 0),
+               task.nextOccurrenceID.map { .integer(Int($0)) } ?? .null, .integer(Int(task.id)), .text(task.userID),
+               .integer(expectedVersion)]
     }
 
     private static func time(_ value: Timestamp?) -> SQLiteData {
@@ -218,7 +367,9 @@ public final class SQLiteRepository: TodoRepository {
             dueAt: time("due_at"),
             remindAt: time("remind_at"),
             recurrence: try RowCoding.decodeRecurrence(row.column("recurrence")?.string))
+        let series = time("series_start").map { Series(start: $0, occurrence: row.column("occurrence")?.integer ?? 0) }
         return TodoTask(id: TaskID(id), userID: userID, fields: fields, completedAt: time("completed_at"),
-                        version: version, createdAt: created, updatedAt: updated)
+                        version: version, createdAt: created, updatedAt: updated, series: series,
+                        nextOccurrenceID: row.column("next_occurrence_id")?.integer.map { TaskID($0) })
     }
 }

@@ -36,7 +36,10 @@ struct SQLDialect: Sendable {
 /// never spliced into the text; only fixed column names and operators are.
 struct TaskListSQL {
     static let columns =
-        "id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at"
+        """
+        id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, \
+        created_at, updated_at, series_start, occurrence, next_occurrence_id
+        """
 
     var sql: String
     var binds: [SQLBind]

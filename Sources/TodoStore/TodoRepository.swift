@@ -16,15 +16,56 @@ public protocol TodoRepository: Sendable {
     func credentials(email: String) async throws -> StoredCredentials?
     func user(id: UserID) async throws -> User?
 
-    /// Stores a new task for an existing user; nil when the user does not exist (any more).
-    func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask?
+    /// Stores a new task (its `id` is ignored) for an existing user; nil when the user does not exist (any more).
+    func insertTask(_ task: TodoTask) async throws -> TodoTask?
     func task(id: TaskID, userID: UserID) async throws -> TodoTask?
     func listTasks(userID: UserID, query: TaskQuery) async throws -> TaskPage
     /// Writes `task` over the stored row if the stored version is still `expectedVersion`.
-    /// Returns false when the task is gone or was changed meanwhile.
-    func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool
+    /// With `next`, also stores that task and links it as `task`'s next occurrence, in the
+    /// same transaction.
+    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome
     /// Deletes the task (only at `expectedVersion` when given).
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome
+    /// Stores all the tasks or none; nil when the user does not exist.
+    func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int?
+
+    /// Stores a personal token by the hash of its secret.
+    func createToken(_ token: PersonalToken, secretHash: String) async throws
+    func tokens(userID: UserID) async throws -> [PersonalToken]
+    func deleteToken(id: String, userID: UserID) async throws -> Bool
+    /// The token with this secret hash, its last use set to `now`.
+    func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken?
+
+    /// Marks up to `limit` reminders due at `now` as fired and returns how many. Each reminder is
+    /// claimed by exactly one caller, also with several processes (a `reminder.due` event records it).
+    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int
+    /// Events of every user after `id`, oldest first.
+    func events(after id: Int64, limit: Int) async throws -> [TaskEvent]
+    /// Events of one user after `id`, oldest first (to resume a stream).
+    func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent]
+    func latestEventID() async throws -> Int64
+    func pruneEvents(before time: Timestamp) async throws
+    /// Calls `wake` when another process may have written events; returns only when cancelled.
+    func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws
+}
+
+extension TodoRepository {
+    /// Stores a new task made of `fields`.
+    public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask? {
+        try await insertTask(.new(fields, userID: userID, at: now))
+    }
+
+    public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
+        if case .saved = try await saveTask(task, expectedVersion: expectedVersion, followedBy: nil) { return true }
+        return false
+    }
+}
+
+public enum SaveOutcome: Sendable, Equatable {
+    /// Saved; carries the next occurrence when one was stored.
+    case saved(next: TodoTask?)
+    /// The task is gone or was changed meanwhile.
+    case conflict
 }
 
 public struct StoredCredentials: Sendable {

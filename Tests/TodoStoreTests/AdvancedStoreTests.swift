@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import TodoCore
+import TodoStore
+
+/// Recurrence links, imports, personal tokens, reminders and the event log, on every database.
+@Suite struct AdvancedStoreTests {
+    static let backends = Backend.available
+
+    @Test(arguments: backends)
+    func completingStoresTheNextOccurrenceAndLinksIt(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let fields = TaskFields(title: "Rent", dueAt: time("2026-01-31T09:00:00Z"), recurrence: Recurrence(frequency: .monthly))
+            let task = try #require(try await repository.insertTask(fields, userID: user.id, at: .now()))
+            #expect(task.series == Series(start: time("2026-01-31T09:00:00Z"), occurrence: 0))
+            var done = task.fields
+            done.completed = true
+            let completed = task.replacingFields(with: done, at: .now())
+            let (nextFields, series) = try #require(completed.nextOccurrence())
+            var next = TodoTask.new(nextFields, userID: user.id, at: .now())
+            next.series = series
+            guard case .saved(let stored?) = try await repository.saveTask(completed, expectedVersion: 1, followedBy: next) else {
+                Issue.record("not saved")
+                return
+            }
+            #expect(stored.fields.dueAt == time("2026-02-28T09:00:00Z"))
+            let reread = try #require(try await repository.task(id: task.id, userID: user.id))
+            #expect(reread.nextOccurrenceID == stored.id)
+            #expect(reread.fields.completed)
+            let storedNext = try #require(try await repository.task(id: stored.id, userID: user.id))
+            #expect(storedNext.series == Series(start: time("2026-01-31T09:00:00Z"), occurrence: 1))
+        }
+    }
+
+    @Test(arguments: backends)
+    func aLostRaceStoresNoOccurrence(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let fields = TaskFields(title: "Daily", dueAt: time("2026-01-01T09:00:00Z"), recurrence: Recurrence(frequency: .daily))
+            let task = try #require(try await repository.insertTask(fields, userID: user.id, at: .now()))
+            var done = task.fields
+            done.completed = true
+            let completed = task.replacingFields(with: done, at: .now())
+            let next = TodoTask.new(try #require(completed.nextOccurrence()).fields, userID: user.id, at: .now())
+            #expect(try await repository.saveTask(completed, expectedVersion: 5, followedBy: next) == .conflict)
+            #expect(try await repository.listTasks(userID: user.id, query: TaskQuery()).items.count == 1)
+        }
+    }
+
+    @Test(arguments: backends)
+    func importStoresEverythingOrNothing(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let old = time("2020-05-05T05:05:05.555Z")
+            var imported = TodoTask.new(TaskFields(title: "old one", completed: true), userID: "ignored", at: old)
+            imported.completedAt = time("2020-06-01T00:00:00Z")
+            let tasks = [imported, TodoTask.new(TaskFields(title: "second"), userID: "ignored", at: old)]
+            #expect(try await repository.importTasks(tasks, userID: user.id) == 2)
+            let stored = try await repository.listTasks(userID: user.id, query: TaskQuery()).items
+            #expect(Set(stored.map(\.fields.title)) == ["old one", "second"])
+            #expect(stored.allSatisfy { $0.createdAt == old })
+            #expect(stored.first { $0.fields.title == "old one" }?.completedAt == time("2020-06-01T00:00:00Z"))
+            #expect(try await repository.importTasks(tasks, userID: "no-such-user") == nil)
+        }
+    }
+
+    @Test(arguments: backends)
+    func personalTokensAreFoundByHashAndRevocable(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let token = PersonalToken(id: UUID().uuidString, userID: user.id, name: "cli", createdAt: time("2026-01-01T00:00:00Z"),
+                                      expiresAt: time("2027-01-01T00:00:00Z"), lastUsedAt: nil)
+            try await repository.createToken(token, secretHash: "hash-\(token.id)")
+            #expect(try await repository.tokens(userID: user.id) == [token])
+            let used = try #require(try await repository.useToken(secretHash: "hash-\(token.id)", at: time("2026-02-02T00:00:00Z")))
+            #expect(used.lastUsedAt == time("2026-02-02T00:00:00Z"))
+            #expect(try await repository.useToken(secretHash: "nope", at: .now()) == nil)
+            let stranger = try await makeUser(repository)
+            #expect(try await repository.deleteToken(id: token.id, userID: stranger.id) == false)
+            #expect(try await repository.deleteToken(id: token.id, userID: user.id))
+            #expect(try await repository.useToken(secretHash: "hash-\(token.id)", at: .now()) == nil)
+        }
+    }
+
+    @Test(arguments: backends)
+    func everyChangeIsLoggedAsAnEventOfItsUser(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let start = try await repository.latestEventID()
+            let task = try #require(try await repository.insertTask(TaskFields(title: "a"), userID: user.id, at: .now()))
+            #expect(try await repository.saveTask(task.replacingFields(with: TaskFields(title: "b"), at: .now()), expectedVersion: 1))
+            #expect(try await repository.deleteTask(id: task.id, userID: user.id, expectedVersion: nil) == .deleted)
+            let events = try await repository.events(userID: user.id, after: start, limit: 10)
+            #expect(events.map(\.kind) == [.taskCreated, .taskUpdated, .taskDeleted])
+            #expect(events.allSatisfy { $0.taskID == task.id && $0.userID == user.id })
+            #expect(events.map(\.id) == events.map(\.id).sorted())
+            let all = try await repository.events(after: start, limit: 1000)
+            #expect(all.filter { $0.userID == user.id } == events)
+            let other = try await makeUser(repository)
+            #expect(try await repository.events(userID: other.id, after: start, limit: 10).isEmpty)
+        }
+    }
+
+    @Test(arguments: backends)
+    func eachDueReminderIsClaimedExactlyOnceEvenConcurrently(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let start = try await repository.latestEventID()
+            let past = Timestamp.now().adding(milliseconds: -60_000)
+            for index in 0..<30 {
+                _ = try await repository.insertTask(TaskFields(title: "r\(index)", remindAt: past), userID: user.id, at: .now())
+            }
+            _ = try await repository.insertTask(TaskFields(title: "later", remindAt: .now().adding(milliseconds: 3_600_000)),
+                                                userID: user.id, at: .now())
+            _ = try await repository.insertTask(TaskFields(title: "done", completed: true, remindAt: past), userID: user.id, at: .now())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { while try await repository.claimDueReminders(at: .now(), limit: 7) > 0 {} }
+                }
+                try await group.waitForAll()
+            }
+            // Other tests share the PostgreSQL database and may claim this user's reminders too:
+            // wait until all 30 are recorded, then check none was recorded twice.
+            var reminders: [TaskEvent] = []
+            for _ in 0..<100 {
+                _ = try await repository.claimDueReminders(at: .now(), limit: 100)
+                reminders = try await repository.events(userID: user.id, after: start, limit: 100).filter { $0.kind == .reminderDue }
+                if reminders.count >= 30 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(reminders.count == 30)
+            #expect(Set(reminders.map(\.taskID)).count == 30)
+        }
+    }
+
+    @Test(arguments: backends)
+    func movingAReminderArmsItAgain(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let past = Timestamp.now().adding(milliseconds: -1000)
+            let start = try await repository.latestEventID()
+            let task = try #require(try await repository.insertTask(TaskFields(title: "r", remindAt: past), userID: user.id, at: .now()))
+            _ = try await repository.claimDueReminders(at: .now(), limit: 1000)
+            var fields = task.fields
+            fields.title = "renamed"
+            #expect(try await repository.saveTask(task.replacingFields(with: fields, at: .now()), expectedVersion: 1))
+            _ = try await repository.claimDueReminders(at: .now(), limit: 1000)
+            fields.remindAt = past.adding(milliseconds: 1)
+            let current = try #require(try await repository.task(id: task.id, userID: user.id))
+            #expect(try await repository.saveTask(current.replacingFields(with: fields, at: .now()), expectedVersion: 2))
+            _ = try await repository.claimDueReminders(at: .now(), limit: 1000)
+            let kinds = try await repository.events(userID: user.id, after: start, limit: 10).map(\.kind)
+            #expect(kinds == [.taskCreated, .reminderDue, .taskUpdated, .taskUpdated, .reminderDue])
+        }
+    }
+}
