@@ -5,6 +5,8 @@ public struct APIConfiguration: Sendable {
     public var authSecret: String
     public var tokenLifetime: Duration = .seconds(86_400)
     public var maxBodySize = 1 << 20
+    /// Imports carry whole task lists, so their body limit is separate.
+    public var maxImportSize = 16 << 20
     public var passwordHashCost: UInt8 = 12
     public var accessLog = true
     public var migrateOnStart = true
@@ -13,6 +15,14 @@ public struct APIConfiguration: Sendable {
     public var drainDelay: Duration = .zero
     /// How long in-flight requests may take to finish after that.
     public var shutdownTimeout: Duration = .seconds(20)
+    /// How often the reminder scheduler looks for due reminders.
+    public var reminderInterval: Duration = .seconds(1)
+    /// How often live streams look for new events when no database notification arrives.
+    public var eventPollInterval: Duration = .milliseconds(250)
+    /// A comment line on idle live streams keeps proxies from closing them.
+    public var eventHeartbeat: Duration = .seconds(15)
+    /// How long events stay available for `Last-Event-ID` resumption.
+    public var eventRetention: Duration = .seconds(86_400)
 
     public init(authSecret: String) {
         self.authSecret = authSecret

@@ -14,20 +14,25 @@ public func buildApplication(
     services: [any Service] = [],
     logger: Logger
 ) async -> APIApplication {
+    let hub = EventHub(repository: repository)
     let router = buildRouter(
-        configuration, repository: repository, readiness: readiness,
+        configuration, repository: repository, readiness: readiness, hub: hub,
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: services,
         logger: logger)
-    app.addServices(SchemaService(repository: repository, readiness: readiness, migrate: configuration.migrateOnStart, logger: logger))
+    app.addServices(
+        SchemaService(repository: repository, readiness: readiness, migrate: configuration.migrateOnStart, logger: logger),
+        ReminderService(repository: repository, interval: configuration.reminderInterval, logger: logger),
+        EventFanoutService(hub: hub, repository: repository, pollInterval: configuration.eventPollInterval,
+                           retention: configuration.eventRetention, logger: logger))
     return app
 }
 
 func buildRouter(
-    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, tokens: AccessTokens
+    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, hub: EventHub, tokens: AccessTokens
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog))
@@ -41,8 +46,13 @@ func buildRouter(
     AuthController(
         repository: repository, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body
     ).addRoutes(to: router.group("api/auth"))
-    TaskController(repository: repository, body: body).addRoutes(
-        to: router.group("api/:user_id/tasks").add(middleware: AuthMiddleware(tokens: tokens, checksPathUser: true)))
+    TokenController(repository: repository, body: body).addRoutes(
+        to: router.group("api/tokens").add(middleware: AuthMiddleware(tokens: tokens, repository: repository, checksPathUser: false)))
+    let user = router.group("api/:user_id")
+        .add(middleware: AuthMiddleware(tokens: tokens, repository: repository, checksPathUser: true))
+    TaskController(repository: repository, body: body).addRoutes(to: user.group("tasks"))
+    TransferController(repository: repository, importBody: JSONBody(limit: configuration.maxImportSize)).addRoutes(to: user)
+    EventController(repository: repository, hub: hub, heartbeat: configuration.eventHeartbeat).addRoutes(to: user)
     return router
 }
 

@@ -1,10 +1,12 @@
 import Hummingbird
 import TodoCore
+import TodoStore
 
 /// Authenticates `Authorization: Bearer <token>` and checks that the `{user_id}` of the path
 /// (or its alias `me`) is the caller. Every route behind it can trust `context.userID`.
 struct AuthMiddleware<Context: AppRequestContext>: RouterMiddleware {
     let tokens: AccessTokens
+    let repository: any TodoRepository
     /// Whether the route has a `{user_id}` path segment to check.
     let checksPathUser: Bool
 
@@ -16,16 +18,19 @@ struct AuthMiddleware<Context: AppRequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].utf8.count <= 4096 else {
             throw APIError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
-        guard let userID = await tokens.verify(String(parts[1])) else {
-            throw APIError.unauthorized("the token is invalid or expired")
-        }
+        let presented = String(parts[1])
+        let credential: Credential = presented.hasPrefix(PersonalToken.prefix) ? .personalToken : .accessToken
+        let owner = credential == .personalToken
+            ? try await PersonalTokens.owner(of: presented, in: repository)
+            : await tokens.verify(presented)
+        guard let userID = owner else { throw APIError.unauthorized("the token is invalid, revoked or expired") }
         if checksPathUser {
             let pathUser = context.parameters.get("user_id")
             guard pathUser == "me" || pathUser == userID else { throw APIError.forbidden }
         }
         var context = context
         context.userID = userID
-        context.authenticatedWith = .accessToken
+        context.authenticatedWith = credential
         context.logger[metadataKey: "user_id"] = .string(userID)
         return try await next(request, context)
     }

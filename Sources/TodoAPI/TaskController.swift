@@ -33,9 +33,10 @@ struct TaskController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Page {
-        let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
         let query: TaskQuery
-        do { query = try TaskQuery(parameters: parameters) } catch { throw APIError.invalidParameters(error) }
+        do { query = try TaskQuery(parameters: try QueryString.parameters(request.uri.query)) } catch {
+            throw APIError.invalidParameters(error)
+        }
         let page = try await repository.listTasks(userID: try context.requireUser(), query: query)
         return Page(items: page.items, nextCursor: page.nextCursor?.token)
     }
@@ -106,12 +107,13 @@ struct TaskController<Context: AppRequestContext>: Sendable {
     }
 
     /// The version named by `If-Match` (an ETag we issued), nil without the header.
-    /// `*` matches any existing task. An ETag we never issued can never match: 412.
+    /// `*` matches any existing task. Of a list, only one version can be current, so only the
+    /// highest can match; an ETag we never issued never matches: 412.
     private func ifMatch(_ request: Request) throws -> Int? {
         guard let header = request.headers[.ifMatch] else { return nil }
-        let value = header.trimmingCharacters(in: .whitespaces)
-        if value == "*" { return nil }
-        guard let version = ETag.version(from: value) else { throw APIError.preconditionFailed }
+        let values = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if values.contains("*") { return nil }
+        guard let version = values.compactMap(ETag.version(from:)).max() else { throw APIError.preconditionFailed }
         return version
     }
 

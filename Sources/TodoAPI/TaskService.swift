@@ -15,6 +15,7 @@ struct TaskService: Sendable {
 
     /// Applies `change` to the task's fields. With `ifVersion`, the task must still be at that
     /// version (412 otherwise); without it, a concurrent write makes us re-read and re-apply.
+    /// Completing a recurring task stores its next occurrence in the same transaction.
     func update(
         id: TaskID, userID: UserID, ifVersion: Int?,
         change: (TodoTask) throws -> TaskFields
@@ -22,11 +23,24 @@ struct TaskService: Sendable {
         for _ in 0..<Self.attempts {
             let current = try await task(id: id, userID: userID)
             if let ifVersion, current.version != ifVersion { throw APIError.preconditionFailed }
-            let next = current.replacingFields(with: try change(current), at: .now())
-            if try await repository.saveTask(next, expectedVersion: current.version) { return next }
+            let now = Timestamp.now()
+            var updated = current.replacingFields(with: try change(current), at: now)
+            let followUp = Self.followUp(completing: current, as: updated, at: now)
+            if case .saved(let next) = try await repository.saveTask(updated, expectedVersion: current.version, followedBy: followUp) {
+                updated.nextOccurrenceID = next?.id ?? updated.nextOccurrenceID
+                return updated
+            }
             if ifVersion != nil { throw APIError.preconditionFailed }
         }
         throw APIError(.conflict, code: "conflict", message: "the task is changing too often; try again")
+    }
+
+    /// The next occurrence to store when this change completes a recurring task.
+    static func followUp(completing current: TodoTask, as updated: TodoTask, at now: Timestamp) -> TodoTask? {
+        guard !current.fields.completed, updated.fields.completed, let (fields, series) = updated.nextOccurrence() else { return nil }
+        var next = TodoTask.new(fields, userID: updated.userID, at: now)
+        next.series = series
+        return next
     }
 
     func delete(id: TaskID, userID: UserID, ifVersion: Int?) async throws {

@@ -1,5 +1,5 @@
 /// Rules for user-supplied text shared by every field.
-enum TextRules {
+public enum TextRules {
     /// Control characters (other than the ones a multi-line text may hold) and NUL are never
     /// stored: PostgreSQL cannot store NUL, and invisible controls are never intended.
     static func hasForbiddenControl(_ text: String, allowingLineBreaks: Bool) -> Bool {
@@ -8,6 +8,8 @@ enum TextRules {
             return scalar.properties.generalCategory == .control
         }
     }
+
+    public static func trimmedName(_ text: String) -> String { trimmed(text) }
 
     static func trimmed(_ text: String) -> String {
         var scalars = Substring(text).unicodeScalars[...]

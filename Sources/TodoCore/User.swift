@@ -18,6 +18,15 @@ public struct User: Sendable, Equatable, Codable {
         case id, email, name
         case createdAt = "created_at"
     }
+
+    /// `name` is always present, `null` when unset.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(email, forKey: .email)
+        try container.encode(name, forKey: .name)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
 }
 
 /// The rules for sign-up and log-in input.
@@ -40,7 +49,7 @@ public enum Credentials {
 
     public static func checkNewPassword(_ password: String) throws(ValidationError) {
         guard passwordBytes.contains(password.utf8.count) else {
-            throw ValidationError(field: "password", "must be at least 8 characters and at most 72 bytes")
+            throw ValidationError(field: "password", "must be 8 to 72 bytes long in UTF-8 (8 to 72 ASCII characters)")
         }
     }
 

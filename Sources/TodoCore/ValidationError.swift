@@ -10,7 +10,7 @@ public struct FieldIssue: Sendable, Equatable, Codable {
 }
 
 /// Input that breaks the rules of the domain. Carries every problem found, not just the first.
-public struct ValidationError: Error, Sendable, Equatable {
+public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertible {
     public var issues: [FieldIssue]
 
     public init(_ issues: [FieldIssue]) {
@@ -24,6 +24,8 @@ public struct ValidationError: Error, Sendable, Equatable {
     public var summary: String {
         issues.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
     }
+
+    public var description: String { summary }
 }
 
 /// Collects issues while a request body is read, then throws them all at once.

@@ -34,7 +34,13 @@ public final class SQLiteRepository: TodoRepository {
         return SQLiteRepository(writer: writer, readers: readers)
     }
 
+    /// Unicode-aware lower-casing for search and the title order.
+    private static let fold = SQLiteCustomFunction("todo_fold", argumentCount: 1, pure: true) { arguments in
+        arguments.first?.string?.lowercased()
+    }
+
     private static func configure(_ connection: SQLiteConnection) async throws {
+        try await connection.install(customFunction: fold)
         _ = try await connection.query("PRAGMA synchronous = FULL")
         _ = try await connection.query("PRAGMA foreign_keys = ON")
         _ = try await connection.query("PRAGMA busy_timeout = 5000")

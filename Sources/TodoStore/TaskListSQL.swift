@@ -10,8 +10,11 @@ enum SQLBind: Sendable, Equatable {
 /// What differs between the two SQL dialects for the list query.
 struct SQLDialect: Sendable {
     var placeholder: @Sendable (Int) -> String
-    /// A case-insensitive pattern match operator.
-    var likeOperator: String
+    /// The bound value for a search term, and the condition that title or description holds it.
+    var searchTerm: @Sendable (String) -> String
+    var contains: @Sendable (_ placeholder: String) -> String
+    /// The case-insensitive sort key of the title.
+    var titleKey: String
     /// A condition that the task's tags contain the bound tag.
     var hasTag: @Sendable (_ placeholder: String) -> String
     var trueLiteral: String
@@ -19,14 +22,20 @@ struct SQLDialect: Sendable {
 
     static let postgres = SQLDialect(
         placeholder: { "$\($0)" },
-        likeOperator: "ILIKE",
+        searchTerm: { "%" + TaskListSQL.escapeLike($0) + "%" },
+        contains: { "(title ILIKE \($0) ESCAPE '\\' OR description ILIKE \($0) ESCAPE '\\')" },
+        titleKey: "lower(title)",
         hasTag: { "\($0) = ANY(tags)" },
         trueLiteral: "true",
         falseLiteral: "false")
 
+    /// SQLite's own `lower()` and `LIKE` fold ASCII only; `todo_fold` (registered on every
+    /// connection) folds all of Unicode, so "ÄPFEL" finds "äpfel".
     static let sqlite = SQLDialect(
         placeholder: { "?\($0)" },
-        likeOperator: "LIKE",
+        searchTerm: { $0.lowercased() },
+        contains: { "(instr(todo_fold(title), \($0)) > 0 OR instr(todo_fold(description), \($0)) > 0)" },
+        titleKey: "todo_fold(title)",
         hasTag: { "instr(',' || tags || ',', ',' || \($0) || ',') > 0" },
         trueLiteral: "1",
         falseLiteral: "0")
@@ -66,11 +75,9 @@ struct TaskListSQL {
         if let dueAfter = query.dueAfter { conditions.append("due_at >= \(bind(.time(dueAfter)))") }
         if let dueBefore = query.dueBefore { conditions.append("due_at < \(bind(.time(dueBefore)))") }
         if let search = query.search {
-            let pattern = bind(.text("%" + Self.escapeLike(search) + "%"))
-            conditions.append(
-                "(title \(dialect.likeOperator) \(pattern) ESCAPE '\\' OR description \(dialect.likeOperator) \(pattern) ESCAPE '\\')")
+            conditions.append(dialect.contains(bind(.text(dialect.searchTerm(search)))))
         }
-        let key = Self.sortExpression(query.sort.field)
+        let key = Self.sortExpression(query.sort.field, dialect)
         let direction = query.sort.descending ? "DESC" : "ASC"
         let after = query.sort.descending ? "<" : ">"
         if let cursor = query.cursor {
@@ -94,13 +101,13 @@ struct TaskListSQL {
         self.binds = binds
     }
 
-    static func sortExpression(_ field: TaskQuery.SortField) -> String {
+    static func sortExpression(_ field: TaskQuery.SortField, _ dialect: SQLDialect) -> String {
         switch field {
         case .created: "created_at"
         case .updated: "updated_at"
         case .due: "due_at"
         case .priority: "priority"
-        case .title: "lower(title)"
+        case .title: dialect.titleKey
         }
     }
 

@@ -55,6 +55,20 @@ extension TodoRepository {
         try await insertTask(.new(fields, userID: userID, at: now))
     }
 
+    /// Every task of the user, oldest first, read page by page.
+    public func allTasks(userID: UserID) async throws -> [TodoTask] {
+        var query = TaskQuery()
+        query.sort = .init(field: .created, descending: false)
+        query.limit = TaskQuery.maximumLimit
+        var tasks: [TodoTask] = []
+        repeat {
+            let page = try await listTasks(userID: userID, query: query)
+            tasks += page.items
+            query.cursor = page.nextCursor
+        } while query.cursor != nil
+        return tasks
+    }
+
     public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
         if case .saved = try await saveTask(task, expectedVersion: expectedVersion, followedBy: nil) { return true }
         return false

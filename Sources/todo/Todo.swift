@@ -12,7 +12,7 @@ struct Todo: AsyncParsableCommand {
         abstract: "A multi-user Todo system: REST API, web UI and MCP server in one binary.",
         discussion: "Every setting is an environment variable; see the README's Configuration section.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, API.self, Migrate.self, Healthcheck.self])
+        subcommands: [Serve.self, API.self, Migrate.self, Export.self, Import.self, Healthcheck.self])
 }
 
 /// Runs the backend until SIGTERM/SIGINT, then drains: readiness 503, wait, stop accepting,

@@ -1,0 +1,81 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TodoCore
+import TodoStore
+
+/// `GET /api/{user_id}/events`: the caller's live events as Server-Sent Events. A client that
+/// reconnects with `Last-Event-ID` first gets what it missed (kept for a day).
+struct EventController<Context: AppRequestContext>: Sendable {
+    let repository: any TodoRepository
+    let hub: EventHub
+    let heartbeat: Duration
+    static var replayLimit: Int { 1000 }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("events", use: stream)
+    }
+
+    @Sendable func stream(_ request: Request, context: Context) async throws -> Response {
+        let userID = try context.requireUser()
+        let resumeFrom = request.headers[.lastEventID].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        let start: Int64
+        var missed: [TaskEvent] = []
+        if let resumeFrom {
+            start = resumeFrom
+            missed = try await repository.events(userID: userID, after: resumeFrom, limit: Self.replayLimit)
+        } else {
+            start = try await repository.latestEventID()
+        }
+        let (subscription, events) = await hub.subscribe(userID: userID, after: missed.last?.id ?? start)
+        let repository = self.repository, hub = self.hub, heartbeat = self.heartbeat, replay = missed
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache, no-transform",
+            .init("X-Accel-Buffering")!: "no",
+        ]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { Task { await hub.unsubscribe(subscription) } }
+            try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
+            for event in replay {
+                let data = try await EventHub.data(for: event, in: repository)
+                try await writer.write(Self.frame(LiveEvent(id: event.id, kind: event.kind, userID: userID, data: data)))
+            }
+            try await Self.pump(events, heartbeat: heartbeat, to: &writer)
+            try await writer.finish(nil)
+        })
+    }
+
+    /// Writes events as they come and a comment line whenever `heartbeat` passes without one,
+    /// until the stream ends (the hub finishes every stream when the server shuts down) or the
+    /// client goes away (a write fails).
+    static func pump(_ events: AsyncStream<LiveEvent>, heartbeat: Duration, to writer: inout some ResponseBodyWriter) async throws {
+        let ticks = AsyncStream<LiveEvent?> { continuation in
+            let forward = Task {
+                for await event in events { continuation.yield(event) }
+                continuation.finish()
+            }
+            let beat = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: heartbeat)
+                    continuation.yield(nil)
+                }
+            }
+            continuation.onTermination = { _ in
+                forward.cancel()
+                beat.cancel()
+            }
+        }
+        for await tick in ticks {
+            try await writer.write(tick.map(frame) ?? ByteBuffer(string: ": heartbeat\n\n"))
+        }
+    }
+
+    static func frame(_ event: LiveEvent) -> ByteBuffer {
+        ByteBuffer(string: "id: \(event.id)\nevent: \(event.kind.rawValue)\ndata: \(event.data)\n\n")
+    }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}

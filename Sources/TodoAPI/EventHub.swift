@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TodoCore
+import TodoStore
+
+/// A live event ready to send: the stored event and the JSON of its `data:` line.
+struct LiveEvent: Sendable {
+    var id: Int64
+    var kind: EventKind
+    var userID: UserID
+    var data: String
+}
+
+/// Fans the event log out to the live streams of this process. Every process reads the shared
+/// log (written by database triggers), so a change made through any replica reaches every
+/// subscriber; PostgreSQL's NOTIFY wakes the reader at once, a short poll covers the rest.
+actor EventHub {
+    private struct Subscriber {
+        var userID: UserID
+        var after: Int64
+        var continuation: AsyncStream<LiveEvent>.Continuation
+    }
+
+    private let repository: any TodoRepository
+    private var subscribers: [UUID: Subscriber] = [:]
+    /// The highest event id read so far.
+    private var cursor: Int64 = 0
+    /// Ids delivered recently: events commit out of id order, so each read looks back a little.
+    private var recentlyDelivered: Set<Int64> = []
+    static let lookBack: Int64 = 200
+    static let batchSize = 500
+
+    init(repository: any TodoRepository) {
+        self.repository = repository
+    }
+
+    /// Events of `userID` with ids above `after`, until the stream is dropped.
+    func subscribe(userID: UserID, after: Int64) -> (id: UUID, events: AsyncStream<LiveEvent>) {
+        let (stream, continuation) = AsyncStream<LiveEvent>.makeStream(bufferingPolicy: .bufferingNewest(1000))
+        let id = UUID()
+        if subscribers.isEmpty { cursor = max(cursor, after) }
+        subscribers[id] = Subscriber(userID: userID, after: after, continuation: continuation)
+        return (id, stream)
+    }
+
+    func unsubscribe(_ id: UUID) {
+        subscribers.removeValue(forKey: id)?.continuation.finish()
+    }
+
+    func finishAll() {
+        for subscriber in subscribers.values { subscriber.continuation.finish() }
+        subscribers.removeAll()
+    }
+
+    var subscriberCount: Int { subscribers.count }
+
+    /// Reads new events from the log and hands each to the subscribers of its user.
+    func deliverNewEvents() async throws {
+        guard !subscribers.isEmpty else { return }
+        let events = try await repository.events(after: max(0, cursor - Self.lookBack), limit: Self.batchSize)
+        for event in events where !recentlyDelivered.contains(event.id) {
+            recentlyDelivered.insert(event.id)
+            cursor = max(cursor, event.id)
+            let audience = subscribers.values.filter { $0.userID == event.userID && $0.after < event.id }
+            guard !audience.isEmpty else { continue }
+            let live = LiveEvent(id: event.id, kind: event.kind, userID: event.userID, data: try await Self.data(for: event, in: repository))
+            for subscriber in audience { subscriber.continuation.yield(live) }
+        }
+        recentlyDelivered = recentlyDelivered.filter { $0 > cursor - Self.lookBack }
+    }
+
+    /// The `data:` JSON of an event: the task as it is now, or just its id once deleted.
+    static func data(for event: TaskEvent, in repository: any TodoRepository) async throws -> String {
+        if event.kind != .taskDeleted, let task = try await repository.task(id: event.taskID, userID: event.userID),
+           let json = try? APIJSON.encoder.encode(task) {
+            return String(decoding: json, as: UTF8.self)
+        }
+        return #"{"id":"\#(event.taskID)"}"#
+    }
+}
+
+/// Runs the hub: wakes on database notifications and every `pollInterval`, prunes old events.
+struct EventFanoutService: Service {
+    let hub: EventHub
+    let repository: any TodoRepository
+    let pollInterval: Duration
+    let retention: Duration
+    let logger: Logger
+
+    func run() async throws {
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    do {
+                        try await repository.listenForEvents { wake.yield() }
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        logger.warning("event notifications interrupted", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pollInterval)
+                    wake.yield()
+                }
+            }
+            group.addTask {
+                var lastPrune = ContinuousClock.now
+                for await _ in wakeups {
+                    do {
+                        try await hub.deliverNewEvents()
+                        if ContinuousClock.now - lastPrune > .seconds(600) {
+                            lastPrune = ContinuousClock.now
+                            let cutoff = Timestamp.now().adding(milliseconds: -Int64(retention.components.seconds) * 1000)
+                            try await repository.pruneEvents(before: cutoff)
+                        }
+                    } catch {
+                        logger.warning("event delivery failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            await hub.finishAll()
+            wake.finish()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Fires due reminders: claims them in the database (each exactly once across replicas; the
+/// claim records a `reminder.due` event) and so hands them to the live streams.
+struct ReminderService: Service {
+    let repository: any TodoRepository
+    let interval: Duration
+    let logger: Logger
+    static let batchSize = 100
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                var claimed = Self.batchSize
+                while claimed == Self.batchSize {
+                    claimed = try await repository.claimDueReminders(at: .now(), limit: Self.batchSize)
+                    if claimed > 0 { logger.debug("reminders fired", metadata: ["count": "\(claimed)"]) }
+                }
+            } catch {
+                logger.warning("reminder check failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

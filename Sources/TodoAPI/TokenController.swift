@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import TodoCore
+import TodoStore
+
+/// `/api/tokens`: create (the secret is shown once), list and revoke personal API tokens.
+/// Managing tokens needs a log-in session: a personal token cannot mint or revoke tokens.
+struct TokenController<Context: AppRequestContext>: Sendable {
+    let repository: any TodoRepository
+    let body: JSONBody
+    static var maximumTokens: Int { 50 }
+
+    struct Created: ResponseEncodable {
+        var token: PersonalToken
+        var secret: String
+
+        func encode(to encoder: any Encoder) throws {
+            try token.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(secret, forKey: .token)
+        }
+
+        enum CodingKeys: String, CodingKey { case token }
+    }
+
+    struct List: ResponseEncodable {
+        var items: [PersonalToken]
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.delete(":token_id", use: revoke)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Created> {
+        let userID = try requireSession(context)
+        let fields = try Fields(try await body.require(request).object(), allowed: ["name", "expires_at"])
+        let name = TextRules.trimmedName(try fields.string("name"))
+        guard PersonalToken.nameLength.contains(name.count), !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { throw ValidationError(field: "name", "must be 1 to \(PersonalToken.nameLength.upperBound) characters without control characters") }
+        var expiresAt: Timestamp?
+        if let text = try fields.optionalString("expires_at") {
+            guard let time = Timestamp(rfc3339: text) else { throw ValidationError(field: "expires_at", "must be an RFC 3339 time") }
+            guard time > .now() else { throw ValidationError(field: "expires_at", "must be in the future") }
+            expiresAt = time
+        }
+        guard try await repository.tokens(userID: userID).count < Self.maximumTokens else {
+            throw ValidationError(field: "name", "at most \(Self.maximumTokens) tokens per account; revoke one first")
+        }
+        let secret = PersonalTokens.newSecret()
+        let token = PersonalToken(id: UUID().uuidString.lowercased(), userID: userID, name: name, createdAt: .now(),
+                                  expiresAt: expiresAt, lastUsedAt: nil)
+        try await repository.createToken(token, secretHash: PersonalTokens.hash(secret))
+        return EditedResponse(status: .created, response: Created(token: token, secret: secret))
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> List {
+        List(items: try await repository.tokens(userID: try requireSession(context)))
+    }
+
+    @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let userID = try requireSession(context)
+        guard let id = context.parameters.get("token_id"), try await repository.deleteToken(id: id, userID: userID) else {
+            throw APIError(.notFound, code: "not_found", message: "no such token")
+        }
+        return .noContent
+    }
+
+    private func requireSession(_ context: Context) throws -> UserID {
+        let userID = try context.requireUser()
+        guard context.authenticatedWith == .accessToken else {
+            throw APIError(.forbidden, code: "forbidden", message: "personal tokens cannot manage tokens; log in instead")
+        }
+        return userID
+    }
+}

@@ -1,0 +1,38 @@
+import Hummingbird
+import TodoCore
+import TodoStore
+
+/// `GET /api/{user_id}/export` and `POST /api/{user_id}/import`.
+struct TransferController<Context: AppRequestContext>: Sendable {
+    let repository: any TodoRepository
+    /// Imports may be much larger than other requests; they have their own limit.
+    let importBody: JSONBody
+
+    struct Imported: ResponseEncodable {
+        var imported: Int
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("export", use: export)
+        group.post("import", use: importTasks)
+    }
+
+    @Sendable func export(_ request: Request, context: Context) async throws -> Response {
+        let document = TaskExport(exportedAt: .now(), tasks: try await repository.allTasks(userID: try context.requireUser()))
+        var response = try context.responseEncoder.encode(document, from: request, context: context)
+        response.headers[.contentDisposition] = "attachment; filename=\"todo-export.json\""
+        return response
+    }
+
+    @Sendable func importTasks(_ request: Request, context: Context) async throws -> Imported {
+        let userID = try context.requireUser()
+        let tasks = try TaskExport.tasks(from: try await importBody.require(request), userID: userID, now: .now())
+        guard let count = try await repository.importTasks(tasks, userID: userID) else {
+            throw APIError.unauthorized("the account no longer exists")
+        }
+        context.logger.info("imported tasks", metadata: ["count": "\(count)"])
+        return Imported(imported: count)
+    }
+}
+
+extension TaskExport: ResponseEncodable {}

@@ -1,0 +1,156 @@
+"""Fixtures of the contract tests: the real backend binary on a fresh SQLite database.
+
+The binary is `$TODO_BIN`, by default `<repo>/.build/debug/todo` (build it first with
+`swift build`). It runs as `todo api` on a free local port and is stopped with SIGTERM
+(SIGKILL after 10 s) when the session ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from openapi_contract import MAX_BODY_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT_PATH = REPO_ROOT / "Sources" / "TodoAPI" / "openapi.json"
+DEFAULT_BINARY = REPO_ROOT / ".build" / "debug" / "todo"
+READY_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        warnings.warn(f"todo api (pid {process.pid}) ignored SIGTERM for {STOP_TIMEOUT:.0f} s; killing it")
+        process.kill()
+        process.wait()
+
+
+_running: list[Server] = []
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    binary = Path(os.environ.get("TODO_BIN") or DEFAULT_BINARY)
+    if not binary.is_file():
+        pytest.fail(f"backend binary not found at {binary}: run `swift build` first or set TODO_BIN", pytrace=False)
+    directory = tmp_path_factory.mktemp("todo-api")
+    port = _free_port()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"BETTER_AUTH_SECRET", "API_PORT", "MIGRATE_ON_START", "SHUTDOWN_DRAIN_SECONDS"}
+    }
+    environment.update(
+        DATABASE_URL=f"sqlite://{directory}/todo.db",
+        TODO_DATA_DIR=str(directory),
+        AUTH_SECRET="contract-tests-secret-" + uuid.uuid4().hex,
+        PASSWORD_HASH_COST="4",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        LOG_FORMAT="json",
+        LOG_LEVEL="info",
+        MAX_BODY_SIZE=str(MAX_BODY_SIZE),
+    )
+    log_path = directory / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(binary), "api"], env=environment, cwd=directory, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    _running.append(server)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"todo api exited with {process.returncode} before it was ready:\n{server.log_tail()}",
+                            pytrace=False)
+            try:
+                if requests.get(server.base_url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"todo api not ready within {READY_TIMEOUT:.0f} s:\n{server.log_tail()}", pytrace=False)
+            time.sleep(0.05)
+        yield server
+    finally:
+        _stop(process)
+        _running.remove(server)
+
+
+@pytest.fixture(scope="session")
+def document_path() -> Path:
+    return DOCUMENT_PATH
+
+
+@pytest.fixture(scope="session")
+def document() -> dict:
+    return json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def spec(document: dict) -> OpenAPIDocument:
+    return OpenAPIDocument(document)
+
+
+@pytest.fixture(scope="session")
+def api(server: Server, spec: OpenAPIDocument) -> ContractClient:
+    """One client for the whole session, so that coverage adds up across the tests."""
+    client = ContractClient(server.base_url, spec)
+    yield client
+    client.session.close()
+
+
+@pytest.fixture(scope="session")
+def alice(api: ContractClient) -> Account:
+    return sign_up(api, name="Alice")
+
+
+@pytest.fixture(scope="session")
+def bob(api: ContractClient) -> Account:
+    return sign_up(api)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _running:
+        report.sections.append(("todo api log (tail)", _running[-1].log_tail()))

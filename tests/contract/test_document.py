@@ -1,0 +1,76 @@
+"""The OpenAPI document: served as kept in the repo, and a valid OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+import json
+
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+
+def test_served_document_is_the_one_in_the_repo(api, document_path):
+    response = api.get("/openapi.json", expect=200)
+    served = response.content
+    kept = document_path.read_bytes()
+    assert json.loads(served) == json.loads(kept), (
+        "GET /openapi.json differs from Sources/TodoAPI/openapi.json: rebuild the binary (swift build)"
+    )
+    assert served == kept, "the served document is not byte-for-byte the file in the repo"
+
+
+def test_document_is_valid_openapi_3_1(document):
+    assert document["openapi"].startswith("3.1.")
+    errors = [error.message for error in OpenAPIV31SpecValidator(document).iter_errors()]
+    assert not errors, errors
+    validate(document)  # auto-detects the version; raises on any problem
+
+
+def test_document_is_pretty_printed_with_two_spaces(document, document_path):
+    text = document_path.read_text(encoding="utf-8")
+    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_every_operation_is_complete(spec, document):
+    operation_ids = set()
+    for operation in spec.operations():
+        assert operation.spec.get("operationId"), f"{operation.name}: no operationId"
+        assert operation.spec["operationId"] not in operation_ids, f"{operation.name}: duplicate operationId"
+        operation_ids.add(operation.spec["operationId"])
+        assert operation.spec.get("summary"), f"{operation.name}: no summary"
+        for status, response in operation.spec["responses"].items():
+            response = spec.resolve(response)
+            assert "X-Request-Id" in response.get("headers", {}), f"{operation.name} {status}: no X-Request-Id header"
+            if status.startswith(("4", "5")) and operation.template != "/readyz":
+                schema = response["content"]["application/json"]["schema"]
+                assert "#/components/schemas/Error" in json.dumps(schema), f"{operation.name} {status}: not the Error shape"
+        secured = operation.template.startswith("/api/") and operation.template not in (
+            "/api/auth/signup",
+            "/api/auth/login",
+        )
+        assert (operation.spec.get("security") == [{"bearerAuth": []}]) == secured, f"{operation.name}: security"
+        if secured:
+            assert "401" in operation.spec["responses"], f"{operation.name}: a protected route without 401"
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        **document["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+
+
+def test_documented_limits_match_the_backend(spec):
+    """The numbers of TaskLimits and TaskQuery, as the document states them."""
+    create = spec.resolve(spec.schema("TaskCreate"))["properties"]
+    assert (create["title"]["minLength"], create["title"]["maxLength"]) == (1, 200)
+    assert create["description"]["maxLength"] == 1000
+    assert create["tags"]["maxItems"] == 20
+    assert (create["tags"]["items"]["minLength"], create["tags"]["items"]["maxLength"]) == (1, 40)
+    recurrence = spec.resolve(spec.schema("RecurrenceInput"))["properties"]
+    assert (recurrence["interval"]["minimum"], recurrence["interval"]["maximum"]) == (1, 999)
+    assert (recurrence["count"]["minimum"], recurrence["count"]["maximum"]) == (1, 10000)
+    parameters = {
+        spec.resolve(p)["name"]: spec.resolve(p)
+        for p in spec.operation("GET", "/api/me/tasks").spec["parameters"]
+    }
+    assert set(parameters) >= {"status", "priority", "tag", "due_after", "due_before", "q", "sort", "limit", "cursor"}
+    assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
+    assert len(parameters["sort"]["schema"]["enum"]) == 10
