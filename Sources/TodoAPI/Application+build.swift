@@ -68,8 +68,10 @@ struct SchemaService: Service {
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                if migrate { try await repository.migrate(logger: logger) }
-                let applied = try await repository.appliedSchemaVersion()
+                let applied = try await cancelWhenGracefulShutdown {
+                    if migrate { try await repository.migrate(logger: logger) }
+                    return try await repository.appliedSchemaVersion()
+                }
                 if applied >= Schema.latestVersion {
                     readiness.markSchemaReady()
                     break
@@ -78,7 +80,8 @@ struct SchemaService: Service {
             } catch {
                 logger.warning("database not ready", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: delay)
+            let pause = delay
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             delay = min(delay * 2, .seconds(5))
         }
         try? await gracefulShutdown()

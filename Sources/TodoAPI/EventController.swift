@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import TodoCore
 import TodoStore
 
@@ -47,27 +48,32 @@ struct EventController<Context: AppRequestContext>: Sendable {
     }
 
     /// Writes events as they come and a comment line whenever `heartbeat` passes without one,
-    /// until the stream ends (the hub finishes every stream when the server shuts down) or the
-    /// client goes away (a write fails).
+    /// until the server shuts down or the client goes away (a write fails; the heartbeat
+    /// notices a silent departure).
     static func pump(_ events: AsyncStream<LiveEvent>, heartbeat: Duration, to writer: inout some ResponseBodyWriter) async throws {
-        let ticks = AsyncStream<LiveEvent?> { continuation in
-            let forward = Task {
-                for await event in events { continuation.yield(event) }
-                continuation.finish()
-            }
-            let beat = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: heartbeat)
-                    continuation.yield(nil)
-                }
-            }
-            continuation.onTermination = { _ in
-                forward.cancel()
-                beat.cancel()
+        let (ticks, ticker) = AsyncStream<LiveEvent?>.makeStream()
+        let forward = Task {
+            for await event in events { ticker.yield(event) }
+            ticker.finish()
+        }
+        let beat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: heartbeat)
+                ticker.yield(nil)
             }
         }
-        for await tick in ticks {
-            try await writer.write(tick.map(frame) ?? ByteBuffer(string: ": heartbeat\n\n"))
+        ticker.onTermination = { _ in
+            forward.cancel()
+            beat.cancel()
+        }
+        // Streams never end on their own: end them when the server shuts down, so that draining
+        // does not wait for every open stream until the shutdown timeout.
+        try await withGracefulShutdownHandler {
+            for await tick in ticks {
+                try await writer.write(tick.map(frame) ?? ByteBuffer(string: ": heartbeat\n\n"))
+            }
+        } onGracefulShutdown: {
+            ticker.finish()
         }
     }
 

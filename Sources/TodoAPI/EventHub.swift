@@ -98,6 +98,7 @@ struct EventFanoutService: Service {
                     } catch is CancellationError {
                         return
                     } catch {
+                        if Task.isCancelled { return }
                         logger.warning("event notifications interrupted", metadata: ["error": "\(error)"])
                         try? await Task.sleep(for: .seconds(1))
                     }
@@ -140,18 +141,22 @@ struct ReminderService: Service {
     let logger: Logger
     static let batchSize = 100
 
+    private func fireDueReminders() async throws {
+        var claimed = Self.batchSize
+        while claimed == Self.batchSize {
+            claimed = try await repository.claimDueReminders(at: .now(), limit: Self.batchSize)
+            if claimed > 0 { logger.debug("reminders fired", metadata: ["count": "\(claimed)"]) }
+        }
+    }
+
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                var claimed = Self.batchSize
-                while claimed == Self.batchSize {
-                    claimed = try await repository.claimDueReminders(at: .now(), limit: Self.batchSize)
-                    if claimed > 0 { logger.debug("reminders fired", metadata: ["count": "\(claimed)"]) }
-                }
+                try await cancelWhenGracefulShutdown { try await fireDueReminders() }
             } catch {
                 logger.warning("reminder check failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

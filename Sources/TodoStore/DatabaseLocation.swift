@@ -77,6 +77,8 @@ public struct OpenedRepository: Sendable {
 }
 
 extension DatabaseLocation {
+    /// Opens the database. `connectTimeout` bounds both connecting and waiting for a free
+    /// connection: past it a request fails (503) instead of hanging while the database is down.
     public func open(poolSize: Int, connectTimeout: Duration, logger: Logger) async throws -> OpenedRepository {
         switch self {
         case .sqlite(let path):
@@ -86,7 +88,8 @@ extension DatabaseLocation {
             return OpenedRepository(repository: repository, service: nil, close: { await repository.close() })
         case .postgres:
             let repository = PostgresRepository(
-                configuration: try postgresConfiguration(poolSize: poolSize, connectTimeout: connectTimeout), logger: logger)
+                configuration: try postgresConfiguration(poolSize: poolSize, connectTimeout: connectTimeout),
+                timeout: connectTimeout, logger: logger)
             return OpenedRepository(repository: repository, service: repository.service, close: {})
         }
     }

@@ -14,13 +14,30 @@ public final class PostgresRepository: TodoRepository {
     /// An arbitrary constant shared by every replica: the key of the migration advisory lock.
     private static let migrationLockKey: Int64 = 7_226_871_104_113
 
-    public init(configuration: PostgresClient.Configuration, logger: Logger) {
+    /// How long a request may wait for the database before it fails with `StoreUnavailable`:
+    /// while PostgreSQL is down the pool would otherwise keep callers waiting indefinitely.
+    private let timeout: Duration
+
+    public init(configuration: PostgresClient.Configuration, timeout: Duration = .seconds(5), logger: Logger) {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.timeout = timeout
         self.logger = logger
     }
 
+    private func query(_ statement: PostgresQuery) async throws -> PostgresRowSequence {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(timeout) { try await client.query(statement, logger: logger) }
+    }
+
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(timeout) {
+            try await client.withTransaction(logger: logger) { connection -> T in try await body(connection) }
+        }
+    }
+
     private func run(_ sql: String, _ binds: [SQLBind] = []) async throws -> PostgresRowSequence {
-        try await client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(binds)), logger: logger)
+        try await query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(binds)))
     }
 
     private static func bindings(_ binds: [SQLBind]) -> PostgresBindings {
@@ -92,14 +109,13 @@ public final class PostgresRepository: TodoRepository {
     public func createUser(_ user: User, passwordHash: String) async throws -> User? {
         var bindings = Self.bindings([.text(user.id), .text(user.email), .text(passwordHash), .time(user.createdAt)])
         bindings.append(user.name)
-        let rows = try await client.query(
+        let rows = try await query(
             PostgresQuery(
                 unsafeSQL: """
                     INSERT INTO users (id, email, password_hash, created_at, name) VALUES ($1, $2, $3, $4, $5)
                     ON CONFLICT (email) DO NOTHING RETURNING id
                     """,
-                binds: bindings),
-            logger: logger)
+                binds: bindings))
         for try await _ in rows { return user }
         return nil
     }
@@ -131,7 +147,7 @@ public final class PostgresRepository: TodoRepository {
         """
 
     public func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        let rows = try await client.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(task)), logger: logger)
+        let rows = try await query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(task)))
         for try await id in rows.decode(Int64.self) {
             var stored = task
             stored.id = id
@@ -168,13 +184,13 @@ public final class PostgresRepository: TodoRepository {
 
     public func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
         guard let next else {
-            let rows = try await client.query(
-                PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(task, expectedVersion: expectedVersion)), logger: logger)
+            let rows = try await query(
+                PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(task, expectedVersion: expectedVersion)))
             for try await _ in rows { return .saved(next: nil) }
             return .conflict
         }
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await transaction { [logger] connection in
                 var stored = next
                 let inserted = try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(next)), logger: logger)
                 var newID: Int64?
@@ -197,12 +213,11 @@ public final class PostgresRepository: TodoRepository {
     }
 
     public func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
-        let rows = try await client.query(
+        let rows = try await query(
             """
             DELETE FROM tasks WHERE id = \(id) AND user_id = \(userID) AND (\(expectedVersion.map(Int32.init))::integer IS NULL OR version = \(expectedVersion.map(Int32.init)))
             RETURNING id
-            """,
-            logger: logger)
+            """)
         for try await _ in rows { return .deleted }
         guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
         return .versionMismatch
@@ -210,7 +225,7 @@ public final class PostgresRepository: TodoRepository {
 
     public func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int? {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await transaction { [logger] connection in
                 for task in tasks {
                     var owned = task
                     owned.userID = userID
@@ -231,18 +246,16 @@ public final class PostgresRepository: TodoRepository {
     // MARK: Personal tokens
 
     public func createToken(_ token: PersonalToken, secretHash: String) async throws {
-        _ = try await client.query(
+        _ = try await query(
             """
             INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at)
             VALUES (\(token.id), \(token.userID), \(token.name), \(secretHash), \(token.createdAt), \(token.expiresAt))
-            """,
-            logger: logger)
+            """)
     }
 
     public func tokens(userID: UserID) async throws -> [PersonalToken] {
-        let rows = try await client.query(
-            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE user_id = \(userID) ORDER BY created_at, id",
-            logger: logger)
+        let rows = try await query(
+            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE user_id = \(userID) ORDER BY created_at, id")
         var tokens: [PersonalToken] = []
         for try await (id, userID, name, created, expires, lastUsed) in rows.decode((String, String, String, Timestamp, Timestamp?, Timestamp?).self) {
             tokens.append(PersonalToken(id: id, userID: userID, name: name, createdAt: created, expiresAt: expires, lastUsedAt: lastUsed))
@@ -251,18 +264,17 @@ public final class PostgresRepository: TodoRepository {
     }
 
     public func deleteToken(id: String, userID: UserID) async throws -> Bool {
-        let rows = try await client.query("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id", logger: logger)
+        let rows = try await query("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id")
         for try await _ in rows { return true }
         return false
     }
 
     public func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken? {
-        let rows = try await client.query(
+        let rows = try await query(
             """
             UPDATE api_tokens SET last_used_at = \(now) WHERE token_hash = \(secretHash)
             RETURNING id, user_id, name, created_at, expires_at, last_used_at
-            """,
-            logger: logger)
+            """)
         for try await (id, userID, name, created, expires, lastUsed) in rows.decode((String, String, String, Timestamp, Timestamp?, Timestamp?).self) {
             return PersonalToken(id: id, userID: userID, name: name, createdAt: created, expiresAt: expires, lastUsedAt: lastUsed)
         }
@@ -273,28 +285,26 @@ public final class PostgresRepository: TodoRepository {
 
     public func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int {
         // SKIP LOCKED: replicas polling at the same moment claim disjoint rows instead of waiting.
-        let rows = try await client.query(
+        let rows = try await query(
             """
             UPDATE tasks SET reminded_at = \(now) WHERE id IN (
                 SELECT id FROM tasks WHERE remind_at <= \(now) AND reminded_at IS NULL AND completed = false
                 ORDER BY remind_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
             RETURNING id
-            """,
-            logger: logger)
+            """)
         var count = 0
         for try await _ in rows { count += 1 }
         return count
     }
 
     public func events(after id: Int64, limit: Int) async throws -> [TaskEvent] {
-        try await Self.events(client.query(
-            "SELECT id, user_id, kind, task_id FROM events WHERE id > \(id) ORDER BY id LIMIT \(Int64(limit))", logger: logger))
+        try await Self.events(query(
+            "SELECT id, user_id, kind, task_id FROM events WHERE id > \(id) ORDER BY id LIMIT \(Int64(limit))"))
     }
 
     public func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
-        try await Self.events(client.query(
-            "SELECT id, user_id, kind, task_id FROM events WHERE user_id = \(userID) AND id > \(id) ORDER BY id LIMIT \(Int64(limit))",
-            logger: logger))
+        try await Self.events(query(
+            "SELECT id, user_id, kind, task_id FROM events WHERE user_id = \(userID) AND id > \(id) ORDER BY id LIMIT \(Int64(limit))"))
     }
 
     private static func events(_ rows: PostgresRowSequence) async throws -> [TaskEvent] {
@@ -307,14 +317,14 @@ public final class PostgresRepository: TodoRepository {
     }
 
     public func latestEventID() async throws -> Int64 {
-        for try await id in try await client.query("SELECT COALESCE(MAX(id), 0)::bigint FROM events", logger: logger).decode(Int64.self) {
+        for try await id in try await query("SELECT COALESCE(MAX(id), 0)::bigint FROM events").decode(Int64.self) {
             return id
         }
         return 0
     }
 
     public func pruneEvents(before time: Timestamp) async throws {
-        _ = try await client.query("DELETE FROM events WHERE created_at < \(time)", logger: logger)
+        _ = try await query("DELETE FROM events WHERE created_at < \(time)")
     }
 
     /// Calls `wake` for every new event on any replica (`NOTIFY todo_events` from the trigger),

@@ -77,7 +77,7 @@ struct DatabaseSettings {
     init(_ environment: Environment, dataDirectory: String) throws {
         location = try DatabaseLocation(url: environment.string("DATABASE_URL") ?? "sqlite://\(dataDirectory)/todo.db")
         poolSize = try environment.integer("DATABASE_POOL_SIZE", default: 10, range: 1...500)
-        connectTimeout = .seconds(try environment.integer("DATABASE_CONNECT_TIMEOUT_SECONDS", default: 5, range: 1...300))
+        connectTimeout = .seconds(try environment.integer("DATABASE_TIMEOUT_SECONDS", default: 5, range: 1...300))
     }
 
     func open(logger: Logger) async throws -> OpenedRepository {

@@ -279,7 +279,6 @@ def test_list_rejects_bad_parameters(api, alice, params, field):
     assert detail_fields(response) == {field}
 
 
-@pytest.mark.xfail(strict=True, reason="backend bug: `+` in a query string is not decoded as a space")
 def test_plus_in_query_string_is_a_space(api):
     """`requests`, HTML forms and URLSearchParams all encode a space as `+` in a query."""
     dave = sign_up(api)

@@ -55,8 +55,8 @@ def test_serve_generates_a_secret_once_and_keeps_sessions_across_restarts(start,
     assert (data / "todo.db").exists()
 
 
-def test_a_new_user_can_do_everything_with_curl_style_requests(start):
-    server = start("serve", AUTH_SECRET=None, DATABASE_URL=None)
+def test_a_new_user_can_do_everything_with_curl_style_requests(start, tmp_path):
+    server = start("serve", AUTH_SECRET=None, DATABASE_URL=None, TODO_DATA_DIR=tmp_path / "data")
     server.wait_ready()
     user = Client(server.base)
     created = user.session.post(user.url("/tasks"), json={"title": "Buy milk", "priority": "high", "tags": ["shop"]}, timeout=5)
@@ -132,7 +132,7 @@ def test_sigterm_turns_unready_then_drains_without_cutting_requests(start):
     assert len(results) > served_while_draining  # kept serving during the drain delay
 
 
-def test_api_serves_on_postgres_and_migrate_is_idempotent(start, postgres_url):
+def test_api_serves_on_postgres_and_migrate_is_idempotent(postgres_url, start):
     url, (psql, plain) = postgres_url
     runs = [subprocess.Popen([str(BINARY), "migrate"], env={"PATH": os.environ["PATH"], "DATABASE_URL": url, "LOG_FORMAT": "json"},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
@@ -149,7 +149,7 @@ def test_api_serves_on_postgres_and_migrate_is_idempotent(start, postgres_url):
 
 def test_unreachable_database_is_unready_but_alive(start):
     server = start("api", DATABASE_URL=f"postgres://todo@127.0.0.1:{free_port()}/todo?sslmode=disable",
-                   DATABASE_CONNECT_TIMEOUT_SECONDS=1)
+                   DATABASE_TIMEOUT_SECONDS=1)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
