@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
         // Domain: types, validation, query model. No I/O.
@@ -58,6 +61,46 @@ let package = Package(
             ],
             resources: [.embedInCode("openapi.json")]
         ),
+        // Typed HTTP client of the backend API (used by the web UI and the MCP server).
+        .target(
+            name: "TodoClient",
+            dependencies: [
+                "TodoCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // Chat agent: LLM providers (OpenAI-compatible, offline) and the tool loop.
+        .target(
+            name: "TodoAssistant",
+            dependencies: [
+                "TodoCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // MCP server: task tools implemented with TodoClient.
+        .target(
+            name: "TodoMCP",
+            dependencies: [
+                "TodoCore",
+                "TodoClient",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Web UI server: templates, static assets, uses TodoClient.
+        .target(
+            name: "TodoWeb",
+            dependencies: [
+                "TodoCore",
+                "TodoClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The executable: subcommands, configuration, wiring.
         .executableTarget(
             name: "todo",
@@ -65,6 +108,8 @@ let package = Package(
                 "TodoAPI",
                 "TodoStore",
                 "TodoCore",
+                "TodoMCP",
+                "TodoWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

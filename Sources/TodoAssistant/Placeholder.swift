@@ -1,0 +1,1 @@
+// The chat agent: see Agent.swift (work in progress).

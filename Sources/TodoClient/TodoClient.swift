@@ -1,0 +1,187 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TodoCore
+
+/// A typed client of the backend API, used by the web UI and the MCP server: they reach data
+/// only through the API, exactly as they do in the cluster. Every call acts as the user whose
+/// bearer token it carries.
+public struct TodoClient: Sendable {
+    public let baseURL: String
+    private let http: HTTPClient
+    private let timeout: TimeAmount
+    private static let decoder = JSONDecoder()
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// `baseURL` like `http://127.0.0.1:8000` (no trailing slash needed).
+    public init(baseURL: String, http: HTTPClient = .shared, timeout: Duration = .seconds(10)) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.http = http
+        self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+    }
+
+    // MARK: Types of the wire format
+
+    public struct Session: Sendable, Decodable {
+        public var token: String
+        public var expiresAt: Timestamp
+        public var user: User
+
+        enum CodingKeys: String, CodingKey {
+            case token, user
+            case expiresAt = "expires_at"
+        }
+    }
+
+    public struct Page: Sendable, Decodable {
+        public var items: [TodoTask]
+        public var nextCursor: String?
+
+        enum CodingKeys: String, CodingKey {
+            case items
+            case nextCursor = "next_cursor"
+        }
+    }
+
+    public struct CreatedToken: Sendable, Decodable {
+        public var id: String
+        public var name: String
+        public var token: String
+    }
+
+    // MARK: Accounts
+
+    public func signUp(email: String, password: String, name: String? = nil) async throws -> Session {
+        var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
+        if let name { body["name"] = .string(name) }
+        return try await send(.POST, "/api/auth/signup", body: .object(body))
+    }
+
+    public func logIn(email: String, password: String) async throws -> Session {
+        try await send(.POST, "/api/auth/login", body: .object(["email": .string(email), "password": .string(password)]))
+    }
+
+    public func me(token: String) async throws -> User {
+        try await send(.GET, "/api/auth/me", token: token)
+    }
+
+    // MARK: Tasks
+
+    /// One page of the caller's tasks; `parameters` are the list query parameters
+    /// (`status`, `priority`, `tag`, `q`, `sort`, `limit`, `cursor`, ...).
+    public func listTasks(token: String, parameters: [(String, String)] = []) async throws -> Page {
+        try await send(.GET, "/api/me/tasks" + Self.query(parameters), token: token)
+    }
+
+    public func task(token: String, id: TaskID) async throws -> TodoTask {
+        try await send(.GET, "/api/me/tasks/\(id)", token: token)
+    }
+
+    /// Creates a task from writable fields (`title`, `priority`, `tags`, `due_at`, ...).
+    public func createTask(token: String, fields: [String: JSONValue]) async throws -> TodoTask {
+        try await send(.POST, "/api/me/tasks", token: token, body: .object(fields))
+    }
+
+    /// Changes only the given fields.
+    public func updateTask(token: String, id: TaskID, fields: [String: JSONValue]) async throws -> TodoTask {
+        try await send(.PATCH, "/api/me/tasks/\(id)", token: token, body: .object(fields))
+    }
+
+    /// Marks complete or incomplete; `nil` toggles.
+    public func completeTask(token: String, id: TaskID, completed: Bool? = true) async throws -> TodoTask {
+        try await send(.PATCH, "/api/me/tasks/\(id)/complete", token: token, body: completed.map { .object(["completed": .bool($0)]) })
+    }
+
+    public func deleteTask(token: String, id: TaskID) async throws {
+        let _: Empty = try await send(.DELETE, "/api/me/tasks/\(id)", token: token)
+    }
+
+    // MARK: Health
+
+    /// Whether the backend answers `/readyz` with 200.
+    public func isReady() async -> Bool {
+        var request = HTTPClientRequest(url: baseURL + "/readyz")
+        request.method = .GET
+        guard let response = try? await http.execute(request, timeout: .seconds(2)) else { return false }
+        return response.status == .ok
+    }
+
+    // MARK: Transport
+
+    struct Empty: Decodable {}
+
+    /// Sends a request and decodes the answer, or throws the API's error.
+    func send<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, body: JSONValue? = nil
+    ) async throws -> Response {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch {
+            throw TodoClientError.unreachable(String(describing: error))
+        }
+        let bytes = try await response.body.collect(upTo: 32 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw TodoClientError.api(status: Int(response.status.code), Self.problem(in: bytes))
+        }
+        if Response.self == Empty.self { return Empty() as! Response }
+        do {
+            return try Self.decoder.decode(Response.self, from: Data(bytes.readableBytesView))
+        } catch {
+            throw TodoClientError.unexpectedResponse(String(describing: error))
+        }
+    }
+
+    static func problem(in bytes: ByteBuffer) -> APIProblem {
+        struct Envelope: Decodable { var error: APIProblem }
+        return (try? decoder.decode(Envelope.self, from: Data(bytes.readableBytesView)).error)
+            ?? APIProblem(code: "unknown", message: String(buffer: bytes).prefix(200).description, details: nil)
+    }
+
+    static func query(_ parameters: [(String, String)]) -> String {
+        guard !parameters.isEmpty else { return "" }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return "?" + parameters.map { name, value in
+            (name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "") + "="
+                + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
+        }.joined(separator: "&")
+    }
+}
+
+/// The `error` object of an API error response.
+public struct APIProblem: Sendable, Decodable, Equatable {
+    public var code: String
+    public var message: String
+    public var details: [FieldIssue]?
+}
+
+public enum TodoClientError: Error, Sendable, CustomStringConvertible {
+    /// The API answered with an error status.
+    case api(status: Int, APIProblem)
+    /// The backend could not be reached (down, timed out).
+    case unreachable(String)
+    /// The backend answered something that is not the documented format.
+    case unexpectedResponse(String)
+
+    public var description: String {
+        switch self {
+        case .api(let status, let problem): "\(status) \(problem.code): \(problem.message)"
+        case .unreachable(let reason): "the backend is unreachable: \(reason)"
+        case .unexpectedResponse(let reason): "unexpected answer from the backend: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// The web UI server (work in progress).
