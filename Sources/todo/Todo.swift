@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TodoAPI
+import TodoMCP
 import TodoStore
 
 @main
@@ -12,12 +13,14 @@ struct Todo: AsyncParsableCommand {
         abstract: "A multi-user Todo system: REST API, web UI and MCP server in one binary.",
         discussion: "Every setting is an environment variable; see the README's Configuration section.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, API.self, Migrate.self, Export.self, Import.self, Healthcheck.self])
+        subcommands: [Serve.self, API.self, MCPServe.self, Migrate.self, Export.self, Import.self, Healthcheck.self])
 }
 
-/// Runs the backend until SIGTERM/SIGINT, then drains: readiness 503, wait, stop accepting,
-/// finish in-flight requests, close the database.
-func runBackend(_ configuration: APIConfiguration, database: DatabaseSettings, logger: Logger) async throws {
+/// Runs the backend (and, for `todo serve`, the other roles' `companions`) until SIGTERM/SIGINT,
+/// then drains: readiness 503, wait, stop accepting, finish in-flight requests, close the database.
+func runBackend(
+    _ configuration: APIConfiguration, database: DatabaseSettings, companions: [any Service] = [], logger: Logger
+) async throws {
     logger.info("starting backend", metadata: [
         "address": "\(configuration.host):\(configuration.port)", "database": "\(database.location.redacted)",
     ])
@@ -27,8 +30,7 @@ func runBackend(_ configuration: APIConfiguration, database: DatabaseSettings, l
         configuration, repository: opened.repository, readiness: readiness,
         services: opened.service.map { [$0] } ?? [], logger: logger)
     var group = ServiceGroupConfiguration(
-        services: [
-            .init(service: app),
+        services: [.init(service: app)] + companions.map { .init(service: $0) } + [
             // Last, so that it is the first to hear of the shutdown: see DrainGate.
             .init(service: DrainGate(readiness: readiness, delay: configuration.drainDelay, logger: logger)),
         ],
@@ -52,7 +54,15 @@ struct Serve: AsyncParsableCommand {
         let configuration = try APIConfiguration(
             environment, defaultHost: "127.0.0.1", generatedSecret: { try persistentSecret(in: common.dataDirectory) })
         let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
-        try await runBackend(configuration, database: database, logger: Logger(label: "todo"))
+        let logger = Logger(label: "todo")
+        let backendURL = "http://127.0.0.1:\(configuration.port)"
+        var mcp = try MCPConfiguration(environment, defaultHost: configuration.host, backendURL: backendURL)
+        mcp.port = try environment.integer("MCP_PORT", default: 8001, range: 0...65535)
+        logger.info("serving", metadata: [
+            "api": "http://\(configuration.host):\(configuration.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp",
+        ])
+        try await runBackend(
+            configuration, database: database, companions: [await buildMCPApplication(mcp, logger: logger)], logger: logger)
     }
 }
 

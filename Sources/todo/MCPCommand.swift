@@ -1,0 +1,40 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TodoMCP
+import TodoStore
+
+struct MCPServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp", abstract: "Run the MCP server (Streamable HTTP at /mcp, port 8001).")
+
+    func run() async throws {
+        let environment = Environment()
+        let common = try CommonSettings(environment, defaultLogFormat: .json)
+        common.bootstrapLogging()
+        var configuration = try MCPConfiguration(
+            environment, defaultHost: "0.0.0.0", backendURL: environment.string("BACKEND_URL") ?? "http://127.0.0.1:8000")
+        configuration.port = try environment.integer("PORT", default: try environment.integer("MCP_PORT", default: 8001, range: 0...65535), range: 0...65535)
+        let logger = Logger(label: "todo.mcp")
+        logger.info("starting MCP server", metadata: [
+            "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",
+        ])
+        let app = await buildMCPApplication(configuration, logger: logger)
+        var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
+        group.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: group).run()
+    }
+}
+
+extension MCPConfiguration {
+    init(_ environment: Environment, defaultHost: String, backendURL: String) throws {
+        self.init()
+        host = environment.string("HOST") ?? defaultHost
+        self.backendURL = backendURL
+        allowedOrigins = environment.string("MCP_ALLOWED_ORIGINS")?
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
+        publicURL = environment.string("MCP_PUBLIC_URL")
+        sessionIdleTimeout = .seconds(try environment.integer("MCP_SESSION_IDLE_SECONDS", default: 3600, range: 10...86_400))
+    }
+}
