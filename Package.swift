@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "TodoCore",
                 "TodoStore",
+                "TodoAssistant",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -75,7 +76,6 @@ let package = Package(
             dependencies: [
                 "TodoCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -99,6 +99,27 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            // Templates and static files are compiled into the binary: the image has no files.
+            resources: [
+                .embedInCode("Templates/layout.mustache"),
+                .embedInCode("Templates/login.mustache"),
+                .embedInCode("Templates/signup.mustache"),
+                .embedInCode("Templates/tasks.mustache"),
+                .embedInCode("Templates/task_list.mustache"),
+                .embedInCode("Templates/edit.mustache"),
+                .embedInCode("Templates/settings.mustache"),
+                .embedInCode("Templates/chat.mustache"),
+                .embedInCode("Templates/message.mustache"),
+                .embedInCode("Static/app.css"),
+                .embedInCode("Static/app.js"),
+                .embedInCode("Static/theme.js"),
+                .embedInCode("Static/icon.svg"),
             ]
         ),
         // The executable: subcommands, configuration, wiring.
@@ -110,10 +131,12 @@ let package = Package(
                 "TodoCore",
                 "TodoMCP",
                 "TodoWeb",
+                "TodoAssistant",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
+        .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
         .testTarget(name: "TodoStoreTests", dependencies: ["TodoStore", "TodoCore"]),
         .testTarget(
             name: "TodoAPITests",

@@ -23,6 +23,7 @@ public struct APIConfiguration: Sendable {
     public var eventHeartbeat: Duration = .seconds(15)
     /// How long events stay available for `Last-Event-ID` resumption.
     public var eventRetention: Duration = .seconds(86_400)
+    public var assistant = AssistantConfiguration()
 
     public init(authSecret: String) {
         self.authSecret = authSecret

@@ -9,6 +9,8 @@ public protocol AppRequestContext: RequestContext {
     var userID: UserID? { get set }
     /// How the user authenticated (a personal API token may not manage tokens).
     var authenticatedWith: Credential? { get set }
+    /// The bearer token of the request, passed on when the backend acts for the user (the assistant's tools).
+    var bearerToken: String? { get set }
 }
 
 public enum Credential: Sendable {
@@ -22,6 +24,7 @@ public struct APIRequestContext: AppRequestContext {
     public var requestID = ""
     public var userID: UserID?
     public var authenticatedWith: Credential?
+    public var bearerToken: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -16,7 +16,7 @@ public func buildApplication(
 ) async -> APIApplication {
     let hub = EventHub(repository: repository)
     let router = buildRouter(
-        configuration, repository: repository, readiness: readiness, hub: hub,
+        configuration, repository: repository, readiness: readiness, hub: hub, logger: logger,
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
@@ -32,7 +32,8 @@ public func buildApplication(
 }
 
 func buildRouter(
-    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, hub: EventHub, tokens: AccessTokens
+    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, hub: EventHub, logger: Logger,
+    tokens: AccessTokens
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog))
@@ -53,6 +54,7 @@ func buildRouter(
     TaskController(repository: repository, body: body).addRoutes(to: user.group("tasks"))
     TransferController(repository: repository, importBody: JSONBody(limit: configuration.maxImportSize)).addRoutes(to: user)
     EventController(repository: repository, hub: hub, heartbeat: configuration.eventHeartbeat).addRoutes(to: user)
+    ChatController(repository: repository, body: body, configuration: configuration.assistant, logger: logger).addRoutes(to: user)
     return router
 }
 

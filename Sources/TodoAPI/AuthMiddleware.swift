@@ -31,6 +31,7 @@ struct AuthMiddleware<Context: AppRequestContext>: RouterMiddleware {
         var context = context
         context.userID = userID
         context.authenticatedWith = credential
+        context.bearerToken = presented
         context.logger[metadataKey: "user_id"] = .string(userID)
         return try await next(request, context)
     }
@@ -41,5 +42,10 @@ extension AppRequestContext {
     func requireUser() throws -> UserID {
         guard let userID else { throw APIError.unauthorized("authentication required") }
         return userID
+    }
+
+    func requireToken() throws -> String {
+        guard let bearerToken else { throw APIError.unauthorized("authentication required") }
+        return bearerToken
     }
 }

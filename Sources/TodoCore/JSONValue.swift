@@ -41,6 +41,12 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
+    /// The fields, if this is an object.
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let fields) = self { return fields }
+        return nil
+    }
+
     /// The JSON type name used in error messages.
     public var typeName: String {
         switch self {
@@ -51,5 +57,11 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .array: "array"
         case .object: "object"
         }
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) {
+        self = .string(value)
     }
 }

@@ -89,6 +89,30 @@ enum Migrations {
             """,
             "CREATE TRIGGER tasks_events AFTER INSERT OR UPDATE OR DELETE ON tasks FOR EACH ROW EXECUTE FUNCTION tasks_record_event()",
         ]),
+        Migration(version: 2, name: "conversations", statements: [
+            """
+            CREATE TABLE conversations (
+                id text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                title text NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX conversations_user ON conversations (user_id, updated_at)",
+            """
+            CREATE TABLE messages (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                conversation_id text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+                role text NOT NULL,
+                content text NOT NULL,
+                tool_calls text,
+                tool_call_id text,
+                created_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX messages_conversation ON messages (conversation_id, id)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -171,6 +195,30 @@ enum Migrations {
                 INSERT INTO events (user_id, kind, task_id) VALUES (OLD.user_id, 'task.deleted', OLD.id);
             END
             """,
+        ]),
+        Migration(version: 2, name: "conversations", statements: [
+            """
+            CREATE TABLE conversations (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                title TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX conversations_user ON conversations (user_id, updated_at)",
+            """
+            CREATE TABLE messages (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                content TEXT NOT NULL,
+                tool_calls TEXT,
+                tool_call_id TEXT,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX messages_conversation ON messages (conversation_id, id)",
         ]),
     ]
 }

@@ -286,6 +286,72 @@ public final class SQLiteRepository: TodoRepository {
         _ = try await write("DELETE FROM events WHERE created_at < ?1", [Self.time(time)])
     }
 
+    // MARK: Conversations
+
+    public func createConversation(_ conversation: Conversation) async throws -> Conversation? {
+        let rows = try await write(
+            """
+            INSERT INTO conversations (id, user_id, title, created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5
+            WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2) RETURNING id
+            """,
+            [.text(conversation.id), .text(conversation.userID), .text(conversation.title), Self.time(conversation.createdAt),
+             Self.time(conversation.updatedAt)])
+        return rows.isEmpty ? nil : conversation
+    }
+
+    public func conversation(id: String, userID: UserID) async throws -> Conversation? {
+        try await reader.query(
+            "SELECT id, user_id, title, created_at, updated_at FROM conversations WHERE id = ?1 AND user_id = ?2",
+            [.text(id), .text(userID)]
+        ).first.map(Self.conversation)
+    }
+
+    public func conversations(userID: UserID, limit: Int) async throws -> [Conversation] {
+        try await reader.query(
+            "SELECT id, user_id, title, created_at, updated_at FROM conversations WHERE user_id = ?1 ORDER BY updated_at DESC, id LIMIT ?2",
+            [.text(userID), .integer(limit)]
+        ).map(Self.conversation)
+    }
+
+    public func appendMessages(_ messages: [ChatMessage], conversationID: String, at time: Timestamp) async throws {
+        _ = try await transaction { writer in
+            for message in messages {
+                _ = try await writer.query(
+                    "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    [.text(conversationID), .text(message.role.rawValue), .text(message.content),
+                     message.storedToolCalls.map(SQLiteData.text) ?? .null, message.toolCallID.map(SQLiteData.text) ?? .null,
+                     Self.time(message.createdAt)])
+            }
+            _ = try await writer.query("UPDATE conversations SET updated_at = ?2 WHERE id = ?1", [.text(conversationID), Self.time(time)])
+            return true
+        } onRollback: {
+            false
+        }
+    }
+
+    public func messages(conversationID: String, limit: Int) async throws -> [ChatMessage] {
+        let rows = try await reader.query(
+            """
+            SELECT role, content, tool_calls, tool_call_id, created_at FROM (
+                SELECT * FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id
+            """,
+            [.text(conversationID), .integer(limit)])
+        return try rows.map { row in
+            try ChatMessage(
+                role: row.column("role")?.string ?? "", content: row.column("content")?.string ?? "",
+                storedToolCalls: row.column("tool_calls")?.string, toolCallID: row.column("tool_call_id")?.string,
+                createdAt: Timestamp(millisecondsSinceEpoch: Int64(row.column("created_at")?.integer ?? 0)))
+        }
+    }
+
+    private static func conversation(_ row: SQLiteRow) throws -> Conversation {
+        guard let id = row.column("id")?.string, let userID = row.column("user_id")?.string, let title = row.column("title")?.string,
+              let created = row.column("created_at")?.integer, let updated = row.column("updated_at")?.integer
+        else { throw StoreUnavailable("malformed conversations row") }
+        return Conversation(id: id, userID: userID, title: title, createdAt: Timestamp(millisecondsSinceEpoch: Int64(created)),
+                            updatedAt: Timestamp(millisecondsSinceEpoch: Int64(updated)))
+    }
+
     /// One process owns a SQLite file, so no other process writes events: nothing to listen to.
     public func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws {
         while true { try await Task.sleep(for: .seconds(3600)) }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import TodoCore
 
@@ -45,6 +46,16 @@ public protocol TodoRepository: Sendable {
     func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent]
     func latestEventID() async throws -> Int64
     func pruneEvents(before time: Timestamp) async throws
+    /// Stores a new conversation; nil when the user does not exist.
+    func createConversation(_ conversation: Conversation) async throws -> Conversation?
+    func conversation(id: String, userID: UserID) async throws -> Conversation?
+    /// The user's conversations, most recently active first.
+    func conversations(userID: UserID, limit: Int) async throws -> [Conversation]
+    /// Appends messages (in order) and marks the conversation active at `time`.
+    func appendMessages(_ messages: [ChatMessage], conversationID: String, at time: Timestamp) async throws
+    /// The last `limit` messages of a conversation, oldest first.
+    func messages(conversationID: String, limit: Int) async throws -> [ChatMessage]
+
     /// Calls `wake` when another process may have written events; returns only when cancelled.
     func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws
 }
@@ -72,6 +83,20 @@ extension TodoRepository {
     public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
         if case .saved = try await saveTask(task, expectedVersion: expectedVersion, followedBy: nil) { return true }
         return false
+    }
+}
+
+extension ChatMessage {
+    /// The tool calls as stored: JSON, or nil for none.
+    var storedToolCalls: String? {
+        guard !toolCalls.isEmpty, let data = try? JSONEncoder().encode(toolCalls) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    init(role: String, content: String, storedToolCalls: String?, toolCallID: String?, createdAt: Timestamp) throws {
+        guard let role = Role(rawValue: role) else { throw StoreUnavailable("unknown message role \(role)") }
+        let calls = try storedToolCalls.map { try JSONDecoder().decode([ToolCall].self, from: Data($0.utf8)) } ?? []
+        self.init(role: role, content: content, toolCalls: calls, toolCallID: toolCallID, createdAt: createdAt)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TodoAPI
+import TodoAssistant
 import TodoStore
 
 /// Reads typed settings from the environment (12-factor). Each variable has a documented
@@ -110,11 +111,31 @@ extension APIConfiguration {
         eventPollInterval = .milliseconds(try environment.integer("EVENT_POLL_INTERVAL_MS", default: 250, range: 10...10_000))
         eventHeartbeat = .seconds(try environment.integer("EVENT_HEARTBEAT_SECONDS", default: 15, range: 1...300))
         eventRetention = .seconds(3600 * (try environment.integer("EVENT_RETENTION_HOURS", default: 24, range: 1...720)))
+        assistant = try AssistantConfiguration(environment)
         passwordHashCost = UInt8(try environment.integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
         accessLog = try environment.bool("ACCESS_LOG", default: true)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
         drainDelay = .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
         shutdownTimeout = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
+    }
+}
+
+extension AssistantConfiguration {
+    /// `MCP_URL`, and the model provider when `LLM_BASE_URL` or `LLM_API_KEY` is set
+    /// (`LLM_BASE_URL` defaults to OpenAI, `LLM_MODEL` to gpt-4o-mini); otherwise the offline agent.
+    init(_ environment: Environment) throws {
+        self.init()
+        mcpURL = environment.string("MCP_URL") ?? mcpURL
+        maxSteps = try environment.integer("ASSISTANT_MAX_STEPS", default: 6, range: 1...20)
+        if environment.string("LLM_BASE_URL") != nil || environment.string("LLM_API_KEY") != nil {
+            var provider = OpenAICompatibleModel.Configuration(
+                baseURL: environment.string("LLM_BASE_URL") ?? "https://api.openai.com/v1",
+                apiKey: environment.string("LLM_API_KEY"),
+                model: environment.string("LLM_MODEL") ?? "gpt-4o-mini")
+            provider.timeout = .seconds(try environment.integer("LLM_TIMEOUT_SECONDS", default: 60, range: 1...600))
+            provider.attempts = try environment.integer("LLM_ATTEMPTS", default: 3, range: 1...10)
+            self.provider = provider
+        }
     }
 }
 

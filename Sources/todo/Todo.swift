@@ -13,7 +13,7 @@ struct Todo: AsyncParsableCommand {
         abstract: "A multi-user Todo system: REST API, web UI and MCP server in one binary.",
         discussion: "Every setting is an environment variable; see the README's Configuration section.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, API.self, MCPServe.self, Migrate.self, Export.self, Import.self, Healthcheck.self])
+        subcommands: [Serve.self, API.self, Web.self, MCPServe.self, Migrate.self, Export.self, Import.self, Healthcheck.self])
 }
 
 /// Runs the backend (and, for `todo serve`, the other roles' `companions`) until SIGTERM/SIGINT,
@@ -51,13 +51,14 @@ struct Serve: AsyncParsableCommand {
         let environment = Environment()
         let common = try CommonSettings(environment, defaultLogFormat: .text)
         common.bootstrapLogging()
-        let configuration = try APIConfiguration(
+        var configuration = try APIConfiguration(
             environment, defaultHost: "127.0.0.1", generatedSecret: { try persistentSecret(in: common.dataDirectory) })
         let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
         let logger = Logger(label: "todo")
         let backendURL = "http://127.0.0.1:\(configuration.port)"
         var mcp = try MCPConfiguration(environment, defaultHost: configuration.host, backendURL: backendURL)
         mcp.port = try environment.integer("MCP_PORT", default: 8001, range: 0...65535)
+        configuration.assistant.mcpURL = environment.string("MCP_URL") ?? "http://127.0.0.1:\(mcp.port)/mcp"
         logger.info("serving", metadata: [
             "api": "http://\(configuration.host):\(configuration.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp",
         ])

@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# Kubernetes checks of the Helm chart, the plain manifests and the deployment scripts.
+# No cluster runs here, so this proves what can be proved statically:
+#   - helm lint --strict and helm template for every values file, SQLite mode and the optional features
+#   - every rendered object valid for the oldest and newest supported Kubernetes (kubernetes-validate
+#     --strict; a missing schema, i.e. a removed or unknown API, fails too)
+#   - checkov policies with no failed check (the skipped checks are listed below with the reason)
+#   - the schema rejects wrong values with a clear message
+#   - NetworkPolicies allow exactly the flows of the architecture (.ci/netpol_flows.py)
+#   - the chart's promises per environment (.ci/chart_facts.py)
+#   - yamllint, a comment on every value, shellcheck, the scripts' --help/--dry-run
+#   - k8s/ is what scripts/render-manifests.sh renders from the chart
+#
+# Usage: .ci/k8s-checks.sh [--help]   (from the repository root; installs its tools:
+#        ../shared/ci-env/k8s-tools and shellcheck from apt). Ends with "N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+
+CHART=helm/todo-app
+RELEASE=todo
+NAMESPACE=todo
+OLDEST_KUBERNETES=1.30.0            # Chart.yaml kubeVersion: >=1.30.0-0
+# checkov checks skipped for the whole chart, with the reason:
+#   CKV_K8S_15 "Image Pull Policy should be Always": Minikube/Kind run images loaded with
+#              scripts/load-*.sh, which Always would try to pull; staging/production pin tags
+#              or digests (image.digest), so IfNotPresent cannot run a stale image.
+#   CKV_K8S_35 "Prefer secrets as files": the application is configured by environment
+#              variables (12-factor); secrets come from secretKeyRef, never from the spec.
+#   CKV_K8S_43 "Image should use digest": locally built development images have no registry
+#              digest; production sets image.digest (values-production.yaml says so).
+# Per-object skips are annotations in the templates (checkov.io/skipN), e.g. the PostgreSQL
+# UID 999 of the postgres image (CKV_K8S_40) and the probes of one-shot test pods.
+CHECKOV_SKIPS=CKV_K8S_15,CKV_K8S_35,CKV_K8S_43
+# Custom resources kubernetes-validate has no schema for (everything else must have one).
+KNOWN_CRDS='ServiceMonitor'
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+STAGE_START=$SECONDS
+
+now() { echo "${EPOCHREALTIME/[.,]/}"; }          # microseconds
+took() { local us=$(( $(now) - $1 )); printf '%d.%01ds' $((us / 1000000)) $(( (us / 100000) % 10 )); }
+
+# check NAME CMD...: run one check, print ok/FAIL with its duration and, on failure, its output.
+check() {
+  local name=$1 start rc=0
+  shift
+  start=$(now)
+  "$@" >"$WORK/out" 2>&1 || rc=$?
+  if [ "$rc" = 0 ]; then
+    PASSED=$((PASSED + 1))
+    printf 'ok    %-66s %6s\n' "$name" "$(took "$start")"
+  else
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$name")
+    printf 'FAIL  %-66s %6s\n' "$name" "$(took "$start")"
+    tail -40 "$WORK/out" | sed 's/^/      | /'
+  fi
+}
+
+# setup NAME CMD...: a step that must work for the checks to mean anything.
+setup() {
+  local name=$1 start
+  shift
+  start=$(now)
+  if ! "$@" >"$WORK/out" 2>&1; then
+    cat "$WORK/out" >&2
+    echo "k8s-checks: setup step '$name' failed" >&2
+    exit 1
+  fi
+  printf 'setup %-66s %6s\n' "$name" "$(took "$start")"
+}
+
+install_shellcheck() {
+  command -v shellcheck >/dev/null && return 0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck \
+    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck; }
+}
+
+echo "== setup"
+setup "k8s-tools (helm, kubernetes-validate, checkov, yamllint)" bash ../shared/ci-env/k8s-tools
+setup "shellcheck (apt)" install_shellcheck
+PYTHON=python3
+if ! python3 -c 'import yaml' 2>/dev/null; then PYTHON=/usr/local/lib/ci-env/venv/bin/python; fi
+NEWEST_KUBERNETES=$(kubernetes-validate --help | sed -n 's/.*Defaults to \([0-9.]*\).*/\1/p' | head -1)
+[ -n "$NEWEST_KUBERNETES" ] || { echo "k8s-checks: cannot find kubernetes-validate's newest version" >&2; exit 1; }
+echo "      Kubernetes $OLDEST_KUBERNETES .. $NEWEST_KUBERNETES, $(helm version --template '{{.Version}}'), python $($PYTHON -c 'import sys; print(sys.version.split()[0])')"
+
+# ---------------------------------------------------------------------------------------------
+# Renders: name -> helm arguments (values.yaml is always first; the chart's own defaults).
+declare -A VARIANTS=(
+  [dev]="--values $CHART/values.yaml"
+  [staging]="--values $CHART/values.yaml --values $CHART/values-staging.yaml"
+  [production]="--values $CHART/values.yaml --values $CHART/values-production.yaml"
+  [sqlite]="--values $CHART/values.yaml --set database.mode=sqlite --set web.autoscaling.enabled=true --set api.autoscaling.enabled=true --set mcp.autoscaling.enabled=true"
+  [external-dev]="--values $CHART/values.yaml --set database.mode=external --set database.external.url=postgres://todo:secret@db.internal:5432/todo --set database.external.cidrs={10.20.0.0/16}"
+  [features]="--values $CHART/values.yaml --set web.service.type=NodePort --set web.service.nodePort=30080 --set ingress.exposeMcp=true --set serviceMonitor.enabled=true --set dashboards.enabled=true"
+)
+VARIANT_ORDER=(dev staging production sqlite external-dev features)
+
+# render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
+render() {
+  local name=$1
+  # shellcheck disable=SC2086  # the variant's arguments are split on purpose
+  helm template "$RELEASE" "$CHART" --namespace "$NAMESPACE" ${VARIANTS[$name]} \
+    >"$WORK/rendered/$name.yaml" 2>"$WORK/render.err" || { cat "$WORK/render.err"; return 1; }
+  if [ -s "$WORK/render.err" ]; then echo "helm printed warnings:"; cat "$WORK/render.err"; return 1; fi
+  grep -q '^kind: Deployment' "$WORK/rendered/$name.yaml" || { echo "no Deployment rendered"; return 1; }
+}
+
+notes() {
+  local name=$1
+  # shellcheck disable=SC2086
+  helm install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --dry-run=client ${VARIANTS[$name]} >"$WORK/notes.txt" 2>&1 \
+    || { cat "$WORK/notes.txt"; return 1; }
+  sed -n '/^NOTES:/,$p' "$WORK/notes.txt" >"$WORK/notes-only.txt"
+  grep -q "helm test $RELEASE" "$WORK/notes-only.txt" || { echo "NOTES.txt did not render"; return 1; }
+}
+
+lint() {
+  local name=$1
+  # shellcheck disable=SC2086
+  helm lint --strict "$CHART" --namespace "$NAMESPACE" ${VARIANTS[$name]}
+}
+
+echo "== helm lint and template"
+mkdir -p "$WORK/rendered"
+for name in "${VARIANT_ORDER[@]}"; do
+  check "helm lint --strict ($name)" lint "$name"
+  check "helm template ($name)" render "$name"
+  check "NOTES.txt renders ($name)" notes "$name"
+done
+# the plain manifests are validated and policy-checked like the renders
+cat k8s/namespace.yaml k8s/todo.yaml >"$WORK/rendered/plain-k8s.yaml"
+
+# ---------------------------------------------------------------------------------------------
+echo "== schema validation (kubernetes-validate --strict, Kubernetes $OLDEST_KUBERNETES and $NEWEST_KUBERNETES)"
+validate() {
+  local file=$1 rc=0
+  kubernetes-validate --strict --quiet -k "$OLDEST_KUBERNETES" -k "$NEWEST_KUBERNETES" "$file" >"$WORK/kv.log" 2>&1 || rc=$?
+  cat "$WORK/kv.log"
+  [ "$rc" = 0 ] || return 1
+  # WARN = no schema: a removed/deprecated API or an unknown kind. Only the known CRDs may do that.
+  if grep '^WARN' "$WORK/kv.log" | grep -Ev "kind ($KNOWN_CRDS) " >"$WORK/kv-warn.log"; then
+    echo "objects without a schema in Kubernetes $OLDEST_KUBERNETES or $NEWEST_KUBERNETES (removed or unknown API)"
+    return 1
+  fi
+  grep -q '^ERROR\|^FATAL' "$WORK/kv.log" && return 1
+  return 0
+}
+validator_rejects_bad_objects() {
+  # guard against a validator that silently checks nothing
+  sed 's/^  replicas: 2$/  replica: 2/' "$WORK/rendered/dev.yaml" >"$WORK/bad.yaml"
+  grep -q '^  replica: 2$' "$WORK/bad.yaml" || { echo "could not make a bad object"; return 1; }
+  if kubernetes-validate --strict --quiet -k "$OLDEST_KUBERNETES" -k "$NEWEST_KUBERNETES" "$WORK/bad.yaml" >/dev/null 2>&1; then
+    echo "kubernetes-validate accepted a Deployment with an unknown field"; return 1
+  fi
+  printf 'apiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {}\n' >"$WORK/removed.yaml"
+  if validate "$WORK/removed.yaml" >/dev/null; then echo "a removed API version was accepted"; return 1; fi
+}
+check "kubernetes-validate rejects an unknown field and a removed API" validator_rejects_bad_objects
+for file in "$WORK"/rendered/*.yaml; do
+  check "kubernetes-validate --strict $(basename "$file" .yaml) ($(grep -c '^kind:' "$file") objects)" validate "$file"
+done
+
+# ---------------------------------------------------------------------------------------------
+echo "== policies (checkov; skipped: $CHECKOV_SKIPS)"
+run_checkov() {
+  local rc=0
+  checkov --directory "$WORK/rendered" --framework kubernetes --compact --quiet \
+    --skip-check "$CHECKOV_SKIPS" >"$WORK/checkov.log" 2>&1 || rc=$?
+  cat "$WORK/checkov.log"
+  grep -q 'Passed checks: [1-9]' "$WORK/checkov.log" || { echo "checkov did not run"; return 1; }
+  grep -q 'Failed checks: 0,' "$WORK/checkov.log" && [ "$rc" = 0 ]
+}
+check "checkov on all renders and k8s/: 0 failed" run_checkov
+
+# ---------------------------------------------------------------------------------------------
+echo "== the schema rejects wrong values"
+# rejects MESSAGE HELM_ARGS...: helm template must fail and say MESSAGE
+rejects() {
+  local message=$1 rc=0
+  shift
+  helm template "$RELEASE" "$CHART" --namespace "$NAMESPACE" "$@" >/dev/null 2>"$WORK/reject.err" || rc=$?
+  cat "$WORK/reject.err"
+  [ "$rc" != 0 ] || { echo "helm template accepted: $*"; return 1; }
+  grep -qF -- "$message" "$WORK/reject.err" || { echo "the error does not say: $message"; return 1; }
+}
+printf 'web:\n  replicaCont: 3\n' >"$WORK/typo.yaml"
+check "rejects web.replicaCount=two (type)" rejects "at '/web/replicaCount': got string, want integer" --set web.replicaCount=two
+check "rejects a typo in a values file (unknown key)" rejects "additional properties 'replicaCont' not allowed" --values "$WORK/typo.yaml"
+check "rejects an unknown top-level key" rejects "additional properties 'replicas' not allowed" --set replicas=3
+check "rejects database.mode=mysql (enum)" rejects "at '/database/mode': value must be one of" --set database.mode=mysql
+check "rejects config.logLevel=verbose (enum)" rejects "at '/config/logLevel': value must be one of" --set config.logLevel=verbose
+check "rejects api.autoscaling.maxReplicas=0 (minimum)" rejects "at '/api/autoscaling/maxReplicas'" --set api.autoscaling.maxReplicas=0
+check "rejects web.service.type=Ingress (enum)" rejects "at '/web/service/type'" --set web.service.type=Ingress
+check "rejects a short secret.authSecret" rejects "at '/secret/authSecret'" --set secret.authSecret=short
+check "rejects existingSecret together with secret.create" rejects "either let the chart create the Secret" --set secret.existingSecret=mine
+check "rejects values-production.yaml + secret.authSecret" rejects "only used when secret.create=true" \
+  --values "$CHART/values.yaml" --values "$CHART/values-production.yaml" --set secret.authSecret=0123456789abcdef0123456789abcdef
+check "rejects external mode without database.external.cidrs" rejects "needs database.external.cidrs" \
+  --set database.mode=external --set database.external.url=postgres://u:p@db:5432/todo
+check "rejects TLS without a host" rejects "ingress.tls.enabled needs ingress.host" --set ingress.tls.enabled=true
+check "rejects a grace period shorter than drain + 20 s" rejects "must be greater than config.shutdownDrainSeconds + 20" \
+  --set terminationGracePeriodSeconds=20
+
+# ---------------------------------------------------------------------------------------------
+echo "== NetworkPolicies allow exactly the architecture's flows"
+netpol() { "$PYTHON" .ci/netpol_flows.py "$@"; }
+R="$WORK/rendered"
+check "flows: dev (in-chart PostgreSQL) + self-test" netpol "$R/dev.yaml" --database postgres --self-test
+check "flows: staging" netpol "$R/staging.yaml" --database postgres
+check "flows: production (external database)" netpol "$R/production.yaml" --database external --self-test
+check "flows: sqlite" netpol "$R/sqlite.yaml" --database sqlite --self-test
+check "flows: external database with a chart-made Secret" netpol "$R/external-dev.yaml" --database external
+check "flows: NodePort web, /mcp on the Ingress, Prometheus" netpol "$R/features.yaml" --database postgres \
+  --web-exposed --mcp-exposed --monitoring --self-test
+
+# ---------------------------------------------------------------------------------------------
+echo "== chart promises per environment"
+facts() { "$PYTHON" .ci/chart_facts.py "$@"; }
+check "facts: dev (Pod Security restricted, contract, PostgreSQL)" facts "$R/dev.yaml" --profile dev
+check "facts: sqlite (1 backend, Recreate, PVC, no HPA/PDB/postgres/Job)" facts "$R/sqlite.yaml" --profile sqlite
+check "facts: staging (existing Secret, HPA, TLS)" facts "$R/staging.yaml" --profile staging
+check "facts: production (3 replicas, anti-affinity, external DB hook)" facts "$R/production.yaml" --profile production
+check "facts: k8s/ plain manifests" facts "$R/plain-k8s.yaml" --profile plain
+dashboard() {
+  "$PYTHON" - "$R/features.yaml" <<'EOF'
+import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard")]
+assert cm and cm[0]["metadata"]["labels"].get("grafana_dashboard") == "1", "dashboard ConfigMap with grafana_dashboard: 1"
+board = json.loads(cm[0]["data"]["todo-app.json"])
+exprs = " ".join(t["expr"] for p in board["panels"] for t in p.get("targets", []))
+for metric in ("hb_requests", "http_server_request_duration_bucket", "process_resident_memory_bytes", "db_pool_connections"):
+    assert metric in exprs, f"no panel uses {metric}"
+assert "histogram_quantile(0.99" in exprs and "histogram_quantile(0.50" in exprs and 'http_response_status_code=~"5.."' in exprs
+sm = [d for d in docs if d["kind"] == "ServiceMonitor"]
+assert sm and sm[0]["spec"]["endpoints"][0]["path"] == "/metrics", "ServiceMonitor scrapes /metrics"
+print(f"{len(board['panels'])} panels; ServiceMonitor ok")
+EOF
+}
+check "Grafana dashboard and ServiceMonitor" dashboard
+
+# ---------------------------------------------------------------------------------------------
+echo "== lint"
+check "yamllint values files, Chart.yaml and k8s/" yamllint --strict -c .ci/yamllint.yaml \
+  "$CHART"/values*.yaml "$CHART/Chart.yaml" k8s/*.yaml
+check "every value in the values files has a comment" "$PYTHON" .ci/values_comments.py "$CHART"/values*.yaml
+check "values.schema.json is valid JSON" "$PYTHON" -m json.tool "$CHART/values.schema.json"
+DEPLOY_SCRIPTS=(scripts/lib.sh scripts/build-images.sh scripts/load-minikube.sh scripts/load-kind.sh
+                scripts/deploy-dev.sh scripts/minikube-setup.sh scripts/cleanup.sh scripts/render-manifests.sh)
+check "shellcheck deployment scripts and this stage (all severities)" shellcheck -x "${DEPLOY_SCRIPTS[@]}" .ci/k8s-checks.sh
+shopt -s nullglob
+ALL_SCRIPTS=(scripts/*.sh .ci/*.sh)
+[ -f .ci/run ] && ALL_SCRIPTS+=(.ci/run)
+shopt -u nullglob
+check "shellcheck scripts/*.sh .ci/*.sh .ci/run (warnings and errors)" shellcheck -x --severity=warning "${ALL_SCRIPTS[@]}"
+
+# prints CMD... PATTERN-as-last-arg: CMD's output must contain a line matching the pattern
+# (output captured first: `cmd | grep -q` can fail on SIGPIPE under pipefail)
+prints() {
+  local pattern=${*: -1} output
+  output=$("${@:1:$#-1}" 2>&1) || { printf '%s\n' "$output"; echo "failed: ${*:1:$#-1}"; return 1; }
+  grep -q -- "$pattern" <<<"$output" || { printf '%s\n' "$output"; echo "no line matches: $pattern"; return 1; }
+}
+scripts_help_and_dry_run() {
+  local script
+  for script in build-images load-minikube load-kind deploy-dev minikube-setup cleanup render-manifests; do
+    prints "scripts/$script.sh" --help "^Usage: scripts/$script.sh" || return 1
+    if "scripts/$script.sh" --no-such-option >/dev/null 2>&1; then echo "$script.sh accepted an unknown option"; return 1; fi
+  done
+  # --dry-run prints the commands and needs none of the tools
+  prints scripts/build-images.sh --dry-run --tag ci '^+ env DOCKER_BUILDKIT=1 docker build .*--tag todo:ci' || return 1
+  prints scripts/load-minikube.sh --dry-run --tag ci '^+ minikube --profile minikube image load todo:ci' || return 1
+  prints scripts/load-kind.sh --dry-run --tag ci '^+ kind load docker-image todo:ci --name kind' || return 1
+  prints scripts/deploy-dev.sh --dry-run --tag ci '^+ helm upgrade --install todo .*--set image.tag=ci .*--wait' || return 1
+  prints scripts/deploy-dev.sh --dry-run '^+ kubectl label --overwrite namespace todo pod-security.kubernetes.io/enforce=restricted' || return 1
+  prints scripts/minikube-setup.sh --dry-run '^+ minikube start .*--cni calico' || return 1
+  prints scripts/minikube-setup.sh --dry-run '^+ minikube --profile minikube addons enable ingress' || return 1
+  prints scripts/cleanup.sh --dry-run '^+ helm uninstall todo --namespace todo' || return 1
+  prints scripts/cleanup.sh --dry-run --delete-data '^+ kubectl delete persistentvolumeclaim' || return 1
+  prints scripts/render-manifests.sh --dry-run '^+ helm template todo .*--set secret.create=false --no-hooks'
+}
+check "scripts: --help, unknown options rejected, --dry-run prints commands" scripts_help_and_dry_run
+check "scripts/render-manifests.sh --check (k8s/ matches the chart)" scripts/render-manifests.sh --check
+
+# ---------------------------------------------------------------------------------------------
+echo
+if [ "$FAILED" != 0 ]; then
+  printf 'failed: %s\n' "${FAILED_NAMES[@]}"
+fi
+echo "k8s-checks took $((SECONDS - STAGE_START)) s"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]

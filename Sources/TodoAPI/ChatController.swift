@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import Logging
+import TodoAssistant
+import TodoCore
+import TodoStore
+
+/// How the backend's assistant reaches its tools and its model.
+public struct AssistantConfiguration: Sendable {
+    /// The MCP server the agent calls tools through, with the user's token.
+    public var mcpURL = "http://127.0.0.1:8001/mcp"
+    /// An OpenAI-compatible provider; nil uses the built-in offline agent.
+    public var provider: OpenAICompatibleModel.Configuration?
+    public var maxSteps = 6
+    public var timeLimit: Duration = .seconds(90)
+
+    public init() {}
+}
+
+/// `POST /api/{user_id}/chat` and the stored conversations. Stateless between requests: the
+/// history is read from the database each time, so any replica can continue a conversation.
+struct ChatController<Context: AppRequestContext>: Sendable {
+    let repository: any TodoRepository
+    let body: JSONBody
+    let configuration: AssistantConfiguration
+    let logger: Logger
+
+    struct Answer: ResponseEncodable {
+        var conversationID: String
+        var response: String
+        var toolCalls: [ToolCall]
+
+        enum CodingKeys: String, CodingKey {
+            case response
+            case conversationID = "conversation_id", toolCalls = "tool_calls"
+        }
+    }
+
+    struct Conversations: ResponseEncodable {
+        var items: [Conversation]
+    }
+
+    struct Messages: ResponseEncodable {
+        var items: [ChatMessage]
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("chat", use: chat)
+        group.get("conversations", use: conversations)
+        group.get("conversations/:conversation_id/messages", use: messages)
+    }
+
+    var model: any ChatModel {
+        configuration.provider.map { OpenAICompatibleModel(configuration: $0, logger: logger) } ?? OfflineChatModel()
+    }
+
+    @Sendable func chat(_ request: Request, context: Context) async throws -> Answer {
+        let userID = try context.requireUser()
+        let fields = try Fields(try await body.require(request).object(), allowed: ["conversation_id", "message", "time_zone"])
+        let message = try fields.string("message").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard ChatLimits.messageLength.contains(message.count) else {
+            throw ValidationError(field: "message", "must be 1 to \(ChatLimits.messageLength.upperBound) characters")
+        }
+        let timeZone = try fields.optionalString("time_zone").map { name in
+            guard let zone = TimeZone(identifier: name) else { throw ValidationError(field: "time_zone", "must be an IANA time zone such as Europe/Berlin") }
+            return zone
+        } ?? TimeZone(identifier: "UTC")!
+        let conversation = try await conversation(try fields.optionalString("conversation_id"), userID: userID, firstMessage: message)
+        let history = try await repository.messages(conversationID: conversation.id, limit: ChatLimits.historyMessages)
+        let tools = MCPToolClient(url: configuration.mcpURL, token: try context.requireToken())
+        let agent = Agent(model: model, maxSteps: configuration.maxSteps, timeLimit: configuration.timeLimit, logger: context.logger)
+        let turn = await agent.respond(
+            to: message, history: Array(history.drop { $0.role != .user }), tools: tools,
+            context: ModelContext(now: .now(), timeZone: timeZone))
+        await tools.close()
+        try await repository.appendMessages(turn.messages, conversationID: conversation.id, at: .now())
+        return Answer(conversationID: conversation.id, response: turn.response, toolCalls: turn.toolCalls)
+    }
+
+    private func conversation(_ id: String?, userID: UserID, firstMessage: String) async throws -> Conversation {
+        if let id {
+            guard let existing = try await repository.conversation(id: id, userID: userID) else {
+                throw APIError(.notFound, code: "not_found", message: "no such conversation")
+            }
+            return existing
+        }
+        let now = Timestamp.now()
+        let title = firstMessage.count > 60 ? String(firstMessage.prefix(59)) + "…" : firstMessage
+        let conversation = Conversation(id: UUID().uuidString.lowercased(), userID: userID, title: title, createdAt: now, updatedAt: now)
+        guard let created = try await repository.createConversation(conversation) else {
+            throw APIError.unauthorized("the account no longer exists")
+        }
+        return created
+    }
+
+    @Sendable func conversations(_ request: Request, context: Context) async throws -> Conversations {
+        Conversations(items: try await repository.conversations(userID: try context.requireUser(), limit: 100))
+    }
+
+    @Sendable func messages(_ request: Request, context: Context) async throws -> Messages {
+        let userID = try context.requireUser()
+        guard let id = context.parameters.get("conversation_id"), try await repository.conversation(id: id, userID: userID) != nil else {
+            throw APIError(.notFound, code: "not_found", message: "no such conversation")
+        }
+        return Messages(items: try await repository.messages(conversationID: id, limit: 500))
+    }
+}
+

@@ -1,1 +1,0 @@
-// The chat agent: see Agent.swift (work in progress).

@@ -1,0 +1,376 @@
+{{/*
+Helpers shared by every template: names, labels, the image, security contexts,
+probes and the decisions that depend on database.mode. Templates call these
+instead of repeating label blocks or security settings.
+
+Many helpers take a "component context": (dict "root" $ "component" "web").
+*/}}
+
+{{/* Chart name, used in app.kubernetes.io/name. */}}
+{{- define "todo-app.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Prefix of every object name: the release name, so that release "todo" gives
+todo-api, todo-web, todo-mcp (the names BACKEND_URL and MCP_URL use).
+Truncated to 40 characters to leave room for suffixes such as "-postgresql".
+*/}}
+{{- define "todo-app.fullname" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Object name of one component: <fullname>-<component>. */}}
+{{- define "todo-app.componentName" -}}
+{{- printf "%s-%s" (include "todo-app.fullname" .root) .component -}}
+{{- end -}}
+
+{{/* helm.sh/chart label value. */}}
+{{- define "todo-app.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels that select every pod of the release (never change them after install). */}}
+{{- define "todo-app.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "todo-app.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The app.kubernetes.io/* set put on every object. */}}
+{{- define "todo-app.labels" -}}
+helm.sh/chart: {{ include "todo-app.chart" . }}
+{{ include "todo-app.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "todo-app.imageTag" . | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: todo
+{{- end -}}
+
+{{/* Selector labels of one component (component context). */}}
+{{- define "todo-app.componentSelectorLabels" -}}
+{{ include "todo-app.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* All labels of one component's objects and pods (component context). */}}
+{{- define "todo-app.componentLabels" -}}
+{{ include "todo-app.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Image tag: image.tag, or the chart's appVersion. */}}
+{{- define "todo-app.imageTag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion -}}
+{{- end -}}
+
+{{/* The application image reference; a digest, when given, pins it. */}}
+{{- define "todo-app.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s:%s@%s" .Values.image.repository (include "todo-app.imageTag" .) .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (include "todo-app.imageTag" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Port each role listens on (the application's defaults; PORT is set to the same value). */}}
+{{- define "todo-app.port" -}}
+{{- $ports := dict "web" 3000 "api" 8000 "mcp" 8001 "postgresql" 5432 -}}
+{{- index $ports . -}}
+{{- end -}}
+
+{{/* ServiceAccount name. */}}
+{{- define "todo-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "todo-app.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the Secret the pods read: created by the chart or provided by the operator. */}}
+{{- define "todo-app.secretName" -}}
+{{- default (printf "%s-secrets" (include "todo-app.fullname" .)) .Values.secret.existingSecret -}}
+{{- end -}}
+
+{{/* Key of the Secret that holds DATABASE_URL. */}}
+{{- define "todo-app.databaseUrlKey" -}}
+{{- if eq .Values.database.mode "external" -}}
+{{- .Values.database.external.existingSecretKey -}}
+{{- else -}}
+DATABASE_URL
+{{- end -}}
+{{- end -}}
+
+{{/* Host name of the in-chart PostgreSQL (its headless Service). */}}
+{{- define "todo-app.postgresHost" -}}
+{{- include "todo-app.componentName" (dict "root" . "component" "postgresql") -}}
+{{- end -}}
+
+{{/*
+checksum/secret pod annotation: the rendered Secret when the chart creates it;
+otherwise only the name of the existing Secret is known (rotate its content with
+`kubectl rollout restart`, see docs/SECRETS.md).
+*/}}
+{{- define "todo-app.secretChecksum" -}}
+{{- if .Values.secret.create -}}
+{{- include (print .Template.BasePath "/secret.yaml") . | sha256sum -}}
+{{- else -}}
+{{- include "todo-app.secretName" . | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the backend runs on SQLite. */}}
+{{- define "todo-app.sqlite" -}}
+{{- if eq .Values.database.mode "sqlite" -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when this component is the backend in SQLite mode (one replica, Recreate, no HPA/PDB). */}}
+{{- define "todo-app.singleReplica" -}}
+{{- if and (eq .component "api") (eq .root.Values.database.mode "sqlite") -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when an HPA scales this component (component context). */}}
+{{- define "todo-app.autoscaled" -}}
+{{- $values := index .root.Values .component -}}
+{{- if and $values.autoscaling.enabled (not (include "todo-app.singleReplica" .)) -}}true{{- end -}}
+{{- end -}}
+
+{{/* Fixed replica count of a component that is not autoscaled (component context). */}}
+{{- define "todo-app.replicas" -}}
+{{- if include "todo-app.singleReplica" . -}}
+1
+{{- else -}}
+{{- (index .root.Values .component).replicaCount -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when a PodDisruptionBudget protects this component: enabled and more than one replica. */}}
+{{- define "todo-app.pdbEnabled" -}}
+{{- $values := index .root.Values .component -}}
+{{- $replicas := int (include "todo-app.replicas" .) -}}
+{{- if include "todo-app.autoscaled" . -}}
+{{- $replicas = int $values.autoscaling.minReplicas -}}
+{{- end -}}
+{{- if and $values.podDisruptionBudget.enabled (not (include "todo-app.singleReplica" .)) (gt $replicas 1) -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the migration Job is rendered (PostgreSQL modes only). */}}
+{{- define "todo-app.migrationJob" -}}
+{{- if and .Values.migrations.job.enabled (ne .Values.database.mode "sqlite") -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Hook events of the migration Job. It can run before install only when the
+database and the Secret exist before the release does (external database,
+existing Secret). With the in-chart PostgreSQL, or a Secret the chart creates,
+nothing exists yet at pre-install: the backend migrates at start instead
+(MIGRATE_ON_START, serialised by a PostgreSQL advisory lock) and the Job
+migrates before every upgrade, so new pods never meet an old schema.
+*/}}
+{{- define "todo-app.migrationHook" -}}
+{{- if and (eq .Values.database.mode "external") (not .Values.secret.create) -}}
+pre-install,pre-upgrade
+{{- else -}}
+pre-upgrade
+{{- end -}}
+{{- end -}}
+
+{{/* MIGRATE_ON_START for the backend: false only when the Job migrates before install and upgrade. */}}
+{{- define "todo-app.migrateOnStart" -}}
+{{- if and (include "todo-app.migrationJob" .) (eq (include "todo-app.migrationHook" .) "pre-install,pre-upgrade") -}}
+false
+{{- else -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* Pod securityContext (Pod Security "restricted"); argument: the UID/GID. */}}
+{{- define "todo-app.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container securityContext (Pod Security "restricted"); argument: the UID/GID. */}}
+{{- define "todo-app.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+privileged: false
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* UID/GID the application image runs as (distroless nonroot). */}}
+{{- define "todo-app.appUid" -}}65532{{- end -}}
+
+{{/* The writable /tmp every app pod gets (the root filesystem is read-only). */}}
+{{- define "todo-app.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- end -}}
+
+{{/* Startup, liveness and readiness probes on the role's HTTP port (root context). */}}
+{{- define "todo-app.httpProbes" -}}
+{{- $probes := .Values.probes -}}
+startupProbe:
+  httpGet:
+    path: /healthz
+    port: http
+  periodSeconds: {{ $probes.startup.periodSeconds }}
+  timeoutSeconds: {{ $probes.startup.timeoutSeconds }}
+  failureThreshold: {{ $probes.startup.failureThreshold }}
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: http
+  periodSeconds: {{ $probes.liveness.periodSeconds }}
+  timeoutSeconds: {{ $probes.liveness.timeoutSeconds }}
+  failureThreshold: {{ $probes.liveness.failureThreshold }}
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: http
+  periodSeconds: {{ $probes.readiness.periodSeconds }}
+  timeoutSeconds: {{ $probes.readiness.timeoutSeconds }}
+  failureThreshold: {{ $probes.readiness.failureThreshold }}
+{{- end -}}
+
+{{/*
+Scheduling of a Deployment's pods (component context): nodeSelector,
+tolerations, affinity (the component's own, else the chart's anti-affinity
+setting) and topology spread.
+*/}}
+{{- define "todo-app.scheduling" -}}
+{{- $values := index .root.Values .component -}}
+{{- $scheduling := .root.Values.scheduling -}}
+{{- with $values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $values.affinity }}
+affinity:
+  {{- toYaml $values.affinity | nindent 2 }}
+{{- else if eq $scheduling.podAntiAffinity "soft" }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "todo-app.componentSelectorLabels" . | nindent 14 }}
+{{- else if eq $scheduling.podAntiAffinity "hard" }}
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "todo-app.componentSelectorLabels" . | nindent 12 }}
+{{- end }}
+{{- if $scheduling.topologySpread.enabled }}
+topologySpreadConstraints:
+  {{- range $scheduling.topologySpread.constraints }}
+  - topologyKey: {{ .topologyKey }}
+    maxSkew: {{ .maxSkew }}
+    whenUnsatisfiable: {{ .whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "todo-app.componentSelectorLabels" $ | nindent 8 }}
+    matchLabelKeys:
+      - pod-template-hash
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Cross-field checks the JSON schema cannot express. Called from configmap.yaml,
+which every render includes, so `helm template`, `helm lint` and `helm install`
+all fail with the same message.
+*/}}
+{{- define "todo-app.validate" -}}
+{{- $v := .Values -}}
+{{- if and $v.secret.create $v.secret.existingSecret -}}
+{{- fail "secret.existingSecret is set but secret.create is true: either let the chart create the Secret (development) or set secret.create=false and reference your own Secret" -}}
+{{- end -}}
+{{- if and (not $v.secret.create) (or $v.secret.authSecret $v.secret.postgresPassword $v.secret.llmApiKey) -}}
+{{- fail "secret.authSecret, secret.postgresPassword and secret.llmApiKey are only used when secret.create=true; with an existing Secret put AUTH_SECRET, POSTGRES_PASSWORD and LLM_API_KEY in that Secret (see docs/SECRETS.md)" -}}
+{{- end -}}
+{{- if and $v.database.external.url (or (ne $v.database.mode "external") (not $v.secret.create)) -}}
+{{- fail "database.external.url is only used with database.mode=external and secret.create=true; otherwise put DATABASE_URL in the existing Secret (key database.external.existingSecretKey)" -}}
+{{- end -}}
+{{- if and (eq $v.database.mode "external") $v.secret.create (not $v.database.external.url) -}}
+{{- fail "database.mode=external with secret.create=true needs database.external.url (postgres://user:pass@host:5432/db)" -}}
+{{- end -}}
+{{- if and (eq $v.database.mode "external") $v.networkPolicy.enabled (not $v.database.external.cidrs) -}}
+{{- fail "database.mode=external needs database.external.cidrs: the address range(s) of the database, for the backend's NetworkPolicy egress (keep them narrow: not the pod network)" -}}
+{{- end -}}
+{{- if and $v.ingress.enabled $v.ingress.tls.enabled (not $v.ingress.host) -}}
+{{- fail "ingress.tls.enabled needs ingress.host (the name the certificate is issued for)" -}}
+{{- end -}}
+{{- if and $v.ingress.tls.enabled (not $v.ingress.tls.secretName) -}}
+{{- fail "ingress.tls.enabled needs ingress.tls.secretName (the Secret cert-manager writes the certificate to)" -}}
+{{- end -}}
+{{- if le (int $v.terminationGracePeriodSeconds) (add (int $v.config.shutdownDrainSeconds) 20 | int) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than config.shutdownDrainSeconds + 20 (%d): pods need time to drain and finish in-flight requests" (int $v.terminationGracePeriodSeconds) (add (int $v.config.shutdownDrainSeconds) 20 | int)) -}}
+{{- end -}}
+{{- if and $v.web.service.nodePort (eq $v.web.service.type "ClusterIP") -}}
+{{- fail "web.service.nodePort needs web.service.type NodePort or LoadBalancer" -}}
+{{- end -}}
+{{- range $component := list "web" "api" "mcp" -}}
+{{- $autoscaling := (index $v $component).autoscaling -}}
+{{- if gt (int $autoscaling.minReplicas) (int $autoscaling.maxReplicas) -}}
+{{- fail (printf "%s.autoscaling.minReplicas (%d) is greater than maxReplicas (%d)" $component (int $autoscaling.minReplicas) (int $autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* NetworkPolicy peer: pods of one component of this release (component context). */}}
+{{- define "todo-app.netpolComponentPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "todo-app.componentSelectorLabels" . | nindent 6 }}
+{{- end -}}
+
+{{/* NetworkPolicy peer: pods in other namespaces (dict with namespaceSelector and podSelector). */}}
+{{- define "todo-app.netpolPeer" -}}
+- namespaceSelector:
+    {{- toYaml .namespaceSelector | nindent 4 }}
+  podSelector:
+    {{- toYaml .podSelector | nindent 4 }}
+{{- end -}}
+
+{{/* NetworkPolicy egress rule to the database: the in-chart PostgreSQL or the external CIDRs (root context). */}}
+{{- define "todo-app.netpolDatabaseEgress" -}}
+{{- if eq .Values.database.mode "postgres" -}}
+- to:
+    {{- include "todo-app.netpolComponentPeer" (dict "root" . "component" "postgresql") | nindent 4 }}
+  ports:
+    - protocol: TCP
+      port: 5432
+{{- else if eq .Values.database.mode "external" -}}
+- to:
+    {{- range .Values.database.external.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  ports:
+    - protocol: TCP
+      port: {{ .Values.database.external.port }}
+{{- end -}}
+{{- end -}}

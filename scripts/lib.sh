@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/*.sh. Sourced, not run:  . "$(dirname "$0")/lib.sh"
+# Gives: ROOT (the repository), log, die, run (prints instead of running with --dry-run),
+# need (a tool check with an install hint), has, chart_app_version, usage (the header comment).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRIPT_NAME=$(basename "$0")
+DRY_RUN=${DRY_RUN:-0}
+
+log() { printf '[%s] %s\n' "$SCRIPT_NAME" "$*" >&2; }
+die() { printf '[%s] error: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
+
+# run CMD ARGS...: run a command, or with DRY_RUN=1 print it (shell-quoted) on stdout.
+run() {
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '+'; printf ' %q' "$@"; printf '\n'
+  else
+    "$@"
+  fi
+}
+
+# need TOOL HINT: fail with a clear message when TOOL is missing (only warn with --dry-run).
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$DRY_RUN" = 1 ]; then
+    log "warning: '$1' is not installed (needed without --dry-run): $2"
+    return 0
+  fi
+  die "'$1' is not installed: $2"
+}
+
+# has TOOL: true when TOOL is installed (for optional read-only queries).
+has() { command -v "$1" >/dev/null 2>&1; }
+
+# The chart's appVersion, the default image tag (the chart uses the same default).
+chart_app_version() {
+  sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$ROOT/helm/todo-app/Chart.yaml"
+}
+
+# usage: print the script's header comment (from line 2 to the first non-comment line).
+usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p;}' "$0"; }
