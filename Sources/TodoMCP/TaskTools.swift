@@ -245,8 +245,4 @@ extension JSONValue {
         }
     }
 
-    var objectValue: [String: JSONValue]? {
-        if case .object(let fields) = self { return fields }
-        return nil
-    }
 }
