@@ -185,3 +185,123 @@ public enum TodoClientError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+// MARK: - Personal tokens, import/export, chat and proxying (used by the web UI)
+
+extension TodoClient {
+    /// A personal API token as listed (the secret itself is shown only once, at creation).
+    public struct TokenSummary: Sendable, Decodable {
+        public var id: String
+        public var name: String
+        public var createdAt: Timestamp
+        public var expiresAt: Timestamp?
+        public var lastUsedAt: Timestamp?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name
+            case createdAt = "created_at", expiresAt = "expires_at", lastUsedAt = "last_used_at"
+        }
+    }
+
+    /// The assistant's answer to one chat message.
+    public struct ChatReply: Sendable, Decodable {
+        public var conversationID: String
+        public var response: String
+        public var toolCalls: [JSONValue]
+
+        enum CodingKeys: String, CodingKey {
+            case response
+            case conversationID = "conversation_id", toolCalls = "tool_calls"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if let text = try? container.decode(String.self, forKey: .conversationID) {
+                conversationID = text
+            } else {
+                conversationID = String(try container.decode(Int64.self, forKey: .conversationID))
+            }
+            response = try container.decode(String.self, forKey: .response)
+            toolCalls = try container.decodeIfPresent([JSONValue].self, forKey: .toolCalls) ?? []
+        }
+    }
+
+    struct TokenList: Decodable {
+        var items: [TokenSummary]
+    }
+
+    struct Imported: Decodable {
+        var imported: Int
+    }
+
+    /// Personal API tokens need a log-in session token, not a personal token.
+    public func listTokens(token: String) async throws -> [TokenSummary] {
+        let list: TokenList = try await send(.GET, "/api/tokens", token: token)
+        return list.items
+    }
+
+    public func createToken(token: String, name: String, expiresAt: Timestamp? = nil) async throws -> CreatedToken {
+        var body: [String: JSONValue] = ["name": .string(name)]
+        if let expiresAt { body["expires_at"] = .string(expiresAt.rfc3339) }
+        return try await send(.POST, "/api/tokens", token: token, body: .object(body))
+    }
+
+    public func revokeToken(token: String, id: String) async throws {
+        let _: Empty = try await send(.DELETE, "/api/tokens/\(Self.pathSegment(id))", token: token)
+    }
+
+    /// The caller's tasks as a `todo-export` document.
+    public func exportTasks(token: String) async throws -> JSONValue {
+        try await send(.GET, "/api/me/export", token: token)
+    }
+
+    /// Adds the tasks of a `todo-export` document; returns how many.
+    public func importTasks(token: String, document: JSONValue) async throws -> Int {
+        let result: Imported = try await send(.POST, "/api/me/import", token: token, body: document)
+        return result.imported
+    }
+
+    /// Sends one message to the assistant; `conversationID` continues a conversation.
+    public func chat(token: String, message: String, conversationID: String? = nil) async throws -> ChatReply {
+        var body: [String: JSONValue] = ["message": .string(message)]
+        if let conversationID { body["conversation_id"] = .string(conversationID) }
+        return try await send(.POST, "/api/me/chat", token: token, body: .object(body))
+    }
+
+    /// Whether the backend process answers at all (`/healthz` with 200), whatever the state
+    /// of its database.
+    public func isReachable(timeout: Duration = .seconds(2)) async -> Bool {
+        var request = HTTPClientRequest(url: baseURL + "/healthz")
+        request.method = .GET
+        guard let response = try? await http.execute(request, timeout: Self.timeAmount(timeout)) else { return false }
+        _ = try? await response.body.collect(upTo: 64 << 10)
+        return response.status == .ok
+    }
+
+    /// Sends a request as it came (for a reverse proxy) and returns the answer unread, so that
+    /// streams such as Server-Sent Events pass through as they arrive. `timeout` bounds the wait
+    /// for the response head only. Throws `TodoClientError.unreachable` when there is no answer.
+    public func forward(
+        method: String, path: String, headers: [(String, String)], body: ByteBuffer?, timeout: Duration
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(body) }
+        do {
+            return try await http.execute(request, timeout: Self.timeAmount(timeout))
+        } catch {
+            throw TodoClientError.unreachable(String(describing: error))
+        }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    static func pathSegment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+}

@@ -1,0 +1,90 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TodoClient
+
+/// Builds the web UI server: it renders pages from the backend's data, serves the static files
+/// and proxies `/api/*` to the backend, which it reaches only over HTTP at
+/// `configuration.backendURL`. `main` and the tests both call this; one place shows how the
+/// web server is put together. Run it in a `ServiceGroup`, with a `WebDrainGate` for `readiness`
+/// last, for graceful shutdown.
+public func buildWebApplication(
+    _ configuration: WebConfiguration,
+    readiness: WebReadiness = WebReadiness(),
+    logger: Logger
+) async throws -> some ApplicationProtocol {
+    var httpConfiguration = HTTPClient.Configuration()
+    // Every open live-event stream holds a connection to the backend.
+    httpConfiguration.connectionPool = .init(
+        idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.backendConnections)
+    httpConfiguration.timeout.connect = .seconds(3)
+    let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
+    let client = TodoClient(baseURL: configuration.backendURL, http: http, timeout: configuration.backendTimeout)
+    let views = try Views(assets: AssetCatalog(files: EmbeddedFiles.assets))
+
+    let router = Router(context: WebRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog))
+    router.add(middleware: SessionMiddleware(cookieSecure: configuration.cookieSecure))
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: PageErrorMiddleware(views: views))
+
+    HealthController(client: client, readiness: readiness).addRoutes(to: router)
+    router.get("static/:file") { request, context in
+        guard let file = context.parameters.get("file"), let response = views.assets.response(for: file, request: request) else {
+            throw WebError.notFound
+        }
+        return response
+    }
+    router.get("favicon.ico") { _, _ in Response.redirect(to: views.assets.path("icon.svg")) }
+    ProxyController(client: client, timeout: configuration.proxyTimeout, maxBodySize: configuration.maxBodySize)
+        .addRoutes(to: router)
+
+    let pages = router.group().add(middleware: FormMiddleware(maxBodySize: configuration.maxBodySize))
+    let sessionLifetime = configuration.sessionLifetime
+    AuthPages(client: client, views: views, sessionLifetime: sessionLifetime).addRoutes(to: pages)
+    TaskPages(client: client, views: views).addRoutes(to: pages)
+    SettingsPages(client: client, views: views).addRoutes(to: pages)
+    ChatPages(client: client, views: views).addRoutes(to: pages)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        logger: logger)
+    app.addServices(HTTPClientService(http: http))
+    return app
+}
+
+/// Closes the backend connections after the server has stopped.
+struct HTTPClientService: Service {
+    let http: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await http.shutdown()
+    }
+}
+
+/// The templates and static files, compiled into the binary (the runtime image has no files).
+enum EmbeddedFiles {
+    static let templates: [(String, [UInt8])] = [
+        ("layout", PackageResources.layout_mustache),
+        ("login", PackageResources.login_mustache),
+        ("signup", PackageResources.signup_mustache),
+        ("tasks", PackageResources.tasks_mustache),
+        ("task_list", PackageResources.task_list_mustache),
+        ("edit", PackageResources.edit_mustache),
+        ("settings", PackageResources.settings_mustache),
+        ("chat", PackageResources.chat_mustache),
+        ("message", PackageResources.message_mustache),
+    ]
+
+    static let assets: [(name: String, bytes: [UInt8])] = [
+        ("app.css", PackageResources.app_css),
+        ("app.js", PackageResources.app_js),
+        ("theme.js", PackageResources.theme_js),
+        ("icon.svg", PackageResources.icon_svg),
+    ]
+}

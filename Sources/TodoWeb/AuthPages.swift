@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import TodoClient
+import TodoCore
+
+/// Sign-up, log-in and log-out. A session is the backend's access token in an HttpOnly cookie.
+struct AuthPages: Sendable {
+    let client: TodoClient
+    let views: Views
+    let sessionLifetime: Duration
+
+    struct FormPage {
+        var chrome: Chrome
+        var email: String
+        var name: String
+        var next: String
+        var errors: [String]
+        var hasErrors: Bool
+    }
+
+    func addRoutes(to router: RouterGroup<WebRequestContext>) {
+        router.get("login", use: showLogIn)
+        router.post("login", use: logIn)
+        router.get("signup", use: showSignUp)
+        router.post("signup", use: signUp)
+        router.post("logout", use: logOut)
+    }
+
+    @Sendable func showLogIn(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let next = PageSupport.localPath(FormData(urlEncoded: Substring(request.uri.query ?? ""))["next"])
+        if context.sessionToken != nil { return .redirect(to: next) }
+        return page("login", context, title: "Log in", email: "", name: "", next: next, errors: [])
+    }
+
+    @Sendable func showSignUp(_ request: Request, context: WebRequestContext) async throws -> Response {
+        if context.sessionToken != nil { return .redirect(to: "/") }
+        return page("signup", context, title: "Create your account", email: "", name: "", next: "/", errors: [])
+    }
+
+    @Sendable func logIn(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let form = context.form
+        let email = form.text("email") ?? ""
+        let next = PageSupport.localPath(form["next"])
+        do {
+            let session = try await client.logIn(email: email, password: form["password"] ?? "")
+            return start(session, context: context, then: next)
+        } catch TodoClientError.api(let status, let problem) where status == 401 || status == 400 || status == 422 {
+            let message = status == 401 ? "Wrong e-mail or password." : PageSupport.messages(problem).joined(separator: " ")
+            return page("login", context, title: "Log in", email: email, name: "", next: next, errors: [message], status: .unauthorized)
+        }
+    }
+
+    @Sendable func signUp(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let form = context.form
+        let email = form.text("email") ?? ""
+        let name = form.text("name") ?? ""
+        do {
+            let session = try await client.signUp(email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name)
+            return start(session, context: context, then: "/")
+        } catch TodoClientError.api(let status, let problem) where status == 409 || status == 400 || status == 422 {
+            let errors = status == 409 ? ["An account with this e-mail already exists. Log in instead."] : PageSupport.messages(problem)
+            return page("signup", context, title: "Create your account", email: email, name: name, next: "/", errors: errors,
+                        status: status == 409 ? .conflict : .unprocessableContent)
+        }
+    }
+
+    @Sendable func logOut(_ request: Request, context: WebRequestContext) async throws -> Response {
+        var response = Response.redirect(to: "/login")
+        response.setCookie(Session.expiredCookie(secure: context.isSecure))
+        return response
+    }
+
+    /// Sets the session cookie; it lives as long as the access token, at most `sessionLifetime`.
+    func start(_ session: TodoClient.Session, context: WebRequestContext, then next: String) -> Response {
+        let remaining = (session.expiresAt.millisecondsSinceEpoch - Timestamp.now().millisecondsSinceEpoch) / 1000
+        let maxAge = Int(max(60, min(remaining, sessionLifetime.components.seconds)))
+        var response = Response.redirect(to: next)
+        response.setCookie(Session.cookie(token: session.token, maxAge: maxAge, secure: context.isSecure))
+        return response
+    }
+
+    func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
+              errors: [String], status: HTTPResponse.Status = .ok) -> Response {
+        views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
+                                      errors: errors, hasErrors: !errors.isEmpty), status: status)
+    }
+}

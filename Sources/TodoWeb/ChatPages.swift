@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import TodoClient
+import TodoCore
+
+/// The assistant without JavaScript: a page with a form. (With JavaScript, the chat panel of
+/// every page talks to `/api/me/chat` through the proxy instead.)
+struct ChatPages: Sendable {
+    let client: TodoClient
+    let views: Views
+
+    struct ChatPage {
+        var chrome: Chrome
+        var messages: [Message]
+        var hasMessages: Bool
+        var conversationID: String
+        var notice: String?
+    }
+
+    struct Message {
+        var text: String
+        var fromUser: Bool
+        var who: String
+    }
+
+    static let unavailable = "The assistant is unavailable right now. Your tasks still work as usual."
+
+    func addRoutes(to router: RouterGroup<WebRequestContext>) {
+        router.get("chat", use: show)
+        router.post("chat", use: send)
+    }
+
+    @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let user = try await client.me(token: token)
+        return views.page("chat", ChatPage(chrome: views.chrome(context, title: "Assistant", user: user, section: "chat"),
+                                           messages: [], hasMessages: false, conversationID: "", notice: nil))
+    }
+
+    @Sendable func send(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        async let user = client.me(token: token)
+        let text = context.form.text("message") ?? ""
+        var conversationID = context.form.text("conversation_id")
+        var messages: [Message] = []
+        var notice: String?
+        if !text.isEmpty {
+            messages.append(Message(text: text, fromUser: true, who: "You"))
+            do {
+                let reply = try await client.chat(token: token, message: text, conversationID: conversationID)
+                conversationID = reply.conversationID
+                messages.append(Message(text: reply.response, fromUser: false, who: "Assistant"))
+            } catch TodoClientError.api(let status, _) where [404, 405, 501, 503].contains(status) {
+                notice = Self.unavailable
+            } catch TodoClientError.unreachable {
+                notice = Self.unavailable
+            }
+        }
+        let model = ChatPage(chrome: views.chrome(context, title: "Assistant", user: try await user, section: "chat"),
+                             messages: messages, hasMessages: !messages.isEmpty, conversationID: conversationID ?? "", notice: notice)
+        return views.page("chat", model)
+    }
+}

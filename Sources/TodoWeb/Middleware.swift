@@ -1,0 +1,171 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import TodoClient
+
+/// An error that a page handler reports to the user.
+enum WebError: Error {
+    case badRequest(String)
+    case forbidden(String)
+    case notFound
+    case tooLarge
+    /// No session (or an expired one): log in, then come back.
+    case signInRequired
+}
+
+/// Gives every request an id (the caller's `X-Request-Id` when it is sane, else a new one),
+/// returns it in the response, logs with it, and writes one access log line per request.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+    let accessLog: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let requestID = Self.acceptableID(request.headers[.xRequestID]) ?? Self.newID()
+        context.requestID = requestID
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+        context.logger[metadataKey: "hb.request.id"] = nil
+        let start = ContinuousClock.now
+        var response = try await next(request, context)
+        response.headers[.xRequestID] = requestID
+        if accessLog {
+            let elapsed = ContinuousClock.now - start
+            let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+            context.logger.info("request", metadata: [
+                "method": .string(request.method.rawValue),
+                "path": .string(request.uri.path),
+                "status": .stringConvertible(response.status.code),
+                "duration_ms": .string(String(format: "%.2f", milliseconds)),
+            ])
+        }
+        return response
+    }
+
+    static func acceptableID(_ value: String?) -> String? {
+        guard let value, (1...64).contains(value.utf8.count),
+              value.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) })
+        else { return nil }
+        return value
+    }
+
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next(), radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+}
+
+/// The headers that keep every response on its own origin: a strict Content-Security-Policy
+/// (no inline script or style), no sniffing, no framing, no referrer to other sites.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+    static let contentSecurityPolicy = [
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+        "font-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
+    ].joined(separator: "; ")
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.xFrameOptions] = "DENY"
+        response.headers[.referrerPolicy] = "same-origin"
+        response.headers[.permissionsPolicy] = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+        response.headers[.crossOriginOpenerPolicy] = "same-origin"
+        response.headers[.crossOriginResourcePolicy] = "same-origin"
+        if context.isSecure { response.headers[.strictTransportSecurity] = "max-age=31536000" }
+        return response
+    }
+}
+
+/// Turns errors into pages a person can read: the backend being down, an expired session,
+/// a page that does not exist. `/api/*` errors are the backend's own (see `ProxyController`).
+struct PageErrorMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+    let views: Views
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as TodoClientError {
+            switch error {
+            case .unreachable(let reason):
+                context.logger.warning("backend unreachable", metadata: ["error": .string(reason)])
+                var response = page(
+                    context, status: .serviceUnavailable, heading: "The task service is not answering",
+                    message: "Your tasks are safe, but they cannot be shown or changed right now. Try again in a moment.",
+                    unavailable: true)
+                response.headers[.retryAfter] = "5"
+                return response
+            case .api(401, _):
+                // The session expired or its account is gone.
+                return signIn(request, context)
+            case .api(404, _):
+                return page(context, status: .notFound, heading: "Not found", message: "There is no such task, or it was deleted.")
+            case .api(let status, let problem):
+                context.logger.warning("backend error", metadata: ["status": "\(status)", "code": .string(problem.code)])
+                return page(context, status: HTTPResponse.Status(code: status), heading: "That did not work", message: problem.message)
+            case .unexpectedResponse(let reason):
+                context.logger.error("unexpected backend answer", metadata: ["error": .string(reason)])
+                return page(context, status: .badGateway, heading: "Something went wrong",
+                            message: "The task service answered something this page does not understand.", unavailable: true)
+            }
+        } catch let error as WebError {
+            switch error {
+            case .badRequest(let message): return page(context, status: .badRequest, heading: "That did not work", message: message)
+            case .forbidden(let message): return page(context, status: .forbidden, heading: "Not allowed", message: message)
+            case .notFound: return page(context, status: .notFound, heading: "Not found", message: "There is no page at this address.")
+            case .tooLarge: return page(context, status: .contentTooLarge, heading: "Too large", message: "That upload is too large.")
+            case .signInRequired: return signIn(request, context)
+            }
+        } catch let error as HTTPError where error.status == .notFound {
+            return page(context, status: .notFound, heading: "Not found", message: "There is no page at this address.")
+        } catch let error as HTTPResponseError {
+            throw error
+        } catch {
+            context.logger.error("page failed", metadata: ["error": "\(error)"])
+            return page(context, status: .internalServerError, heading: "Something went wrong",
+                        message: "The error was logged with request id \(context.requestID).")
+        }
+    }
+
+    /// To the log-in page, and back to this page afterwards.
+    func signIn(_ request: Request, _ context: Context) -> Response {
+        let back = request.method == .get && request.uri.path != "/" ? "?next=" + Self.escape(request.uri.description) : ""
+        var response = Response.redirect(to: "/login" + back)
+        if context.sessionToken != nil { response.setCookie(Session.expiredCookie(secure: context.isSecure)) }
+        return response
+    }
+
+    func page(_ context: Context, status: HTTPResponse.Status, heading: String, message: String, unavailable: Bool = false) -> Response {
+        let signedIn = context.sessionToken != nil
+        let model = MessagePage(
+            chrome: views.chrome(context, title: heading), heading: heading, message: message,
+            linkText: unavailable ? "Try again" : signedIn ? "Back to your tasks" : "Log in", linkHref: unavailable ? "" : signedIn ? "/" : "/login",
+            unavailable: unavailable)
+        return views.page("message", model, status: status)
+    }
+
+    static func escape(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "/"
+    }
+}
+
+extension Response {
+    /// 303 See Other: after a form POST, the browser GETs the next page.
+    static func redirect(to location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+}
+
+extension HTTPField.Name {
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    static let permissionsPolicy = HTTPField.Name("Permissions-Policy")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let crossOriginOpenerPolicy = HTTPField.Name("Cross-Origin-Opener-Policy")!
+}

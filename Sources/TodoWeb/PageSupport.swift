@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import TodoClient
+import TodoCore
+
+extension WebRequestContext {
+    /// The session's access token; without one the error middleware sends the browser to
+    /// the log-in page (and back here afterwards).
+    func requireSession() throws -> String {
+        guard let sessionToken else { throw WebError.signInRequired }
+        return sessionToken
+    }
+}
+
+enum PageSupport {
+    /// A path on this site to go to after a form (never another site: `//evil.example`).
+    static func localPath(_ candidate: String?, default fallback: String = "/") -> String {
+        guard let candidate, candidate.hasPrefix("/"), !candidate.hasPrefix("//"), !candidate.hasPrefix("/\\"),
+              !candidate.contains(where: { $0.isNewline || $0 == "\\" })
+        else { return fallback }
+        return candidate
+    }
+
+    /// Whether a script sent the form and wants a JSON answer instead of a redirect.
+    static func wantsJSON(_ request: Request) -> Bool {
+        request.headers[.accept]?.contains("application/json") ?? false
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The time zone a form names (`tz`, filled in by the page's script), else the cookie's.
+    static func timeZone(_ form: FormData, _ context: WebRequestContext) -> TimeZone {
+        form.text("tz").flatMap(TimeZone.init(identifier:)) ?? context.timeZone
+    }
+
+    static func calendar(_ timeZone: TimeZone) -> Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        return calendar
+    }
+
+    /// The messages of a validation error, one per field, for the top of a form.
+    static func messages(_ problem: APIProblem) -> [String] {
+        let labels = ["title": "Title", "description": "Description", "tags": "Tags", "due_at": "Due", "remind_at": "Reminder",
+                      "recurrence": "Repeat", "priority": "Priority", "email": "E-mail", "password": "Password", "name": "Name"]
+        guard let details = problem.details, !details.isEmpty else { return [problem.message.prefix(1).uppercased() + problem.message.dropFirst()] }
+        return details.map { detail in
+            let field = detail.field.split(separator: ".").first.map(String.init) ?? detail.field
+            return "\(labels[field] ?? detail.field.capitalized) \(detail.message)."
+        }
+    }
+
+    /// Any `Encodable` value as a `JSONValue` (for request bodies built from domain types).
+    static func jsonValue(_ value: some Encodable) -> JSONValue {
+        guard let data = try? JSONEncoder().encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            return .null
+        }
+        return json
+    }
+}

@@ -1,1 +1,0 @@
-// The web UI server (work in progress).

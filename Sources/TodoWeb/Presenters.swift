@@ -1,0 +1,231 @@
+import Foundation
+import TodoClient
+import TodoCore
+
+// View models: plain values with the names the templates use.
+
+/// A date and time shown the way people think of it: "Today 09:00", "Tomorrow 09:00",
+/// "Friday 18:00", "12 Mar", with the full date as a tooltip.
+struct DueLabel {
+    var text: String
+    var iso: String
+    var full: String
+    var overdue: Bool
+    var today: Bool
+
+    init(_ due: Timestamp, completed: Bool, now: Timestamp, calendar: Calendar) {
+        let clock = LocalClock(calendar: calendar)
+        let days = clock.daysBetween(now, due)
+        let time = clock.time(due)
+        let text: String
+        switch days {
+        case 0: text = "Today \(time)"
+        case 1: text = "Tomorrow \(time)"
+        case -1: text = "Yesterday \(time)"
+        case 2...6: text = "\(clock.weekday(due)) \(time)"
+        case -6 ... -2: text = "\(-days) days ago"
+        default: text = clock.shortDate(due, relativeTo: now)
+        }
+        overdue = !completed && due < now
+        today = !overdue && !completed && days == 0
+        self.text = overdue ? "Overdue · \(text)" : text
+        iso = due.rfc3339
+        full = clock.fullDate(due)
+    }
+}
+
+/// Formats instants in one time zone without `DateFormatter` (same output on every platform).
+struct LocalClock {
+    let calendar: Calendar
+    static let weekdays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+    static let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                         "November", "December"]
+
+    func date(_ time: Timestamp) -> Date { Date(timeIntervalSince1970: Double(time.millisecondsSinceEpoch) / 1000) }
+
+    func components(_ time: Timestamp) -> DateComponents {
+        calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date(time))
+    }
+
+    func daysBetween(_ start: Timestamp, _ end: Timestamp) -> Int {
+        calendar.dateComponents([.day], from: calendar.startOfDay(for: date(start)), to: calendar.startOfDay(for: date(end))).day ?? 0
+    }
+
+    func time(_ instant: Timestamp) -> String {
+        let parts = components(instant)
+        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+    }
+
+    func weekday(_ instant: Timestamp) -> String { Self.weekdays[(components(instant).weekday ?? 1) - 1] }
+
+    func shortDate(_ instant: Timestamp, relativeTo now: Timestamp) -> String {
+        let parts = components(instant)
+        let month = String(Self.months[(parts.month ?? 1) - 1].prefix(3))
+        let year = parts.year != components(now).year ? " \(parts.year ?? 0)" : ""
+        return "\(parts.day ?? 1) \(month)\(year) \(time(instant))"
+    }
+
+    func fullDate(_ instant: Timestamp) -> String {
+        let parts = components(instant)
+        return "\(weekday(instant)) \(parts.day ?? 1) \(Self.months[(parts.month ?? 1) - 1]) \(parts.year ?? 0), \(time(instant)) (\(calendar.timeZone.identifier))"
+    }
+
+    /// The value of an `<input type="datetime-local">`: `2026-03-11T09:00`.
+    func inputValue(_ instant: Timestamp) -> String {
+        let parts = components(instant)
+        return String(format: "%04d-%02d-%02dT%02d:%02d", parts.year ?? 0, parts.month ?? 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0)
+    }
+
+    /// Reads an `<input type="datetime-local">` value as a wall-clock time in this zone.
+    func instant(fromInput text: String) -> Timestamp? {
+        let pieces = text.split(whereSeparator: { $0 == "-" || $0 == "T" || $0 == ":" }).map { Int($0) }
+        guard pieces.count >= 5, pieces.allSatisfy({ $0 != nil }) else { return nil }
+        let components = DateComponents(year: pieces[0], month: pieces[1], day: pieces[2], hour: pieces[3], minute: pieces[4])
+        guard let resolved = calendar.date(from: components) else { return nil }
+        return Timestamp(millisecondsSinceEpoch: Int64((resolved.timeIntervalSince1970 * 1000).rounded()))
+    }
+
+    func startOfDay(_ instant: Timestamp, addingDays days: Int = 0) -> Timestamp {
+        let start = calendar.startOfDay(for: date(instant))
+        let moved = calendar.date(byAdding: .day, value: days, to: start) ?? start
+        return Timestamp(millisecondsSinceEpoch: Int64((moved.timeIntervalSince1970 * 1000).rounded()))
+    }
+}
+
+struct TagChip {
+    var name: String
+    var href: String
+}
+
+/// One task as the list shows it.
+struct TaskRow {
+    var id: String
+    var title: String
+    var description: String
+    var hasDescription: Bool
+    var completed: Bool
+    var priority: String
+    var priorityLabel: String
+    var hasPriority: Bool
+    var tags: [TagChip]
+    var due: DueLabel?
+    var repeats: String?
+    var reminder: String?
+    var toggleLabel: String
+    var nextCompleted: String
+    var editHref: String
+
+    init(_ task: TodoTask, now: Timestamp, calendar: Calendar) {
+        id = String(task.id)
+        title = task.fields.title
+        let firstLine = task.fields.description.split(separator: "\n").first.map(String.init) ?? ""
+        description = firstLine.count > 140 ? String(firstLine.prefix(140)) + "…" : firstLine
+        hasDescription = !description.isEmpty
+        completed = task.fields.completed
+        priority = task.fields.priority.rawValue
+        hasPriority = task.fields.priority != .none
+        priorityLabel = hasPriority ? "\(task.fields.priority.rawValue.capitalized) priority" : "No priority"
+        tags = task.fields.tags.map { TagChip(name: $0, href: "/?" + ListFilters.query([("tag", $0), ("status", "all")])) }
+        due = task.fields.dueAt.map { DueLabel($0, completed: task.fields.completed, now: now, calendar: calendar) }
+        repeats = task.fields.recurrence.map(Self.describe)
+        if let remindAt = task.fields.remindAt, !task.fields.completed {
+            reminder = "Reminder " + DueLabel(remindAt, completed: true, now: now, calendar: calendar).text
+        }
+        toggleLabel = completed ? "Mark “\(title)” as not done" : "Complete “\(title)”"
+        nextCompleted = completed ? "false" : "true"
+        editHref = "/tasks/\(task.id)"
+    }
+
+    static func describe(_ recurrence: Recurrence) -> String {
+        let unit = ["daily": "day", "weekly": "week", "monthly": "month", "yearly": "year"][recurrence.frequency.rawValue] ?? "time"
+        return recurrence.interval == 1 ? "Every \(unit)" : "Every \(recurrence.interval) \(unit)s"
+    }
+}
+
+struct Option {
+    var value: String
+    var label: String
+    var selected: Bool
+}
+
+/// The search, filters and order of the task list, read from the query string.
+struct ListFilters {
+    var search = ""
+    var status = "pending"
+    var priority = ""
+    var tag = ""
+    var due = ""
+    var sort = "due"
+    var cursor: String?
+
+    static let statuses = [("pending", "To do"), ("completed", "Done"), ("all", "All")]
+    static let priorities = [("", "Any priority"), ("high", "High"), ("medium", "Medium"), ("low", "Low"), ("none", "No priority")]
+    static let dues = [("", "Any time"), ("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")]
+    static let sorts = [("due", "Due date"), ("-priority", "Priority"), ("title", "Title"), ("-created", "Newest"), ("-updated", "Recently changed")]
+
+    init(_ query: FormData) {
+        search = String((query.text("q") ?? "").prefix(TaskQuery.maximumSearchLength))
+        status = Self.pick(query["status"], from: Self.statuses) ?? status
+        priority = Self.pick(query["priority"], from: Self.priorities) ?? priority
+        tag = (query.text("tag") ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "#"))
+        due = Self.pick(query["due"], from: Self.dues) ?? due
+        sort = Self.pick(query["sort"], from: Self.sorts) ?? sort
+        cursor = query.text("cursor")
+    }
+
+    static func pick(_ value: String?, from options: [(String, String)]) -> String? {
+        guard let value, options.contains(where: { $0.0 == value }) else { return nil }
+        return value
+    }
+
+    /// The parameters of `GET /api/me/tasks`.
+    func backendParameters(now: Timestamp, clock: LocalClock, limit: Int) -> [(String, String)] {
+        var parameters: [(String, String)] = [("status", status), ("sort", sort), ("limit", String(limit))]
+        if !search.isEmpty { parameters.append(("q", search)) }
+        if !priority.isEmpty { parameters.append(("priority", priority)) }
+        if !tag.isEmpty { parameters.append(("tag", tag)) }
+        switch due {
+        case "overdue": parameters.append(("due_before", now.rfc3339))
+        case "today":
+            parameters.append(("due_after", clock.startOfDay(now).rfc3339))
+            parameters.append(("due_before", clock.startOfDay(now, addingDays: 1).rfc3339))
+        case "week":
+            parameters.append(("due_after", clock.startOfDay(now).rfc3339))
+            parameters.append(("due_before", clock.startOfDay(now, addingDays: 7).rfc3339))
+        default: break
+        }
+        if let cursor { parameters.append(("cursor", cursor)) }
+        return parameters
+    }
+
+    /// This view's query string (without the page cursor).
+    var queryPairs: [(String, String)] {
+        var pairs: [(String, String)] = []
+        if !search.isEmpty { pairs.append(("q", search)) }
+        if status != "pending" { pairs.append(("status", status)) }
+        if !priority.isEmpty { pairs.append(("priority", priority)) }
+        if !tag.isEmpty { pairs.append(("tag", tag)) }
+        if !due.isEmpty { pairs.append(("due", due)) }
+        if sort != "due" { pairs.append(("sort", sort)) }
+        return pairs
+    }
+
+    var path: String {
+        let query = Self.query(queryPairs)
+        return query.isEmpty ? "/" : "/?" + query
+    }
+
+    var isFiltered: Bool { !search.isEmpty || !priority.isEmpty || !tag.isEmpty || !due.isEmpty || status != "pending" }
+
+    func options(_ list: [(String, String)], selected: String) -> [Option] {
+        list.map { Option(value: $0.0, label: $0.1, selected: $0.0 == selected) }
+    }
+
+    static func query(_ pairs: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return pairs.map { name, value in
+            name + "=" + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
+        }.joined(separator: "&")
+    }
+}

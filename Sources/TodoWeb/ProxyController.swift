@@ -1,0 +1,119 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+import TodoClient
+
+/// `/api/*`: passes calls to the backend so that the browser needs only one origin. The
+/// session cookie becomes `Authorization: Bearer`, so scripts (and `EventSource`) need no
+/// token; a state-changing call authenticated by the cookie must carry the page's CSRF token
+/// in `X-CSRF-Token`. Live-event streams pass through as they arrive.
+struct ProxyController: Sendable {
+    let client: TodoClient
+    let timeout: Duration
+    let maxBodySize: Int
+
+    /// Request headers the backend may see (never the browser's cookies).
+    static let forwardedRequestHeaders: [HTTPField.Name] = [
+        .accept, .acceptLanguage, .contentType, .ifMatch, .ifNoneMatch, .lastEventID, .userAgent,
+    ]
+    /// Response headers that belong to one connection, or that the web server sets itself.
+    static let droppedResponseHeaders: Set<String> = [
+        "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate",
+        "proxy-authorization", "set-cookie", "content-length", "date", "server", "x-request-id",
+    ]
+
+    func addRoutes(to router: Router<WebRequestContext>) {
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("api/**", method: method, use: forward)
+        }
+    }
+
+    @Sendable func forward(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let path = request.uri.path
+        guard path.hasPrefix("/api/"), !path.split(separator: "/").contains(where: { segment in
+            let decoded = segment.removingPercentEncoding ?? String(segment)
+            return decoded == "." || decoded == ".." || decoded.contains("/")
+        }) else {
+            return Self.error(.badRequest, code: "invalid_path", message: "not a valid API path")
+        }
+        var headers: [(String, String)] = Self.forwardedRequestHeaders.compactMap { name in
+            request.headers[name].map { (name.canonicalName, $0) }
+        }
+        headers.append(("X-Request-Id", context.requestID))
+        let usesCookie: Bool
+        if let authorization = request.headers[.authorization] {
+            headers.append(("Authorization", authorization))
+            usesCookie = false
+        } else if let token = context.sessionToken {
+            headers.append(("Authorization", "Bearer \(token)"))
+            usesCookie = true
+        } else {
+            usesCookie = false
+        }
+        let safe = request.method == .get || request.method == .head
+        if usesCookie, !safe, !Session.isValid(request.headers[.xCSRFToken], expected: context.csrfToken) {
+            return Self.error(.forbidden, code: "csrf", message: "missing or wrong X-CSRF-Token header")
+        }
+        var body: ByteBuffer?
+        if !safe {
+            do {
+                body = try await request.body.collect(upTo: maxBodySize)
+            } catch {
+                return Self.error(.contentTooLarge, code: "payload_too_large", message: "the request body is larger than \(maxBodySize) bytes")
+            }
+        }
+        let target = path + (request.uri.query.map { "?" + $0 } ?? "")
+        let upstream: HTTPClientResponse
+        do {
+            upstream = try await client.forward(method: request.method.rawValue, path: target, headers: headers, body: body, timeout: timeout)
+        } catch {
+            context.logger.warning("backend unreachable", metadata: ["error": "\(error)"])
+            var response = Self.error(.serviceUnavailable, code: "unavailable", message: "the task service is not answering; try again shortly")
+            response.headers[.retryAfter] = "5"
+            return response
+        }
+        var responseHeaders = HTTPFields()
+        for header in upstream.headers where !Self.droppedResponseHeaders.contains(header.name.lowercased()) {
+            if let name = HTTPField.Name(header.name) { responseHeaders.append(HTTPField(name: name, value: header.value)) }
+        }
+        if usesCookie, upstream.status.code == 401 {
+            var expired = Response(status: .unauthorized)
+            expired.setCookie(Session.expiredCookie(secure: context.isSecure))
+            responseHeaders.append(contentsOf: expired.headers)
+        }
+        let stream = upstream.body
+        let isEventStream = upstream.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
+        let length = upstream.headers.first(name: "content-length").flatMap(Int.init)
+        return Response(
+            status: HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
+            headers: responseHeaders,
+            body: ResponseBody(contentLength: isEventStream ? nil : length) { writer in
+                if isEventStream {
+                    // A stream never ends on its own: end it when this server shuts down.
+                    let (chunks, feed) = AsyncStream<ByteBuffer>.makeStream()
+                    let reader = Task {
+                        do {
+                            for try await chunk in stream { feed.yield(chunk) }
+                        } catch {}
+                        feed.finish()
+                    }
+                    defer { reader.cancel() }
+                    try await withGracefulShutdownHandler {
+                        for await chunk in chunks { try await writer.write(chunk) }
+                    } onGracefulShutdown: {
+                        feed.finish()
+                    }
+                } else {
+                    for try await chunk in stream { try await writer.write(chunk) }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    static func error(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+        PageSupport.json(.object(["error": .object(["code": .string(code), "message": .string(message), "details": .array([])])]), status: status)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import TodoClient
+import TodoCore
+
+/// Settings: the account, appearance and notifications (in the browser), personal API tokens,
+/// and import/export of all tasks as JSON.
+struct SettingsPages: Sendable {
+    let client: TodoClient
+    let views: Views
+
+    struct SettingsPage {
+        var chrome: Chrome
+        var tokens: [TokenRow]
+        var hasTokens: Bool
+        var newToken: NewToken?
+        var notices: [String]
+        var errors: [String]
+        var hasErrors: Bool
+        var expiryOptions: [Option]
+        var backendURL: String
+    }
+
+    struct TokenRow {
+        var id: String
+        var name: String
+        var created: String
+        var expires: String
+        var lastUsed: String
+    }
+
+    struct NewToken {
+        var name: String
+        var token: String
+    }
+
+    static let expiryChoices = [("", "Never expires"), ("30", "Expires in 30 days"), ("90", "Expires in 90 days"), ("365", "Expires in a year")]
+
+    func addRoutes(to router: RouterGroup<WebRequestContext>) {
+        router.get("settings", use: show)
+        router.post("settings/tokens", use: createToken)
+        router.post("settings/tokens/:token_id/delete", use: revokeToken)
+        router.get("settings/export", use: export)
+        router.post("settings/import", use: importTasks)
+    }
+
+    @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
+        try await page(context, token: try context.requireSession())
+    }
+
+    @Sendable func createToken(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let name = context.form.text("name") ?? ""
+        var expiresAt: Timestamp?
+        if let days = context.form.text("expires_in_days").flatMap(Int.init), (1...3650).contains(days) {
+            expiresAt = Timestamp.now().adding(milliseconds: Int64(days) * 86_400_000)
+        }
+        do {
+            let created = try await client.createToken(token: token, name: name, expiresAt: expiresAt)
+            // Shown once, right here: it is not stored anywhere it could be read again.
+            return try await page(context, token: token, newToken: NewToken(name: created.name, token: created.token), status: .created)
+        } catch TodoClientError.api(422, let problem) {
+            return try await page(context, token: token, errors: PageSupport.messages(problem), status: .unprocessableContent)
+        }
+    }
+
+    @Sendable func revokeToken(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        guard let id = context.parameters.get("token_id") else { throw WebError.notFound }
+        do {
+            try await client.revokeToken(token: token, id: id)
+        } catch TodoClientError.api(404, _) {
+            // Already revoked.
+        }
+        return .redirect(to: "/settings#tokens")
+    }
+
+    @Sendable func export(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let document = try await client.exportTasks(token: try context.requireSession())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let date = String(Timestamp.now().rfc3339.prefix(10))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/json", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"todo-export-\(date).json\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(document))))
+    }
+
+    @Sendable func importTasks(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        guard let file = context.form.file("file"), !file.data.isEmpty else {
+            return try await page(context, token: token, errors: ["Choose an export file (JSON) to import."], status: .badRequest)
+        }
+        guard let document = try? JSONDecoder().decode(JSONValue.self, from: file.data) else {
+            return try await page(context, token: token, errors: ["“\(file.filename)” is not a JSON file."], status: .badRequest)
+        }
+        do {
+            let count = try await client.importTasks(token: token, document: document)
+            return try await page(context, token: token, notices: ["Imported \(count) \(count == 1 ? "task" : "tasks") from “\(file.filename)”."])
+        } catch TodoClientError.api(let status, let problem) where (400..<500).contains(status) && status != 401 {
+            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported:"] + PageSupport.messages(problem),
+                                  status: .unprocessableContent)
+        }
+    }
+
+    func page(_ context: WebRequestContext, token: String, newToken: NewToken? = nil, notices: [String] = [], errors: [String] = [],
+              status: HTTPResponse.Status = .ok) async throws -> Response {
+        async let user = client.me(token: token)
+        let tokens = try await client.listTokens(token: token)
+        let now = Timestamp.now()
+        let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
+        let rows = tokens.map { item in
+            TokenRow(
+                id: item.id, name: item.name, created: clock.shortDate(item.createdAt, relativeTo: now),
+                expires: item.expiresAt.map { clock.shortDate($0, relativeTo: now) } ?? "Never",
+                lastUsed: item.lastUsedAt.map { clock.shortDate($0, relativeTo: now) } ?? "Never")
+        }
+        let model = SettingsPage(
+            chrome: views.chrome(context, title: "Settings", user: try await user, section: "settings"),
+            tokens: rows, hasTokens: !rows.isEmpty, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
+            expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") },
+            backendURL: client.baseURL)
+        return views.page("settings", model, status: status)
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TodoClient
+import TodoCore
+
+/// The task list (search, filters, order, pages), quick add, complete, delete and the edit page.
+/// Every action is a plain form, so it works without JavaScript; the page's script sends the
+/// same forms with `Accept: application/json` and refreshes the list in place.
+struct TaskPages: Sendable {
+    let client: TodoClient
+    let views: Views
+    static let pageSize = 50
+
+    struct ListPage {
+        var chrome: Chrome
+        var search: String
+        var tag: String
+        var statusOptions: [Option]
+        var priorityOptions: [Option]
+        var dueOptions: [Option]
+        var sortOptions: [Option]
+        var isFiltered: Bool
+        var quickAddText: String
+        var errors: [String]
+        var hasErrors: Bool
+        var list: ListFragment
+        var timeZone: String
+    }
+
+    /// The part of the list page that live updates replace.
+    struct ListFragment {
+        var tasks: [TaskRow]
+        var hasTasks: Bool
+        var emptyMessage: String
+        var moreHref: String?
+        var returnTo: String
+        var csrf: String
+        var heading: String
+        var countText: String
+    }
+
+    func addRoutes(to router: RouterGroup<WebRequestContext>) {
+        router.get("/", use: list)
+        router.post("tasks", use: add)
+        router.get("tasks/:id", use: edit)
+        router.post("tasks/:id", use: update)
+        router.post("tasks/:id/toggle", use: toggle)
+        router.post("tasks/:id/delete", use: delete)
+    }
+
+    // MARK: List
+
+    @Sendable func list(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let filters = ListFilters(FormData(urlEncoded: Substring(request.uri.query ?? "")))
+        if request.headers[.xFragment] == "list" {
+            let fragment = try await loadList(token: token, filters: filters, context: context)
+            return views.html(views.render("task_list", fragment))
+        }
+        return try await listPage(token: token, filters: filters, context: context)
+    }
+
+    func listPage(token: String, filters: ListFilters, context: WebRequestContext, quickAddText: String = "", errors: [String] = [],
+                  status: HTTPResponse.Status = .ok) async throws -> Response {
+        async let user = client.me(token: token)
+        let fragment = try await loadList(token: token, filters: filters, context: context)
+        let model = ListPage(
+            chrome: views.chrome(context, title: "Tasks", user: try await user, section: "tasks"),
+            search: filters.search, tag: filters.tag,
+            statusOptions: filters.options(ListFilters.statuses, selected: filters.status),
+            priorityOptions: filters.options(ListFilters.priorities, selected: filters.priority),
+            dueOptions: filters.options(ListFilters.dues, selected: filters.due),
+            sortOptions: filters.options(ListFilters.sorts, selected: filters.sort),
+            isFiltered: filters.isFiltered, quickAddText: quickAddText, errors: errors, hasErrors: !errors.isEmpty,
+            list: fragment, timeZone: context.timeZone.identifier)
+        return views.page("tasks", model, status: status)
+    }
+
+    func loadList(token: String, filters: ListFilters, context: WebRequestContext) async throws -> ListFragment {
+        let now = Timestamp.now()
+        let calendar = PageSupport.calendar(context.timeZone)
+        let page = try await client.listTasks(
+            token: token, parameters: filters.backendParameters(now: now, clock: LocalClock(calendar: calendar), limit: Self.pageSize))
+        var more: String?
+        if let cursor = page.nextCursor {
+            more = "/?" + ListFilters.query(filters.queryPairs + [("cursor", cursor)])
+        }
+        let heading = switch filters.status {
+        case "completed": "Done"
+        case "all": "All tasks"
+        default: "To do"
+        }
+        let returnTo = filters.path
+        let rows = page.items.map { task in
+            var row = TaskRow(task, now: now, calendar: calendar)
+            if returnTo != "/" { row.editHref += "?" + ListFilters.query([("return_to", returnTo)]) }
+            return row
+        }
+        let count = rows.count == 1 ? "1 task" : "\(rows.count)\(more == nil ? "" : "+") tasks"
+        return ListFragment(
+            tasks: rows, hasTasks: !rows.isEmpty,
+            emptyMessage: filters.isFiltered ? "No tasks match these filters." : "Nothing to do. Add a task above.",
+            moreHref: more, returnTo: returnTo, csrf: context.csrfToken, heading: heading, countText: rows.isEmpty ? "" : count)
+    }
+
+    // MARK: Quick add, complete, delete
+
+    @Sendable func add(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let form = context.form
+        let returnTo = PageSupport.localPath(form["return_to"])
+        guard let text = form.text("text") else {
+            return try await failure(request, context, token: token, returnTo: returnTo, text: "", errors: ["Type a task first."])
+        }
+        let parsed = QuickAdd.parse(text, now: .now(), timeZone: PageSupport.timeZone(form, context))
+        var fields: [String: JSONValue] = ["title": .string(parsed.title), "tags": .array(parsed.tags.map(JSONValue.string))]
+        if parsed.priority != .none { fields["priority"] = .string(parsed.priority.rawValue) }
+        if let due = parsed.dueAt { fields["due_at"] = .string(due.rfc3339) }
+        if let recurrence = parsed.recurrence { fields["recurrence"] = PageSupport.jsonValue(recurrence) }
+        do {
+            let task = try await client.createTask(token: token, fields: fields)
+            if PageSupport.wantsJSON(request) {
+                return PageSupport.json(.object(["message": .string("Added “\(task.fields.title)”."), "id": .string(String(task.id))]), status: .created)
+            }
+            return .redirect(to: returnTo)
+        } catch TodoClientError.api(422, let problem) {
+            return try await failure(request, context, token: token, returnTo: returnTo, text: text, errors: PageSupport.messages(problem))
+        }
+    }
+
+    /// A quick add that did not work: the list again, with the text kept and what was wrong.
+    func failure(_ request: Request, _ context: WebRequestContext, token: String, returnTo: String, text: String,
+                 errors: [String]) async throws -> Response {
+        if PageSupport.wantsJSON(request) {
+            return PageSupport.json(.object(["error": .object(["message": .string(errors.joined(separator: " "))])]), status: .unprocessableContent)
+        }
+        let query = returnTo.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        return try await listPage(token: token, filters: ListFilters(FormData(urlEncoded: query)), context: context,
+                                  quickAddText: text, errors: errors, status: .unprocessableContent)
+    }
+
+    @Sendable func toggle(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let id = try taskID(context)
+        // The form says which state it wants, so that sending it twice does not undo it.
+        let completed = context.form["completed"].map { $0 == "true" }
+        let task = try await client.completeTask(token: token, id: id, completed: completed)
+        if PageSupport.wantsJSON(request) {
+            let message = task.fields.completed ? "Completed “\(task.fields.title)”." : "Reopened “\(task.fields.title)”."
+            return PageSupport.json(.object(["message": .string(message), "completed": .bool(task.fields.completed)]))
+        }
+        return .redirect(to: PageSupport.localPath(context.form["return_to"]))
+    }
+
+    @Sendable func delete(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let id = try taskID(context)
+        do {
+            try await client.deleteTask(token: token, id: id)
+        } catch TodoClientError.api(404, _) {
+            // Already gone: the result the user asked for.
+        }
+        if PageSupport.wantsJSON(request) { return PageSupport.json(.object(["message": .string("Task deleted.")])) }
+        return .redirect(to: PageSupport.localPath(context.form["return_to"]))
+    }
+
+    func taskID(_ context: WebRequestContext) throws -> TaskID {
+        guard let text = context.parameters.get("id"), let id = TaskID(text), id > 0 else { throw WebError.notFound }
+        return id
+    }
+
+    // MARK: Edit
+
+    struct EditPage {
+        var chrome: Chrome
+        var id: String
+        var title: String
+        var description: String
+        var priorityOptions: [Option]
+        var tags: String
+        var due: String
+        var remindOptions: [Option]
+        var remindAt: String
+        var repeatOptions: [Option]
+        var interval: String
+        var completed: Bool
+        var errors: [String]
+        var hasErrors: Bool
+        var returnTo: String
+        var timeZone: String
+        var created: String
+        var updated: String
+    }
+
+    static let priorityChoices = [("none", "No priority"), ("low", "Low"), ("medium", "Medium"), ("high", "High")]
+    static let remindChoices = [("", "No reminder"), ("0", "At the due time"), ("10", "10 minutes before"), ("60", "1 hour before"),
+                                ("1440", "1 day before"), ("custom", "At a set time")]
+    static let repeatChoices = [("", "Does not repeat"), ("daily", "Daily"), ("weekly", "Weekly"), ("monthly", "Monthly"), ("yearly", "Yearly")]
+
+    @Sendable func edit(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        async let user = client.me(token: token)
+        let task = try await client.task(token: token, id: try taskID(context))
+        let returnTo = PageSupport.localPath(FormData(urlEncoded: Substring(request.uri.query ?? ""))["return_to"])
+        let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
+        var remind = task.fields.remindAt == nil ? "" : "custom"
+        if let due = task.fields.dueAt, let remindAt = task.fields.remindAt {
+            let minutes = (due.millisecondsSinceEpoch - remindAt.millisecondsSinceEpoch) / 60_000
+            if (due.millisecondsSinceEpoch - remindAt.millisecondsSinceEpoch) % 60_000 == 0,
+               Self.remindChoices.contains(where: { $0.0 == String(minutes) }) {
+                remind = String(minutes)
+            }
+        }
+        let model = EditPage(
+            chrome: views.chrome(context, title: "Edit “\(task.fields.title)”", user: try await user, section: "tasks"),
+            id: String(task.id), title: task.fields.title, description: task.fields.description,
+            priorityOptions: options(Self.priorityChoices, task.fields.priority.rawValue),
+            tags: task.fields.tags.joined(separator: ", "), due: task.fields.dueAt.map(clock.inputValue) ?? "",
+            remindOptions: options(Self.remindChoices, remind), remindAt: task.fields.remindAt.map(clock.inputValue) ?? "",
+            repeatOptions: options(Self.repeatChoices, task.fields.recurrence?.frequency.rawValue ?? ""),
+            interval: String(task.fields.recurrence?.interval ?? 1), completed: task.fields.completed, errors: [], hasErrors: false,
+            returnTo: returnTo, timeZone: context.timeZone.identifier,
+            created: clock.fullDate(task.createdAt), updated: clock.fullDate(task.updatedAt))
+        return views.page("edit", model)
+    }
+
+    @Sendable func update(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let id = try taskID(context)
+        let form = context.form
+        let timeZone = PageSupport.timeZone(form, context)
+        let clock = LocalClock(calendar: PageSupport.calendar(timeZone))
+        var errors: [String] = []
+        var fields: [String: JSONValue] = [
+            "title": .string(form["title"] ?? ""),
+            "description": .string(form["description"] ?? ""),
+            "priority": .string(form["priority"] ?? "none"),
+            "completed": .bool(form["completed"] == "on" || form["completed"] == "true"),
+            "tags": .array(Self.tags(form["tags"] ?? "").map(JSONValue.string)),
+        ]
+        var due: Timestamp?
+        if let text = form.text("due") {
+            due = clock.instant(fromInput: text)
+            if due == nil { errors.append("Due must be a date and time.") }
+        }
+        fields["due_at"] = due.map { .string($0.rfc3339) } ?? .null
+        switch form["remind"] ?? "" {
+        case "":
+            fields["remind_at"] = .null
+        case "custom":
+            let remindAt = form.text("remind_at").flatMap(clock.instant(fromInput:))
+            if remindAt == nil { errors.append("Reminder needs a date and time.") }
+            fields["remind_at"] = remindAt.map { .string($0.rfc3339) } ?? .null
+        case let minutes:
+            if let due, let offset = Int64(minutes) {
+                fields["remind_at"] = .string(due.adding(milliseconds: -offset * 60_000).rfc3339)
+            } else {
+                errors.append("A reminder before the due time needs a due date.")
+            }
+        }
+        if let frequency = form.text("repeat").flatMap(Recurrence.Frequency.init(rawValue:)) {
+            let interval = Int(form.text("interval") ?? "1") ?? 0
+            if !(1...999).contains(interval) { errors.append("Repeat every must be a number from 1 to 999.") }
+            let current = try? await client.task(token: token, id: id).fields.recurrence
+            var recurrence = current ?? Recurrence(frequency: frequency)
+            recurrence.frequency = frequency
+            recurrence.interval = interval
+            if recurrence.timezone == nil, timeZone.identifier != "UTC", timeZone.identifier != "GMT" { recurrence.timezone = timeZone.identifier }
+            fields["recurrence"] = PageSupport.jsonValue(recurrence)
+        } else {
+            fields["recurrence"] = .null
+        }
+        if errors.isEmpty {
+            do {
+                _ = try await client.updateTask(token: token, id: id, fields: fields)
+                return .redirect(to: PageSupport.localPath(form["return_to"]))
+            } catch TodoClientError.api(422, let problem) {
+                errors = PageSupport.messages(problem)
+            }
+        }
+        let model = EditPage(
+            chrome: views.chrome(context, title: "Edit task", user: try? await client.me(token: token), section: "tasks"),
+            id: String(id), title: form["title"] ?? "", description: form["description"] ?? "",
+            priorityOptions: options(Self.priorityChoices, form["priority"] ?? "none"), tags: form["tags"] ?? "",
+            due: form["due"] ?? "", remindOptions: options(Self.remindChoices, form["remind"] ?? ""), remindAt: form["remind_at"] ?? "",
+            repeatOptions: options(Self.repeatChoices, form["repeat"] ?? ""), interval: form["interval"] ?? "1",
+            completed: fields["completed"] == .bool(true), errors: errors, hasErrors: true,
+            returnTo: PageSupport.localPath(form["return_to"]), timeZone: timeZone.identifier, created: "", updated: "")
+        return views.page("edit", model, status: .unprocessableContent)
+    }
+
+    /// `home, Work #errands` → `["home", "work", "errands"]`.
+    static func tags(_ text: String) -> [String] {
+        var seen: [String] = []
+        for piece in text.split(whereSeparator: { $0 == "," || $0.isWhitespace }) {
+            let tag = piece.trimmingCharacters(in: CharacterSet(charactersIn: "#")).lowercased()
+            if !tag.isEmpty, !seen.contains(tag) { seen.append(tag) }
+        }
+        return seen
+    }
+
+    func options(_ choices: [(String, String)], _ selected: String) -> [Option] {
+        choices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == selected) }
+    }
+}
+
+extension HTTPField.Name {
+    /// Sent by the page's script to get only the list part of the page.
+    static let xFragment = HTTPField.Name("X-Fragment")!
+}

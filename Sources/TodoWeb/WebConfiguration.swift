@@ -1,0 +1,32 @@
+/// Settings of the web UI server. The `todo` executable fills them from the environment.
+public struct WebConfiguration: Sendable {
+    /// When the session cookie carries the `Secure` attribute.
+    public enum CookieSecurity: String, Sendable, CaseIterable {
+        /// Only when the request came over HTTPS (`X-Forwarded-Proto: https` from the proxy in front).
+        case auto
+        /// Always (the site is only ever served over HTTPS).
+        case always
+        /// Never (plain HTTP on a laptop or in a test).
+        case never
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 3000
+    /// The backend API, reached only over HTTP, like `http://127.0.0.1:8000`.
+    public var backendURL = "http://127.0.0.1:8000"
+    public var cookieSecure = CookieSecurity.auto
+    /// The longest a session cookie lives; it never outlives the backend's access token.
+    public var sessionLifetime: Duration = .seconds(86_400)
+    /// How long a page waits for the backend before it says the backend is unavailable.
+    public var backendTimeout: Duration = .seconds(10)
+    /// How long a proxied `/api/*` call waits for the backend's response head (a chat answer
+    /// from a remote model can take a while; event streams then stay open as long as needed).
+    public var proxyTimeout: Duration = .seconds(120)
+    /// The largest request body accepted, in bytes (forms, uploads, proxied calls).
+    public var maxBodySize = 16 << 20
+    /// Connections to the backend at most; every open live-event stream holds one.
+    public var backendConnections = 1024
+    public var accessLog = true
+
+    public init() {}
+}

@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+
+/// What the middleware learns about a request and hands on to the handlers.
+public struct WebRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    var requestID = ""
+    /// The backend access token from the session cookie.
+    var sessionToken: String?
+    /// The CSRF token every form and every state-changing `/api/*` call must carry.
+    var csrfToken = ""
+    /// Whether the browser reached us over HTTPS (directly or through a proxy that says so).
+    var isSecure = false
+    /// The user's time zone (a cookie set by the page's script); UTC without one.
+    var timeZone = TimeZone(identifier: "UTC")!
+    /// The decoded body of a form POST, read (and its CSRF token checked) by `FormMiddleware`.
+    var form = FormData()
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+}

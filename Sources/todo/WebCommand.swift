@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TodoStore
+import TodoWeb
+
+struct Web: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "web", abstract: "Run the web UI (port 3000).")
+
+    func run() async throws {
+        let environment = Environment()
+        let common = try CommonSettings(environment, defaultLogFormat: .json)
+        common.bootstrapLogging()
+        let configuration = try WebConfiguration(environment, defaultHost: "0.0.0.0")
+        let logger = Logger(label: "todo.web")
+        logger.info("starting web UI", metadata: [
+            "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",
+        ])
+        let readiness = WebReadiness()
+        let app = try await buildWebApplication(configuration, readiness: readiness, logger: logger)
+        let drainDelay = Duration.seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
+        var group = ServiceGroupConfiguration(
+            services: [
+                .init(service: app),
+                // Last, so that it is the first to hear of the shutdown: /readyz turns 503 at once.
+                .init(service: WebDrainGate(readiness: readiness, delay: drainDelay)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        group.maximumGracefulShutdownDuration = drainDelay + .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
+        group.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: group).run()
+        logger.info("stopped")
+    }
+}
+
+extension WebConfiguration {
+    /// The web UI's settings (README, "Configuration"): `PORT` (or `WEB_PORT`), `HOST`,
+    /// `BACKEND_URL`, `COOKIE_SECURE`, `SESSION_TTL_SECONDS`, `BACKEND_TIMEOUT_SECONDS`,
+    /// `MAX_BODY_SIZE`, `ACCESS_LOG`.
+    init(_ environment: Environment, defaultHost: String) throws {
+        self.init()
+        host = environment.string("HOST") ?? defaultHost
+        port = try environment.integer("PORT", default: try environment.integer("WEB_PORT", default: 3000, range: 0...65535), range: 0...65535)
+        backendURL = environment.string("BACKEND_URL") ?? "http://127.0.0.1:8000"
+        guard let url = URLComponents(string: backendURL), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
+            throw ConfigurationError("BACKEND_URL must be an http:// or https:// URL such as http://127.0.0.1:8000, got '\(backendURL)'")
+        }
+        switch environment.string("COOKIE_SECURE")?.lowercased() ?? "auto" {
+        case "auto": cookieSecure = .auto
+        case "1", "true", "yes", "on", "always": cookieSecure = .always
+        case "0", "false", "no", "off", "never": cookieSecure = .never
+        case let other: throw ConfigurationError("COOKIE_SECURE must be auto, true or false, got '\(other)'")
+        }
+        sessionLifetime = .seconds(try environment.integer("SESSION_TTL_SECONDS", default: 86_400, range: 60...31_536_000))
+        backendTimeout = .seconds(try environment.integer("BACKEND_TIMEOUT_SECONDS", default: 10, range: 1...300))
+        maxBodySize = try environment.integer("MAX_BODY_SIZE", default: 16 << 20, range: 1024...(1 << 30))
+        accessLog = try environment.bool("ACCESS_LOG", default: true)
+    }
+}
