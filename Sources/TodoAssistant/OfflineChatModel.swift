@@ -175,7 +175,7 @@ enum Intent {
         if ["pending", "to do", "todo", "open", "outstanding", "left", "remaining", "unfinished", "not done"].contains(where: lowered.contains) {
             arguments["status"] = "pending"
             words.append("pending")
-        } else if ["completed", "done", "finished", "closed"].contains(where: lowered.contains) {
+        } else if ["completed", "done", "finish", "closed"].contains(where: lowered.contains) {
             arguments["status"] = "completed"
             words.append("completed")
         }
@@ -300,6 +300,10 @@ enum Intent {
         if fields.priority != .none { arguments["priority"] = .string(fields.priority.rawValue) }
         if !fields.tags.isEmpty { arguments["tags"] = .array(fields.tags.map(JSONValue.string)) }
         if let due = fields.dueAt { arguments["due_at"] = .string(due.rfc3339) }
+        if let recurrence = fields.recurrence, let data = try? JSONEncoder().encode(recurrence),
+           let value = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            arguments["recurrence"] = value
+        }
         return arguments
     }
 }

@@ -21,6 +21,17 @@ public struct TaskTools: Sendable {
         "description": "RFC 3339 time, e.g. 2026-01-31T09:00:00Z; null clears it",
     ]
     static let tags: Value = ["type": "array", "items": ["type": "string"], "maxItems": 20]
+    static let recurrence: Value = [
+        "type": ["object", "null"],
+        "description": "Repeat the task (needs due_at); completing it creates the next occurrence.",
+        "properties": [
+            "frequency": ["type": "string", "enum": ["daily", "weekly", "monthly", "yearly"]],
+            "interval": ["type": "integer", "minimum": 1, "maximum": 999],
+            "count": ["type": "integer", "minimum": 1], "until": ["type": "string", "format": "date-time"],
+            "timezone": ["type": "string", "description": "IANA time zone for the schedule"],
+        ],
+        "required": ["frequency"],
+    ]
     static let task: Value = [
         "type": "object",
         "properties": [
@@ -56,7 +67,7 @@ public struct TaskTools: Sendable {
                 "type": "object",
                 "properties": [
                     "title": ["type": "string", "minLength": 1, "maxLength": 200], "description": ["type": "string", "maxLength": 1000],
-                    "priority": priority, "tags": tags, "due_at": dueAt,
+                    "priority": priority, "tags": tags, "due_at": dueAt, "recurrence": recurrence,
                 ],
                 "required": ["title"], "additionalProperties": false,
             ],
@@ -87,6 +98,7 @@ public struct TaskTools: Sendable {
                 "properties": [
                     "task_id": taskID, "title": ["type": "string", "minLength": 1, "maxLength": 200],
                     "description": ["type": "string", "maxLength": 1000], "priority": priority, "tags": tags, "due_at": dueAt,
+                    "recurrence": recurrence,
                 ],
                 "required": ["task_id"], "additionalProperties": false,
             ],

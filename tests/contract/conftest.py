@@ -2,7 +2,8 @@
 
 The binary is `$TODO_BIN`, by default `<repo>/.build/debug/todo` (build it first with
 `swift build`). It runs as `todo api` on a free local port and is stopped with SIGTERM
-(SIGKILL after 10 s) when the session ends.
+(SIGKILL after 10 s) when the session ends. Live-event heartbeats come every second, so that
+a closed event stream is noticed at once, and reminders are checked four times a second.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from openapi_contract import MAX_BODY_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
+from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = REPO_ROOT / "Sources" / "TodoAPI" / "openapi.json"
@@ -86,6 +87,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
         LOG_FORMAT="json",
         LOG_LEVEL="info",
         MAX_BODY_SIZE=str(MAX_BODY_SIZE),
+        MAX_IMPORT_SIZE=str(MAX_IMPORT_SIZE),
+        EVENT_HEARTBEAT_SECONDS="1",
+        EVENT_POLL_INTERVAL_MS="100",
+        EVENT_RETENTION_HOURS="24",
+        REMINDER_INTERVAL_MS="250",
     )
     log_path = directory / "server.log"
     with open(log_path, "wb") as log:

@@ -6,12 +6,18 @@ required response header present and valid, the media type documented, and the J
 valid against the documented schema (JSON Schema 2020-12, `$ref`s resolved inside the
 document). It also records which (method, path, status) triples were seen, so that a test
 can check that the walk covered every operation.
+
+A `text/event-stream` body never ends: its status, headers and media type are checked, and
+`EventStream` reads its frames so that a test can check each `data:` against a schema.
 """
 
 from __future__ import annotations
 
+import codecs
+import http.client
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,10 +25,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from jsonschema import Draft202012Validator, FormatChecker
 
 # The body size limit the tests configure (MAX_BODY_SIZE); also the backend's default.
 MAX_BODY_SIZE = 1 << 20
+# The import body limit the tests configure (MAX_IMPORT_SIZE; 16 MiB by default): above
+# MAX_BODY_SIZE, so that a test can show that imports have their own limit, and small enough
+# to send an oversize import quickly.
+MAX_IMPORT_SIZE = 2 * MAX_BODY_SIZE
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -182,6 +193,8 @@ class OpenAPIDocument:
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media_type not in content:
             raise ContractError(f"{where}: media type {media_type!r} not documented (documented: {sorted(content)})")
+        if media_type == "text/event-stream":
+            return  # an endless stream: `EventStream` reads it
         schema = content[media_type].get("schema")
         if media_type == "application/json":
             try:
@@ -218,6 +231,8 @@ class ContractClient:
         expect: int | None = None,
         schema_rejects: bool | None = None,
         fresh_connection: bool = False,
+        raw_query: str | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Sends one request and checks the response against the documented operation.
 
@@ -225,6 +240,10 @@ class ContractClient:
         accepts it (2xx), the documented request schema must accept it too; when the server
         answers 422, the request schema must reject it unless `schema_rejects=False` (a rule
         JSON Schema cannot express, such as a recurrence without a due date).
+
+        `raw_query` is sent exactly as given (`requests` would re-encode a malformed `%`
+        escape). With `stream=True` the body is read only when it is checked, so that an event
+        stream can be read with `EventStream`; close the response when done.
         """
         operation = self.spec.operation(method, urlsplit(path).path)
         all_headers = dict(headers or {})
@@ -238,7 +257,11 @@ class ContractClient:
             sender = requests
         else:
             sender = self.session
-        response = sender.request(method, self.base_url + path, data=data, headers=all_headers, params=params, timeout=10)
+        if raw_query is None:
+            response = sender.request(method, self.base_url + path, data=data, headers=all_headers, params=params,
+                                      timeout=10, stream=stream)
+        else:
+            response = self._send_raw(method, path + "?" + raw_query, data, all_headers)
         self.covered.add((operation.method, operation.template, str(response.status_code)))
         self.spec.check_response(operation, response)
         if expect is not None and response.status_code != expect:
@@ -260,6 +283,31 @@ class ContractClient:
                 )
         return response
 
+    def _send_raw(self, method: str, target: str, data: Any, headers: dict[str, str]) -> requests.Response:
+        """Sends the request target byte for byte: `requests` and `urllib3` both re-encode a malformed
+        `%` escape, so this goes through `http.client`."""
+        location = urlsplit(self.base_url)
+        connection = http.client.HTTPConnection(location.hostname, location.port, timeout=10)
+        try:
+            body = data.encode() if isinstance(data, str) else data
+            connection.putrequest(method, target, skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            if body is not None:
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            answer = connection.getresponse()
+            response = requests.Response()
+            response.status_code = answer.status
+            response.reason = answer.reason
+            response.headers = CaseInsensitiveDict(answer.getheaders())
+            response._content = answer.read()
+            response.encoding = "utf-8"
+            response.url = self.base_url + target
+            return response
+        finally:
+            connection.close()
+
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
@@ -274,6 +322,80 @@ class ContractClient:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Server-Sent Events
+
+
+@dataclass
+class ServerSentEvent:
+    """One frame of an event stream: its fields (`data` lines joined by newlines) and comments."""
+
+    id: str | None = None
+    event: str | None = None
+    data: str | None = None
+    retry: str | None = None
+    comments: list[str] = field(default_factory=list)
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class EventStream:
+    """Reads the frames of a streamed `text/event-stream` response, as `EventSource` would."""
+
+    def __init__(self, response: requests.Response):
+        self.response = response
+        self._chunks = response.iter_content(chunk_size=None)
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._buffer = ""
+
+    def next_frame(self, timeout: float = 5.0) -> ServerSentEvent:
+        """The next frame (events, comment-only frames and the `retry` frame alike)."""
+        deadline = time.monotonic() + timeout
+        while "\n\n" not in self._buffer:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no complete event-stream frame within {timeout} s; got {self._buffer!r}")
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                raise AssertionError(f"the event stream ended; unread: {self._buffer!r}") from None
+            self._buffer += self._decoder.decode(chunk).replace("\r\n", "\n").replace("\r", "\n")
+        text, self._buffer = self._buffer.split("\n\n", 1)
+        frame = ServerSentEvent()
+        data: list[str] = []
+        for line in text.split("\n"):
+            if line.startswith(":"):
+                frame.comments.append(line[1:].strip())
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "data":
+                data.append(value)
+            elif name in ("id", "event", "retry"):
+                setattr(frame, name, value)
+            else:
+                raise AssertionError(f"unknown event-stream field {name!r} in {text!r}")
+        frame.data = "\n".join(data) if data else None
+        return frame
+
+    def next_event(self, timeout: float = 5.0) -> ServerSentEvent:
+        """The next frame that carries an event, skipping comments (heartbeats) and `retry`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.next_frame(timeout=max(0.0, deadline - time.monotonic()))
+            if frame.data is not None or frame.event is not None:
+                return frame
+
+    def close(self) -> None:
+        self.response.close()
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 # ---------------------------------------------------------------------------------------------

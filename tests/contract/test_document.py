@@ -46,15 +46,24 @@ def test_every_operation_is_complete(spec, document):
             "/api/auth/signup",
             "/api/auth/login",
         )
-        assert (operation.spec.get("security") == [{"bearerAuth": []}]) == secured, f"{operation.name}: security"
+        # Token management needs a log-in JWT; everywhere else a personal token does too.
+        manages_tokens = operation.template.startswith("/api/tokens")
+        if not secured:
+            assert "security" not in operation.spec, f"{operation.name}: security"
+        elif manages_tokens:
+            assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
+            assert "TokenManagementForbidden" in json.dumps(operation.spec["responses"]["403"]), (
+                f"{operation.name}: 403 for a personal token")
+        else:
+            assert operation.spec.get("security") == [{"bearerAuth": []}, {"personalToken": []}], (
+                f"{operation.name}: security")
         if secured:
             assert "401" in operation.spec["responses"], f"{operation.name}: a protected route without 401"
-    assert document["components"]["securitySchemes"]["bearerAuth"] == {
-        **document["components"]["securitySchemes"]["bearerAuth"],
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-    }
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"bearerAuth", "personalToken"}
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["personalToken"] == {**schemes["personalToken"], "type": "http", "scheme": "bearer"}
+    assert "todo_pat_" in schemes["personalToken"]["bearerFormat"]
 
 
 def test_documented_limits_match_the_backend(spec):
@@ -74,3 +83,20 @@ def test_documented_limits_match_the_backend(spec):
     assert set(parameters) >= {"status", "priority", "tag", "due_after", "due_before", "q", "sort", "limit", "cursor"}
     assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
     assert len(parameters["sort"]["schema"]["enum"]) == 10
+
+
+def test_documented_token_and_import_limits_match_the_backend(spec):
+    """The numbers of TokenController, PersonalToken and TaskExport, as the document states them."""
+    name = spec.resolve(spec.schema("TokenCreate"))["properties"]["name"]
+    assert (name["minLength"], name["maxLength"]) == (1, 100)
+    assert spec.resolve(spec.schema("TokenList"))["properties"]["items"]["maxItems"] == 50
+    assert "50 tokens" in spec.resolve(spec.schema("TokenCreate"))["description"]
+    imported = spec.resolve(spec.schema("ImportDocument"))["properties"]
+    assert imported["tasks"]["maxItems"] == 10000
+    assert (imported["format"], imported["version"]) == ({"const": "todo-export"}, {"const": 1})
+    assert spec.resolve(spec.schema("ImportResult"))["properties"]["imported"]["maximum"] == 10000
+    assert "16 MiB" in spec.operation("POST", "/api/me/import").spec["description"]
+    events = spec.operation("GET", "/api/me/events").spec
+    assert set(events["responses"]["200"]["content"]) == {"text/event-stream"}
+    for kind in ("task.created", "task.updated", "task.deleted", "reminder.due", "Last-Event-ID", "heartbeat"):
+        assert kind in events["description"], kind

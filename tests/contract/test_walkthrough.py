@@ -9,10 +9,12 @@ provoke.
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from openapi_contract import MAX_BODY_SIZE, sign_up
+from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, EventStream, sign_up
 
 TASKS = "/api/me/tasks"
 
@@ -58,7 +60,10 @@ def test_accounts(api, alice):
 
     bob_like = sign_up(api)  # without a name
     user = api.get("/api/auth/me", token=bob_like.token, expect=200).json()
-    assert user.get("name") is None
+    assert "name" in user and user["name"] is None, "name is always present, null when unset"
+    blank = api.post("/api/auth/signup", json_body={"email": f"blank-{bob_like.email}", "password": "long enough",
+                                                     "name": "   "}, expect=201).json()
+    assert blank["user"]["name"] is None
 
     for header in ({"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic YWxpY2U6c2VjcmV0"}, {}):
         response = api.get("/api/auth/me", headers=header, expect=401)
@@ -287,6 +292,22 @@ def test_plus_in_query_string_is_a_space(api):
     assert len(api.get(TASKS, token=dave.token, params="q=buy+milk", expect=200).json()["items"]) == 1
 
 
+@pytest.mark.parametrize("query", ["q=%zz", "q=100%", "q=%4", "q=%C3%28", "q%ZZ=1", "tag=%FF"])
+def test_malformed_query_string_is_rejected(api, alice, query):
+    """A malformed %-escape or invalid UTF-8 is an error, never taken literally."""
+    response = api.get(TASKS, token=alice.token, raw_query=query, expect=400)
+    assert error_of(response)["code"] == "invalid_parameter"
+    assert detail_fields(response) == {"query"}
+
+
+def test_percent_escapes_decode_as_utf8(api):
+    erin = sign_up(api)
+    create(api, erin, title="Café 100% + more")
+    for query in ("q=caf%C3%A9", "q=Caf%c3%a9+100%25", "q=%2B+more"):
+        items = api.get(TASKS, token=erin.token, raw_query=query, expect=200).json()["items"]
+        assert [task["title"] for task in items] == ["Café 100% + more"], query
+
+
 def test_cursor_of_another_sort_is_rejected(api, alice):
     for _ in range(3):
         create(api, alice, title="for paging")
@@ -443,6 +464,315 @@ def test_update_validation(api, alice):
                                    expect=422)) == {"done"}
     assert detail_fields(api.patch(path + "/complete", token=alice.token, json_body=[True], expect=422)) == {"body"}
     assert api.get(path, token=alice.token, expect=200).json() == task, "rejected changes changed nothing"
+
+
+# ---------------------------------------------------------------------------------------------
+# Recurring tasks
+
+
+def test_completing_a_recurring_task_creates_the_next_occurrence(api):
+    """Through /complete, PATCH and PUT alike; once per occurrence; until the series ends."""
+    jack = sign_up(api)
+    first = create(api, jack, title="Water plants", tags=["home"], priority="low",
+                   due_at="2030-01-31T09:00:00Z", remind_at="2030-01-31T08:30:00Z",
+                   recurrence={"frequency": "monthly", "count": 3, "timezone": "Europe/Berlin"})
+
+    def tasks() -> list[dict]:
+        return api.get(TASKS, token=jack.token, params={"sort": "created"}, expect=200).json()["items"]
+
+    done = api.patch(f"{TASKS}/{first['id']}/complete", token=jack.token, expect=200).json()
+    assert done["completed"] is True and done["id"] == first["id"]
+    _, second = tasks()
+    assert second["id"] != first["id"] and second["completed"] is False and second["completed_at"] is None
+    # Anchored to the series start in Berlin time: the last day of February, same wall-clock time.
+    assert (second["due_at"], second["remind_at"]) == ("2030-02-28T09:00:00.000Z", "2030-02-28T08:30:00.000Z")
+    assert second["recurrence"] == {"frequency": "monthly", "interval": 1, "count": 2, "timezone": "Europe/Berlin"}
+    assert (second["title"], second["tags"], second["priority"]) == ("Water plants", ["home"], "low")
+
+    # Reopening and completing again creates no second follow-up.
+    api.patch(f"{TASKS}/{first['id']}", token=jack.token, json_body={"completed": False}, expect=200)
+    api.patch(f"{TASKS}/{first['id']}", token=jack.token, json_body={"completed": True}, expect=200)
+    assert len(tasks()) == 2
+
+    # PUT that completes: the next one, across the change to summer time (10:00 in Berlin).
+    api.put(f"{TASKS}/{second['id']}", token=jack.token, json_body=second | {"completed": True}, expect=200)
+    third = tasks()[2]
+    assert (third["due_at"], third["recurrence"]["count"]) == ("2030-03-31T08:00:00.000Z", 1)
+
+    # The last occurrence (count 1) has no successor.
+    api.patch(f"{TASKS}/{third['id']}/complete", token=jack.token, json_body={"completed": True}, expect=200)
+    assert [task["completed"] for task in tasks()] == [True, True, True]
+
+
+# ---------------------------------------------------------------------------------------------
+# Personal API tokens
+
+
+def later(seconds: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
+
+
+def test_personal_tokens(api, bob):
+    frank = sign_up(api, name="Frank")
+    jwt = frank.token
+    assert api.get("/api/tokens", token=jwt, expect=200).json() == {"items": []}
+
+    created = api.post("/api/tokens", token=jwt, expect=201,
+                       json_body={"name": "  laptop  ", "expires_at": "2030-01-01T01:00:00+01:00"}).json()
+    assert created["name"] == "laptop" and created["expires_at"] == "2030-01-01T00:00:00.000Z"
+    assert created["last_used_at"] is None and created["token"].startswith("todo_pat_")
+    forever = api.post("/api/tokens", token=jwt, json_body={"name": "ci", "expires_at": None}, expect=201).json()
+    assert forever["expires_at"] is None and forever["token"] != created["token"]
+    brief = api.post("/api/tokens", token=jwt, json_body={"name": "brief", "expires_at": later(1.5)}, expect=201).json()
+    pat = created["token"]
+
+    # A personal token works as a bearer token on the other routes.
+    assert api.get("/api/auth/me", token=pat, expect=200).json()["id"] == frank.id
+    task = api.post(TASKS, token=pat, json_body={"title": "made by a script"}, expect=201).json()
+    assert api.get(f"/api/{frank.id}/tasks/{task['id']}", token=pat, expect=200).json() == task
+    assert api.get(f"/api/{frank.id}/tasks", token=brief["token"], expect=200).json()["items"] == [task]
+    api.get(f"/api/{bob.id}/tasks", token=pat, expect=403)
+
+    # ...but cannot manage tokens, not even to list or revoke its own.
+    for method, path, body in (("POST", "/api/tokens", {"name": "escalation"}), ("GET", "/api/tokens", None),
+                               ("DELETE", f"/api/tokens/{forever['id']}", None),
+                               ("DELETE", f"/api/tokens/{created['id']}", None)):
+        response = api.request(method, path, token=pat, json_body=body, expect=403)
+        assert error_of(response)["code"] == "forbidden"
+
+    listed = api.get("/api/tokens", token=jwt, expect=200).json()["items"]
+    assert [t["id"] for t in listed] == [created["id"], forever["id"], brief["id"]], "oldest first"
+    assert all("token" not in t for t in listed), "the secret is never shown again"
+    assert listed[0]["last_used_at"] is not None and listed[1]["last_used_at"] is None
+    assert listed[1] == {k: v for k, v in forever.items() if k != "token"}
+
+    # Another user's token and unknown ids: 404.
+    for token_id in (created["id"], "0", "not-a-token"):
+        response = api.delete(f"/api/tokens/{token_id}", token=bob.token, expect=404)
+        assert error_of(response) == {"code": "not_found", "message": "no such token", "details": None}
+
+    # Revoked: 401 at once.
+    assert api.delete(f"/api/tokens/{created['id']}", token=jwt, expect=204).content == b""
+    api.delete(f"/api/tokens/{created['id']}", token=jwt, expect=404)
+    for path in ("/api/auth/me", TASKS):
+        response = api.get(path, token=pat, expect=401)
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert api.get(TASKS, token=forever["token"], expect=200).json()["items"] == [task]
+
+    # Expired: 401 (the token was made to last 1.5 seconds).
+    time.sleep(max(0.0, (datetime.fromisoformat(brief["expires_at"].replace("Z", "+00:00"))
+                         - datetime.now(timezone.utc)).total_seconds() + 0.05))
+    assert error_of(api.get(TASKS, token=brief["token"], expect=401))["code"] == "unauthorized"
+    assert [t["id"] for t in api.get("/api/tokens", token=jwt, expect=200).json()["items"]] == [forever["id"], brief["id"]]
+
+    # Without a (valid) token: 401.
+    forged = "todo_pat_" + "A" * 43
+    for method, path in (("POST", "/api/tokens"), ("GET", "/api/tokens"), ("DELETE", f"/api/tokens/{forever['id']}")):
+        for headers in ({}, {"Authorization": f"Bearer {forged}"}, {"Authorization": forever["token"]}):
+            body = {"name": "x"} if method == "POST" else None
+            response = api.request(method, path, headers=headers, json_body=body, expect=401)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert api.get(TASKS, token=forever["token"], expect=200).status_code == 200
+
+
+TOKEN_422 = [
+    ({}, {"name"}, True),
+    ({"name": ""}, {"name"}, True),
+    ({"name": "   "}, {"name"}, False),
+    ({"name": "n" * 101}, {"name"}, True),
+    ({"name": 5}, {"name"}, True),
+    ({"name": "bell\u0007"}, {"name"}, False),
+    ({"name": "x", "expires_at": "tomorrow"}, {"expires_at"}, True),
+    ({"name": "x", "expires_at": 1893456000}, {"expires_at"}, True),
+    ({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}, {"expires_at"}, False),
+    ({"name": "x", "scope": "all"}, {"scope"}, True),
+    (["x"], {"body"}, True),
+]
+
+
+def test_token_input_errors(api):
+    grace = sign_up(api)
+    for body, fields, expressible in TOKEN_422:
+        response = api.post("/api/tokens", token=grace.token, json_body=body, expect=422, schema_rejects=expressible)
+        assert error_of(response)["code"] == "validation_failed"
+        assert detail_fields(response) == fields, body
+    for data in ("{nope", ""):
+        assert error_of(api.post("/api/tokens", token=grace.token, data=data, expect=400))["code"] == "invalid_json"
+    oversize = json.dumps({"name": "x" * MAX_BODY_SIZE})
+    response = api.post("/api/tokens", token=grace.token, data=oversize, expect=413, fresh_connection=True,
+                        headers={"Content-Type": "application/json"})
+    assert error_of(response)["code"] == "payload_too_large"
+    assert api.get("/api/tokens", token=grace.token, expect=200).json() == {"items": []}, "nothing was made"
+
+    # At most 50 tokens per account.
+    for index in range(50):
+        api.post("/api/tokens", token=grace.token, json_body={"name": f"token {index}"}, expect=201)
+    assert len(api.get("/api/tokens", token=grace.token, expect=200).json()["items"]) == 50
+    response = api.post("/api/tokens", token=grace.token, json_body={"name": "one too many"}, expect=422,
+                        schema_rejects=False)
+    assert detail_fields(response) == {"name"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Export and import
+
+EMPTY_IMPORT = {"format": "todo-export", "version": 1, "tasks": []}
+
+
+def without_ids(tasks: list[dict]) -> list[dict]:
+    return [{k: v for k, v in task.items() if k != "id"} for task in tasks]
+
+
+def test_export_and_import_round_trip(api):
+    henry, ivy = sign_up(api), sign_up(api)
+    assert api.get("/api/me/export", token=henry.token, expect=200).json()["tasks"] == []
+    create(api, henry, title="Plain")
+    create(api, henry, title="Rich", description="line one\nline two\ttabbed", priority="high", tags=["a", "#B"],
+           due_at="2030-05-01T10:00:00+02:00", remind_at="2030-05-01T07:00:00Z",
+           recurrence={"frequency": "weekly", "interval": 2, "until": "2031-01-01T00:00:00Z", "count": 5,
+                       "timezone": "America/New_York"})
+    done = create(api, henry, title="Done", due_at="2030-01-01T00:00:00Z", recurrence={"frequency": "daily"})
+    api.patch(f"{TASKS}/{done['id']}/complete", token=henry.token, expect=200)  # also makes the next occurrence
+
+    exported = api.get(f"/api/{henry.id}/export", token=henry.token, expect=200)
+    assert exported.headers["Content-Disposition"] == 'attachment; filename="todo-export.json"'
+    document = exported.json()
+    assert (document["format"], document["version"]) == ("todo-export", 1)
+    listed = api.get(TASKS, token=henry.token, params={"sort": "created"}, expect=200).json()["items"]
+    assert document["tasks"] == listed, "every task, oldest first, as the API shows it"
+    assert len(listed) == 4 and listed[2]["completed"] and listed[2]["completed_at"]
+
+    # Into another account: the same tasks, every field kept, new ids.
+    assert api.post("/api/me/import", token=ivy.token, json_body=document, expect=200).json() == {"imported": 4}
+    copied = api.get("/api/me/export", token=ivy.token, expect=200).json()["tasks"]
+    assert without_ids(copied) == without_ids(document["tasks"]), "the round trip is lossless"
+    assert not {t["id"] for t in copied} & {t["id"] for t in document["tasks"]}
+
+    # A hand-written document; an import adds to what is there.
+    minimal = {"format": "todo-export", "version": 1, "exported_at": None,
+               "tasks": [{"title": "By hand"},
+                         {"title": "Old and done", "completed": True, "created_at": "2020-01-01T00:00:00Z",
+                          "updated_at": "2020-01-02T00:00:00+01:00"}]}
+    assert api.post("/api/me/import", token=ivy.token, json_body=minimal, expect=200).json() == {"imported": 2}
+    tasks = api.get("/api/me/export", token=ivy.token, expect=200).json()["tasks"]
+    assert len(tasks) == 6
+    old = next(t for t in tasks if t["title"] == "Old and done")
+    assert tasks[0] == old, "oldest first: the kept creation time counts"
+    assert (old["created_at"], old["updated_at"], old["completed_at"]) == (
+        "2020-01-01T00:00:00.000Z", "2020-01-01T23:00:00.000Z", "2020-01-01T23:00:00.000Z")
+    by_hand = next(t for t in tasks if t["title"] == "By hand")
+    assert (by_hand["description"], by_hand["priority"], by_hand["tags"], by_hand["completed"]) == ("", "none", [], False)
+    assert api.post("/api/me/import", token=ivy.token, json_body=EMPTY_IMPORT, expect=200).json() == {"imported": 0}
+
+    # Imports have their own body limit, above MAX_BODY_SIZE.
+    padded = json.dumps(EMPTY_IMPORT) + " " * MAX_BODY_SIZE
+    assert api.post("/api/me/import", token=ivy.token, data=padded, expect=200).json() == {"imported": 0}
+
+
+IMPORT_422 = [
+    ({"format": "todo-export", "version": 1}, {"tasks"}),
+    ({"format": "todo-export", "version": 1, "tasks": {"title": "x"}}, {"tasks"}),
+    ({"format": "todo-backup", "version": 2, "tasks": []}, {"format", "version"}),
+    ({"version": 1, "tasks": []}, {"format"}),
+    ({"format": "todo-export", "version": "1", "tasks": []}, {"version"}),
+    ({"format": "todo-export", "version": 1, "tasks": [], "owner": "me"}, {"owner"}),
+    ({"format": "todo-export", "version": 1, "tasks": [{"title": "fine"}, {"title": ""}, "task",
+                                                       {"title": "x", "priority": "urgent", "colour": "red"},
+                                                       {"title": "x", "created_at": "yesterday"},
+                                                       {"title": "x", "tags": ["ok", 1]}]},
+     {"tasks[1].title", "tasks[2].body", "tasks[3].priority", "tasks[3].colour", "tasks[4].created_at", "tasks[5].tags[1]"}),
+    ({"format": "todo-export", "version": 1, "tasks": [{"title": "x"}] * 10001}, {"tasks"}),
+    ([], {"body"}),
+]
+
+
+def test_import_errors(api):
+    kate = sign_up(api)
+    for body, fields in IMPORT_422:
+        response = api.post("/api/me/import", token=kate.token, json_body=body, expect=422)
+        assert error_of(response)["code"] == "validation_failed"
+        assert detail_fields(response) == fields, fields
+    response = api.post("/api/me/import", token=kate.token, expect=422, schema_rejects=False, json_body={
+        "format": "todo-export", "version": 1, "tasks": [{"title": "x", "recurrence": {"frequency": "daily"}}]})
+    assert detail_fields(response) == {"tasks[0].recurrence"}
+    for data in ("{nope", "", b'{"format": "\xc3\x28"}'):
+        assert error_of(api.post("/api/me/import", token=kate.token, data=data, expect=400))["code"] == "invalid_json"
+
+    oversize = json.dumps(EMPTY_IMPORT) + " " * MAX_IMPORT_SIZE
+    response = api.post("/api/me/import", token=kate.token, data=oversize, expect=413, fresh_connection=True,
+                        headers={"Content-Type": "application/json"})
+    assert error_of(response)["code"] == "payload_too_large"
+    chunks = iter([json.dumps(EMPTY_IMPORT).encode(), b" " * MAX_IMPORT_SIZE])
+    api.post("/api/me/import", token=kate.token, data=chunks, expect=413, fresh_connection=True)
+    assert api.get("/api/me/export", token=kate.token, expect=200).json()["tasks"] == [], "all or nothing"
+
+
+# ---------------------------------------------------------------------------------------------
+# Live events
+
+
+def open_events(api, account_or_token, **kwargs) -> EventStream:
+    token = getattr(account_or_token, "token", account_or_token)
+    response = api.get("/api/me/events", token=token, stream=True, fresh_connection=True, expect=200, **kwargs)
+    assert response.headers["Content-Type"].split(";")[0] == "text/event-stream"
+    assert "no-cache" in response.headers["Cache-Control"]
+    stream = EventStream(response)
+    opening = stream.next_frame()
+    assert opening.retry == "3000" and opening.comments == ["connected"]
+    return stream
+
+
+def test_live_events(api, spec, bob):
+    lena = sign_up(api)
+    passed = (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
+    with open_events(api, lena) as stream:
+        task = create(api, lena, title="Watch me", remind_at=passed)
+        created = stream.next_event()
+        assert created.event == "task.created" and created.id.isdigit()
+        assert not spec.errors(spec.schema("Task"), created.json()), created.data
+        assert created.json() == task
+
+        # The reminder has passed: it fires at once, exactly once.
+        reminder = stream.next_event()
+        assert reminder.event == "reminder.due" and int(reminder.id) > int(created.id)
+        assert reminder.json() == task
+
+        updated = api.patch(f"{TASKS}/{task['id']}", token=lena.token, json_body={"title": "Watched"}, expect=200).json()
+        api.post(TASKS, token=bob.token, json_body={"title": "not for lena"}, expect=201)
+        api.delete(f"{TASKS}/{task['id']}", token=lena.token, expect=204)
+        change = stream.next_event()
+        assert (change.event, change.json()) in (("task.updated", updated), ("task.updated", {"id": task["id"]}))
+        deleted = stream.next_event()
+        assert deleted.event == "task.deleted" and deleted.json() == {"id": task["id"]}
+        assert not spec.errors(spec.schema("DeletedTask"), deleted.json())
+        assert int(created.id) < int(reminder.id) < int(change.id) < int(deleted.id)
+        # Idle: heartbeats.
+        assert stream.next_frame(timeout=3).comments == ["heartbeat"]
+
+    # Resuming after the first event replays the rest (the task is gone now: ids only), with a personal token too.
+    pat = api.post("/api/tokens", token=lena.token, json_body={"name": "events"}, expect=201).json()["token"]
+    with open_events(api, pat, headers={"Last-Event-ID": created.id}) as stream:
+        replayed = [stream.next_event() for _ in range(3)]
+        assert [(e.id, e.event) for e in replayed] == [(reminder.id, "reminder.due"), (change.id, "task.updated"),
+                                                      (deleted.id, "task.deleted")]
+        assert all(e.json() == {"id": task["id"]} for e in replayed)
+
+
+def test_transfer_and_events_need_the_callers_token(api, alice, bob):
+    operations = [("GET", "/api/{user}/export", None), ("POST", "/api/{user}/import", EMPTY_IMPORT),
+                  ("GET", "/api/{user}/events", None)]
+    for method, template, body in operations:
+        path = template.format(user="me")
+        for headers in ({}, {"Authorization": "Bearer " + alice.token[:-4] + "AAAA"}, {"Authorization": alice.token}):
+            with api.request(method, path, headers=headers, json_body=body, stream=True, expect=401) as response:
+                assert error_of(response)["code"] == "unauthorized"
+                assert response.headers["WWW-Authenticate"] == "Bearer"
+        for user in (bob.id, "someone"):
+            with api.request(method, template.format(user=user), token=alice.token, json_body=body, stream=True,
+                             expect=403) as response:
+                assert error_of(response)["code"] == "forbidden"
+    everything = api.get(TASKS, token=bob.token, params={"sort": "created", "limit": 200}, expect=200).json()["items"]
+    assert api.get("/api/me/export", token=bob.token, expect=200).json()["tasks"] == everything
 
 
 # ---------------------------------------------------------------------------------------------
