@@ -42,18 +42,21 @@ func buildRouter(
     _ = MetricsRegistry.shared
 
     let body = JSONBody(limit: configuration.maxBodySize)
+    let authenticator = BearerAuthenticator(tokens: tokens, repository: repository)
     OperationsController(repository: repository, readiness: readiness, databaseCheckTimeout: .seconds(2))
         .addRoutes(to: router)
     AuthController(
         repository: repository, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body
     ).addRoutes(to: router.group("api/auth"))
     TokenController(repository: repository, body: body).addRoutes(
-        to: router.group("api/tokens").add(middleware: AuthMiddleware(tokens: tokens, repository: repository, checksPathUser: false)))
+        to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     let user = router.group("api/:user_id")
-        .add(middleware: AuthMiddleware(tokens: tokens, repository: repository, checksPathUser: true))
+        .add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: true))
     TaskController(repository: repository, body: body).addRoutes(to: user.group("tasks"))
     TransferController(repository: repository, importBody: JSONBody(limit: configuration.maxImportSize)).addRoutes(to: user)
-    EventController(repository: repository, hub: hub, heartbeat: configuration.eventHeartbeat).addRoutes(to: user)
+    EventController(repository: repository, hub: hub, heartbeat: configuration.eventHeartbeat) { token in
+        (try? await authenticator.authenticate(token)) != nil
+    }.addRoutes(to: user)
     ChatController(repository: repository, body: body, configuration: configuration.assistant, logger: logger).addRoutes(to: user)
     return router
 }

@@ -25,7 +25,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("signup", use: signUp)
         group.post("login", use: logIn)
-        group.group().add(middleware: AuthMiddleware<Context>(tokens: tokens, repository: repository, checksPathUser: false)).get("me", use: me)
+        group.group().add(middleware: AuthMiddleware<Context>(authenticator: BearerAuthenticator(tokens: tokens, repository: repository), checksPathUser: false)).get("me", use: me)
     }
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {

@@ -4,9 +4,22 @@ import TodoStore
 
 /// Authenticates `Authorization: Bearer <token>` and checks that the `{user_id}` of the path
 /// (or its alias `me`) is the caller. Every route behind it can trust `context.userID`.
-struct AuthMiddleware<Context: AppRequestContext>: RouterMiddleware {
+/// Tells whose a bearer token is: a JWT access token, or a personal token (`todo_pat_…`).
+struct BearerAuthenticator: Sendable {
     let tokens: AccessTokens
     let repository: any TodoRepository
+
+    /// The user and the kind of credential, or nil for a forged, expired or revoked token.
+    func authenticate(_ token: String) async throws -> (UserID, Credential)? {
+        if token.hasPrefix(PersonalToken.prefix) {
+            return try await PersonalTokens.owner(of: token, in: repository).map { ($0, .personalToken) }
+        }
+        return await tokens.verify(token).map { ($0, .accessToken) }
+    }
+}
+
+struct AuthMiddleware<Context: AppRequestContext>: RouterMiddleware {
+    let authenticator: BearerAuthenticator
     /// Whether the route has a `{user_id}` path segment to check.
     let checksPathUser: Bool
 
@@ -19,11 +32,9 @@ struct AuthMiddleware<Context: AppRequestContext>: RouterMiddleware {
             throw APIError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
         let presented = String(parts[1])
-        let credential: Credential = presented.hasPrefix(PersonalToken.prefix) ? .personalToken : .accessToken
-        let owner = credential == .personalToken
-            ? try await PersonalTokens.owner(of: presented, in: repository)
-            : await tokens.verify(presented)
-        guard let userID = owner else { throw APIError.unauthorized("the token is invalid, revoked or expired") }
+        guard let (userID, credential) = try await authenticator.authenticate(presented) else {
+            throw APIError.unauthorized("the token is invalid, revoked or expired")
+        }
         if checksPathUser {
             let pathUser = context.parameters.get("user_id")
             guard pathUser == "me" || pathUser == userID else { throw APIError.forbidden }

@@ -12,6 +12,9 @@ struct EventController<Context: AppRequestContext>: Sendable {
     let repository: any TodoRepository
     let hub: EventHub
     let heartbeat: Duration
+    /// Whether a bearer token still works (checked at every heartbeat: a stream must end when
+    /// its token is revoked or expires, as a new request would be refused).
+    let stillValid: @Sendable (String) async -> Bool
     static var replayLimit: Int { 1000 }
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -21,16 +24,16 @@ struct EventController<Context: AppRequestContext>: Sendable {
     @Sendable func stream(_ request: Request, context: Context) async throws -> Response {
         let userID = try context.requireUser()
         let resumeFrom = request.headers[.lastEventID].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
-        let start: Int64
+        let latest = try await repository.latestEventID()
+        // An id from the future (the database was reset) resumes from now, not from never.
+        let start = min(resumeFrom ?? latest, latest)
         var missed: [TaskEvent] = []
-        if let resumeFrom {
-            start = resumeFrom
-            missed = try await repository.events(userID: userID, after: resumeFrom, limit: Self.replayLimit)
-        } else {
-            start = try await repository.latestEventID()
+        if resumeFrom != nil {
+            missed = try await repository.events(userID: userID, after: start, limit: Self.replayLimit)
         }
         let (subscription, events) = await hub.subscribe(userID: userID, after: missed.last?.id ?? start)
         let repository = self.repository, hub = self.hub, heartbeat = self.heartbeat, replay = missed
+        let token = try context.requireToken(), stillValid = self.stillValid
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache, no-transform",
             .init("X-Accel-Buffering")!: "no",
@@ -42,7 +45,7 @@ struct EventController<Context: AppRequestContext>: Sendable {
                 let data = try await EventHub.data(for: event, in: repository)
                 try await writer.write(Self.frame(LiveEvent(id: event.id, kind: event.kind, userID: userID, data: data)))
             }
-            try await Self.pump(events, heartbeat: heartbeat, to: &writer)
+            try await Self.pump(events, heartbeat: heartbeat, to: &writer) { await stillValid(token) }
             try await writer.finish(nil)
         })
     }
@@ -50,7 +53,10 @@ struct EventController<Context: AppRequestContext>: Sendable {
     /// Writes events as they come and a comment line whenever `heartbeat` passes without one,
     /// until the server shuts down or the client goes away (a write fails; the heartbeat
     /// notices a silent departure).
-    static func pump(_ events: AsyncStream<LiveEvent>, heartbeat: Duration, to writer: inout some ResponseBodyWriter) async throws {
+    static func pump(
+        _ events: AsyncStream<LiveEvent>, heartbeat: Duration, to writer: inout some ResponseBodyWriter,
+        authorized: @escaping @Sendable () async -> Bool
+    ) async throws {
         let (ticks, ticker) = AsyncStream<LiveEvent?>.makeStream()
         let forward = Task {
             for await event in events { ticker.yield(event) }
@@ -59,8 +65,10 @@ struct EventController<Context: AppRequestContext>: Sendable {
         let beat = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: heartbeat)
+                guard await authorized() else { break }
                 ticker.yield(nil)
             }
+            ticker.finish()
         }
         ticker.onTermination = { _ in
             forward.cancel()

@@ -150,3 +150,17 @@ def test_cli_export_then_import_into_a_fresh_database_gives_identical_tasks(star
     again = subprocess.run([str(BINARY), "export", "--email", "import@example.com"], env=env, capture_output=True, text=True, check=True)
     strip = lambda tasks: [{k: v for k, v in task.items() if k != "id"} for task in tasks]
     assert strip(json.loads(again.stdout)["tasks"]) == strip(document["tasks"])
+
+
+def test_a_stream_ends_when_its_token_is_revoked(start):
+    server = start("api", EVENT_HEARTBEAT_SECONDS=1)
+    server.wait_ready()
+    user = Client(server.base)
+    created = user.session.post(f"{server.base}/api/tokens", json={"name": "stream"}, timeout=5).json()
+    stream = EventStream(f"{server.base}/api/me/events", created["token"])
+    try:
+        assert user.session.delete(f"{server.base}/api/tokens/{created['id']}", timeout=5).status_code == 204
+        stream.thread.join(timeout=5)
+        assert not stream.thread.is_alive(), "the stream outlived its revoked token"
+    finally:
+        stream.close()
