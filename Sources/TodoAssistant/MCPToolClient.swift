@@ -128,8 +128,8 @@ public final class MCPToolClient: ToolRunner, @unchecked Sendable {
     static func eventData(_ stream: String) -> [String] {
         var payloads: [String] = []
         var current: [String] = []
-        for line in stream.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = line.hasSuffix("\r") ? line.dropLast() : line
+        // "\r\n" is one Character in Swift, and a newline like "\n" and "\r".
+        for line in stream.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             if line.isEmpty {
                 if !current.isEmpty { payloads.append(current.joined(separator: "\n")) }
                 current = []

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Testing
 import TodoAPI
+import TodoStore
 
 @Suite struct OperationsTests {
     @Test func healthzAnswersAlways() async throws {
@@ -30,7 +31,7 @@ import TodoAPI
         try await APIHarness.run { api in
             let reply = try await api.request(.get, "/version")
             #expect(reply.object["version"] as? String == BuildInfo.version)
-            #expect(reply.object["schema_version"] as? Int == 1)
+            #expect(reply.object["schema_version"] as? Int == Schema.latestVersion)
         }
     }
 

@@ -155,3 +155,33 @@ import TodoStore
         }
     }
 }
+
+@Suite struct ConversationStoreTests {
+    static let backends = Backend.available
+
+    @Test(arguments: backends)
+    func messagesComeBackInOrderWithTheirToolCalls(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let start = time("2026-01-01T00:00:00Z")
+            let conversation = Conversation(id: UUID().uuidString, userID: user.id, title: "Groceries", createdAt: start, updatedAt: start)
+            #expect(try await repository.createConversation(conversation) == conversation)
+            let call = ToolCall(id: "call_1", name: "add_task", arguments: .object(["title": "milk"]),
+                                result: .object(["task": .object(["id": "1"])]), isError: false)
+            let messages = [
+                ChatMessage(role: .user, content: "add milk", createdAt: start),
+                ChatMessage(role: .assistant, content: "", toolCalls: [call], createdAt: start),
+                ChatMessage(role: .tool, content: "Added task 1", toolCallID: "call_1", createdAt: start),
+                ChatMessage(role: .assistant, content: "Added “milk”.", createdAt: start),
+            ]
+            let later = time("2026-01-02T00:00:00Z")
+            try await repository.appendMessages(messages, conversationID: conversation.id, at: later)
+            #expect(try await repository.messages(conversationID: conversation.id, limit: 10) == messages)
+            #expect(try await repository.messages(conversationID: conversation.id, limit: 2) == Array(messages.suffix(2)))
+            #expect(try await repository.conversations(userID: user.id, limit: 10).map(\.updatedAt) == [later])
+            let stranger = try await makeUser(repository)
+            #expect(try await repository.conversation(id: conversation.id, userID: stranger.id) == nil)
+            #expect(try await repository.conversations(userID: stranger.id, limit: 10).isEmpty)
+        }
+    }
+}
