@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import TodoAPI
 import TodoMCP
+import TodoWeb
 import TodoStore
 
 @main
@@ -59,11 +60,17 @@ struct Serve: AsyncParsableCommand {
         var mcp = try MCPConfiguration(environment, defaultHost: configuration.host, backendURL: backendURL)
         mcp.port = try environment.integer("MCP_PORT", default: 8001, range: 0...65535)
         configuration.assistant.mcpURL = environment.string("MCP_URL") ?? "http://127.0.0.1:\(mcp.port)/mcp"
-        logger.info("serving", metadata: [
+        var web = try WebConfiguration(environment, defaultHost: configuration.host)
+        web.port = try environment.integer("WEB_PORT", default: 3000, range: 0...65535)
+        web.backendURL = backendURL
+        logger.info("todo is running: open http://\(web.host == "0.0.0.0" ? "127.0.0.1" : web.host):\(web.port)", metadata: [
             "api": "http://\(configuration.host):\(configuration.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp",
+            "data": "\(common.dataDirectory)",
         ])
-        try await runBackend(
-            configuration, database: database, companions: [await buildMCPApplication(mcp, logger: logger)], logger: logger)
+        let companions: [any Service] = [
+            await buildMCPApplication(mcp, logger: logger), try await buildWebApplication(web, logger: logger),
+        ]
+        try await runBackend(configuration, database: database, companions: companions, logger: logger)
     }
 }
 

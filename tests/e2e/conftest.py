@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from server import SECRET, TodoProcess
+from server import SECRET, TodoProcess, free_port
 
 
 @pytest.fixture
@@ -14,6 +14,9 @@ def start(tmp_path):
     processes = []
 
     def launch(role="api", **env):
+        if role == "serve":  # every role in one process: keep the web and MCP ports off the defaults
+            env.setdefault("WEB_PORT", free_port())
+            env.setdefault("MCP_PORT", free_port())
         env.setdefault("AUTH_SECRET", SECRET)
         env.setdefault("DATABASE_URL", f"sqlite://{tmp_path}/todo.db")
         process = TodoProcess(role, {k: str(v) for k, v in env.items() if v is not None}, tmp_path / f"{role}-{len(processes)}.log")
