@@ -8,6 +8,8 @@ public struct APIConfiguration: Sendable {
     /// Imports carry whole task lists, so their body limit is separate.
     public var maxImportSize = 16 << 20
     public var passwordHashCost: UInt8 = 12
+    /// Failed log-ins per account in 15 minutes before 429 (five times as many per client address).
+    public var loginAttemptLimit = 10
     public var accessLog = true
     public var migrateOnStart = true
     /// How long /readyz answers 503 after SIGTERM before the server stops accepting connections,

@@ -11,6 +11,8 @@ public protocol AppRequestContext: RequestContext {
     var authenticatedWith: Credential? { get set }
     /// The bearer token of the request, passed on when the backend acts for the user (the assistant's tools).
     var bearerToken: String? { get set }
+    /// The peer's IP address (the proxy's, behind one), for per-address limits.
+    var clientAddress: String? { get }
 }
 
 public enum Credential: Sendable {
@@ -25,9 +27,11 @@ public struct APIRequestContext: AppRequestContext {
     public var userID: UserID?
     public var authenticatedWith: Credential?
     public var bearerToken: String?
+    public let clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     public var responseEncoder: JSONEncoder { APIJSON.encoder }

@@ -46,7 +46,8 @@ func buildRouter(
     OperationsController(repository: repository, readiness: readiness, databaseCheckTimeout: .seconds(2))
         .addRoutes(to: router)
     AuthController(
-        repository: repository, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body
+        repository: repository, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body,
+        throttle: LoginThrottle(limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5)
     ).addRoutes(to: router.group("api/auth"))
     TokenController(repository: repository, body: body).addRoutes(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))

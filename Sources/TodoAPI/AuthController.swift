@@ -9,6 +9,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     let tokens: AccessTokens
     let hasher: PasswordHasher
     let body: JSONBody
+    let throttle: LoginThrottle
 
     struct Session: ResponseEncodable {
         var token: String
@@ -52,12 +53,19 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password"])
         let email = try fields.string("email")
         let password = try fields.string("password")
-        let normalized = try? Credentials.normalizedEmail(email)
-        let stored = try await normalized.asyncFlatMap { try await repository.credentials(email: $0) }
+        let normalized = (try? Credentials.normalizedEmail(email)) ?? email
+        if let wait = await throttle.retryAfter(email: normalized, address: context.clientAddress) {
+            var error = APIError(.tooManyRequests, code: "too_many_attempts", message: "too many failed log-ins; try again in \(wait) s")
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        }
+        let stored = try await repository.credentials(email: normalized)
         // Same work and the same answer whether or not the account exists.
         guard try await hasher.verify(password, against: stored?.passwordHash), let stored else {
+            await throttle.recordFailure(email: normalized, address: context.clientAddress)
             throw APIError.unauthorized("wrong e-mail or password")
         }
+        await throttle.recordSuccess(email: normalized)
         return try await session(for: stored.user)
     }
 

@@ -113,6 +113,7 @@ extension APIConfiguration {
         eventRetention = .seconds(3600 * (try environment.integer("EVENT_RETENTION_HOURS", default: 24, range: 1...720)))
         assistant = try AssistantConfiguration(environment)
         passwordHashCost = UInt8(try environment.integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
+        loginAttemptLimit = try environment.integer("LOGIN_ATTEMPT_LIMIT", default: 10, range: 1...10_000)
         accessLog = try environment.bool("ACCESS_LOG", default: true)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
         drainDelay = .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))

@@ -108,3 +108,22 @@ func base64URLDecode(_ text: String) -> Data {
     base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
     return Data(base64Encoded: base64) ?? Data()
 }
+
+@Suite struct LoginThrottleTests {
+    @Test func repeatedFailuresGet429WithRetryAfterForThatAccountOnly() async throws {
+        try await APIHarness.run(configure: { $0.loginAttemptLimit = 3 }) { api in
+            _ = try await api.signUp("ann@example.com", password: "right password")
+            _ = try await api.signUp("bob@example.com", password: "right password")
+            for _ in 0..<3 {
+                let wrong = try await api.request(.post, "/api/auth/login", body: #"{"email": "ann@example.com", "password": "guess"}"#)
+                #expect(wrong.status == .unauthorized)
+            }
+            let blocked = try await api.request(.post, "/api/auth/login", body: #"{"email": "ann@example.com", "password": "right password"}"#)
+            #expect(blocked.status == .tooManyRequests)
+            #expect(blocked.errorCode == "too_many_attempts")
+            #expect(Int(blocked.headers[.retryAfter] ?? "") ?? 0 > 0)
+            let other = try await api.request(.post, "/api/auth/login", body: #"{"email": "bob@example.com", "password": "right password"}"#)
+            #expect(other.status == .ok)
+        }
+    }
+}
