@@ -43,11 +43,14 @@ trap cleanup EXIT
 
 "${run_as[@]}" "$pg_bin/initdb" -D "$work_dir/data" -U todo --auth=trust -E UTF8 --no-locale >/dev/null
 "${run_as[@]}" "$pg_bin/pg_ctl" -D "$work_dir/data" -l "$work_dir/server.log" -w -t 30 \
-    -o "-h 127.0.0.1 -p $port -k $work_dir -c max_connections=200 -c fsync=on" start >/dev/null
+    -o "-h 127.0.0.1 -p $port -k $work_dir -c max_connections=200" start >/dev/null
 "${run_as[@]}" "$pg_bin/createdb" -h 127.0.0.1 -p "$port" -U todo todo_test
 
 export TEST_DATABASE_URL="postgres://todo@127.0.0.1:$port/todo_test?sslmode=disable"
 export TEST_POSTGRES_BIN="$pg_bin"
 export TEST_POSTGRES_DATA="$work_dir/data"
+# How to run pg_ctl on this server (fault tests stop and start it): as the server's user.
+export TEST_POSTGRES_CTL="${run_as[*]} $pg_bin/pg_ctl -D $work_dir/data -l $work_dir/server.log"
+export TEST_POSTGRES_OPTIONS="-h 127.0.0.1 -p $port -k $work_dir -c max_connections=200"
 echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
 "$@"

@@ -36,8 +36,11 @@ struct ErrorMiddleware<Context: AppRequestContext>: RouterMiddleware {
         case is StoreUnavailable:
             return .unavailable
         case let error as PSQLError:
-            // A server-side SQL error is a bug (500); anything about the connection is an outage (503).
-            return error.code == .server ? .internalError : .unavailable
+            // Anything about the connection, or a server shutting down, out of resources or asking
+            // for a retry, is an outage (503); any other server-side SQL error is a bug (500).
+            guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return .unavailable }
+            let transient = ["08", "53", "57", "58"].contains(String(state.prefix(2))) || state == "40001" || state == "40P01"
+            return transient ? .unavailable : .internalError
         case let error as SQLiteError where error.reason == .busy || error.reason == .locked:
             return .unavailable
         case let error as HTTPError:

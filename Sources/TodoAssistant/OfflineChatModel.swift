@@ -290,7 +290,10 @@ enum Intent {
     /// The final answer from the last tool's result, or its error.
     static func confirm(_ calls: [ToolCall], _ results: [ChatMessage], _ describe: ([String: JSONValue]) -> String) -> ModelReply {
         guard let last = calls.last else { return ModelReply(content: OfflineChatModel.help) }
-        if last.isError { return ModelReply(content: "I couldn't do that: \(results.last?.content ?? "the tool failed").") }
+        if last.isError {
+            let reason = results.last?.content ?? "the tool failed"
+            return ModelReply(content: "I couldn't do that: \(reason)" + (reason.hasSuffix(".") ? "" : "."))
+        }
         let task = last.result?.objectValue?["task"]?.objectValue ?? [:]
         return ModelReply(content: describe(task))
     }

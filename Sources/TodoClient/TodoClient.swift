@@ -295,6 +295,64 @@ extension TodoClient {
         }
     }
 
+    /// Log-in on behalf of a browser: `forwardedFor` is the `X-Forwarded-For` chain of its
+    /// request, so that the backend can tell clients apart behind the web server.
+    public func logIn(email: String, password: String, forwardedFor: String?) async throws -> Session {
+        try await exchange(.POST, "/api/auth/login", body: .object(["email": .string(email), "password": .string(password)]),
+                           headers: forwardedFor.map { [("X-Forwarded-For", $0)] } ?? []).0
+    }
+
+    /// Sign-up on behalf of a browser (see `logIn(email:password:forwardedFor:)`).
+    public func signUp(email: String, password: String, name: String?, forwardedFor: String?) async throws -> Session {
+        var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
+        if let name { body["name"] = .string(name) }
+        return try await exchange(.POST, "/api/auth/signup", body: .object(body), headers: forwardedFor.map { [("X-Forwarded-For", $0)] } ?? []).0
+    }
+
+    /// A task and its `ETag`, to send back as `If-Match` with a change (see `updateTask(token:id:fields:ifMatch:)`).
+    public func taskAndETag(token: String, id: TaskID) async throws -> (task: TodoTask, etag: String?) {
+        let (task, headers): (TodoTask, HTTPHeaders) = try await exchange(.GET, "/api/me/tasks/\(id)", token: token)
+        return (task, headers.first(name: "ETag"))
+    }
+
+    /// Changes only the given fields, unless the task changed since `ifMatch` was read: then the
+    /// backend answers 412 (`TodoClientError.api(status: 412, ...)`) and nothing is lost.
+    public func updateTask(token: String, id: TaskID, fields: [String: JSONValue], ifMatch: String?) async throws -> TodoTask {
+        let (task, _): (TodoTask, HTTPHeaders) = try await exchange(
+            .PATCH, "/api/me/tasks/\(id)", token: token, body: .object(fields), headers: ifMatch.map { [("If-Match", $0)] } ?? [])
+        return task
+    }
+
+    /// Sends a request with extra headers; returns the decoded answer and the response headers.
+    func exchange<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, body: JSONValue? = nil, headers: [(String, String)] = []
+    ) async throws -> (Response, HTTPHeaders) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch {
+            throw TodoClientError.unreachable(String(describing: error))
+        }
+        let bytes = try await response.body.collect(upTo: 32 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw TodoClientError.api(status: Int(response.status.code), Self.problem(in: bytes))
+        }
+        do {
+            return (try Self.decoder.decode(Response.self, from: Data(bytes.readableBytesView)), response.headers)
+        } catch {
+            throw TodoClientError.unexpectedResponse(String(describing: error))
+        }
+    }
+
     static func timeAmount(_ duration: Duration) -> TimeAmount {
         .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }

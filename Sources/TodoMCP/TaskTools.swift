@@ -235,7 +235,8 @@ public struct TaskTools: Sendable {
         case .api(404, _): "No such task (it may have been deleted, or belong to someone else)."
         case .api(let status, let problem) where status == 401 || status == 403: "Not allowed: \(problem.message)"
         case .api(_, let problem):
-            ([problem.message] + (problem.details ?? []).map { "\($0.field): \($0.message)" }).joined(separator: "; ")
+            // A validation message already lists every field's problem.
+            problem.message
         case .unreachable: "The task service is unreachable right now; try again shortly."
         case .unexpectedResponse(let detail): "Unexpected answer from the task service: \(detail)"
         }

@@ -1,13 +1,57 @@
-/// Runs `work`, or fails with `StoreUnavailable` once `limit` has passed (cancelling it).
+import Synchronization
+
+/// Runs `work`, or fails with `StoreUnavailable` once `limit` has passed. The caller is answered
+/// at the deadline even if `work` does not react to cancellation at once (a pool waiting for a
+/// connection to a dead server may not): `work` is cancelled and left to finish on its own.
 func withDeadline<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await work() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw StoreUnavailable("the database did not answer within \(limit)")
+    let race = DeadlineRace<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            race.start(continuation, limit: limit, work: work)
         }
-        defer { group.cancelAll() }
-        guard let result = try await group.next() else { throw CancellationError() }
-        return result
+    } onCancel: {
+        race.cancel()
+    }
+}
+
+/// The two contenders of `withDeadline`; whichever finishes first answers, exactly once.
+private final class DeadlineRace<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var work: Task<Void, Never>?
+        var timer: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>, limit: Duration, work: @escaping @Sendable () async throws -> T) {
+        state.withLock { $0.continuation = continuation }
+        let workTask = Task {
+            do { self.answer(.success(try await work())) } catch { self.answer(.failure(error)) }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            if !Task.isCancelled { self.answer(.failure(StoreUnavailable("the database did not answer within \(limit)"))) }
+        }
+        state.withLock {
+            $0.work = workTask
+            $0.timer = timer
+        }
+    }
+
+    func cancel() {
+        let work = state.withLock { $0.work }
+        work?.cancel()
+    }
+
+    private func answer(_ result: Result<T, any Error>) {
+        let (continuation, work, timer) = state.withLock { state in
+            defer { state.continuation = nil }
+            return (state.continuation, state.work, state.timer)
+        }
+        guard let continuation else { return }
+        timer?.cancel()
+        if case .failure(let error) = result, error is StoreUnavailable { work?.cancel() }
+        continuation.resume(with: result)
     }
 }

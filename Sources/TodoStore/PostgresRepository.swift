@@ -29,6 +29,24 @@ public final class PostgresRepository: TodoRepository {
         return try await withDeadline(timeout) { try await client.query(statement, logger: logger) }
     }
 
+    /// Runs a single-statement write and returns what `read` makes of its rows only once the
+    /// write is committed. PostgreSQL commits an implicit transaction at the protocol's Sync,
+    /// after it has sent the rows and CommandComplete, and PostgresNIO finishes a query at
+    /// CommandComplete: a server dying in between would leave a "successful" write that never
+    /// committed. A second statement on the same connection runs only after that commit.
+    private func write<T: Sendable>(
+        _ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T
+    ) async throws -> T {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(timeout) {
+            try await client.withConnection { connection -> T in
+                let result = try await read(try await connection.query(statement, logger: logger))
+                _ = try await connection.query("SELECT 1", logger: logger)
+                return result
+            }
+        }
+    }
+
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = self.client, logger = self.logger
         return try await withDeadline(timeout) {
@@ -109,15 +127,15 @@ public final class PostgresRepository: TodoRepository {
     public func createUser(_ user: User, passwordHash: String) async throws -> User? {
         var bindings = Self.bindings([.text(user.id), .text(user.email), .text(passwordHash), .time(user.createdAt)])
         bindings.append(user.name)
-        let rows = try await query(
+        let created = try await write(
             PostgresQuery(
                 unsafeSQL: """
                     INSERT INTO users (id, email, password_hash, created_at, name) VALUES ($1, $2, $3, $4, $5)
                     ON CONFLICT (email) DO NOTHING RETURNING id
                     """,
-                binds: bindings))
-        for try await _ in rows { return user }
-        return nil
+                binds: bindings),
+            Self.hasRows)
+        return created ? user : nil
     }
 
     public func credentials(email: String) async throws -> StoredCredentials? {
@@ -147,13 +165,15 @@ public final class PostgresRepository: TodoRepository {
         """
 
     public func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        let rows = try await query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(task)))
-        for try await id in rows.decode(Int64.self) {
-            var stored = task
-            stored.id = id
-            return stored
+        let id = try await write(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(task))) { rows in
+            var id: Int64?
+            for try await value in rows.decode(Int64.self) { id = value }
+            return id
         }
-        return nil
+        guard let id else { return nil }
+        var stored = task
+        stored.id = id
+        return stored
     }
 
     public func task(id: TaskID, userID: UserID) async throws -> TodoTask? {
@@ -184,10 +204,9 @@ public final class PostgresRepository: TodoRepository {
 
     public func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
         guard let next else {
-            let rows = try await query(
-                PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(task, expectedVersion: expectedVersion)))
-            for try await _ in rows { return .saved(next: nil) }
-            return .conflict
+            let saved = try await write(
+                PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(task, expectedVersion: expectedVersion)), Self.hasRows)
+            return saved ? .saved(next: nil) : .conflict
         }
         do {
             return try await transaction { [logger] connection in
@@ -213,12 +232,13 @@ public final class PostgresRepository: TodoRepository {
     }
 
     public func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
-        let rows = try await query(
+        let deleted = try await write(
             """
             DELETE FROM tasks WHERE id = \(id) AND user_id = \(userID) AND (\(expectedVersion.map(Int32.init))::integer IS NULL OR version = \(expectedVersion.map(Int32.init)))
             RETURNING id
-            """)
-        for try await _ in rows { return .deleted }
+            """,
+            Self.hasRows)
+        if deleted { return .deleted }
         guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
         return .versionMismatch
     }
@@ -243,14 +263,22 @@ public final class PostgresRepository: TodoRepository {
 
     private struct Rollback: Error {}
 
+    /// Reads every row (so that the statement completes) and tells whether there was any.
+    @Sendable private static func hasRows(_ rows: PostgresRowSequence) async throws -> Bool {
+        var any = false
+        for try await _ in rows { any = true }
+        return any
+    }
+
     // MARK: Personal tokens
 
     public func createToken(_ token: PersonalToken, secretHash: String) async throws {
-        _ = try await query(
+        _ = try await write(
             """
             INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at)
             VALUES (\(token.id), \(token.userID), \(token.name), \(secretHash), \(token.createdAt), \(token.expiresAt))
-            """)
+            """,
+            Self.hasRows)
     }
 
     public func tokens(userID: UserID) async throws -> [PersonalToken] {
@@ -264,9 +292,7 @@ public final class PostgresRepository: TodoRepository {
     }
 
     public func deleteToken(id: String, userID: UserID) async throws -> Bool {
-        let rows = try await query("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id")
-        for try await _ in rows { return true }
-        return false
+        try await write("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id", Self.hasRows)
     }
 
     public func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken? {

@@ -42,11 +42,16 @@ struct AuthPages: Sendable {
         let email = form.text("email") ?? ""
         let next = PageSupport.localPath(form["next"])
         do {
-            let session = try await client.logIn(email: email, password: form["password"] ?? "")
+            let session = try await client.logIn(email: email, password: form["password"] ?? "", forwardedFor: request.forwardedFor(context))
             return start(session, context: context, then: next)
-        } catch TodoClientError.api(let status, let problem) where status == 401 || status == 400 || status == 422 {
-            let message = status == 401 ? "Wrong e-mail or password." : PageSupport.messages(problem).joined(separator: " ")
-            return page("login", context, title: "Log in", email: email, name: "", next: next, errors: [message], status: .unauthorized)
+        } catch TodoClientError.api(let status, let problem) where [400, 401, 422, 429].contains(status) {
+            let message = switch status {
+            case 401: "Wrong e-mail or password."
+            case 429: "Too many failed attempts. Wait a few minutes, then try again."
+            default: PageSupport.messages(problem).joined(separator: " ")
+            }
+            return page("login", context, title: "Log in", email: email, name: "", next: next, errors: [message],
+                        status: HTTPResponse.Status(code: status == 429 ? 429 : 401))
         }
     }
 
@@ -55,7 +60,8 @@ struct AuthPages: Sendable {
         let email = form.text("email") ?? ""
         let name = form.text("name") ?? ""
         do {
-            let session = try await client.signUp(email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name)
+            let session = try await client.signUp(
+                email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, forwardedFor: request.forwardedFor(context))
             return start(session, context: context, then: "/")
         } catch TodoClientError.api(let status, let problem) where status == 409 || status == 400 || status == 422 {
             let errors = status == 409 ? ["An account with this e-mail already exists. Log in instead."] : PageSupport.messages(problem)

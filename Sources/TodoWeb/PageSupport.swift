@@ -12,6 +12,16 @@ extension WebRequestContext {
     }
 }
 
+extension Request {
+    /// `X-Forwarded-For` for a call to the backend on behalf of this request: the addresses the
+    /// request came through, then its peer, so that the backend can tell clients apart (log-in
+    /// throttling) although every call comes from this server.
+    func forwardedFor(_ context: WebRequestContext) -> String? {
+        let chain = [headers[.xForwardedFor], context.peerAddress].compactMap { $0 }.filter { !$0.isEmpty }
+        return chain.isEmpty ? nil : chain.joined(separator: ", ")
+    }
+}
+
 enum PageSupport {
     /// A path on this site to go to after a form (never another site: `//evil.example`).
     static func localPath(_ candidate: String?, default fallback: String = "/") -> String {

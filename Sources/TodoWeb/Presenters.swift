@@ -159,9 +159,9 @@ struct ListFilters {
     var cursor: String?
 
     static let statuses = [("pending", "To do"), ("completed", "Done"), ("all", "All")]
-    static let priorities = [("", "Any priority"), ("high", "High"), ("medium", "Medium"), ("low", "Low"), ("none", "No priority")]
+    static let priorities = [("", "Any"), ("high", "High"), ("medium", "Medium"), ("low", "Low"), ("none", "None")]
     static let dues = [("", "Any time"), ("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")]
-    static let sorts = [("due", "Due date"), ("-priority", "Priority"), ("title", "Title"), ("-created", "Newest"), ("-updated", "Recently changed")]
+    static let sorts = [("due", "Due date"), ("-priority", "Priority"), ("title", "Title"), ("-created", "Newest"), ("-updated", "Last changed")]
 
     init(_ query: FormData) {
         search = String((query.text("q") ?? "").prefix(TaskQuery.maximumSearchLength))

@@ -43,6 +43,7 @@ struct ProxyController: Sendable {
             request.headers[name].map { (name.canonicalName, $0) }
         }
         headers.append(("X-Request-Id", context.requestID))
+        if let forwardedFor = request.forwardedFor(context) { headers.append(("X-Forwarded-For", forwardedFor)) }
         let usesCookie: Bool
         if let authorization = request.headers[.authorization] {
             headers.append(("Authorization", authorization))

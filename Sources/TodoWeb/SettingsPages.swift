@@ -18,7 +18,6 @@ struct SettingsPages: Sendable {
         var errors: [String]
         var hasErrors: Bool
         var expiryOptions: [Option]
-        var backendURL: String
     }
 
     struct TokenRow {
@@ -121,8 +120,7 @@ struct SettingsPages: Sendable {
         let model = SettingsPage(
             chrome: views.chrome(context, title: "Settings", user: try await user, section: "settings"),
             tokens: rows, hasTokens: !rows.isEmpty, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
-            expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") },
-            backendURL: client.baseURL)
+            expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") })
         return views.page("settings", model, status: status)
     }
 }

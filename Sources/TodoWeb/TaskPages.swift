@@ -114,6 +114,10 @@ struct TaskPages: Sendable {
             return try await failure(request, context, token: token, returnTo: returnTo, text: "", errors: ["Type a task first."])
         }
         let parsed = QuickAdd.parse(text, now: .now(), timeZone: PageSupport.timeZone(form, context))
+        guard !parsed.title.isEmpty else {
+            return try await failure(request, context, token: token, returnTo: returnTo, text: text,
+                                     errors: ["Say what the task is, not only when: “Call Ann tomorrow 5pm”."])
+        }
         var fields: [String: JSONValue] = ["title": .string(parsed.title), "tags": .array(parsed.tags.map(JSONValue.string))]
         if parsed.priority != .none { fields["priority"] = .string(parsed.priority.rawValue) }
         if let due = parsed.dueAt { fields["due_at"] = .string(due.rfc3339) }
@@ -191,6 +195,8 @@ struct TaskPages: Sendable {
         var timeZone: String
         var created: String
         var updated: String
+        /// The version the form was made from; saving sends it as `If-Match`.
+        var etag: String
     }
 
     static let priorityChoices = [("none", "No priority"), ("low", "Low"), ("medium", "Medium"), ("high", "High")]
@@ -201,7 +207,7 @@ struct TaskPages: Sendable {
     @Sendable func edit(_ request: Request, context: WebRequestContext) async throws -> Response {
         let token = try context.requireSession()
         async let user = client.me(token: token)
-        let task = try await client.task(token: token, id: try taskID(context))
+        let (task, etag) = try await client.taskAndETag(token: token, id: try taskID(context))
         let returnTo = PageSupport.localPath(FormData(urlEncoded: Substring(request.uri.query ?? ""))["return_to"])
         let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
         var remind = task.fields.remindAt == nil ? "" : "custom"
@@ -221,7 +227,7 @@ struct TaskPages: Sendable {
             repeatOptions: options(Self.repeatChoices, task.fields.recurrence?.frequency.rawValue ?? ""),
             interval: String(task.fields.recurrence?.interval ?? 1), completed: task.fields.completed, errors: [], hasErrors: false,
             returnTo: returnTo, timeZone: context.timeZone.identifier,
-            created: clock.fullDate(task.createdAt), updated: clock.fullDate(task.updatedAt))
+            created: clock.fullDate(task.createdAt), updated: clock.fullDate(task.updatedAt), etag: etag ?? "")
         return views.page("edit", model)
     }
 
@@ -271,12 +277,19 @@ struct TaskPages: Sendable {
         } else {
             fields["recurrence"] = .null
         }
+        var etag = form.text("etag")
         if errors.isEmpty {
             do {
-                _ = try await client.updateTask(token: token, id: id, fields: fields)
+                _ = try await client.updateTask(token: token, id: id, fields: fields, ifMatch: etag)
                 return .redirect(to: PageSupport.localPath(form["return_to"]))
             } catch TodoClientError.api(422, let problem) {
                 errors = PageSupport.messages(problem)
+            } catch TodoClientError.api(412, _) {
+                // Changed elsewhere since this form was made: keep what the user typed, and let a
+                // second save (now against the latest version) decide.
+                etag = try await client.taskAndETag(token: token, id: id).etag
+                errors = ["This task was changed somewhere else (another tab or device) while you edited it. "
+                    + "Your version is below: save again to keep it, or go back to see the other one."]
             }
         }
         let model = EditPage(
@@ -286,8 +299,9 @@ struct TaskPages: Sendable {
             due: form["due"] ?? "", remindOptions: options(Self.remindChoices, form["remind"] ?? ""), remindAt: form["remind_at"] ?? "",
             repeatOptions: options(Self.repeatChoices, form["repeat"] ?? ""), interval: form["interval"] ?? "1",
             completed: fields["completed"] == .bool(true), errors: errors, hasErrors: true,
-            returnTo: PageSupport.localPath(form["return_to"]), timeZone: timeZone.identifier, created: "", updated: "")
-        return views.page("edit", model, status: .unprocessableContent)
+            returnTo: PageSupport.localPath(form["return_to"]), timeZone: timeZone.identifier, created: "", updated: "",
+            etag: etag ?? "")
+        return views.page("edit", model, status: errors.first?.hasPrefix("This task was changed") == true ? .conflict : .unprocessableContent)
     }
 
     /// `home, Work #errands` → `["home", "work", "errands"]`.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// What the middleware learns about a request and hands on to the handlers.
 public struct WebRequestContext: RequestContext {
@@ -15,8 +16,11 @@ public struct WebRequestContext: RequestContext {
     var timeZone = TimeZone(identifier: "UTC")!
     /// The decoded body of a form POST, read (and its CSRF token checked) by `FormMiddleware`.
     var form = FormData()
+    /// The peer's address (the browser, or the proxy in front of this server).
+    let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
     }
 }

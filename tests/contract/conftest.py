@@ -1,9 +1,11 @@
 """Fixtures of the contract tests: the real backend binary on a fresh SQLite database.
 
 The binary is `$TODO_BIN`, by default `<repo>/.build/debug/todo` (build it first with
-`swift build`). It runs as `todo api` on a free local port and is stopped with SIGTERM
-(SIGKILL after 10 s) when the session ends. Live-event heartbeats come every second, so that
-a closed event stream is noticed at once, and reminders are checked four times a second.
+`swift build`). It runs as `todo api` on a free local port, next to `todo mcp` (the MCP server
+the chat assistant calls its tools through, as in a cluster), and both are stopped with SIGTERM
+(SIGKILL after 10 s) when the session ends. The assistant is the built-in offline agent: the
+`LLM_*` variables of the environment are not passed on. Live-event heartbeats come every second,
+so that a closed event stream is noticed at once, and reminders are checked four times a second.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Server:
     base_url: str
     process: subprocess.Popen
     log_path: Path
+    mcp: "Server | None" = None
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -57,10 +60,33 @@ def _stop(process: subprocess.Popen) -> None:
     try:
         process.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
-        warnings.warn(f"todo api (pid {process.pid}) ignored SIGTERM for {STOP_TIMEOUT:.0f} s; killing it")
+        warnings.warn(f"todo {process.args[1]} (pid {process.pid}) ignored SIGTERM for {STOP_TIMEOUT:.0f} s; killing it")
         process.kill()
         process.wait()
 
+
+def _wait_ready(server: Server, name: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        if server.process.poll() is not None:
+            pytest.fail(f"todo {name} exited with {server.process.returncode} before it was ready:\n{server.log_tail()}",
+                        pytrace=False)
+        try:
+            if requests.get(server.base_url + "/readyz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"todo {name} not ready within {READY_TIMEOUT:.0f} s:\n{server.log_tail()}", pytrace=False)
+        time.sleep(0.05)
+
+
+# Variables of the caller's environment that would change what the servers under test do.
+_NOT_INHERITED = {
+    "BETTER_AUTH_SECRET", "API_PORT", "MIGRATE_ON_START", "SHUTDOWN_DRAIN_SECONDS", "MCP_PORT", "MCP_URL",
+    "MCP_ALLOWED_ORIGINS", "MCP_PUBLIC_URL", "BACKEND_URL", "ASSISTANT_MAX_STEPS", "LLM_BASE_URL", "LLM_API_KEY",
+    "LLM_MODEL", "LLM_TIMEOUT_SECONDS", "LLM_ATTEMPTS",
+}
 
 _running: list[Server] = []
 
@@ -71,12 +97,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     if not binary.is_file():
         pytest.fail(f"backend binary not found at {binary}: run `swift build` first or set TODO_BIN", pytrace=False)
     directory = tmp_path_factory.mktemp("todo-api")
-    port = _free_port()
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"BETTER_AUTH_SECRET", "API_PORT", "MIGRATE_ON_START", "SHUTDOWN_DRAIN_SECONDS"}
-    }
+    port, mcp_port = _free_port(), _free_port()
+    inherited = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
+    environment = dict(inherited)
     environment.update(
         DATABASE_URL=f"sqlite://{directory}/todo.db",
         TODO_DATA_DIR=str(directory),
@@ -92,6 +115,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
         EVENT_POLL_INTERVAL_MS="100",
         EVENT_RETENTION_HOURS="24",
         REMINDER_INTERVAL_MS="250",
+        MCP_URL=f"http://127.0.0.1:{mcp_port}/mcp",
     )
     log_path = directory / "server.log"
     with open(log_path, "wb") as log:
@@ -102,21 +126,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     _running.append(server)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"todo api exited with {process.returncode} before it was ready:\n{server.log_tail()}",
-                            pytrace=False)
-            try:
-                if requests.get(server.base_url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"todo api not ready within {READY_TIMEOUT:.0f} s:\n{server.log_tail()}", pytrace=False)
-            time.sleep(0.05)
+        _wait_ready(server, "api")
+        # The MCP server the assistant calls its tools through; it calls the API back with the user's token.
+        mcp_environment = {key: value for key, value in inherited.items() if key not in {"DATABASE_URL", "AUTH_SECRET"}}
+        mcp_environment.update(HOST="127.0.0.1", PORT=str(mcp_port), BACKEND_URL=server.base_url, LOG_FORMAT="json",
+                               LOG_LEVEL="info")
+        mcp_log_path = directory / "mcp.log"
+        with open(mcp_log_path, "wb") as log:
+            mcp_process = subprocess.Popen(
+                [str(binary), "mcp"], env=mcp_environment, cwd=directory, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        server.mcp = Server(f"http://127.0.0.1:{mcp_port}", mcp_process, mcp_log_path)
+        _wait_ready(server.mcp, "mcp")
         yield server
     finally:
+        if server.mcp is not None:
+            _stop(server.mcp.process)
         _stop(process)
         _running.remove(server)
 
@@ -160,3 +186,5 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.failed and _running:
         report.sections.append(("todo api log (tail)", _running[-1].log_tail()))
+        if _running[-1].mcp is not None:
+            report.sections.append(("todo mcp log (tail)", _running[-1].mcp.log_tail(20)))

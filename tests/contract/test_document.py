@@ -100,3 +100,21 @@ def test_documented_token_and_import_limits_match_the_backend(spec):
     assert set(events["responses"]["200"]["content"]) == {"text/event-stream"}
     for kind in ("task.created", "task.updated", "task.deleted", "reminder.due", "Last-Event-ID", "heartbeat"):
         assert kind in events["description"], kind
+
+
+def test_documented_assistant_limits_match_the_backend(spec):
+    """The numbers of ChatLimits and ChatController, and how the assistant is set up."""
+    request = spec.resolve(spec.schema("ChatRequest"))
+    message = request["properties"]["message"]
+    assert (message["minLength"], message["maxLength"]) == (1, 4000)
+    assert request["required"] == ["message"] and request["additionalProperties"] is False
+    assert "40 messages" in request["properties"]["conversation_id"]["description"]
+    assert spec.resolve(spec.schema("ConversationList"))["properties"]["items"]["maxItems"] == 100
+    assert spec.resolve(spec.schema("ChatMessageList"))["properties"]["items"]["maxItems"] == 500
+    assert "60 characters" in spec.resolve(spec.schema("Conversation"))["properties"]["title"]["description"]
+    tool_call = spec.resolve(spec.schema("ToolCall"))
+    assert set(tool_call["required"]) == {"id", "name", "arguments", "result", "is_error"}
+    chat = spec.operation("POST", "/api/me/chat").spec
+    for word in ("MCP_URL", "MCP server", "LLM_BASE_URL", "LLM_API_KEY", "offline agent", "bearer token", "ASSISTANT_MAX_STEPS"):
+        assert word in chat["description"], word
+    assert set(chat["responses"]) == {"200", "400", "401", "403", "404", "413", "422", "503"}

@@ -19,11 +19,13 @@ def is_no_such_route(response: requests.Response) -> bool:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):
         return False
-    return error["code"] in ("not_found", "method_not_allowed") and error["message"] != "no such task"
+    return error["code"] in ("not_found", "method_not_allowed") and error["message"] not in (
+        "no such task", "no such conversation")
 
 
 def concrete(template: str) -> str:
-    return template.replace("{user_id}", "me").replace("{id}", "1").replace("{token_id}", "1")
+    return (template.replace("{user_id}", "me").replace("{id}", "1").replace("{token_id}", "1")
+            .replace("{conversation_id}", "1"))
 
 
 def test_every_documented_route_exists(api, spec):
@@ -59,6 +61,15 @@ def test_every_documented_route_exists(api, spec):
         "/api/me/event",
         "/api/export",
         "/api/events",
+        "/api/chat",
+        "/api/conversations",
+        "/api/me/chats",
+        "/api/me/chat/1",
+        "/api/me/conversation",
+        "/api/me/conversations/1",
+        "/api/me/conversations/1/message",
+        "/api/me/conversations/1/messages/1",
+        "/api/me/messages",
     ],
 )
 def test_undocumented_paths_are_not_served(server, spec, path):

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, EventStream, sign_up
+from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, ContractClient, EventStream, sign_up
 
 TASKS = "/api/me/tasks"
 
@@ -773,6 +776,186 @@ def test_transfer_and_events_need_the_callers_token(api, alice, bob):
                 assert error_of(response)["code"] == "forbidden"
     everything = api.get(TASKS, token=bob.token, params={"sort": "created", "limit": 200}, expect=200).json()["items"]
     assert api.get("/api/me/export", token=bob.token, expect=200).json()["tasks"] == everything
+
+
+# ---------------------------------------------------------------------------------------------
+# The assistant (the built-in offline agent, its tools run by the MCP server of the fixture)
+
+CHAT = "/api/me/chat"
+CONVERSATIONS = "/api/me/conversations"
+
+
+def chat(api, account_or_token, message, **fields) -> dict:
+    token = getattr(account_or_token, "token", account_or_token)
+    return api.post(CHAT, token=token, json_body={"message": message, **fields}, expect=200).json()
+
+
+def conversations_of(api, account) -> list[dict]:
+    return api.get(CONVERSATIONS, token=account.token, expect=200).json()["items"]
+
+
+def messages_of(api, account, conversation_id) -> list[dict]:
+    return api.get(f"{CONVERSATIONS}/{conversation_id}/messages", token=account.token, expect=200).json()["items"]
+
+
+def test_chat_with_the_assistant(api, spec):
+    nina = sign_up(api)
+    assert api.get(CONVERSATIONS, token=nina.token, expect=200).json() == {"items": []}
+
+    # A new conversation; "tomorrow" is read in the time zone given.
+    berlin = ZoneInfo("Europe/Berlin")
+    tomorrow = {(datetime.now(berlin) + timedelta(days=1)).date()}
+    first = chat(api, nina, "  add buy milk tomorrow \n", time_zone="Europe/Berlin")
+    tomorrow.add((datetime.now(berlin) + timedelta(days=1)).date())
+    [call] = first["tool_calls"]
+    assert (call["name"], call["is_error"], call["arguments"]["title"]) == ("add_task", False, "buy milk")
+    task = call["result"]["task"]
+    assert not spec.errors(spec.schema("Task"), task), task
+    assert task["title"] == "buy milk"
+    assert datetime.fromisoformat(task["due_at"].replace("Z", "+00:00")).astimezone(berlin).date() in tomorrow
+    assert "buy milk" in first["response"]
+    assert api.get(TASKS, token=nina.token, expect=200).json()["items"] == [task], "the tool made a real task"
+
+    # The same conversation goes on.
+    conversation = first["conversation_id"]
+    second = chat(api, nina, "what's pending?", conversation_id=conversation, time_zone=None)
+    assert second["conversation_id"] == conversation
+    [call] = second["tool_calls"]
+    assert (call["name"], call["is_error"], call["result"]["tasks"]) == ("list_tasks", False, [task])
+    assert "1 pending task" in second["response"]
+
+    [listed] = conversations_of(api, nina)
+    assert (listed["id"], listed["title"]) == (conversation, "add buy milk tomorrow")
+    assert listed["created_at"] <= listed["updated_at"]
+
+    # Stored as a model would replay it: each user message, the step with its tool calls, one tool message per
+    # call, the answer.
+    messages = messages_of(api, nina, conversation)
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"] * 2
+    assert [m["content"] for m in messages[::4]] == ["add buy milk tomorrow", "what's pending?"], "stored trimmed"
+    assert (messages[1]["tool_calls"], messages[5]["tool_calls"]) == (first["tool_calls"], second["tool_calls"])
+    assert messages[2]["tool_call_id"] == first["tool_calls"][0]["id"]
+    assert messages[6]["tool_call_id"] == second["tool_calls"][0]["id"]
+    assert (messages[3]["content"], messages[7]["content"]) == (first["response"], second["response"])
+    assert all("tool_call_id" not in m for m in messages if m["role"] != "tool")
+    assert [m["created_at"] for m in messages] == sorted(m["created_at"] for m in messages)
+
+    # A tool that fails is an answer, not an error; null means absent.
+    failed = chat(api, nina, "delete task 999999999", conversation_id=None, time_zone=None)
+    [call] = failed["tool_calls"]
+    assert (call["name"], call["is_error"]) == ("delete_task", True) and isinstance(call["result"], str)
+    assert failed["conversation_id"] != conversation and failed["response"]
+
+    # A personal token works too (the MCP server acts with it); continuing a conversation makes it the most recent.
+    pat = api.post("/api/tokens", token=nina.token, json_body={"name": "chat"}, expect=201).json()["token"]
+    again = chat(api, pat, "show my tasks", conversation_id=conversation)
+    assert again["tool_calls"][0]["result"]["tasks"] == [task]
+    assert [c["id"] for c in conversations_of(api, nina)] == [conversation, failed["conversation_id"]]
+
+    # The longest message; a long first message gives a shortened title.
+    longest = "tell me " + "a" * 3992
+    assert len(longest) == 4000
+    titled = chat(api, nina, longest)
+    assert titled["tool_calls"] == []
+    listed = conversations_of(api, nina)
+    assert [c["id"] for c in listed] == [titled["conversation_id"], conversation, failed["conversation_id"]]
+    assert listed[0]["title"] == longest[:59] + "…"
+    assert messages_of(api, nina, titled["conversation_id"])[0]["content"] == longest
+
+
+def test_conversation_list_shows_the_latest_100(api):
+    olga = sign_up(api)
+
+    def start(index: int) -> str:
+        client = ContractClient(api.base_url, api.spec)  # one per thread
+        try:
+            return chat(client, olga, f"hello {index}")["conversation_id"]
+        finally:
+            client.session.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        started = set(pool.map(start, range(101)))
+    assert len(started) == 101
+    listed = conversations_of(api, olga)
+    assert len(listed) == 100 and {c["id"] for c in listed} < started
+    assert [c["updated_at"] for c in listed] == sorted((c["updated_at"] for c in listed), reverse=True)
+    [oldest] = started - {c["id"] for c in listed}
+    chat(api, olga, "hello again", conversation_id=oldest)
+    relisted = conversations_of(api, olga)
+    assert len(relisted) == 100 and relisted[0]["id"] == oldest
+    assert [c["id"] for c in relisted[1:]] == [c["id"] for c in listed[:99]]
+
+
+CHAT_422 = [
+    ({}, {"message"}, True),
+    ({"message": ""}, {"message"}, True),
+    ({"message": " \n\t "}, {"message"}, False),
+    ({"message": "x" * 4001}, {"message"}, True),
+    ({"message": 5}, {"message"}, True),
+    ({"message": None}, {"message"}, True),
+    ({"message": ["hi"]}, {"message"}, True),
+    ({"message": "hi", "time_zone": "Mars/Base"}, {"time_zone"}, False),
+    ({"message": "hi", "time_zone": ""}, {"time_zone"}, True),
+    ({"message": "hi", "time_zone": 1}, {"time_zone"}, True),
+    ({"message": "hi", "conversation_id": 7}, {"conversation_id"}, True),
+    ({"message": "hi", "role": "system"}, {"role"}, True),
+    ({"text": "hi"}, {"text"}, True),
+    (["hi"], {"body"}, True),
+    ("hi", {"body"}, True),
+]
+
+
+def test_chat_input_errors(api):
+    pia = sign_up(api)
+    for body, fields, expressible in CHAT_422:
+        response = api.post(CHAT, token=pia.token, json_body=body, expect=422, schema_rejects=expressible)
+        assert error_of(response)["code"] == "validation_failed"
+        assert detail_fields(response) == fields, body
+    for data in ("{nope", "", b'{"message": "\xc3\x28"}'):
+        assert error_of(api.post(CHAT, token=pia.token, data=data, expect=400))["code"] == "invalid_json"
+    oversize = json.dumps({"message": "x" * MAX_BODY_SIZE})
+    response = api.post(CHAT, token=pia.token, data=oversize, expect=413, fresh_connection=True,
+                        headers={"Content-Type": "application/json"})
+    assert error_of(response)["code"] == "payload_too_large"
+    chunks = iter([b'{"message": "', b"x" * MAX_BODY_SIZE, b'"}'])
+    api.post(CHAT, token=pia.token, data=chunks, expect=413, fresh_connection=True)
+    assert conversations_of(api, pia) == [], "rejected messages start no conversation"
+    assert api.get(TASKS, token=pia.token, expect=200).json()["items"] == []
+
+
+def test_assistant_needs_the_callers_token_and_conversation(api, alice, bob):
+    secret = chat(api, bob, "add bob's secret plan")
+    conversation = secret["conversation_id"]
+    bobs_messages = messages_of(api, bob, conversation)
+    bobs_tasks = api.get(TASKS, token=bob.token, params={"limit": 200}, expect=200).json()["items"]
+    operations = [("POST", "/api/{user}/chat", {"message": "what's pending?"}),
+                  ("GET", "/api/{user}/conversations", None),
+                  ("GET", "/api/{user}/conversations/{conversation}/messages", None)]
+    for method, template, body in operations:
+        path = template.format(user="me", conversation=conversation)
+        for headers in ({}, {"Authorization": "Bearer " + alice.token[:-4] + "AAAA"}, {"Authorization": alice.token}):
+            response = api.request(method, path, headers=headers, json_body=body, expect=401)
+            assert error_of(response)["code"] == "unauthorized"
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+        for user in (bob.id, "someone"):
+            path = template.format(user=user, conversation=conversation)
+            assert error_of(api.request(method, path, token=alice.token, json_body=body, expect=403))["code"] == "forbidden"
+
+    # Another user's conversation, or none at all: 404, as if it did not exist.
+    not_found = {"code": "not_found", "message": "no such conversation", "details": None}
+    for conversation_id in (conversation, str(uuid.uuid4()), "0", "not-a-conversation"):
+        response = api.post(CHAT, token=alice.token, expect=404,
+                            json_body={"message": "delete all my tasks", "conversation_id": conversation_id})
+        assert error_of(response) == not_found
+        response = api.get(f"{CONVERSATIONS}/{conversation_id}/messages", token=alice.token, expect=404)
+        assert error_of(response) == not_found
+    assert conversation not in {c["id"] for c in conversations_of(api, alice)}
+
+    # The assistant acts as the caller only.
+    ruth = sign_up(api)
+    assert chat(api, ruth, "show my tasks")["tool_calls"][0]["result"]["tasks"] == []
+    assert messages_of(api, bob, conversation) == bobs_messages, "nothing was added to bob's conversation"
+    assert api.get(TASKS, token=bob.token, params={"limit": 200}, expect=200).json()["items"] == bobs_tasks
 
 
 # ---------------------------------------------------------------------------------------------

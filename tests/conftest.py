@@ -1,4 +1,9 @@
+"""Fixtures shared by the end-to-end and fault tests: real `todo` processes and PostgreSQL databases."""
 import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "e2e"))
+
 import shutil
 import subprocess
 import uuid
