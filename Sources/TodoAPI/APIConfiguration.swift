@@ -11,6 +11,8 @@ public struct APIConfiguration: Sendable {
     /// Failed log-ins per account in 15 minutes before 429 (five times as many per client address).
     public var loginAttemptLimit = 10
     public var accessLog = true
+    /// Proxies whose `X-Forwarded-For` names the client (for per-address log-in limits).
+    public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
     public var migrateOnStart = true
     /// How long /readyz answers 503 after SIGTERM before the server stops accepting connections,
     /// so that load balancers stop sending traffic first.

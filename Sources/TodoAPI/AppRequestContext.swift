@@ -11,8 +11,9 @@ public protocol AppRequestContext: RequestContext {
     var authenticatedWith: Credential? { get set }
     /// The bearer token of the request, passed on when the backend acts for the user (the assistant's tools).
     var bearerToken: String? { get set }
-    /// The peer's IP address (the proxy's, behind one), for per-address limits.
-    var clientAddress: String? { get }
+    /// The client's IP address, for per-address limits: the peer's, or what a trusted proxy
+    /// (the web UI) says in `X-Forwarded-For`.
+    var clientAddress: String? { get set }
 }
 
 public enum Credential: Sendable {
@@ -27,7 +28,7 @@ public struct APIRequestContext: AppRequestContext {
     public var userID: UserID?
     public var authenticatedWith: Credential?
     public var bearerToken: String?
-    public let clientAddress: String?
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -36,7 +36,7 @@ func buildRouter(
     tokens: AccessTokens
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog))
+    router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog, trustedProxies: configuration.trustedProxies))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     _ = MetricsRegistry.shared

@@ -7,11 +7,18 @@ import Hummingbird
 /// log line per request.
 struct RequestLogMiddleware<Context: AppRequestContext>: RouterMiddleware {
     let accessLog: Bool
+    /// Peers whose `X-Forwarded-For` is believed (the web UI's address, a load balancer's).
+    let trustedProxies: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let requestID = Self.acceptableID(request.headers[.xRequestID]) ?? Self.newID()
         context.requestID = requestID
+        if let peer = context.clientAddress, trustedProxies.contains(peer),
+           let forwarded = request.headers[.xForwardedFor]?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+           !forwarded.isEmpty {
+            context.clientAddress = forwarded
+        }
         context.logger[metadataKey: "request_id"] = .string(requestID)
         context.logger[metadataKey: "hb.request.id"] = nil
         let start = ContinuousClock.now
@@ -48,6 +55,7 @@ struct RequestLogMiddleware<Context: AppRequestContext>: RouterMiddleware {
 
 extension HTTPField.Name {
     static let xRequestID = HTTPField.Name("X-Request-Id")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
 
 extension String {

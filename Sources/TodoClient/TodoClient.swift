@@ -262,8 +262,10 @@ extension TodoClient {
     }
 
     /// Sends one message to the assistant; `conversationID` continues a conversation.
-    public func chat(token: String, message: String, conversationID: String? = nil) async throws -> ChatReply {
+    /// `timeZone` (IANA) is the user's, for relative dates in requests and answers.
+    public func chat(token: String, message: String, conversationID: String? = nil, timeZone: String? = nil) async throws -> ChatReply {
         var body: [String: JSONValue] = ["message": .string(message)]
+        if let timeZone { body["time_zone"] = .string(timeZone) }
         if let conversationID { body["conversation_id"] = .string(conversationID) }
         return try await send(.POST, "/api/me/chat", token: token, body: .object(body))
     }

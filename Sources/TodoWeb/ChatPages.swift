@@ -47,7 +47,9 @@ struct ChatPages: Sendable {
         if !text.isEmpty {
             messages.append(Message(text: text, fromUser: true, who: "You"))
             do {
-                let reply = try await client.chat(token: token, message: text, conversationID: conversationID)
+                let reply = try await client.chat(
+                    token: token, message: text, conversationID: conversationID,
+                    timeZone: PageSupport.timeZone(context.form, context).identifier)
                 conversationID = reply.conversationID
                 messages.append(Message(text: reply.response, fromUser: false, who: "Assistant"))
             } catch TodoClientError.api(let status, _) where [404, 405, 501, 503].contains(status) {

@@ -115,6 +115,9 @@ extension APIConfiguration {
         passwordHashCost = UInt8(try environment.integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
         loginAttemptLimit = try environment.integer("LOGIN_ATTEMPT_LIMIT", default: 10, range: 1...10_000)
         accessLog = try environment.bool("ACCESS_LOG", default: true)
+        if let proxies = environment.string("TRUSTED_PROXIES") {
+            trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
         drainDelay = .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
         shutdownTimeout = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))

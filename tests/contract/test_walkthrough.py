@@ -73,6 +73,16 @@ def test_accounts(api, alice):
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+def test_repeated_failed_logins_are_throttled(api):
+    email = f"throttled-{uuid.uuid4().hex[:8]}@example.com"
+    api.post("/api/auth/signup", json_body={"email": email, "password": "the right one"}, expect=201)
+    for _ in range(10):
+        api.post("/api/auth/login", json_body={"email": email, "password": "a wrong one"}, expect=401)
+    throttled = api.post("/api/auth/login", json_body={"email": email, "password": "the right one"}, expect=429)
+    assert error_of(throttled)["code"] == "too_many_attempts"
+    assert int(throttled.headers["Retry-After"]) > 0
+
+
 def test_account_input_errors(api):
     invalid = api.post(
         "/api/auth/signup", json_body={"email": "not-an-address", "password": "short"}, expect=422, schema_rejects=False

@@ -484,7 +484,7 @@
       let reply;
       let unavailable = false;
       try {
-        const body = { message: text };
+        const body = { message: text, time_zone: zone };
         if (state.conversationID) body.conversation_id = state.conversationID;
         const response = await api("POST", "/api/me/chat", body);
         if (response.ok) {

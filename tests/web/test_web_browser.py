@@ -1,0 +1,312 @@
+"""The web UI in a real browser (headless Chromium) against a real backend."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, save_screenshot
+
+
+def stored_tasks(stack, email, **parameters):
+    reply = api_session(stack, email).get(stack.api.base + "/api/me/tasks", params={"status": "all", **parameters}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    return {task["title"]: task for task in reply.json()["items"]}
+
+
+def test_signing_up_adding_searching_filtering_completing_editing_and_deleting(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    ui.go("/login")
+    save_screenshot(driver, "login")
+    email = new_email()
+    ui.sign_up(email, name="Ann")
+    assert ui.find("#list-heading").text == "To do"
+
+    # Quick add with priority, tag, due date and repetition, read in the browser's time zone.
+    ui.quick_add("Pay rent tomorrow 9am !high #home every month", expect_title="Pay rent")
+    chips = ui.chips("Pay rent")
+    assert "High priority" in chips and "#home" in chips, chips
+    assert any(chip.startswith("Tomorrow 09:00") for chip in chips), chips
+    assert any(chip.endswith("Every month") for chip in chips), chips
+    rent = stored_tasks(stack, email)["Pay rent"]
+    assert (rent["priority"], rent["tags"], rent["recurrence"]["frequency"]) == ("high", ["home"], "monthly")
+    zone = ZoneInfo(BROWSER_TIME_ZONE)
+    due = datetime.fromisoformat(rent["due_at"].replace("Z", "+00:00")).astimezone(zone)
+    assert (due.date(), due.hour, due.minute) == ((datetime.now(zone) + timedelta(days=1)).date(), 9, 0)
+
+    ui.quick_add("Buy milk #errands", expect_title="Buy milk")
+    ui.quick_add("Call mom friday 6pm !low #family", expect_title="Call mom")
+    ui.quick_add("File taxes 2020-04-15 !high", expect_title="File taxes")
+    assert "is-overdue" in ui.classes("File taxes")
+    assert ui.retry(lambda: ui.find(".chip.due.overdue", ui.row("File taxes")).text).startswith("Overdue")
+    ui.find("#quick-add-text").send_keys(Keys.ESCAPE)
+    save_screenshot(driver, "tasks-light")
+
+    # Search as you type, then filters; the address keeps the view.
+    search = ui.find("#search")
+    search.send_keys("milk")
+    ui.wait_titles(["Buy milk"])
+    search.send_keys(Keys.CONTROL, "a")
+    search.send_keys(Keys.BACKSPACE)
+    ui.wait_titles(["Pay rent", "Buy milk", "Call mom", "File taxes"])
+    ui.choose("filter-priority", "high")
+    ui.wait_titles(["Pay rent", "File taxes"])
+    assert "priority=high" in ui.path()
+    ui.choose("filter-due", "overdue")
+    ui.wait_titles(["File taxes"])
+    ui.go("/")
+    ui.wait_row("Buy milk")
+    ui.click_in_row("Buy milk", ".chip.tag[href*='errands']")
+    ui.wait(lambda: "tag=errands" in ui.path())
+    ui.wait_titles(["Buy milk"])
+
+    # One click completes; the task moves to Done.
+    ui.go("/")
+    ui.wait_row("Buy milk")
+    ui.click_in_row("Buy milk", ".check")
+    ui.wait_gone("Buy milk")
+    assert stored_tasks(stack, email)["Buy milk"]["completed"] is True
+    ui.choose("filter-status", "completed")
+    ui.wait_titles(["Buy milk"])
+    assert "is-done" in ui.classes("Buy milk")
+    ui.choose("filter-status", "pending")
+    ui.wait_titles(["Pay rent", "Call mom", "File taxes"])
+
+    # The edit page: every field, in the user's time zone.
+    ui.click_in_row("Call mom", ".task-title")
+    ui.wait(lambda: ui.finds("#edit-form"))
+    title = ui.find("#title")
+    title.clear()
+    title.send_keys("Call mom and dad")
+    ui.find("#description").send_keys("Ask about the summer trip.")
+    ui.choose("priority", "medium")
+    tags = ui.find("#tags")
+    tags.clear()
+    tags.send_keys("family, phone")
+    ui.choose("remind", "60")
+    ui.choose("repeat", "weekly")
+    save_screenshot(driver, "edit")
+    ui.find("#edit-form button[type=submit]").click()
+    ui.wait_row("Call mom and dad")
+    chips = ui.chips("Call mom and dad")
+    assert "Medium priority" in chips and "#phone" in chips and "#family" in chips, chips
+    assert any(chip.startswith("Reminder") for chip in chips) and any(chip.endswith("Every week") for chip in chips), chips
+    called = stored_tasks(stack, email)["Call mom and dad"]
+    due = datetime.fromisoformat(called["due_at"].replace("Z", "+00:00"))
+    remind = datetime.fromisoformat(called["remind_at"].replace("Z", "+00:00"))
+    assert (due.astimezone(zone).hour, due - remind) == (18, timedelta(hours=1))
+    assert called["description"] == "Ask about the summer trip."
+
+    # Delete.
+    ui.click_action("File taxes", "button.danger")
+    ui.wait_gone("File taxes")
+    assert "File taxes" not in stored_tasks(stack, email)
+
+    # Dark theme, kept across pages.
+    ui.find("#theme-toggle").click()
+    ui.wait(lambda: ui.find("html").get_attribute("data-theme") == "dark")
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(14, 17, 22)", background
+    ui.go("/")
+    assert ui.find("html").get_attribute("data-theme") == "dark"
+    save_screenshot(driver, "tasks-dark")
+    ui.find("#theme-toggle").click()
+    ui.wait(lambda: ui.find("html").get_attribute("data-theme") == "light")
+
+
+def test_keyboard_shortcuts_drive_the_list(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email)
+    for title in ("First thing", "Second thing", "Third thing"):
+        ui.quick_add(title, expect_title=title)
+    ui.press(Keys.ESCAPE)
+    ui.press("n")
+    assert ui.active_id() == "quick-add-text"
+    ui.press(Keys.ESCAPE)
+    ui.press("/")
+    assert ui.active_id() == "search"
+    ui.press(Keys.ESCAPE)
+
+    ui.press("j")
+    first = ui.find("#task-list .task.is-selected .task-title").text
+    ui.press("j")
+    second = ui.find("#task-list .task.is-selected .task-title").text
+    ui.press("k")
+    assert ui.find("#task-list .task.is-selected .task-title").text == first != second
+
+    ui.press("x")
+    ui.wait_gone(first)
+    assert stored_tasks(stack, email)[first]["completed"] is True
+
+    ui.press("j")
+    selected = ui.find("#task-list .task.is-selected .task-title").text
+    ui.press("e")
+    ui.wait(lambda: ui.finds("#task-list .inline-edit"))
+    editor = ui.find("#task-list .inline-edit")
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys("Renamed inline", Keys.ENTER)
+    ui.wait_row("Renamed inline")
+    tasks = stored_tasks(stack, email)
+    assert "Renamed inline" in tasks and selected not in tasks
+
+    ui.press("?")
+    ui.wait(lambda: ui.find("#help-dialog").get_attribute("open") is not None)
+    ui.press(Keys.ESCAPE)
+    ui.wait(lambda: ui.find("#help-dialog").get_attribute("open") is None)
+
+
+def test_a_second_browser_sees_changes_live(browser, stack):
+    email = new_email()
+    first = UI(browser(), stack)
+    first.sign_up(email)
+    second = UI(browser(), stack)
+    second.log_in(email)
+    second.wait(lambda: second.find("#live-status").get_attribute("data-state") == "live", message="the live stream")
+    second.driver.execute_script("window.__notReloaded = true")
+
+    first.quick_add("Shared across devices #sync", expect_title="Shared across devices")
+    second.wait_row("Shared across devices", timeout=10)
+    first.click_in_row("Shared across devices", ".check")
+    second.wait_gone("Shared across devices", timeout=10)
+    assert second.driver.execute_script("return window.__notReloaded") is True
+
+
+def test_a_due_reminder_shows_a_browser_notification(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email)
+    # Record notifications instead of showing them (headless Chromium has no notification centre).
+    driver.execute_script("""
+        window.__notifications = [];
+        window.Notification = class {
+          constructor(title, options) { window.__notifications.push({title, body: options && options.body}); }
+          addEventListener() {}
+          static get permission() { return "granted"; }
+          static requestPermission() { return Promise.resolve("granted"); }
+        };""")
+    ui.wait(lambda: ui.find("#live-status").get_attribute("data-state") == "live", message="the live stream")
+    now = datetime.now(timezone.utc)
+    stamp = lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    created = api_session(stack, email).post(stack.api.base + "/api/me/tasks", json={
+        "title": "Stretch your legs", "due_at": stamp(now + timedelta(hours=1)), "remind_at": stamp(now + timedelta(seconds=1)),
+    }, timeout=10)
+    assert created.status_code == 201, created.text
+    ui.wait(lambda: driver.execute_script("return window.__notifications.map(n => n.title)") == ["Stretch your legs"],
+            timeout=10, message="a notification for the reminder")
+    assert "Reminder: Stretch your legs" in ui.find("#toast").text
+
+
+def test_the_chat_panel_answers(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    ui.sign_up(new_email())
+    ui.find("#chat-open").click()
+    ui.wait(lambda: ui.find("#chat-panel").is_displayed())
+    assert ui.active_id() == "chat-input"
+    ui.find("#chat-input").send_keys("add buy bread tomorrow", Keys.ENTER)
+    answers = lambda: ui.finds("#chat-log .message.from-assistant:not(.is-pending)")
+    ui.wait(lambda: len(answers()) >= 2, timeout=30, message="an answer from the assistant")
+    answer = answers()[-1]
+    text = ui.find("p", answer).text
+    # TODO(chat): POST /api/me/chat is still being built in TodoAPI. Once it always answers,
+    # drop the "unavailable" alternative and require the task the assistant says it added.
+    unavailable = "is-unavailable" in answer.get_attribute("class")
+    assert text and (not unavailable or "unavailable" in text), text
+    if text.startswith("Added"):
+        ui.wait_row("buy bread")  # the assistant's change reaches the list live
+    save_screenshot(driver, "chat")
+
+
+def test_the_basic_flow_works_without_javascript(browser, stack):
+    driver = browser(javascript=False)
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email)
+    assert not ui.scripted
+    ui.quick_add("Water the plants tomorrow #garden")
+    ui.wait_row("Water the plants")
+    assert "#garden" in ui.chips("Water the plants")
+
+    ui.click_in_row("Water the plants", ".check")
+    ui.wait_gone("Water the plants")
+    ui.choose("filter-status", "completed")
+    ui.find("#apply-filters").click()
+    ui.wait(lambda: "status=completed" in driver.current_url)
+    ui.wait_row("Water the plants")
+    assert "is-done" in ui.classes("Water the plants")
+
+    ui.click_action("Water the plants", "button.danger")
+    ui.wait(lambda: ui.finds(".empty"))
+    assert stored_tasks(stack, email) == {}
+
+    ui.find(".logout button").click()
+    ui.wait(lambda: driver.current_url.endswith("/login"))
+    ui.log_in(email)
+    assert ui.find("#list-heading").text == "To do"
+
+
+def test_a_phone_sized_window_fits_without_sideways_scrolling(browser, stack):
+    driver = browser(width=390, height=844)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    ui = UI(driver, stack)
+    ui.sign_up(new_email())
+    ui.quick_add("Book dentist friday 10am !medium #health", expect_title="Book dentist")
+    ui.quick_add("Pick up parcel today 5pm #errands", expect_title="Pick up parcel")
+    ui.quick_add("Reply to landlord 2020-03-01 !high #home", expect_title="Reply to landlord")
+    ui.go("/")
+    assert ui.find("#filter-options").get_attribute("open") is None, "filters fold away on a phone"
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    heights = driver.execute_script("""
+        const size = s => [...document.querySelectorAll(s)].map(e => e.getBoundingClientRect().height);
+        return {check: size('.check'), add: size('#quick-add button'), nav: size('.mainnav a')};""")
+    assert min(heights["check"]) >= 44 and min(heights["add"]) >= 44 and min(heights["nav"]) >= 40, heights
+    save_screenshot(driver, "phone")
+
+
+def test_settings_create_tokens_and_import_and_export_tasks(browser, stack, tmp_path):
+    driver = browser()
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email, name="Sam")
+    ui.quick_add("Plan the trip !high #travel", expect_title="Plan the trip")
+    ui.quick_add("Pack bags tomorrow", expect_title="Pack bags")
+
+    ui.go("/settings")
+    ui.find("#token-name").send_keys("Laptop script")
+    ui.find("#token-form button[type=submit]").click()
+    token = ui.wait(lambda: ui.finds("#new-token-value") and ui.find("#new-token-value").get_attribute("value"))
+    assert token.startswith("todo_pat_")
+    listed = requests.get(stack.api.base + "/api/me/tasks", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert listed.status_code == 200 and len(listed.json()["items"]) == 2
+    driver.set_window_size(1280, 1500)
+    save_screenshot(driver, "settings")
+    driver.set_window_size(1280, 860)
+
+    session = requests.Session()
+    for cookie in driver.get_cookies():
+        session.cookies.set(cookie["name"], cookie["value"])
+    export = session.get(stack.url("/settings/export"), timeout=10)
+    assert export.status_code == 200 and "attachment" in export.headers["Content-Disposition"]
+    document = export.json()
+    assert document["format"] == "todo-export" and len(document["tasks"]) == 2
+    path = tmp_path / "export.json"
+    path.write_bytes(export.content)
+
+    ui.find("#import-file").send_keys(str(path))
+    ui.find("#import-form button[type=submit]").click()
+    ui.wait(lambda: "Imported 2 tasks" in ui.find(".alert.success").text)
+    assert len(stored_tasks(stack, email)) == 2 and len(api_session(stack, email).get(
+        stack.api.base + "/api/me/tasks", timeout=10).json()["items"]) == 4
+
+    ui.find("table.tokens button.danger").click()
+    ui.wait(lambda: not ui.finds("table.tokens"))
+    revoked = requests.get(stack.api.base + "/api/me/tasks", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert revoked.status_code == 401

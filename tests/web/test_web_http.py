@@ -1,0 +1,221 @@
+"""The web server over plain HTTP: security headers, the session cookie, CSRF, the /api proxy,
+static assets, health, a backend that is down, and graceful shutdown."""
+from __future__ import annotations
+
+import gzip
+import html
+import re
+import signal
+import time
+
+import pytest
+import requests
+
+from server import TodoProcess, free_port
+from webui import PASSWORD, new_email
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def signed_up(base: str, **headers) -> tuple[requests.Session, requests.Response]:
+    """A browser-like session that signed up through the form; returns it and the sign-up answer."""
+    session = requests.Session()
+    page = session.get(base + "/signup", headers=headers, timeout=10)
+    # Passed by hand: a jar keeps `Secure` cookies (behind "HTTPS") away from plain HTTP.
+    reply = session.post(base + "/signup", headers=headers, allow_redirects=False, timeout=10, cookies=page.cookies.get_dict(), data={
+        "_csrf": csrf_of(page.text), "email": new_email(), "password": PASSWORD})
+    assert reply.status_code == 303, reply.text
+    return session, reply
+
+
+def page_csrf(session: requests.Session, base: str) -> str:
+    return csrf_of(session.get(base + "/", timeout=10).text)
+
+
+def test_every_page_has_a_strict_content_security_policy_and_no_inline_script_or_style(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "Check the headers #security"}, timeout=10)
+    task_id = re.search(r'data-task-id="(\d+)"', session.get(stack.url("/"), timeout=10).text).group(1)
+    for path in ["/", f"/tasks/{task_id}", "/settings", "/chat", "/no-such-page"]:
+        reply = session.get(stack.url(path), timeout=10)
+        assert reply.status_code == (404 if path == "/no-such-page" else 200), path
+        assert reply.headers["Content-Security-Policy"] == CSP
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
+        assert reply.headers["Referrer-Policy"] == "same-origin"
+        assert reply.headers["X-Frame-Options"] == "DENY"
+        assert "camera=()" in reply.headers["Permissions-Policy"]
+        assert reply.headers["Cache-Control"] == "no-store"
+        html = reply.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline script on {path}"
+        assert not re.search(r"\sstyle=|<style", html), f"inline style on {path}"
+        assert not re.search(r"\son[a-z]+=", html), f"inline event handler on {path}"
+        assert 'name="_csrf"' in html or path == "/no-such-page"
+
+
+def test_the_session_cookie_is_http_only_same_site_lax_and_secure_behind_https(stack):
+    _, reply = signed_up(stack.base)
+    cookie = reply.headers["Set-Cookie"]
+    assert cookie.startswith("todo_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie
+    _, secure = signed_up(stack.base, **{"X-Forwarded-Proto": "https"})
+    assert "Secure" in secure.headers["Set-Cookie"] and "HttpOnly" in secure.headers["Set-Cookie"]
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_forms_without_the_csrf_token_are_refused(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    for data in ({"text": "no token"}, {"text": "wrong token", "_csrf": "x" * len(csrf)}):
+        reply = session.post(stack.url("/tasks"), data=data, allow_redirects=False, timeout=10)
+        assert reply.status_code == 403 and "expired" in reply.text
+    cross_site = session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "from elsewhere"},
+                              headers={"Sec-Fetch-Site": "cross-site"}, allow_redirects=False, timeout=10)
+    assert cross_site.status_code == 403
+    # A log-in form from another visitor's page is refused too (no log-in CSRF).
+    stranger = requests.Session()
+    foreign = csrf_of(stranger.get(stack.url("/login"), timeout=10).text)
+    assert requests.post(stack.url("/login"), data={"_csrf": foreign, "email": "a@b.co", "password": "x" * 8},
+                         timeout=10).status_code == 403
+    assert session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "with the token"},
+                        allow_redirects=False, timeout=10).status_code == 303
+
+
+def test_the_api_proxy_authenticates_with_the_cookie_and_wants_the_csrf_header_for_changes(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    created = session.post(stack.url("/api/me/tasks"), json={"title": "Through the proxy"},
+                           headers={"X-CSRF-Token": csrf}, timeout=10)
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"] and created.headers["ETag"]
+    task_id = created.json()["id"]
+    listed = session.get(stack.url("/api/me/tasks"), timeout=10)
+    assert listed.status_code == 200 and [task["title"] for task in listed.json()["items"]] == ["Through the proxy"]
+    refused = session.patch(stack.url(f"/api/me/tasks/{task_id}"), json={"title": "no header"}, timeout=10)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf"
+    changed = session.patch(stack.url(f"/api/me/tasks/{task_id}"), json={"title": "with header"},
+                            headers={"X-CSRF-Token": csrf}, timeout=10)
+    assert changed.status_code == 200 and changed.json()["title"] == "with header"
+    # Without a session the backend's own answer comes through.
+    assert requests.get(stack.url("/api/me/tasks"), timeout=10).status_code == 401
+    # A bearer token (a script, not a browser) needs no CSRF header.
+    token = requests.post(stack.url("/api/tokens"), json={"name": "script"}, headers={"X-CSRF-Token": csrf},
+                          cookies=session.cookies, timeout=10).json()["token"]
+    scripted = requests.patch(stack.url(f"/api/me/tasks/{task_id}"), json={"title": "by script"},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert scripted.status_code == 200 and scripted.json()["title"] == "by script"
+    # The proxy reaches /api only.
+    assert session.get(stack.url("/api/%2e%2e/healthz"), timeout=10).status_code == 400
+
+
+def test_static_assets_are_versioned_cached_for_a_year_and_gzipped(stack):
+    html = requests.get(stack.url("/login"), timeout=10).text
+    paths = re.findall(r'(/static/[a-z]+\.[0-9a-f]{10}\.(?:css|js|svg))', html)
+    assert {path.rsplit(".", 1)[1] for path in paths} == {"css", "js", "svg"}
+    for path in paths:
+        plain = requests.get(stack.url(path), headers={"Accept-Encoding": "identity"}, timeout=10)
+        assert plain.status_code == 200 and plain.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert "Content-Encoding" not in plain.headers
+        packed = requests.get(stack.url(path), headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
+        raw = packed.raw.read(decode_content=False)
+        if path.endswith((".css", ".js")) and "theme" not in path:
+            assert packed.headers["Content-Encoding"] == "gzip" and len(raw) < len(plain.content) / 2
+        if packed.headers.get("Content-Encoding") == "gzip":
+            assert gzip.decompress(raw) == plain.content
+        again = requests.get(stack.url(path), headers={"If-None-Match": plain.headers["ETag"], "Accept-Encoding": "identity"}, timeout=10)
+        assert again.status_code == 304
+    # A page from an older release still gets today's file, but revalidated.
+    stale = requests.get(stack.url("/static/app.0000000000.css"), timeout=10)
+    assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache"
+
+
+def test_health_and_readiness(stack):
+    assert requests.get(stack.url("/healthz"), timeout=10).json() == {"status": "ok"}
+    assert requests.get(stack.url("/readyz"), timeout=10).json() == {"status": "ready"}
+
+
+@pytest.fixture
+def web_without_backend(tmp_path):
+    """`todo web` whose backend is not running."""
+    web = TodoProcess("web", {"BACKEND_URL": f"http://127.0.0.1:{free_port()}"}, tmp_path / "web.log")
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            if requests.get(web.base + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    yield web
+    web.stop()
+
+
+def test_when_the_backend_is_down_pages_say_so(web_without_backend, stack):
+    base = web_without_backend.base
+    ready = requests.get(base + "/readyz", timeout=10)
+    assert ready.status_code == 503 and ready.json() == {"status": "backend unreachable"}
+    session = requests.Session()
+    login = session.get(base + "/login", timeout=10)
+    assert login.status_code == 200
+    reply = session.post(base + "/login", data={"_csrf": csrf_of(login.text), "email": "ann@example.com", "password": PASSWORD},
+                         timeout=10)
+    assert reply.status_code == 503 and "not answering" in reply.text and reply.headers["Retry-After"]
+    # A signed-in visitor whose backend went away gets the same clear page, not a blank one.
+    signed_in, _ = signed_up(stack.base)
+    session.cookies.set("todo_session", signed_in.cookies["todo_session"])
+    page = session.get(base + "/", timeout=10)
+    assert page.status_code == 503 and "The task service is not answering" in page.text
+    api = session.get(base + "/api/me/tasks", timeout=10)
+    assert api.status_code == 503 and api.json()["error"]["code"] == "unavailable"
+
+
+def test_the_web_server_stops_promptly_on_sigterm_with_a_live_stream_open(stack, tmp_path):
+    web = TodoProcess("web", {"BACKEND_URL": stack.api.base}, tmp_path / "web.log")
+    web.wait_ready()
+    session, _ = signed_up(web.base)
+    stream = session.get(web.base + "/api/me/events", stream=True, timeout=10)
+    assert stream.status_code == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+    assert next(stream.iter_lines()) == b"retry: 3000"
+    started = time.monotonic()
+    assert web.stop(signal.SIGTERM, timeout=10) == 0
+    assert time.monotonic() - started < 5
+    stream.close()
+
+
+def test_saving_an_edit_over_a_change_made_elsewhere_asks_first(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    created = session.post(stack.url("/api/me/tasks"), json={"title": "Draft the plan"}, headers={"X-CSRF-Token": csrf}, timeout=10)
+    task_id = created.json()["id"]
+    form_page = session.get(stack.url(f"/tasks/{task_id}"), timeout=10).text
+    etag = html.unescape(re.search(r'name="etag" value="([^"]*)"', form_page).group(1))
+    assert etag.startswith('"')  # the form carries the version it was made from
+    # Another tab renames it meanwhile.
+    session.patch(stack.url(f"/api/me/tasks/{task_id}"), json={"title": "Draft the plan (v2)"}, headers={"X-CSRF-Token": csrf}, timeout=10)
+    fields = {"_csrf": csrf, "etag": etag, "title": "Draft the final plan", "description": "", "priority": "none", "tags": "",
+              "due": "", "remind": "", "repeat": "", "interval": "1", "return_to": "/"}
+    conflict = session.post(stack.url(f"/tasks/{task_id}"), data=fields, allow_redirects=False, timeout=10)
+    assert conflict.status_code == 409 and "changed somewhere else" in conflict.text
+    assert 'value="Draft the final plan"' in conflict.text
+    assert session.get(stack.url(f"/api/me/tasks/{task_id}"), timeout=10).json()["title"] == "Draft the plan (v2)"
+    fresh = html.unescape(re.search(r'name="etag" value="([^"]*)"', conflict.text).group(1))
+    assert fresh != etag
+    saved = session.post(stack.url(f"/tasks/{task_id}"), data={**fields, "etag": fresh}, allow_redirects=False, timeout=10)
+    assert saved.status_code == 303
+    assert session.get(stack.url(f"/api/me/tasks/{task_id}"), timeout=10).json()["title"] == "Draft the final plan"
+
+
+def test_quick_add_explains_what_is_wrong(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    only_a_date = session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "tomorrow 9am"}, timeout=10)
+    assert only_a_date.status_code == 422 and "not only when" in only_a_date.text
+    assert 'value="tomorrow 9am"' in only_a_date.text
+    as_script = session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "x" * 250}, headers={"Accept": "application/json"}, timeout=10)
+    assert as_script.status_code == 422 and "Title" in as_script.json()["error"]["message"]
