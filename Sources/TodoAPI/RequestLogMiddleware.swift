@@ -26,12 +26,13 @@ struct RequestLogMiddleware<Context: AppRequestContext>: RouterMiddleware {
         response.headers[.xRequestID] = requestID
         if accessLog {
             let elapsed = ContinuousClock.now - start
-            let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+            let microseconds = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            let hundredths = microseconds / 10 % 100
             context.logger.info("request", metadata: [
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
                 "status": .stringConvertible(response.status.code),
-                "duration_ms": .string(String(format: "%.2f", milliseconds)),
+                "duration_ms": .string("\(microseconds / 1000).\(hundredths < 10 ? "0" : "")\(hundredths)"),
             ])
         }
         return response

@@ -9,17 +9,15 @@ struct TaskController<Context: AppRequestContext>: Sendable {
     let body: JSONBody
     var service: TaskService { TaskService(repository: repository) }
 
-    struct Page: ResponseEncodable {
+    /// A page of the list, written by `TaskJSON`.
+    struct Page: ResponseGenerator {
         var items: [TodoTask]
         var nextCursor: String?
 
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(items, forKey: .items)
-            try container.encode(nextCursor, forKey: .nextCursor)
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: .init(byteBuffer: TaskJSON.page(items, nextCursor: nextCursor)))
         }
-
-        enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
     }
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -118,10 +116,8 @@ struct TaskController<Context: AppRequestContext>: Sendable {
     }
 
     static func response(_ task: TodoTask, request: Request, context: Context, status: HTTPResponse.Status = .ok) throws -> Response {
-        var response = try context.responseEncoder.encode(task, from: request, context: context)
-        response.status = status
-        response.headers[.eTag] = ETag.value(for: task)
-        return response
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .eTag: ETag.value(for: task)],
+                 body: .init(byteBuffer: TaskJSON.single(task)))
     }
 }
 
