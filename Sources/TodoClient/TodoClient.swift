@@ -119,30 +119,7 @@ public struct TodoClient: Sendable {
     func send<Response: Decodable>(
         _ method: HTTPMethod, _ path: String, token: String? = nil, body: JSONValue? = nil
     ) async throws -> Response {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        request.headers.add(name: "Accept", value: "application/json")
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
-        }
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: timeout)
-        } catch {
-            throw TodoClientError.unreachable(String(describing: error))
-        }
-        let bytes = try await response.body.collect(upTo: 32 << 20)
-        guard (200..<300).contains(response.status.code) else {
-            throw TodoClientError.api(status: Int(response.status.code), Self.problem(in: bytes))
-        }
-        if Response.self == Empty.self { return Empty() as! Response }
-        do {
-            return try Self.decoder.decode(Response.self, from: Data(bytes.readableBytesView))
-        } catch {
-            throw TodoClientError.unexpectedResponse(String(describing: error))
-        }
+        try await exchange(method, path, token: token, body: body).0
     }
 
     static func problem(in bytes: ByteBuffer) -> APIProblem {
@@ -348,6 +325,7 @@ extension TodoClient {
         guard (200..<300).contains(response.status.code) else {
             throw TodoClientError.api(status: Int(response.status.code), Self.problem(in: bytes))
         }
+        if Response.self == Empty.self { return (Empty() as! Response, response.headers) }
         do {
             return (try Self.decoder.decode(Response.self, from: Data(bytes.readableBytesView)), response.headers)
         } catch {
