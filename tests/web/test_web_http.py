@@ -134,6 +134,23 @@ def test_static_assets_are_versioned_cached_for_a_year_and_gzipped(stack):
     assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache"
 
 
+@pytest.mark.parametrize("path", [
+    "/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2f..%2fetc%2fpasswd",
+    "/static/%252e%252e/etc/passwd", "/static//etc/passwd",
+])
+def test_static_paths_cannot_leave_the_embedded_assets(stack, path):
+    # Sent as written: requests would otherwise normalise the dots away.
+    import http.client
+    host, port = stack.url("/").split("//")[1].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", path)
+    reply = connection.getresponse()
+    body = reply.read()
+    connection.close()
+    assert reply.status in (400, 404)
+    assert b"root:" not in body
+
+
 def test_health_and_readiness(stack):
     assert requests.get(stack.url("/healthz"), timeout=10).json() == {"status": "ok"}
     assert requests.get(stack.url("/readyz"), timeout=10).json() == {"status": "ready"}
