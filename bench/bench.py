@@ -1,0 +1,1090 @@
+#!/usr/bin/env python3
+"""The benchmark driver behind bench/run.sh (see bench/RESULTS.md for what it measures).
+
+It starts its own database (a throw-away PostgreSQL with the stock configuration, or a SQLite
+file) and the backend (`todo api`) on 127.0.0.1, seeds users and tasks through the API, runs wrk
+on each workload, samples CPU time of the backend, the database and wrk, and writes
+bench/results/<date>-<mode>.{json,md} and a row per configuration in bench/RESULTS.md.
+
+Only the Python standard library is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+WRK_DIR = BENCH_DIR / "wrk"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+AUTH_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+PASSWORD = "correct horse battery staple"
+
+TARGETS = {
+    # workload: minimum req/s on PostgreSQL (the issue's targets, 2-core machine)
+    "list50": 6000,
+    "get_one": 9000,
+    "create": 5000,
+    "mixed": 5000,
+}
+TARGET_P99_MS = 50.0
+TARGET_IDLE_RSS_MIB = 40.0
+TARGET_READY_MS = 300.0
+WORKLOADS = ["list50", "get_one", "create", "mixed"]
+# Workloads that POST tasks: after them, the database must hold every 201 the server sent.
+WRITING = {"create", "mixed"}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc sampling
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after "(comm)"; comm may contain spaces and parentheses.
+    close = text.rfind(")")
+    return [text[text.find("(") + 1:close]] + text[close + 2:].split()
+
+
+def cpu_ticks(pid: int, children: bool = False) -> int:
+    """utime+stime (and cutime+cstime of reaped children) of a process, in clock ticks."""
+    fields = proc_stat(pid)
+    if not fields:
+        return 0
+    # fields[0] is comm; after it, index 1 is state, so field N of proc(5) is fields[N-2].
+    ticks = int(fields[12]) + int(fields[13])
+    if children:
+        ticks += int(fields[14]) + int(fields[15])
+    return ticks
+
+
+def children_of(ppid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = proc_stat(int(entry))
+        if fields and int(fields[2]) == ppid:
+            out.append(int(entry))
+    return out
+
+
+def rss_mib(pid: int) -> dict:
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"):
+                number = int(rest.split()[0])
+                values[key] = number if key == "Threads" else round(number / 1024, 1)
+    except OSError:
+        pass
+    return values
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = parts[3] + parts[4]  # idle + iowait
+    total = sum(parts[:8])  # without guest time (already in user)
+    return total - idle, total
+
+
+def loadavg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def busy_processes(exclude: set[int], seconds: float = 1.0, threshold: float = 0.03) -> tuple[float, list[dict]]:
+    """Machine busy fraction (in cores) over `seconds` and the other processes using the CPU."""
+    def snapshot() -> dict[int, tuple[int, str]]:
+        out = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                fields = proc_stat(int(entry))
+                if fields:
+                    out[int(entry)] = (int(fields[12]) + int(fields[13]), fields[0])
+        return out
+
+    busy0, total0 = machine_ticks()
+    before = snapshot()
+    time.sleep(seconds)
+    after = snapshot()
+    busy1, total1 = machine_ticks()
+    ncpu = os.cpu_count() or 1
+    cores_busy = (busy1 - busy0) / max(1, total1 - total0) * ncpu
+    others = []
+    for pid, (ticks, comm) in after.items():
+        if pid in exclude or pid == os.getpid():
+            continue
+        used = (ticks - before.get(pid, (ticks, comm))[0]) / CLK_TCK / seconds
+        if used >= threshold:
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                cmd = comm
+            others.append({"pid": pid, "comm": comm, "cores": round(used, 2), "cmd": cmd[:120]})
+    others.sort(key=lambda p: -p["cores"])
+    return round(cores_busy, 2), others[:6]
+
+
+def wait_for_builds(args, exclude: set[int] | None = None) -> None:
+    """Waits while another session's swift build runs, or other processes keep more than
+    --quiet-threshold cores busy, at most --wait-for-builds seconds over the whole run."""
+    threshold = getattr(args, "quiet_threshold", 0.5)
+    while args.wait_for_builds > 0:
+        builds = swift_builds_running()
+        started = time.monotonic()
+        # The whole machine's busy time: short-lived compiler processes and other containers do not show
+        # up in a per-process sample, and ours are idle between workloads.
+        busy, others = busy_processes(exclude or set(), seconds=1.0, threshold=0.02)
+        if not builds and busy < threshold:
+            return
+        why = "a swift build is running" if builds else f"the machine is busy ({busy:.2f} cores: " + \
+            ", ".join(f"{p['comm']} {p['cores']}" for p in others[:3]) + ")"
+        log(f"{why}; waiting (budget {args.wait_for_builds} s, load {loadavg()[0]:.2f})")
+        time.sleep(9)
+        args.wait_for_builds -= int(time.monotonic() - started)
+
+
+def swift_builds_running() -> list[str]:
+    result = subprocess.run(["pgrep", "-fa", "swift-build"], capture_output=True, text=True)
+    return [line[:160] for line in result.stdout.splitlines() if line.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Databases
+
+
+class Postgres:
+    """A throw-away PostgreSQL cluster (stock configuration) on a free 127.0.0.1 port."""
+
+    kind = "postgres"
+
+    def __init__(self, work: Path):
+        candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: [int(x) for x in re.findall(r"\d+", str(p))])
+        if not candidates or not (candidates[-1] / "initdb").exists():
+            raise SystemExit("PostgreSQL server binaries not found (apt-get install -y postgresql)")
+        self.bin = candidates[-1]
+        self.dir = work / "pg"
+        self.dir.mkdir()
+        self.port = free_port()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            user = "postgres"
+            if subprocess.run(["id", "-u", user], capture_output=True).returncode != 0:
+                user = "nobody"
+            shutil.chown(self.dir, user)
+            self.run_as = ["runuser", "-u", user, "--"]
+        self.url = f"postgres://todo@127.0.0.1:{self.port}/bench?sslmode=disable"
+        self.started = False
+
+    def start(self) -> None:
+        data = self.dir / "data"
+        subprocess.run(self.run_as + [str(self.bin / "initdb"), "-D", str(data), "-U", "todo", "--auth=trust",
+                                      "-E", "UTF8", "--no-locale"], check=True, stdout=subprocess.DEVNULL)
+        # Stock postgresql.conf; only where it listens is given on the command line.
+        subprocess.run(self.run_as + [str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "server.log"),
+                                      "-w", "-t", "30", "-o", f"-h 127.0.0.1 -p {self.port} -k {self.dir}", "start"],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.started = True
+        subprocess.run([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "todo", "bench"], check=True)
+
+    def postmaster_pid(self) -> int:
+        return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+
+    def pids(self) -> list[int]:
+        master = self.postmaster_pid()
+        return [master] + children_of(master)
+
+    def cpu_ticks(self) -> int:
+        master = self.postmaster_pid()
+        # Live children, plus the postmaster's own time and that of children that already exited.
+        return cpu_ticks(master, children=True) + sum(cpu_ticks(pid) for pid in children_of(master))
+
+    def sql(self, statement: str) -> str:
+        result = subprocess.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "todo", "-d", "bench",
+                                 "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
+    def task_count(self) -> int:
+        return int(self.sql("SELECT count(*) FROM tasks"))
+
+    def activity(self) -> dict | None:
+        """Cumulative counters of the bench database and the WAL (for per-request figures)."""
+        row = self.sql("SELECT d.xact_commit, d.xact_rollback, d.blks_hit, d.blks_read, d.tup_returned, d.tup_fetched, "
+                       "d.tup_inserted, w.wal_records, w.wal_bytes, w.wal_write, w.wal_sync "
+                       "FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = 'bench'")
+        names = ["xact_commit", "xact_rollback", "blks_hit", "blks_read", "tup_returned", "tup_fetched", "tup_inserted",
+                 "wal_records", "wal_bytes", "wal_write", "wal_sync"]
+        return {n: int(float(v)) for n, v in zip(names, row.split("|"))}
+
+    def analyze(self) -> None:
+        self.sql("VACUUM ANALYZE")
+
+    def explain(self, user_id: str, task_id: int) -> dict:
+        """Plans of the statements behind list50, get_one and create (as PostgresRepository sends them)."""
+        columns = ("id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, "
+                   "version, created_at, updated_at, series_start, occurrence, next_occurrence_id")
+        statements = {
+            "list50": f"SELECT {columns} FROM tasks WHERE user_id = '{user_id}' ORDER BY created_at DESC, id DESC LIMIT 51",
+            "get_one": f"SELECT {columns} FROM tasks WHERE id = {task_id} AND user_id = '{user_id}'",
+            "create": (
+                "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, "
+                "recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id) "
+                f"SELECT '{user_id}', 'Buy groceries', '', false, NULL, 2, ARRAY['home'], NULL, NULL, NULL, 1, now(), now(), "
+                f"NULL, 0, NULL WHERE EXISTS (SELECT 1 FROM users WHERE id = '{user_id}') RETURNING id"),
+        }
+        plans = {}
+        for name, sql in statements.items():
+            plans[name] = self.sql(f"BEGIN; EXPLAIN (ANALYZE, BUFFERS, VERBOSE OFF) {sql}; ROLLBACK;")
+        plans["_sizes"] = self.sql("SELECT relname || ' ' || pg_size_pretty(pg_total_relation_size(oid)) || ' ' || "
+                                   "reltuples::bigint || ' rows (estimate)' FROM pg_class WHERE relname IN "
+                                   "('tasks', 'events', 'users') ORDER BY relname")
+        return plans
+
+    def settings(self) -> dict:
+        names = ["server_version", "fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "shared_buffers",
+                 "max_connections", "work_mem"]
+        rows = self.sql("SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name IN ("
+                        + ",".join(f"'{n}'" for n in names) + ") ORDER BY name")
+        return dict(line.split("|", 1) for line in rows.splitlines())
+
+    def stop(self) -> None:
+        if self.started:
+            subprocess.run(self.run_as + [str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.started = False
+
+
+class SQLiteDB:
+    kind = "sqlite"
+
+    def __init__(self, work: Path):
+        self.path = work / "bench.db"
+        self.url = f"sqlite://{self.path}"
+
+    def start(self) -> None:
+        pass
+
+    def pids(self) -> list[int]:
+        return []
+
+    def cpu_ticks(self) -> int:
+        return 0
+
+    def task_count(self) -> int:
+        connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            return connection.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        finally:
+            connection.close()
+
+    def activity(self) -> dict | None:
+        return None
+
+    def analyze(self) -> None:
+        connection = sqlite3.connect(str(self.path), timeout=30)
+        try:
+            connection.execute("ANALYZE")
+            connection.commit()
+        finally:
+            connection.close()
+
+    def explain(self, user_id: str, task_id: int) -> dict:
+        columns = ("id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, "
+                   "version, created_at, updated_at, series_start, occurrence, next_occurrence_id")
+        statements = {
+            "list50": f"SELECT {columns} FROM tasks WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 51",
+            "get_one": f"SELECT {columns} FROM tasks WHERE id = ?2 AND user_id = ?1",
+        }
+        connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            plans = {}
+            for name, sql in statements.items():
+                rows = connection.execute("EXPLAIN QUERY PLAN " + sql, (user_id, task_id) if "?2" in sql else (user_id,))
+                plans[name] = "\n".join(str(r[-1]) for r in rows)
+            return plans
+        finally:
+            connection.close()
+
+    def settings(self) -> dict:
+        return {"sqlite_version (python module)": sqlite3.sqlite_version, "journal_mode": "wal (set by the backend)",
+                "synchronous": "FULL (set by the backend)"}
+
+    def stop(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The backend
+
+
+class Backend:
+    def __init__(self, binary: Path, db_url: str, work: Path, extra_env: dict[str, str]):
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/root"),
+            "DATABASE_URL": db_url,
+            "AUTH_SECRET": AUTH_SECRET,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+        }
+        self.env.update(extra_env)
+        self.work = work
+        self.proc: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+
+    def start(self, label: str, timeout: float = 60.0) -> float:
+        """Starts `todo api` and returns the milliseconds from exec to the first 200 on /readyz."""
+        self.log_path = self.work / f"backend-{label}.log"
+        log_file = open(self.log_path, "wb")
+        start = time.monotonic()
+        self.proc = subprocess.Popen([str(self.binary), "api"], env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log_file.close()
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the backend exited with {self.proc.returncode}; see {self.log_path}:\n"
+                                   + self.log_path.read_text()[-2000:])
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                connection.request("GET", "/readyz")
+                status = connection.getresponse().status
+                connection.close()
+                if status == 200:
+                    return (time.monotonic() - start) * 1000
+            except OSError:
+                pass
+            if time.monotonic() - start > timeout:
+                raise RuntimeError(f"the backend was not ready within {timeout} s; see {self.log_path}")
+            time.sleep(0.002)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def request(self, method: str, path: str, body=None, token: str | None = None, connection=None):
+        own = connection is None
+        connection = connection or http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        if own:
+            connection.close()
+        return response.status, data
+
+    def settled_metrics(self, limit: float = 10.0) -> dict[tuple[str, str, str], int]:
+        """The counters once two reads 200 ms apart agree on every route but /metrics."""
+        deadline = time.monotonic() + limit
+        previous = None
+        while True:
+            current = {k: v for k, v in self.metrics().items() if k[0] != "/metrics"}
+            if current == previous or time.monotonic() > deadline:
+                return current
+            previous = current
+            time.sleep(0.2)
+
+    def metrics(self) -> dict[tuple[str, str, str], int]:
+        """hb_requests counters by (route, method, status)."""
+        status, data = self.request("GET", "/metrics")
+        counts: dict[tuple[str, str, str], int] = {}
+        for line in data.decode().splitlines():
+            match = re.match(r'hb_requests\{(.*)\} (\d+)', line)
+            if match:
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
+                key = (labels.get("http_route", ""), labels.get("http_request_method", ""),
+                       labels.get("http_response_status_code", ""))
+                counts[key] = int(match.group(2))
+        return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding through the API
+
+WORDS = ("review quarterly report call plumber buy groceries renew passport draft proposal book flights fix bike "
+         "brakes water plants prepare slides pay invoice schedule dentist clean garage update resume backup laptop "
+         "email landlord order printer ink return library books plan birthday party cancel gym membership").split()
+TAGS = ["home", "work", "errands", "finance", "health", "travel", "family", "urgent", "someday", "reading"]
+PRIORITIES = ["high", "medium", "low", "none"]
+
+
+def task_body(rng: random.Random) -> dict:
+    body = {
+        "title": " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6))).capitalize(),
+        "priority": rng.choice(PRIORITIES),
+        "tags": rng.sample(TAGS, rng.choice([0, 1, 1, 2, 2, 3])),
+    }
+    if rng.random() < 0.4:
+        body["description"] = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 16))).capitalize() + "."
+    if rng.random() < 0.4:
+        due = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=rng.randint(-60 * 24 * 60, 60 * 24 * 60))
+        body["due_at"] = due.strftime("%Y-%m-%dT%H:%M:00Z")
+    if rng.random() < 0.15:
+        body["completed"] = True
+    return body
+
+
+def seed(backend: Backend, users: int, tasks_per_user: int, workers: int) -> dict:
+    """Signs up `users` accounts and creates their tasks through the API; returns tokens and ids."""
+    stamp = f"{int(time.time())}-{os.getpid()}"
+    started = time.monotonic()
+
+    def sign_up(i: int) -> dict:
+        status, data = backend.request("POST", "/api/auth/signup",
+                                       {"email": f"bench{i}-{stamp}@example.com", "password": PASSWORD, "name": f"Bench {i}"})
+        if status != 201:
+            raise RuntimeError(f"signup answered {status}: {data[:300]!r}")
+        reply = json.loads(data)
+        return {"id": reply["user"]["id"], "token": reply["token"], "tasks": []}
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(users, 4)) as pool:
+        accounts = list(pool.map(sign_up, range(users)))
+    signup_seconds = time.monotonic() - started
+
+    jobs = [(u, i) for i in range(tasks_per_user) for u in range(users)]
+    lock = threading.Lock()
+    local = threading.local()
+
+    def create(job: tuple[int, int]) -> None:
+        u, i = job
+        rng = random.Random(u * 100_003 + i)
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection("127.0.0.1", backend.port, timeout=60)
+        status, data = backend.request("POST", "/api/me/tasks", task_body(rng), accounts[u]["token"], local.connection)
+        if status != 201:
+            raise RuntimeError(f"create answered {status}: {data[:300]!r}")
+        with lock:
+            accounts[u]["tasks"].append(int(json.loads(data)["id"]))
+
+    task_started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(create, jobs):
+            pass
+    task_seconds = time.monotonic() - task_started
+    # The size of one list50 answer, for the record.
+    status, data = backend.request("GET", "/api/me/tasks?limit=50", token=accounts[0]["token"])
+    return {
+        "accounts": accounts,
+        "signup_seconds": round(signup_seconds, 2),
+        "tasks_seconds": round(task_seconds, 2),
+        "tasks_per_second": round(users * tasks_per_user / max(task_seconds, 1e-9)),
+        "list50_bytes": len(data),
+        "list50_items": len(json.loads(data)["items"]) if status == 200 else None,
+    }
+
+
+def write_lua_data(accounts: list[dict], path: Path) -> None:
+    lines = ["return { users = {"]
+    for account in accounts:
+        ids = ",".join(str(i) for i in sorted(account["tasks"]))
+        lines.append(f'  {{ token = "{account["token"]}", tasks = {{ {ids} }} }},')
+    lines.append("} }")
+    path.write_text("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a workload
+
+
+def run_wrk(workload: str, backend: Backend, db, data_path: Path, work: Path, duration: int, threads: int,
+            connections: int, perf_data: Path | None = None) -> dict:
+    out_json = work / f"wrk-{workload}-{time.monotonic_ns()}.json"
+    env = dict(os.environ, BENCH_DATA=str(data_path), BENCH_WRK_JSON=str(out_json))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+               "-s", str(WRK_DIR / f"{workload}.lua"), backend.url]
+    backend_before = cpu_ticks(backend.pid)
+    db_before = db.cpu_ticks()
+    busy_before, total_before = machine_ticks()
+    self_before = os.times()
+    started = time.monotonic()
+    perf = None
+    if perf_data:
+        # System-wide, software clock (no hardware counters in VMs), call graphs from frame pointers.
+        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-a", "-g", "-o", str(perf_data),
+                                 "--", "sleep", str(max(1, duration - 1))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if perf:
+        perf.wait()
+    elapsed = time.monotonic() - started
+    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    busy_after, total_after = machine_ticks()
+    backend_after = cpu_ticks(backend.pid)
+    db_after = db.cpu_ticks()
+    self_after = os.times()
+    if proc.returncode != 0 or not out_json.exists():
+        raise RuntimeError(f"wrk failed ({proc.returncode}):\n{output}")
+    result = json.loads(out_json.read_text())
+    ncpu = os.cpu_count() or 1
+    machine_busy = (busy_after - busy_before) / max(1, total_after - total_before) * ncpu  # in cores
+    backend_cores = (backend_after - backend_before) / CLK_TCK / elapsed
+    db_cores = (db_after - db_before) / CLK_TCK / elapsed
+    wrk_cores = (usage.ru_utime + usage.ru_stime) / elapsed
+    harness = max(0.0, (self_after.user + self_after.system - self_before.user - self_before.system) / elapsed)
+    errors = result["errors"]
+    lat = result["latency_us"]
+    seconds = result["duration_us"] / 1e6
+    return {
+        "command": " ".join(command),
+        "requests": result["requests"],
+        "rps": round(result["requests"] / seconds, 1),
+        "mb_per_s": round(result["bytes"] / seconds / 1e6, 2),
+        "latency_ms": {k: (round(v / 1000, 3) if v is not None else None) for k, v in lat.items()},
+        "non_2xx": errors["status"],
+        "socket_errors": {k: errors[k] for k in ("connect", "read", "write", "timeout")},
+        "socket_errors_total": sum(errors[k] for k in ("connect", "read", "write", "timeout")),
+        "cpu_cores": {
+            "backend": round(backend_cores, 2),
+            "database": round(db_cores, 2) if db.kind == "postgres" else None,
+            "wrk": round(wrk_cores, 2),
+            "harness": round(harness, 2),
+            "other": round(max(0.0, machine_busy - backend_cores - db_cores - wrk_cores - harness), 2),
+            "machine_busy": round(machine_busy, 2),
+            "machine_capacity": ncpu,
+        },
+        "wrk_output": output,
+    }
+
+
+# Inclusive shares of the backend's CPU samples whose call stack contains a frame matching the pattern.
+SHARE_PATTERNS = [
+    ("JSON encoding of the response (Foundation JSONEncoder)", r"^JSONEncoder\.encode<A>\(_:\)"),
+    ("  of which TodoTask.encode(to:)", r"^TodoTask\.encode\(to:\)"),
+    ("  of which JSONWriter (bytes out, sortedKeys)", r"^JSONWriter\.serializeJSON"),
+    ("JSON decoding of the request (JSONBody, JSONDecoder)", r"^JSONBody\.|^JSONDecoder\.decode"),
+    ("PostgresRow decoding (17 columns per task)", r"PostgresRow\.decode"),
+    ("SQLite statement and row work (SQLiteNIO)", r"SQLiteConnection|SQLiteStatement|sqlite3_"),
+    ("PostgresNIO channel handler (protocol, messages)", r"^PostgresChannelHandler\."),
+    ("JWT verification (jwt-kit: decode the claims, HS256)", r"JWTKeyCollection|JWTSigner|JWTParser|HMAC"),
+    ("request id + access log line (RequestLogMiddleware, JSONLogHandler)", r"RequestLogMiddleware|JSONLogHandler"),
+    ("metrics middleware", r"MetricsMiddleware"),
+    ("socket reads (HTTP + database)", r"readFromSocket"),
+    ("socket writes (HTTP + database)", r"writeToSocket"),
+    ("epoll wait / wake-ups", r"_blockingWaitForWork|epoll_wait"),
+    ("swift_retain / swift_release (self)", None),
+    ("generic metadata lookups (swift_getGenericMetadata)", r"swift_getGenericMetadata"),
+    ("dynamic casts (swift_dynamicCast / tryCast)", r"swift_dynamicCast|^tryCast"),
+]
+
+
+def backend_shares(perf_data: Path, backend_pid: int) -> list[tuple[str, float]]:
+    result = subprocess.run(["perf", "script", "-i", str(perf_data), "--pid", str(backend_pid), "-F", "pid,ip,sym"],
+                            capture_output=True, text=True)
+    text = result.stdout
+    demangler = shutil.which("swift-demangle")
+    if demangler:
+        text = subprocess.run([demangler, "--simplified"], input=text, capture_output=True, text=True).stdout
+    stacks: list[list[str]] = []
+    for block in text.split("\n\n"):
+        frames = [line.strip().split(" ", 1)[-1] for line in block.splitlines()[1:] if line.strip()]
+        if frames:
+            stacks.append(frames)
+    if not stacks:
+        return []
+    shares = []
+    for label, pattern in SHARE_PATTERNS:
+        if pattern is None:
+            hits = sum(1 for frames in stacks if frames[0] in ("swift_retain", "swift_release"))
+        else:
+            regex = re.compile(pattern)
+            hits = sum(1 for frames in stacks if any(regex.search(f) for f in frames))
+        shares.append((label, round(hits / len(stacks) * 100, 1)))
+    shares.append(("(samples)", len(stacks)))
+    return shares
+
+
+def perf_report(perf_data: Path, backend_pid: int, top: int = 45) -> dict:
+    """Where the CPU went: by process, and the hottest functions of the backend and of PostgreSQL
+    (self time, and inclusive time of the backend), demangled."""
+    def report(*extra: str) -> str:
+        result = subprocess.run(["perf", "report", "-i", str(perf_data), "--stdio", "--percent-limit", "0.4",
+                                 "--no-header", *extra], capture_output=True, text=True)
+        text = result.stdout
+        demangler = shutil.which("swift-demangle")
+        if demangler:
+            text = subprocess.run([demangler, "--simplified"], input=text, capture_output=True, text=True).stdout
+        lines = [l.rstrip() for l in text.splitlines() if l.strip() and not l.startswith("#")]
+        return "\n".join(lines[:top])
+
+    return {
+        "backend_shares": backend_shares(perf_data, backend_pid),
+        "by_process": report("--no-children", "--sort", "comm,dso", "-g", "none"),
+        # The backend's threads are named after their executor (NIO-SGLTN-*, ...default-qos), so filter by pid.
+        "backend_self": report("--no-children", "--pid", str(backend_pid), "--percentage", "relative",
+                               "--sort", "dso,sym", "-g", "none"),
+        "backend_children": report("--children", "--pid", str(backend_pid), "--percentage", "relative",
+                                   "--sort", "sym", "-g", "none"),
+        "postgres_self": report("--no-children", "--comm", "postgres", "--percentage", "relative",
+                                "--sort", "dso,sym", "-g", "none"),
+    }
+
+
+def run_configuration(label: str, args, binary: Path, db, work: Path, data_path: Path, extra_env: dict) -> dict:
+    """Restarts the backend (schema current) with `extra_env` and runs every workload once."""
+    backend = Backend(binary, db.url, work, extra_env)
+    config: dict = {"label": label, "env": extra_env, "workloads": {}}
+    try:
+        config["ready_ms"] = round(backend.start(label), 1)
+        time.sleep(args.settle)
+        config["idle_rss"] = rss_mib(backend.pid)
+        log(f"[{label}] ready in {config['ready_ms']} ms, idle RSS {config['idle_rss'].get('VmRSS')} MiB")
+        if args.warmup > 0:
+            run_wrk("list50", backend, db, data_path, work, args.warmup, args.threads, min(args.connections, 16))
+        for workload in args.workloads:
+            ours = {backend.pid, *db.pids()}
+            wait_for_builds(args, ours)
+            load = loadavg()
+            busy, others = busy_processes(ours, seconds=args.sample)
+            builds = swift_builds_running()
+            before_count = db.task_count() if workload in WRITING else None
+            metrics_before = backend.metrics()
+            log(f"[{label}] {workload}: load {load[0]:.2f}, machine busy {busy:.2f} cores before the test")
+            perf_data = work / f"{label}-{workload}.perf.data" if args.profile else None
+            stats_before = None
+            if args.profile and db.kind == "postgres":
+                time.sleep(11)  # PostgreSQL 15 backends publish their counters after being idle a while
+                stats_before = db.activity()
+            result = run_wrk(workload, backend, db, data_path, work, args.duration, args.threads, args.connections, perf_data)
+            # Requests wrk gave up on at the end may still be finishing: wait until the counters settle.
+            metrics_after = backend.settled_metrics()
+            created = sum(v - metrics_before.get(k, 0) for k, v in metrics_after.items()
+                          if k[1] == "POST" and k[0] == "/api/{user_id}/tasks" and k[2] == "201")
+            by_status: dict[str, int] = {}
+            for key, value in metrics_after.items():
+                delta = value - metrics_before.get(key, 0)
+                if delta and key[0].startswith("/api/"):
+                    by_status[f"{key[1]} {key[0]} {key[2]}"] = delta
+            result["server_counts"] = by_status
+            if before_count is not None:
+                # Every 201 must be a stored row. A request cut off when wrk stops may commit without its
+                # 201 being counted (the client is gone), so up to one extra row per connection is fine.
+                stored = db.task_count() - before_count
+                result["durability"] = {"server_201": created, "new_rows": stored,
+                                        "ok": created <= stored <= created + args.connections}
+            result["machine_before"] = {"loadavg": load, "busy_cores_1s": busy, "other_processes": others,
+                                        "swift_builds": builds}
+            if args.profile:
+                served = sum(v for k, v in by_status.items())
+                result["profile"] = {"perf": perf_report(perf_data, backend.pid) if perf_data and perf_data.exists() else None}
+                if stats_before is not None:
+                    time.sleep(11)
+                    after = db.activity()
+                    delta = {k: after[k] - stats_before[k] for k in after}
+                    delta["per_request"] = {k: round(v / max(1, served), 3) for k, v in delta.items()}
+                    result["profile"]["database"] = delta
+            config["workloads"][workload] = result
+            lat = result["latency_ms"]
+            log(f"[{label}] {workload}: {result['rps']:.0f} req/s, p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
+                f"max {lat['max']} ms, non-2xx {result['non_2xx']}, socket errors {result['socket_errors_total']}, "
+                f"cpu {result['cpu_cores']}")
+        config["rss_after"] = rss_mib(backend.pid)
+    finally:
+        backend.stop()
+    return config
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+
+
+def git(*args: str) -> str:
+    result = subprocess.run(["git", "-C", str(REPO_DIR), *args], capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def machine_info(binary: Path) -> dict:
+    cpu_model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu_model = line.split(":", 1)[1].strip()
+            break
+    mem_total = next((int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")), 0)
+    stat = binary.stat()
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
+    return {
+        "hostname": platform.node(),
+        "kernel": platform.release(),
+        "cpu": cpu_model,
+        "nproc": os.cpu_count(),
+        "mem_gib": round(mem_total / 1024 / 1024, 1),
+        "loadavg_at_start": loadavg(),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        # The newest commit older than the binary: what it was built from (plus the uncommitted changes of then).
+        "binary_commit": git("log", "-1", "--format=%h", f"--before={int(stat.st_mtime)}") or "?",
+        "dirty_files": len([l for l in git("status", "--porcelain").splitlines() if l.strip()]),
+        "binary": str(binary),
+        "binary_mtime": dt.datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M"),
+        "binary_size_mib": round(stat.st_size / 2**20, 1),
+        "wrk": wrk_version[0] if wrk_version else "",
+        "python": platform.python_version(),
+    }
+
+
+def fmt(value, digits=0) -> str:
+    if value is None:
+        return "–"
+    if digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("✅" if ok else "❌")
+
+
+def check_targets(report: dict) -> list[dict]:
+    checks = []
+    postgres = report["mode"] == "postgres"
+    for config in report["configurations"]:
+        for name, w in config["workloads"].items():
+            if postgres and not report["smoke"]:
+                checks.append({"what": f"{config['label']} {name} req/s ≥ {TARGETS[name]:,}", "value": w["rps"],
+                               "ok": w["rps"] >= TARGETS[name]})
+            if not report["smoke"]:
+                checks.append({"what": f"{config['label']} {name} p99 ≤ {TARGET_P99_MS:.0f} ms", "value": w["latency_ms"]["p99"],
+                               "ok": w["latency_ms"]["p99"] is not None and w["latency_ms"]["p99"] <= TARGET_P99_MS})
+            checks.append({"what": f"{config['label']} {name} zero errors (non-2xx + socket)",
+                           "value": w["non_2xx"] + w["socket_errors_total"], "ok": w["non_2xx"] + w["socket_errors_total"] == 0})
+            if "durability" in w:
+                checks.append({"what": f"{config['label']} {name} every 201 committed (rows = 201s)",
+                               "value": f"{w['durability']['new_rows']} / {w['durability']['server_201']}",
+                               "ok": w["durability"]["ok"]})
+        if not report["smoke"]:
+            idle = config["idle_rss"].get("VmRSS")
+            checks.append({"what": f"{config['label']} idle RSS ≤ {TARGET_IDLE_RSS_MIB:.0f} MiB", "value": idle,
+                           "ok": idle is not None and idle <= TARGET_IDLE_RSS_MIB})
+            checks.append({"what": f"{config['label']} exec → ready ≤ {TARGET_READY_MS:.0f} ms", "value": config["ready_ms"],
+                           "ok": config["ready_ms"] <= TARGET_READY_MS})
+    return checks
+
+
+def render_markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        f"# Benchmark {report['started']} — {report['mode']}{' (smoke)' if report['smoke'] else ''}",
+        "",
+        f"`{report['command']}`",
+        "",
+        f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB, kernel {m['kernel']}; "
+        f"load average at start {' '.join(str(x) for x in m['loadavg_at_start'])}.",
+        f"- Code: binary `{m['binary']}` ({m['binary_size_mib']} MiB) built {m['binary_mtime']}, when the newest commit was "
+        f"`{m.get('binary_commit', '?')}`; at run time HEAD was `{m['commit']}` with {m['dirty_files']} uncommitted files "
+        "(another session edits the tree).",
+        f"- Load: {m['wrk']}; `-t{report['params']['threads']} -c{report['params']['connections']} "
+        f"-d{report['params']['duration']}s --latency`, {report['params']['warmup']} s list50 warm-up (not counted) "
+        f"after each start.",
+        f"- Database: {report['database']['kind']}: " + ", ".join(f"{k}={v}" for k, v in report['database']['settings'].items()),
+        f"- Seed: {report['seed']['users']} users × {report['seed']['tasks_per_user']} tasks through the API; sign-ups "
+        f"(bcrypt, default cost) {report['seed']['signup_seconds']} s, tasks {report['seed']['tasks_seconds']} s "
+        f"({report['seed']['tasks_per_second']:,}/s from a Python client); one list50 answer is "
+        f"{report['seed']['list50_bytes']:,} bytes ({report['seed']['list50_items']} tasks); then "
+        + ("planner statistics gathered (`VACUUM ANALYZE`, as autovacuum would)." if report['seed'].get('analyzed')
+           else "no planner statistics (`--no-analyze`)."),
+        f"- First start on an empty database (runs the migrations): exec → ready "
+        f"{report['first_start']['ready_ms']} ms, RSS {report['first_start']['idle_rss'].get('VmRSS')} MiB.",
+        "",
+    ]
+    for config in report["configurations"]:
+        env = ", ".join(f"{k}={v}" for k, v in config["env"].items()) or "defaults (ACCESS_LOG=true)"
+        lines += [
+            f"## {config['label']}: {env}",
+            "",
+            f"Exec → first 200 on /readyz: **{config['ready_ms']} ms**; idle RSS **{config['idle_rss'].get('VmRSS')} MiB** "
+            f"({config['idle_rss'].get('Threads')} threads); RSS after the run **{config.get('rss_after', {}).get('VmRSS')} MiB** "
+            f"(peak {config.get('rss_after', {}).get('VmHWM')} MiB).",
+            "",
+            "| workload | req/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | CPU cores: backend / db / wrk / other (busy of "
+            f"{m['nproc']}) | load1 before | machine busy before |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        ]
+        for name, w in config["workloads"].items():
+            c = w["cpu_cores"]
+            lat = w["latency_ms"]
+            db_cpu = "–" if c["database"] is None else f"{c['database']:.2f}"
+            lines.append(
+                f"| {name} | {fmt(w['rps'])} | {fmt(lat['p50'], 2)} | {fmt(lat['p99'], 2)} | {fmt(lat['max'], 1)} | {w['non_2xx']} | "
+                f"{w['socket_errors_total']} | {c['backend']:.2f} / {db_cpu} / {c['wrk']:.2f} / {c['other']:.2f} "
+                f"({c['machine_busy']:.2f}) | {w['machine_before']['loadavg'][0]:.2f} | {w['machine_before']['busy_cores_1s']:.2f} |")
+        lines.append("")
+        for name, w in config["workloads"].items():
+            if "durability" in w:
+                d = w["durability"]
+                lines.append(f"- {name}: the server answered 201 {d['server_201']:,} times and the database gained "
+                             f"{d['new_rows']:,} rows ({'every 201 committed' if d['ok'] else 'MISMATCH'}).")
+            others = w["machine_before"]["other_processes"]
+            if others or w["machine_before"]["swift_builds"]:
+                desc = ", ".join(f"{p['comm']} ({p['cores']:.2f})" for p in others)
+                lines.append(f"- before {name}, other processes busy: {desc or 'none'}"
+                             + (f"; swift build running: {len(w['machine_before']['swift_builds'])} process(es)"
+                                if w["machine_before"]["swift_builds"] else ""))
+        lines.append("")
+    if any("profile" in w for c in report["configurations"] for w in c["workloads"].values()):
+        lines += ["## Profile", "",
+                  "perf: `perf record -e cpu-clock -F 499 -a -g` for the workload's duration (whole machine). Percentages "
+                  "are of all samples (by process) or of the process's samples (functions; 'children' = inclusive).", ""]
+        for config in report["configurations"]:
+            for name, w in config["workloads"].items():
+                profile = w.get("profile")
+                if not profile:
+                    continue
+                lines += [f"### {config['label']} {name}", ""]
+                database = profile.get("database")
+                if database:
+                    per = database["per_request"]
+                    lines += [f"Per HTTP request: {per['xact_commit']} transactions (one per statement: no BEGIN), "
+                              f"{per['tup_returned']} tuples returned, {per['tup_fetched']} fetched, {per['tup_inserted']} inserted, "
+                              f"{per['blks_hit']} buffer hits, {per['blks_read']} reads, {per['wal_records']} WAL records, "
+                              f"{per['wal_bytes']} WAL bytes, {per['wal_sync']} WAL syncs "
+                              f"({database['wal_sync']:,} syncs for {database['xact_commit']:,} transactions).", ""]
+                perf = profile.get("perf") or {}
+                if perf.get("backend_shares"):
+                    lines += ["Backend CPU samples whose stack contains (inclusive, overlapping):", "",
+                              "| what | share |", "|---|---:|"]
+                    for label, value in perf["backend_shares"]:
+                        lines.append(f"| {label} | {value if label == '(samples)' else f'{value:.1f} %'} |")
+                    lines.append("")
+                for key, title in (("by_process", "CPU by process and object"), ("backend_self", "backend: self time"),
+                                   ("backend_children", "backend: inclusive time"), ("postgres_self", "PostgreSQL: self time")):
+                    if perf.get(key):
+                        lines += [f"<details><summary>{title}</summary>", "", "```", perf[key], "```", "", "</details>", ""]
+        if report.get("plans"):
+            lines += ["### Query plans", ""]
+            for name, plan in report["plans"].items():
+                lines += [f"{name}:", "", "```", plan, "```", ""]
+    lines += ["## Targets", "", "| check | value | |", "|---|---:|---|"]
+    for check in report["checks"]:
+        lines.append(f"| {check['what']} | {check['value']} | {verdict(check['ok'])} |")
+    lines += ["", "## wrk output", ""]
+    for config in report["configurations"]:
+        for name, w in config["workloads"].items():
+            lines += [f"<details><summary>{config['label']} {name}</summary>", "", "```", w["command"],
+                      w["wrk_output"].rstrip(), "```", "", "</details>", ""]
+    return "\n".join(lines) + "\n"
+
+
+ROW_MARKER = "<!-- runs: bench.py appends one row per configuration at the end of this file -->"
+
+
+def append_rows(report: dict, results_md: Path, relative_result: str) -> None:
+    rows = []
+    m = report["machine"]
+    for config in report["configurations"]:
+        cells = []
+        for name in WORKLOADS:
+            w = config["workloads"].get(name)
+            cells.append("–" if not w else f"{fmt(w['rps'])} / {fmt(w['latency_ms']['p99'], 1)}")
+        errors = sum(w["non_2xx"] + w["socket_errors_total"] for w in config["workloads"].values())
+        loads = [w["machine_before"]["loadavg"][0] for w in config["workloads"].values()]
+        cpu = config["workloads"].get("list50", {}).get("cpu_cores")
+        split = "–" if not cpu else (f"{cpu['backend']:.2f}/{'–' if cpu['database'] is None else format(cpu['database'], '.2f')}"
+                                     f"/{cpu['wrk']:.2f}/{cpu['other']:.2f}")
+        mode = report["mode"] + (" smoke" if report["smoke"] else "")
+        access = config["env"].get("ACCESS_LOG", "true")
+        rows.append(
+            f"| {report['started']} | {mode} | {access} | `{m.get('binary_commit', m['commit'])}` {m['binary_mtime'][11:]} "
+            f"| {' | '.join(cells)} | {errors} | {config['idle_rss'].get('VmRSS')} | {config.get('rss_after', {}).get('VmRSS')} "
+            f"| {config['ready_ms']:.0f} | {split} | {m['nproc']} / {min(loads) if loads else 0:.2f}–{max(loads) if loads else 0:.2f} "
+            f"| [{Path(relative_result).name}]({relative_result}) |")
+    text = results_md.read_text() if results_md.exists() else ""
+    if ROW_MARKER not in text:
+        raise SystemExit(f"{results_md} has no row marker; not appending")
+    results_md.write_text(text.rstrip("\n") + "\n" + "\n".join(rows) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--smoke", action="store_true", help="short CI run: exits 1 on any non-2xx or socket error")
+    parser.add_argument("--bin", type=Path, required=True, help="the todo binary")
+    parser.add_argument("--duration", type=int, help="seconds per workload (15; smoke 3)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, help="wrk connections (64; smoke 16)")
+    parser.add_argument("--users", type=int, help="seeded users (20; smoke 4)")
+    parser.add_argument("--tasks-per-user", type=int, help="seeded tasks per user (200; smoke 60)")
+    parser.add_argument("--access-log", choices=["both", "on", "off"], help="configurations to run (both; smoke on)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--warmup", type=int, help="seconds of list50 after each start, not counted (3; smoke 0)")
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds between ready and the idle RSS reading")
+    parser.add_argument("--sample", type=float, default=1.0, help="seconds of CPU sampling before each workload")
+    parser.add_argument("--wait-for-builds", type=int, help="before the run and each workload, wait while a swift build "
+                        "runs or the machine is busy (see --quiet-threshold), at most this many seconds in all (600; smoke 0)")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
+                        help="skip gathering planner statistics after seeding (VACUUM ANALYZE / ANALYZE)")
+    parser.add_argument("--profile", action="store_true", help="also record `perf` (system-wide) during each workload, "
+                        "database counters per request and query plans; adds a profile section; not appended to RESULTS.md")
+    parser.add_argument("--quiet-threshold", type=float, default=0.5,
+                        help="busy cores (whole machine, 1 s sample) that make a workload wait (0.5)")
+    parser.add_argument("--no-record", action="store_true", help="do not write bench/results or bench/RESULTS.md")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    args = parser.parse_args()
+
+    smoke = args.smoke
+    args.duration = args.duration or (3 if smoke else 15)
+    args.connections = args.connections or (16 if smoke else 64)
+    args.users = args.users or (4 if smoke else 20)
+    args.tasks_per_user = args.tasks_per_user or (60 if smoke else 200)
+    args.access_log = args.access_log or ("on" if smoke else "both")
+    args.warmup = args.warmup if args.warmup is not None else (0 if smoke else 3)
+    args.wait_for_builds = args.wait_for_builds if args.wait_for_builds is not None else (0 if smoke else 600)
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    for w in args.workloads:
+        if w not in WORKLOADS:
+            parser.error(f"unknown workload {w}")
+    binary = args.bin.absolute()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found (apt-get install -y wrk)")
+
+    run_started = time.monotonic()
+    wait_for_builds(args)
+    started = dt.datetime.now()
+    report: dict = {
+        "started": started.strftime("%Y-%m-%d %H:%M"),
+        "mode": args.mode,
+        "smoke": smoke,
+        "command": "bench/run.sh " + " ".join(sys.argv[1:]),
+        "params": {"duration": args.duration, "threads": args.threads, "connections": args.connections,
+                   "warmup": args.warmup},
+        "machine": machine_info(binary),
+        "swift_builds_at_start": swift_builds_running(),
+    }
+    if args.profile and shutil.which("perf") is None:
+        raise SystemExit("--profile needs perf (apt-get install -y linux-perf)")
+    work = Path(tempfile.mkdtemp(prefix="todo-bench."))
+    os.chmod(work, 0o755)
+    db = Postgres(work) if args.mode == "postgres" else SQLiteDB(work)
+    interrupted = False
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    first = None
+    try:
+        db.start()
+        report["database"] = {"kind": db.kind, "settings": db.settings()}
+        log(f"{db.kind} ready: {report['database']['settings']}")
+        # First start on an empty database: migrations run; then seed through the API.
+        first = Backend(binary, db.url, work, {})
+        ready = first.start("seed")
+        report["first_start"] = {"ready_ms": round(ready, 1), "idle_rss": rss_mib(first.pid)}
+        log(f"first start (with migrations): ready in {ready:.0f} ms; seeding {args.users} users × {args.tasks_per_user} tasks")
+        seeded = seed(first, args.users, args.tasks_per_user, workers=8)
+        first.stop()
+        if args.analyze:
+            # What autovacuum does a minute later on a live server: without statistics the planner
+            # picks a bitmap scan + sort for list50 (reads all of a user's tasks), and it would switch
+            # plans in the middle of the run when autovacuum gets there.
+            started_analyze = time.monotonic()
+            db.analyze()
+            log(f"statistics gathered ({'VACUUM ANALYZE' if db.kind == 'postgres' else 'ANALYZE'}, "
+                f"{time.monotonic() - started_analyze:.1f} s)")
+        report["seed"] = {k: v for k, v in seeded.items() if k != "accounts"}
+        report["seed"].update(users=args.users, tasks_per_user=args.tasks_per_user, analyzed=args.analyze)
+        log(f"seeded: {report['seed']}")
+        data_path = work / "data.lua"
+        write_lua_data(seeded["accounts"], data_path)
+
+        configurations = []
+        if args.access_log in ("both", "on"):
+            configurations.append(("access-log", {}))
+        if args.access_log in ("both", "off"):
+            configurations.append(("no-access-log", {"ACCESS_LOG": "false"}))
+        report["configurations"] = [run_configuration(label, args, binary, db, work, data_path, env)
+                                    for label, env in configurations]
+        report["database"]["tasks_at_end"] = db.task_count()
+        if args.profile:
+            account = seeded["accounts"][0]
+            report["plans"] = db.explain(account["id"], account["tasks"][len(account["tasks"]) // 2])
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted")
+    finally:
+        if first:
+            first.stop()
+        db.stop()
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if interrupted:
+        return 130
+
+    report["checks"] = check_targets(report)
+    report["elapsed_seconds"] = round(time.monotonic() - run_started, 1)
+    failed = [c for c in report["checks"] if not c["ok"]]
+    errors = [c for c in failed if "zero errors" in c["what"] or "committed" in c["what"]]
+    if not args.no_record:
+        # Smoke runs (CI) go to bench/out/, which git ignores; full runs are kept in bench/results/.
+        results = BENCH_DIR / ("out" if smoke else "results")
+        results.mkdir(exist_ok=True)
+        name = started.strftime("%Y-%m-%d-%H%M") + f"-{args.mode}{'-smoke' if smoke else ''}{'-profile' if args.profile else ''}"
+        (results / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+        (results / f"{name}.md").write_text(render_markdown(report))
+        if not smoke and not args.profile:
+            append_rows(report, BENCH_DIR / "RESULTS.md", f"results/{name}.md")
+        log(f"wrote {results.relative_to(REPO_DIR)}/{name}.md and .json" + ("" if smoke or args.profile else "; appended to bench/RESULTS.md"))
+    else:
+        print(render_markdown(report))
+    log(f"done in {report['elapsed_seconds']} s; {len(failed)} of {len(report['checks'])} checks failed")
+    for check in failed:
+        log(f"  FAILED {check['what']}: {check['value']}")
+    if smoke:
+        return 1 if errors else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""What-if experiments behind the profile findings in bench/RESULTS.md. They change only the
+throw-away database of the run (never the Swift code or the repository):
+
+  stats     list50 on freshly seeded data without planner statistics, then after VACUUM ANALYZE
+  notify    create with the stock trigger, with the trigger minus `pg_notify`, and with the trigger
+            disabled (each with fsync on); WAL syncs per commit from pg_stat_wal
+  pool      create and list50 with DATABASE_POOL_SIZE=5/10/20/30 (trigger as shipped)
+
+usage: python3 bench/experiments.py [--bin .build/release/todo] [--duration 10] [--wait-for-builds 900]
+                                   [stats] [notify] [pool]
+Prints a Markdown table per experiment. PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402
+
+TRIGGER_WITHOUT_NOTIFY = """
+CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    kind text;
+    subject tasks;
+BEGIN
+    IF TG_OP = 'INSERT' THEN kind := 'task.created'; subject := NEW;
+    ELSIF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
+    ELSIF NEW.version <> OLD.version THEN kind := 'task.updated'; subject := NEW;
+    ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
+    ELSE RETURN NULL;
+    END IF;
+    INSERT INTO events (user_id, kind, task_id) VALUES (subject.user_id, kind, subject.id);
+    RETURN NULL;
+END
+$$
+"""
+
+
+def settled_activity(db: bench.Postgres) -> dict:
+    time.sleep(11)  # PostgreSQL 15 backends publish their counters after being idle a while
+    return db.activity()
+
+
+def measure(name: str, workload: str, backend, db, data, work, args) -> dict:
+    bench.wait_for_builds(args, {backend.pid, *db.pids()})
+    before = settled_activity(db)
+    busy, others = bench.busy_processes({backend.pid, *db.pids()}, seconds=1)
+    result = bench.run_wrk(workload, backend, db, data, work, args.duration, 2, 64)
+    after = settled_activity(db)
+    commits = after["xact_commit"] - before["xact_commit"]
+    syncs = after["wal_sync"] - before["wal_sync"]
+    row = {
+        "name": name, "workload": workload, "rps": result["rps"], "p50": result["latency_ms"]["p50"],
+        "p99": result["latency_ms"]["p99"], "errors": result["non_2xx"] + result["socket_errors_total"],
+        "cpu": result["cpu_cores"], "syncs_per_commit": round(syncs / max(1, commits), 3),
+        "tuples_per_request": round((after["tup_returned"] - before["tup_returned"]) / max(1, result["requests"]), 1),
+        "busy_before": busy, "others": ", ".join(f"{p['comm']} ({p['cores']})" for p in others),
+    }
+    bench.log(f"{name} {workload}: {row}")
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| experiment | workload | req/s | p50 ms | p99 ms | errors | WAL syncs / commit | tuples read / request | "
+             "CPU backend / db / wrk / other | busy before (other processes) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in rows:
+        c = r["cpu"]
+        lines.append(f"| {r['name']} | {r['workload']} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | "
+                     f"{r['syncs_per_commit']} | {r['tuples_per_request']} | {c['backend']:.2f} / {c['database']:.2f} / "
+                     f"{c['wrk']:.2f} / {c['other']:.2f} | {r['busy_before']:.2f} {r['others']} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", type=Path, default=bench.REPO_DIR / ".build/release/todo")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--wait-for-builds", type=int, default=900,
+                        help="before each measurement, wait while a swift build runs (at most this many seconds in all)")
+    parser.add_argument("experiments", nargs="*", default=["stats", "notify", "pool"])
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="todo-bench-exp."))
+    work.chmod(0o755)
+    db = bench.Postgres(work)
+    backend = None
+    out = []
+    try:
+        db.start()
+        backend = bench.Backend(args.bin.absolute(), db.url, work, {})
+        backend.start("exp")
+        seeded = bench.seed(backend, 20, 200, workers=8)
+        data = work / "data.lua"
+        bench.write_lua_data(seeded["accounts"], data)
+
+        if "stats" in args.experiments:
+            rows = [measure("no statistics (fresh seed)", "list50", backend, db, data, work, args)]
+            db.analyze()
+            rows.append(measure("after VACUUM ANALYZE", "list50", backend, db, data, work, args))
+            out += ["### Planner statistics and list50", "", table(rows), ""]
+        else:
+            db.analyze()
+
+        if "notify" in args.experiments:
+            rows = [measure("trigger as shipped (INSERT event + pg_notify)", "create", backend, db, data, work, args)]
+            db.sql(TRIGGER_WITHOUT_NOTIFY)
+            rows.append(measure("trigger without pg_notify", "create", backend, db, data, work, args))
+            db.sql("ALTER TABLE tasks DISABLE TRIGGER tasks_events")
+            rows.append(measure("no trigger (no event row)", "create", backend, db, data, work, args))
+            db.sql("ALTER TABLE tasks ENABLE TRIGGER tasks_events")
+            rows.append(measure("trigger without pg_notify, again", "create", backend, db, data, work, args))
+            # Restore the shipped trigger function for the experiments that follow.
+            backend.stop()
+            db.sql("DROP FUNCTION tasks_record_event() CASCADE")
+            db.sql("DELETE FROM schema_migrations")
+            db.sql("DROP TABLE tasks, users, api_tokens, events CASCADE")
+            backend = bench.Backend(args.bin.absolute(), db.url, work, {})
+            backend.start("exp2")
+            seeded = bench.seed(backend, 20, 200, workers=8)
+            bench.write_lua_data(seeded["accounts"], data)
+            db.analyze()
+            out += ["### The event trigger and create (fsync on)", "", table(rows), ""]
+
+        if "pool" in args.experiments:
+            rows = []
+            for size in (5, 10, 20, 30):
+                backend.stop()
+                backend = bench.Backend(args.bin.absolute(), db.url, work, {"DATABASE_POOL_SIZE": str(size)})
+                backend.start(f"pool{size}")
+                for workload in ("create", "list50"):
+                    rows.append(measure(f"DATABASE_POOL_SIZE={size}", workload, backend, db, data, work, args))
+            out += ["### Pool size", "", table(rows), ""]
+    finally:
+        if backend:
+            backend.stop()
+        db.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
