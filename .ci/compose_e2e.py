@@ -161,6 +161,7 @@ SAMPLE_TASKS = [
      "recurrence": {"frequency": "weekly", "interval": 1, "timezone": "Europe/Berlin"}},
 ]
 RECURRING_TITLE = "Water the plants"
+ASSISTANT_TITLE = "call the plumber"
 NEXT_OCCURRENCE_DUE = "2030-04-06T07:00:00.000Z"
 
 
@@ -181,11 +182,16 @@ def seed_account(client: Client, label: str) -> tuple[str, str, str, list[tuple]
     if RECURRING_TITLE in created:
         response = client.complete(token, created[RECURRING_TITLE]["id"])
         check("the recurring task marked complete", response.status_code == 200 and response.json().get("completed") is True, f"{response.status_code} {response.text[:200]}")
+    response = client.session.post(f"{client.base_url}/api/me/chat", json={"message": f"add {ASSISTANT_TITLE} tomorrow 9am"},
+                                   headers=auth(token), timeout=60)
+    calls = response.json().get("tool_calls", []) if response.status_code == 200 else []
+    check("the assistant (offline agent, through the MCP server) adds a task",
+          [call.get("name") for call in calls] == ["add_task"] and not calls[0].get("is_error"), f"{response.status_code} {response.text[:300]}")
     response = client.tasks(token)
     items = response.json().get("items", []) if response.status_code == 200 else []
     titles = sorted(item["title"] for item in items)
-    expected = sorted([task["title"] for task in SAMPLE_TASKS] + [RECURRING_TITLE])
-    check("the tasks read back, with the next occurrence of the recurring one", titles == expected, f"{response.status_code} {titles}")
+    expected = sorted([task["title"] for task in SAMPLE_TASKS] + [RECURRING_TITLE, ASSISTANT_TITLE])
+    check("the tasks read back, with the next occurrence and the assistant's task", titles == expected, f"{response.status_code} {titles}")
     next_due = [item.get("due_at") for item in items if item["title"] == RECURRING_TITLE and not item.get("completed")]
     check(f"the next occurrence is due {NEXT_OCCURRENCE_DUE} (time-zone rules applied)", next_due == [NEXT_OCCURRENCE_DUE], str(next_due))
     return email, password, token, task_digest(items)
