@@ -253,6 +253,12 @@ class Postgres:
     def analyze(self) -> None:
         self.sql("VACUUM ANALYZE")
 
+    def recreate_database(self) -> None:
+        """An empty `bench` database (no connections may be open)."""
+        for statement in ("DROP DATABASE bench", "CREATE DATABASE bench"):
+            subprocess.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "todo", "-d", "postgres",
+                            "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True, check=True)
+
     def explain(self, user_id: str, task_id: int) -> dict:
         """Plans of the statements behind list50, get_one and create (as PostgresRepository sends them)."""
         columns = ("id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, "
@@ -617,8 +623,27 @@ SHARE_PATTERNS = [
 ]
 
 
-def backend_shares(perf_data: Path, backend_pid: int) -> list[tuple[str, float]]:
-    result = subprocess.run(["perf", "script", "-i", str(perf_data), "--pid", str(backend_pid), "-F", "pid,ip,sym"],
+# The same for the PostgreSQL server processes (Debian's build: exported symbols only, so these are lower bounds).
+POSTGRES_SHARE_PATTERNS = [
+    ("parse + analyze (pg_parse_query, pg_analyze_and_rewrite_*)", r"^pg_parse_query$|^pg_analyze_and_rewrite"),
+    ("plan (pg_plan_queries / GetCachedPlan: unnamed statements are planned every time)", r"^pg_plan_queries$|^GetCachedPlan$"),
+    ("execute (PortalRun)", r"^PortalRun$"),
+    ("  of which sending rows (printtup / SendFunctionCall)", r"^printtup$|^SendFunctionCall$"),
+    ("  of which the event trigger (plpgsql)", r"plpgsql_exec_trigger|^ExecCallTriggerFunc$"),
+    ("commit (CommitTransactionCommand)", r"^CommitTransactionCommand$"),
+    ("  of which WAL flush (XLogFlush)", r"^XLogFlush$"),
+    ("  of which NOTIFY (PreCommit_Notify / AtCommit_Notify)", r"^PreCommit_Notify$|^AtCommit_Notify$|^asyncQueue"),
+    ("network read (pq_getbyte / secure_read)", r"^secure_read$|^pq_getbyte$|^pq_getmessage$"),
+    ("network write (pq_flush / secure_write)", r"^secure_write$|^internal_flush$|^socket_flush$"),
+    ("malloc/free (libc)", r"^_int_malloc$|^_int_free$|^malloc$|^cfree"),
+]
+
+
+def backend_shares(perf_data: Path, backend_pid: int, filter_args: list[str] | None = None,
+                   patterns: list | None = None) -> list[tuple[str, float]]:
+    filter_args = filter_args or ["--pid", str(backend_pid)]
+    patterns = patterns or SHARE_PATTERNS
+    result = subprocess.run(["perf", "script", "-i", str(perf_data), *filter_args, "-F", "pid,ip,sym"],
                             capture_output=True, text=True)
     text = result.stdout
     demangler = shutil.which("swift-demangle")
@@ -632,7 +657,7 @@ def backend_shares(perf_data: Path, backend_pid: int) -> list[tuple[str, float]]
     if not stacks:
         return []
     shares = []
-    for label, pattern in SHARE_PATTERNS:
+    for label, pattern in patterns:
         if pattern is None:
             hits = sum(1 for frames in stacks if frames[0] in ("swift_retain", "swift_release"))
         else:
@@ -658,6 +683,7 @@ def perf_report(perf_data: Path, backend_pid: int, top: int = 45) -> dict:
 
     return {
         "backend_shares": backend_shares(perf_data, backend_pid),
+        "postgres_shares": backend_shares(perf_data, 0, ["--comms", "postgres"], POSTGRES_SHARE_PATTERNS),
         "by_process": report("--no-children", "--sort", "comm,dso", "-g", "none"),
         # The backend's threads are named after their executor (NIO-SGLTN-*, ...default-qos), so filter by pid.
         "backend_self": report("--no-children", "--pid", str(backend_pid), "--percentage", "relative",
@@ -887,12 +913,13 @@ def render_markdown(report: dict) -> str:
                               f"{per['wal_bytes']} WAL bytes, {per['wal_sync']} WAL syncs "
                               f"({database['wal_sync']:,} syncs for {database['xact_commit']:,} transactions).", ""]
                 perf = profile.get("perf") or {}
-                if perf.get("backend_shares"):
-                    lines += ["Backend CPU samples whose stack contains (inclusive, overlapping):", "",
-                              "| what | share |", "|---|---:|"]
-                    for label, value in perf["backend_shares"]:
-                        lines.append(f"| {label} | {value if label == '(samples)' else f'{value:.1f} %'} |")
-                    lines.append("")
+                for key, title in (("backend_shares", "Backend"), ("postgres_shares", "PostgreSQL")):
+                    if perf.get(key):
+                        lines += [f"{title} CPU samples whose stack contains (inclusive, overlapping):", "",
+                                  "| what | share |", "|---|---:|"]
+                        for label, value in perf[key]:
+                            lines.append(f"| {label} | {value if label == '(samples)' else f'{value:.1f} %'} |")
+                        lines.append("")
                 for key, title in (("by_process", "CPU by process and object"), ("backend_self", "backend: self time"),
                                    ("backend_children", "backend: inclusive time"), ("postgres_self", "PostgreSQL: self time")):
                     if perf.get(key):
@@ -947,7 +974,7 @@ def append_rows(report: dict, results_md: Path, relative_result: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--smoke", action="store_true", help="short CI run: exits 1 on any non-2xx or socket error")
+    parser.add_argument("--smoke", action="store_true", help="short CI run: exits 1 on any non-2xx, socket error or 201 without a stored row")
     parser.add_argument("--bin", type=Path, required=True, help="the todo binary")
     parser.add_argument("--duration", type=int, help="seconds per workload (15; smoke 3)")
     parser.add_argument("--threads", type=int, default=2)
@@ -1004,8 +1031,13 @@ def main() -> int:
         raise SystemExit("--profile needs perf (apt-get install -y linux-perf)")
     work = Path(tempfile.mkdtemp(prefix="todo-bench."))
     os.chmod(work, 0o755)
+    # Run a copy: other sessions may rebuild .build/release while the run is under way.
+    pinned = work / "todo"
+    shutil.copy2(binary, pinned)
+    binary = pinned
     db = Postgres(work) if args.mode == "postgres" else SQLiteDB(work)
     interrupted = False
+    failed_run = False
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
@@ -1051,6 +1083,12 @@ def main() -> int:
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted")
+    except Exception:
+        # A backend that died or a database that would not start: say so, clean up, fail.
+        import traceback
+        traceback.print_exc()
+        log(f"the run failed; logs were in {work} (kept with --keep)")
+        failed_run = True
     finally:
         if first:
             first.stop()
@@ -1061,6 +1099,8 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     if interrupted:
         return 130
+    if failed_run:
+        return 2
 
     report["checks"] = check_targets(report)
     report["elapsed_seconds"] = round(time.monotonic() - run_started, 1)

@@ -6,9 +6,11 @@ throw-away database of the run (never the Swift code or the repository):
   notify    create with the stock trigger, with the trigger minus `pg_notify`, and with the trigger
             disabled (each with fsync on); WAL syncs per commit from pg_stat_wal
   pool      create and list50 with DATABASE_POOL_SIZE=5/10/20/30 (trigger as shipped)
+  ab        list50, get_one and create with --bin and --compare-bin, alternating twice, each binary
+            on a fresh database (to see what a change to the code bought)
 
 usage: python3 bench/experiments.py [--bin .build/release/todo] [--duration 10] [--wait-for-builds 900]
-                                   [stats] [notify] [pool]
+                                   [--compare-bin OTHER] [stats] [notify] [pool] [ab]
 Prints a Markdown table per experiment. PostgreSQL only.
 """
 
@@ -54,13 +56,14 @@ def measure(name: str, workload: str, backend, db, data, work, args) -> dict:
     busy, others = bench.busy_processes({backend.pid, *db.pids()}, seconds=1)
     result = bench.run_wrk(workload, backend, db, data, work, args.duration, 2, 64)
     after = settled_activity(db)
-    commits = after["xact_commit"] - before["xact_commit"]
+    requests = max(1, result["requests"])
     syncs = after["wal_sync"] - before["wal_sync"]
     row = {
         "name": name, "workload": workload, "rps": result["rps"], "p50": result["latency_ms"]["p50"],
         "p99": result["latency_ms"]["p99"], "errors": result["non_2xx"] + result["socket_errors_total"],
-        "cpu": result["cpu_cores"], "syncs_per_commit": round(syncs / max(1, commits), 3),
-        "tuples_per_request": round((after["tup_returned"] - before["tup_returned"]) / max(1, result["requests"]), 1),
+        "cpu": result["cpu_cores"], "syncs_per_request": round(syncs / requests, 3),
+        "statements_per_request": round((after["xact_commit"] - before["xact_commit"]) / requests, 2),
+        "tuples_per_request": round((after["tup_returned"] - before["tup_returned"]) / requests, 1),
         "busy_before": busy, "others": ", ".join(f"{p['comm']} ({p['cores']})" for p in others),
     }
     bench.log(f"{name} {workload}: {row}")
@@ -68,13 +71,13 @@ def measure(name: str, workload: str, backend, db, data, work, args) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| experiment | workload | req/s | p50 ms | p99 ms | errors | WAL syncs / commit | tuples read / request | "
-             "CPU backend / db / wrk / other | busy before (other processes) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines = ["| experiment | workload | req/s | p50 ms | p99 ms | errors | statements / request | WAL syncs / request | "
+             "tuples read / request | CPU backend / db / wrk / other | busy before (other processes) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         c = r["cpu"]
         lines.append(f"| {r['name']} | {r['workload']} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | "
-                     f"{r['syncs_per_commit']} | {r['tuples_per_request']} | {c['backend']:.2f} / {c['database']:.2f} / "
+                     f"{r['statements_per_request']} | {r['syncs_per_request']} | {r['tuples_per_request']} | {c['backend']:.2f} / {c['database']:.2f} / "
                      f"{c['wrk']:.2f} / {c['other']:.2f} | {r['busy_before']:.2f} {r['others']} |")
     return "\n".join(lines)
 
@@ -85,11 +88,23 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--wait-for-builds", type=int, default=900,
                         help="before each measurement, wait while a swift build runs (at most this many seconds in all)")
+    parser.add_argument("--compare-bin", type=Path, help="the B binary of the ab experiment")
     parser.add_argument("experiments", nargs="*", default=["stats", "notify", "pool"])
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="todo-bench-exp."))
     work.chmod(0o755)
+    # Run a copy: other sessions may rebuild .build/release meanwhile.
+    source = args.bin.absolute()
+    shutil.copy2(source, work / "todo")
+    args.bin = work / "todo"
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(source.stat().st_mtime))
+    args.bin_label = f"{source} built {built}"
+    if args.compare_bin:
+        compare = args.compare_bin.absolute()
+        shutil.copy2(compare, work / "todo-b")
+        args.compare_bin = work / "todo-b"
+        args.compare_label = f"{compare} built {time.strftime('%Y-%m-%d %H:%M', time.localtime(compare.stat().st_mtime))}"
     db = bench.Postgres(work)
     backend = None
     out = []
@@ -117,17 +132,32 @@ def main() -> int:
             rows.append(measure("no trigger (no event row)", "create", backend, db, data, work, args))
             db.sql("ALTER TABLE tasks ENABLE TRIGGER tasks_events")
             rows.append(measure("trigger without pg_notify, again", "create", backend, db, data, work, args))
-            # Restore the shipped trigger function for the experiments that follow.
+            # Start again from an empty database (the shipped trigger) for the experiments that follow.
             backend.stop()
-            db.sql("DROP FUNCTION tasks_record_event() CASCADE")
-            db.sql("DELETE FROM schema_migrations")
-            db.sql("DROP TABLE tasks, users, api_tokens, events CASCADE")
+            db.recreate_database()
             backend = bench.Backend(args.bin.absolute(), db.url, work, {})
             backend.start("exp2")
             seeded = bench.seed(backend, 20, 200, workers=8)
             bench.write_lua_data(seeded["accounts"], data)
             db.analyze()
             out += ["### The event trigger and create (fsync on)", "", table(rows), ""]
+
+        if "ab" in args.experiments:
+            if not args.compare_bin:
+                raise SystemExit("the ab experiment needs --compare-bin")
+            rows = []
+            for round_number in (1, 2):
+                for label, binary in (("A " + args.bin_label, args.bin), ("B " + args.compare_label, args.compare_bin)):
+                    backend.stop()
+                    db.recreate_database()
+                    backend = bench.Backend(binary, db.url, work, {})
+                    backend.start(f"ab{round_number}")
+                    seeded = bench.seed(backend, 20, 200, workers=8)
+                    bench.write_lua_data(seeded["accounts"], data)
+                    db.analyze()
+                    for workload in ("list50", "get_one", "create"):
+                        rows.append(measure(f"{label} (round {round_number})", workload, backend, db, data, work, args))
+            out += ["### A/B: two binaries, alternating, each on a fresh database", "", table(rows), ""]
 
         if "pool" in args.experiments:
             rows = []
@@ -143,6 +173,7 @@ def main() -> int:
             backend.stop()
         db.stop()
         shutil.rmtree(work, ignore_errors=True)
+    print(f"Binary: {source} built {built}; {args.duration} s per measurement, wrk -t2 -c64.\n")
     print("\n".join(out))
     return 0
 
