@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import TodoCore
 import TodoStore
 
 /// Liveness, readiness, metrics, version and the API description.
@@ -63,8 +64,4 @@ func withTimeout(_ limit: Duration, _ work: @escaping @Sendable () async throws 
         group.cancelAll()
         return first
     }
-}
-
-public enum BuildInfo {
-    public static let version = "0.1.0"
 }

@@ -67,7 +67,7 @@ public final class MCPToolClient: ToolRunner, @unchecked Sendable {
         let result = try await request("initialize", params: .object([
             "protocolVersion": .string(protocolVersion),
             "capabilities": .object([:]),
-            "clientInfo": .object(["name": .string("todo-assistant"), "version": .string("0.1.0")]),
+            "clientInfo": .object(["name": .string("todo-assistant"), "version": .string(BuildInfo.version)]),
         ]))
         if case .string(let version)? = result.objectValue?["protocolVersion"] { protocolVersion = version }
         try await notify("notifications/initialized")

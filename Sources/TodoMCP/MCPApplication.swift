@@ -38,7 +38,7 @@ public func buildMCPApplication(_ configuration: MCPConfiguration, logger: Logge
         return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: ready ? #"{"status":"ready"}"# : #"{"status":"backend unreachable"}"#)))
     }
-    router.get("version") { _, _ in ["name": "todo-mcp", "version": "0.1.0", "protocol": Version.latest] }
+    router.get("version") { _, _ in ["name": "todo-mcp", "version": BuildInfo.version, "protocol": Version.latest] }
     router.get(".well-known/oauth-protected-resource", use: endpoint.resourceMetadata)
     router.get(".well-known/oauth-protected-resource/mcp", use: endpoint.resourceMetadata)
     router.on("mcp", method: .post, use: endpoint.handle)

@@ -92,7 +92,7 @@ actor MCPSessions {
     /// that carried it (checked before the request reached the session).
     static func makeServer(tools: TaskTools) async -> Server {
         let server = Server(
-            name: "todo", version: "0.1.0", title: "Todo",
+            name: "todo", version: BuildInfo.version, title: "Todo",
             instructions: "Tools to manage the user's tasks. Task ids are strings; times are RFC 3339.",
             capabilities: .init(tools: .init(listChanged: false)))
         await server.withMethodHandler(ListTools.self) { _ in

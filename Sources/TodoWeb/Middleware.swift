@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TodoCore
 import Logging
 import TodoClient
 
@@ -22,7 +23,7 @@ struct RequestLogMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = Self.acceptableID(request.headers[.xRequestID]) ?? Self.newID()
+        let requestID = RequestID.accepting(request.headers[.xRequestID]) ?? RequestID.make()
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
         context.logger[metadataKey: "hb.request.id"] = nil
@@ -40,21 +41,6 @@ struct RequestLogMiddleware: RouterMiddleware {
             ])
         }
         return response
-    }
-
-    static func acceptableID(_ value: String?) -> String? {
-        guard let value, (1...64).contains(value.utf8.count),
-              value.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) })
-        else { return nil }
-        return value
-    }
-
-    static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in
-            let hex = String(generator.next(), radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
     }
 }
 

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TodoAPI
 import TodoMCP
 import TodoWeb
+import TodoCore
 import TodoStore
 
 @main

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Testing
 import TodoAPI
+import TodoCore
 import TodoStore
 
 @Suite struct OperationsTests {
