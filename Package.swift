@@ -49,6 +49,7 @@ let package = Package(
                 "TodoCore",
                 "TodoStore",
                 "TodoAssistant",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -77,6 +78,7 @@ let package = Package(
                 "TodoCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // MCP server: task tools implemented with TodoClient.

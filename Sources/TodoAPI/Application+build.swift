@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Hummingbird
+import TodoAssistant
 import Logging
 import ServiceLifecycle
 import TodoStore
@@ -15,8 +17,9 @@ public func buildApplication(
     logger: Logger
 ) async -> APIApplication {
     let hub = EventHub(repository: repository)
+    let assistantHTTP = AssistantHTTPClient()
     let router = buildRouter(
-        configuration, repository: repository, readiness: readiness, hub: hub, logger: logger,
+        configuration, repository: repository, readiness: readiness, hub: hub, assistantHTTP: assistantHTTP.http, logger: logger,
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
@@ -27,13 +30,14 @@ public func buildApplication(
         SchemaService(repository: repository, readiness: readiness, migrate: configuration.migrateOnStart, logger: logger),
         ReminderService(repository: repository, interval: configuration.reminderInterval, logger: logger),
         EventFanoutService(hub: hub, repository: repository, pollInterval: configuration.eventPollInterval,
-                           retention: configuration.eventRetention, logger: logger))
+                           retention: configuration.eventRetention, logger: logger),
+        assistantHTTP)
     return app
 }
 
 func buildRouter(
-    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, hub: EventHub, logger: Logger,
-    tokens: AccessTokens
+    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, hub: EventHub,
+    assistantHTTP: HTTPClient, logger: Logger, tokens: AccessTokens
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog, trustedProxies: configuration.trustedProxies))
@@ -58,7 +62,7 @@ func buildRouter(
     EventController(repository: repository, hub: hub, heartbeat: configuration.eventHeartbeat) { token in
         (try? await authenticator.authenticate(token)) != nil
     }.addRoutes(to: user)
-    ChatController(repository: repository, body: body, configuration: configuration.assistant, logger: logger).addRoutes(to: user)
+    ChatController(repository: repository, body: body, configuration: configuration.assistant, http: assistantHTTP, logger: logger).addRoutes(to: user)
     return router
 }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -23,6 +24,7 @@ struct ChatController<Context: AppRequestContext>: Sendable {
     let repository: any TodoRepository
     let body: JSONBody
     let configuration: AssistantConfiguration
+    let http: HTTPClient
     let logger: Logger
 
     struct Answer: ResponseEncodable {
@@ -51,7 +53,7 @@ struct ChatController<Context: AppRequestContext>: Sendable {
     }
 
     var model: any ChatModel {
-        configuration.provider.map { OpenAICompatibleModel(configuration: $0, logger: logger) } ?? OfflineChatModel()
+        configuration.provider.map { OpenAICompatibleModel(configuration: $0, http: http, logger: logger) } ?? OfflineChatModel()
     }
 
     @Sendable func chat(_ request: Request, context: Context) async throws -> Answer {
@@ -67,7 +69,7 @@ struct ChatController<Context: AppRequestContext>: Sendable {
         } ?? TimeZone(identifier: "UTC")!
         let conversation = try await conversation(try fields.optionalString("conversation_id"), userID: userID, firstMessage: message)
         let history = try await repository.messages(conversationID: conversation.id, limit: ChatLimits.historyMessages)
-        let tools = MCPToolClient(url: configuration.mcpURL, token: try context.requireToken())
+        let tools = MCPToolClient(url: configuration.mcpURL, token: try context.requireToken(), http: http)
         let agent = Agent(model: model, maxSteps: configuration.maxSteps, timeLimit: configuration.timeLimit, logger: context.logger)
         let turn = await agent.respond(
             to: message, history: Array(history.drop { $0.role != .user }), tools: tools,
