@@ -113,6 +113,29 @@ enum Migrations {
             """,
             "CREATE INDEX messages_conversation ON messages (conversation_id, id)",
         ]),
+        // A transaction that notifies holds a global lock from its commit until its WAL is on
+        // disk, so NOTIFY in the trigger allowed one task write per fsync across the whole
+        // cluster. The application now announces changes itself, coalesced
+        // (`PostgresRepository.ChangeAnnouncer`); the trigger only records the event.
+        Migration(version: 3, name: "events without notify in the trigger", statements: [
+            """
+            CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                kind text;
+                subject tasks;
+            BEGIN
+                IF TG_OP = 'INSERT' THEN kind := 'task.created'; subject := NEW;
+                ELSIF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
+                ELSIF NEW.version <> OLD.version THEN kind := 'task.updated'; subject := NEW;
+                ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
+                ELSE RETURN NULL;
+                END IF;
+                INSERT INTO events (user_id, kind, task_id) VALUES (subject.user_id, kind, subject.id);
+                RETURN NULL;
+            END
+            $$
+            """,
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -220,5 +243,7 @@ enum Migrations {
             """,
             "CREATE INDEX messages_conversation ON messages (conversation_id, id)",
         ]),
+        // Versions mean the same on both databases; SQLite's triggers never notified.
+        Migration(version: 3, name: "events without notify in the trigger", statements: []),
     ]
 }

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import TodoCore
 
 /// PostgreSQL storage through PostgresNIO's connection pool. The pool itself is a `Service`
@@ -18,10 +19,17 @@ public final class PostgresRepository: TodoRepository {
     /// while PostgreSQL is down the pool would otherwise keep callers waiting indefinitely.
     private let timeout: Duration
 
+    /// Wakes `listenForEvents` on every replica after task changes.
+    private let announcer: ChangeAnnouncer
+
     public init(configuration: PostgresClient.Configuration, timeout: Duration = .seconds(5), logger: Logger) {
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
         self.timeout = timeout
         self.logger = logger
+        self.announcer = ChangeAnnouncer {
+            _ = try await withDeadline(timeout) { try await client.query("NOTIFY todo_events", logger: logger) }
+        }
     }
 
     private func query(_ statement: PostgresQuery) async throws -> PostgresRowSequence {
@@ -29,22 +37,28 @@ public final class PostgresRepository: TodoRepository {
         return try await withDeadline(timeout) { try await client.query(statement, logger: logger) }
     }
 
-    /// Runs a single-statement write and returns what `read` makes of its rows only once the
-    /// write is committed. PostgreSQL commits an implicit transaction at the protocol's Sync,
-    /// after it has sent the rows and CommandComplete, and PostgresNIO finishes a query at
-    /// CommandComplete: a server dying in between would leave a "successful" write that never
-    /// committed. A second statement on the same connection runs only after that commit.
-    private func write<T: Sendable>(
-        _ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T
-    ) async throws -> T {
+    /// Runs a single-statement write and returns its result only once the write is committed.
+    /// PostgreSQL commits an implicit transaction at the protocol's Sync, after it has sent the
+    /// rows and CommandComplete, and PostgresNIO finishes a query at CommandComplete: a server
+    /// dying in between would leave a "successful" write that never committed. A second
+    /// statement on the same connection runs only after that commit.
+    private func write<T: Sendable>(_ statement: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = self.client, logger = self.logger
         return try await withDeadline(timeout) {
             try await client.withConnection { connection -> T in
-                let result = try await read(try await connection.query(statement, logger: logger))
-                _ = try await connection.query("SELECT 1", logger: logger)
+                let result = try await statement(connection)
+                for try await _ in try await connection.execute(CommitBarrierStatement(), logger: logger) {}
                 return result
             }
         }
+    }
+
+    /// `write` of an unnamed statement, with `read` making the result of its rows.
+    private func write<T: Sendable>(
+        _ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T
+    ) async throws -> T {
+        let logger = self.logger
+        return try await write { connection in try await read(try await connection.query(statement, logger: logger)) }
     }
 
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
@@ -156,40 +170,49 @@ public final class PostgresRepository: TodoRepository {
 
     // MARK: Tasks
 
-    private static let insertSQL = """
-        INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
-                           recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
-        WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
-        RETURNING id
-        """
-
     public func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        let id = try await write(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(task))) { rows in
-            var id: Int64?
-            for try await value in rows.decode(Int64.self) { id = value }
-            return id
-        }
+        let logger = self.logger
+        let id = try await write { connection in try await Self.insert(task, on: connection, logger: logger) }
         guard let id else { return nil }
+        announcer.changed()
         var stored = task
         stored.id = id
         return stored
     }
 
+    /// The new task's id, or nil when its user does not exist.
+    private static func insert(_ task: TodoTask, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
+        var id: Int64?
+        for try await value in try await connection.execute(InsertTaskStatement(task: task), logger: logger) { id = value }
+        return id
+    }
+
     public func task(id: TaskID, userID: UserID) async throws -> TodoTask? {
-        let rows = try await run(
-            "SELECT \(TaskListSQL.columns) FROM tasks WHERE id = $1 AND user_id = $2", [.integer(id), .text(userID)])
-        for try await row in rows { return try Self.task(row) }
-        return nil
+        let client = self.client, logger = self.logger
+        return try await withDeadline(timeout) {
+            var found: TodoTask?
+            for try await task in try await client.execute(TaskByIDStatement(id: id, userID: userID), logger: logger) { found = task }
+            return found
+        }
     }
 
     public func listTasks(userID: UserID, query: TaskQuery) async throws -> TaskPage {
+        if let newest = NewestTasksStatement(userID: userID, query: query) {
+            let client = self.client, logger = self.logger
+            let rows = try await withDeadline(timeout) {
+                var tasks: [(task: TodoTask, titleKey: String?)] = []
+                tasks.reserveCapacity(newest.rows)
+                for try await task in try await client.execute(newest, logger: logger) { tasks.append((task, nil)) }
+                return tasks
+            }
+            return TaskListSQL.page(rows: rows, query: query)
+        }
         let list = TaskListSQL(userID: userID, query: query, dialect: .postgres)
         var decoded: [(task: TodoTask, titleKey: String?)] = []
         decoded.reserveCapacity(query.limit + 1)
         for try await row in try await run(list.sql, list.binds) {
             let titleKey = query.sort.field == .title ? try row.makeRandomAccess()["sort_key"].decode(String.self, context: .default) : nil
-            decoded.append((try Self.task(row), titleKey))
+            decoded.append((try TaskRowDecoder.task(row), titleKey))
         }
         return TaskListSQL.page(rows: decoded, query: query)
     }
@@ -205,21 +228,20 @@ public final class PostgresRepository: TodoRepository {
     public func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
         guard let next else {
             let saved = try await write(
-                PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(task, expectedVersion: expectedVersion)), Self.hasRows)
+                PostgresQuery(unsafeSQL: Self.updateSQL, binds: TaskRowEncoder.updateBindings(task, expectedVersion: expectedVersion)), Self.hasRows)
+            if saved { announcer.changed() }
             return saved ? .saved(next: nil) : .conflict
         }
         do {
+            defer { announcer.changed() }
             return try await transaction { [logger] connection in
                 var stored = next
-                let inserted = try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(next)), logger: logger)
-                var newID: Int64?
-                for try await id in inserted.decode(Int64.self) { newID = id }
-                guard let newID else { throw Rollback() }
+                guard let newID = try await Self.insert(next, on: connection, logger: logger) else { throw Rollback() }
                 stored.id = newID
                 var linked = task
                 linked.nextOccurrenceID = newID
                 let updated = try await connection.query(
-                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: Self.updateBinds(linked, expectedVersion: expectedVersion)),
+                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: TaskRowEncoder.updateBindings(linked, expectedVersion: expectedVersion)),
                     logger: logger)
                 var saved = false
                 for try await _ in updated { saved = true }
@@ -238,21 +260,22 @@ public final class PostgresRepository: TodoRepository {
             RETURNING id
             """,
             Self.hasRows)
-        if deleted { return .deleted }
+        if deleted {
+            announcer.changed()
+            return .deleted
+        }
         guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
         return .versionMismatch
     }
 
     public func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int? {
         do {
+            defer { announcer.changed() }
             return try await transaction { [logger] connection in
                 for task in tasks {
                     var owned = task
                     owned.userID = userID
-                    var stored = false
-                    let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: Self.insertBinds(owned)), logger: logger)
-                    for try await _ in rows { stored = true }
-                    guard stored else { throw Rollback() }
+                    guard try await Self.insert(owned, on: connection, logger: logger) != nil else { throw Rollback() }
                 }
                 return tasks.count
             }
@@ -320,6 +343,7 @@ public final class PostgresRepository: TodoRepository {
             """)
         var count = 0
         for try await _ in rows { count += 1 }
+        if count > 0 { announcer.changed() }
         return count
     }
 
@@ -414,7 +438,7 @@ public final class PostgresRepository: TodoRepository {
         return messages
     }
 
-    /// Calls `wake` for every new event on any replica (`NOTIFY todo_events` from the trigger),
+    /// Calls `wake` after new events on any replica (`NOTIFY todo_events` from `ChangeAnnouncer`),
     /// holding one pooled connection until the task is cancelled.
     public func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws {
         try await client.withConnection { connection in
@@ -423,59 +447,52 @@ public final class PostgresRepository: TodoRepository {
             }
         }
     }
+}
 
-    // MARK: Row mapping
-
-    private static func appendFields(_ fields: TaskFields, completedAt: Timestamp?, to bindings: inout PostgresBindings) {
-        bindings.append(fields.title)
-        bindings.append(fields.description)
-        bindings.append(fields.completed)
-        bindings.append(completedAt)
-        bindings.append(Int16(fields.priority.rank))
-        bindings.append(fields.tags)
-        bindings.append(fields.dueAt)
-        bindings.append(fields.remindAt)
-        bindings.append(RowCoding.encodeRecurrence(fields.recurrence))
+/// Sends `NOTIFY todo_events` after task changes: at once after a quiet spell, then at most once
+/// per `interval` while changes keep coming. A notifying transaction holds a cluster-wide lock
+/// until its commit is on disk, so notifying in every write serialised all writes behind one
+/// fsync each (bench/RESULTS.md); this costs one small transaction per interval instead. A lost
+/// announcement only delays events to the listeners' next poll.
+final class ChangeAnnouncer: Sendable {
+    private struct State {
+        var announcing = false
+        var changedMeanwhile = false
     }
 
-    private static func insertBinds(_ task: TodoTask) -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 16)
-        bindings.append(task.userID)
-        appendFields(task.fields, completedAt: task.completedAt, to: &bindings)
-        bindings.append(Int32(task.version))
-        bindings.append(task.createdAt)
-        bindings.append(task.updatedAt)
-        bindings.append(task.series?.start)
-        bindings.append(Int32(task.series?.occurrence ?? 0))
-        bindings.append(task.nextOccurrenceID)
-        return bindings
+    private let state = Mutex(State())
+    private let interval: Duration
+    private let notify: @Sendable () async throws -> Void
+
+    init(interval: Duration = .milliseconds(20), notify: @escaping @Sendable () async throws -> Void) {
+        self.interval = interval
+        self.notify = notify
     }
 
-    private static func updateBinds(_ task: TodoTask, expectedVersion: Int) -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 17)
-        appendFields(task.fields, completedAt: task.completedAt, to: &bindings)
-        bindings.append(Int32(task.version))
-        bindings.append(task.updatedAt)
-        bindings.append(task.series?.start)
-        bindings.append(Int32(task.series?.occurrence ?? 0))
-        bindings.append(task.nextOccurrenceID)
-        bindings.append(task.id)
-        bindings.append(task.userID)
-        bindings.append(Int32(expectedVersion))
-        return bindings
+    /// Called after a change has committed.
+    func changed() {
+        let start = state.withLock { state -> Bool in
+            if state.announcing {
+                state.changedMeanwhile = true
+                return false
+            }
+            state.announcing = true
+            return true
+        }
+        if start { Task { await announce() } }
     }
 
-    private static func task(_ row: PostgresRow) throws -> TodoTask {
-        let (id, userID, title, description, completed, completedAt, rank, tags, dueAt, remindAt, recurrence, version, created, updated,
-             seriesStart, occurrence, nextID) =
-            try row.decode(
-                (Int64, String, String, String, Bool, Timestamp?, Int16, [String], Timestamp?, Timestamp?, String?, Int32,
-                 Timestamp, Timestamp, Timestamp?, Int32, Int64?).self)
-        let fields = TaskFields(
-            title: title, description: description, completed: completed, priority: try RowCoding.priority(rank: Int(rank)),
-            tags: tags, dueAt: dueAt, remindAt: remindAt, recurrence: try RowCoding.decodeRecurrence(recurrence))
-        return TodoTask(id: id, userID: userID, fields: fields, completedAt: completedAt, version: Int(version),
-                        createdAt: created, updatedAt: updated,
-                        series: seriesStart.map { Series(start: $0, occurrence: Int(occurrence)) }, nextOccurrenceID: nextID)
+    private func announce() async {
+        repeat {
+            try? await notify()
+            try? await Task.sleep(for: interval)
+        } while state.withLock { state -> Bool in
+            guard state.changedMeanwhile else {
+                state.announcing = false
+                return false
+            }
+            state.changedMeanwhile = false
+            return true
+        }
     }
 }

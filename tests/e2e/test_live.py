@@ -17,7 +17,8 @@ def rfc3339(seconds_from_now: float) -> str:
 
 def test_an_event_made_through_one_replica_reaches_a_stream_on_the_other(postgres_url, start):
     url, _ = postgres_url
-    first = start("api", DATABASE_URL=url, EVENT_HEARTBEAT_SECONDS=1)
+    # The first replica polls only every 10 s: an event within 3 s came through NOTIFY.
+    first = start("api", DATABASE_URL=url, EVENT_HEARTBEAT_SECONDS=1, EVENT_POLL_INTERVAL_MS=10_000)
     first.wait_ready()
     second = start("api", DATABASE_URL=url, EVENT_HEARTBEAT_SECONDS=1)
     second.wait_ready()
@@ -26,15 +27,15 @@ def test_an_event_made_through_one_replica_reaches_a_stream_on_the_other(postgre
     try:
         through_second = lambda path: f"{second.base}/api/me{path}"
         created = user.session.post(through_second("/tasks"), json={"title": "from replica two"}, timeout=5).json()
-        event = stream.next(timeout=5)
+        event = stream.next(timeout=3)
         assert event["event"] == "task.created"
         assert event["data"]["title"] == "from replica two"
         assert event["id"].isdigit()
         user.session.patch(through_second(f"/tasks/{created['id']}/complete"), timeout=5)
-        updated = stream.next(timeout=5)
+        updated = stream.next(timeout=3)
         assert (updated["event"], updated["data"]["completed"]) == ("task.updated", True)
         user.session.delete(through_second(f"/tasks/{created['id']}"), timeout=5)
-        deleted = stream.next(timeout=5)
+        deleted = stream.next(timeout=3)
         assert deleted["event"] == "task.deleted" and deleted["data"] == {"id": created["id"]}
     finally:
         stream.close()
