@@ -10,7 +10,17 @@ public struct PasswordHasher: Sendable {
 
     public init(cost: UInt8) {
         self.cost = cost
-        self.decoyHash = Bcrypt.hash("decoy password that matches nothing", cost: cost)
+        self.decoyHash = Self.decoy(cost: cost)
+    }
+
+    /// A well-formed hash at `cost` that no password matches, made without paying for that
+    /// cost at start-up (it was most of `todo api`'s start-up time): the salt and digest of a
+    /// cheapest-cost hash under the real cost's header. Checking against it costs as much as
+    /// checking a real hash, which is all the decoy is for.
+    static func decoy(cost: UInt8) -> String {
+        let cheapest = Bcrypt.hash("decoy password that matches nothing", cost: 4)  // "$2b$04$" + salt + digest
+        let header = "$2b$" + (cost < 10 ? "0" : "") + String(cost) + "$"
+        return header + cheapest.dropFirst(header.count)
     }
 
     public func hash(_ password: String) async throws -> String {

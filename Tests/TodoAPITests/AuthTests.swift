@@ -127,3 +127,30 @@ func base64URLDecode(_ text: String) -> Data {
         }
     }
 }
+
+@Suite struct PasswordHasherTests {
+    /// The decoy is built without paying its cost at start-up; checking against it must still
+    /// cost what checking a real hash costs, or a log-in's duration tells whether an e-mail exists.
+    @Test func anUnknownAccountTakesAsLongAsAWrongPassword() async throws {
+        let hasher = PasswordHasher(cost: 9)
+        let real = try await hasher.hash("right password")
+        #expect(try await hasher.verify("right password", against: real))
+        #expect(try await !hasher.verify("right password", against: nil))
+
+        func seconds(_ hash: String?) async throws -> Double {
+            let start = ContinuousClock.now
+            _ = try await hasher.verify("wrong password", against: hash)
+            let elapsed = ContinuousClock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        // Alternating, so that other tests running meanwhile slow both kinds alike.
+        var ratios: [Double] = []
+        for _ in 0..<7 {
+            let wrongPassword = try await seconds(real)
+            ratios.append(try await seconds(nil) / wrongPassword)
+        }
+        let median = ratios.sorted()[3]
+        // A decoy one cost step cheaper would take half as long; the cheapest (4) 1/32.
+        #expect((0.65...1.5).contains(median), "unknown account / wrong password: \(ratios)")
+    }
+}
