@@ -28,8 +28,8 @@ public func buildApplication(
         logger: logger)
     app.addServices(
         SchemaService(repository: repository, readiness: readiness, migrate: configuration.migrateOnStart, logger: logger),
-        ReminderService(repository: repository, interval: configuration.reminderInterval, logger: logger),
-        EventFanoutService(hub: hub, repository: repository, pollInterval: configuration.eventPollInterval,
+        ReminderService(repository: repository, readiness: readiness, interval: configuration.reminderInterval, logger: logger),
+        EventFanoutService(hub: hub, repository: repository, readiness: readiness, pollInterval: configuration.eventPollInterval,
                            retention: configuration.eventRetention, logger: logger),
         assistantHTTP)
     return app

@@ -84,6 +84,8 @@ actor EventHub {
 struct EventFanoutService: Service {
     let hub: EventHub
     let repository: any TodoRepository
+    /// No events table to read before the schema exists.
+    let readiness: Readiness
     let pollInterval: Duration
     let retention: Duration
     let logger: Logger
@@ -112,7 +114,7 @@ struct EventFanoutService: Service {
             }
             group.addTask {
                 var lastPrune = ContinuousClock.now
-                for await _ in wakeups {
+                for await _ in wakeups where readiness.isSchemaReady {
                     do {
                         try await hub.deliverNewEvents()
                         if ContinuousClock.now - lastPrune > .seconds(600) {
@@ -137,6 +139,8 @@ struct EventFanoutService: Service {
 /// claim records a `reminder.due` event) and so hands them to the live streams.
 struct ReminderService: Service {
     let repository: any TodoRepository
+    /// Nothing to claim before the schema exists (and no error to log every interval meanwhile).
+    let readiness: Readiness
     let interval: Duration
     let logger: Logger
     static let batchSize = 100
@@ -152,7 +156,7 @@ struct ReminderService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await cancelWhenGracefulShutdown { try await fireDueReminders() }
+                if readiness.isSchemaReady { try await cancelWhenGracefulShutdown { try await fireDueReminders() } }
             } catch {
                 logger.warning("reminder check failed", metadata: ["error": "\(error)"])
             }

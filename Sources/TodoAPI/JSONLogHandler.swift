@@ -19,21 +19,29 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Keys of the line itself, which metadata cannot replace.
+    private static let reservedKeys: Set<String> = ["time", "level", "logger", "message"]
+
     public func log(event: LogEvent) {
-        var line = "{\"time\":\"\(Timestamp.now().rfc3339)\",\"level\":\"\(event.level.rawValue)\",\"logger\":"
+        var line = ""
+        line.reserveCapacity(320)
+        line += "{\"time\":\""
+        line += Timestamp.now().rfc3339
+        line += "\",\"level\":\""
+        line += event.level.rawValue
+        line += "\",\"logger\":"
         Self.appendQuoted(label, to: &line)
         line += ",\"message\":"
-        Self.appendQuoted("\(event.message)", to: &line)
+        Self.appendQuoted(event.message.description, to: &line)
         let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
-        for key in merged.keys.sorted() where !["time", "level", "logger", "message"].contains(key) {
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !Self.reservedKeys.contains(key) {
             line += ","
             Self.appendQuoted(key, to: &line)
             line += ":"
-            Self.appendQuoted(merged[key].map { "\($0)" } ?? "", to: &line)
+            Self.appendQuoted(Self.text(value), to: &line)
         }
         line += "}\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        line.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
@@ -43,8 +51,21 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
+    private static func text(_ value: Logger.MetadataValue) -> String {
+        switch value {
+        case .string(let text): text
+        default: value.description
+        }
+    }
+
     static func appendQuoted(_ text: String, to line: inout String) {
         line += "\""
+        // Most values need no escaping: append them whole instead of scalar by scalar.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else {
+            line += text
+            line += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": line += "\\\""
