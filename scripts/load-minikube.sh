@@ -16,35 +16,13 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-
-TAG=""
-IMAGE=todo
-PROFILE=minikube
-WITH_POSTGRES=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --tag) [ $# -ge 2 ] || die "--tag needs a value"; TAG=$2; shift ;;
-    --image) [ $# -ge 2 ] || die "--image needs a value"; IMAGE=$2; shift ;;
-    --profile) [ $# -ge 2 ] || die "--profile needs a value"; PROFILE=$2; shift ;;
-    --with-postgres) WITH_POSTGRES=1 ;;
-    --dry-run) DRY_RUN=1 ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown option: $1" ;;
-  esac
-  shift
-done
-
-TAG=${TAG:-$(chart_app_version)}
+parse_load_options --profile minikube "$@"
 need minikube "install Minikube (https://minikube.sigs.k8s.io/docs/start/), then run scripts/minikube-setup.sh"
 need docker "install Docker; the image is built with scripts/build-images.sh"
 
-images=("$IMAGE:$TAG")
-[ "$WITH_POSTGRES" = 1 ] && images+=("postgres:15")
-for image in "${images[@]}"; do
-  if [ "$DRY_RUN" = 0 ] && ! docker image inspect "$image" >/dev/null 2>&1; then
-    die "image $image is not in the local Docker: build it with scripts/build-images.sh --tag $TAG"
-  fi
-  log "loading $image into Minikube profile $PROFILE"
-  run minikube --profile "$PROFILE" image load "$image"
-done
+load_into_minikube() {
+  log "loading $1 into Minikube profile $CLUSTER"
+  run minikube --profile "$CLUSTER" image load "$1"
+}
+load_images load_into_minikube
 log "done. Next: scripts/deploy-dev.sh --tag $TAG"
