@@ -14,8 +14,13 @@
 #   4. Compose: docker-compose.yml + docker-compose.ci.yml (host network, CI ports), the
 #      services in COMPOSE_SERVICES, checked end to end by .ci/compose_e2e.py; then
 #      docker-compose.sqlite.yml the same way.
+#   5. Render and run: .ci/render_run.py starts the Helm chart's rendered pods (PostgreSQL and
+#      SQLite modes) with Docker as rendered, behind Service proxies on 127.0.0.1 (ports 3000,
+#      8000, 8001, 5432 must be free), and checks the brief's acceptance: all ready, the
+#      dashboard, the assistant through MCP, data kept across pod deletion, a rolling update
+#      of the backend under load that loses no request (docs/DEPLOYMENT.md, "Render and run").
 # Prints the duration of each step and ends with `N passed, M failed`; exits non-zero on a
-# failure. Everything it starts is named todo-ci* and removed at the end.
+# failure. Everything it starts is named todo-ci* (render and run: todo-rr-*) and removed at the end.
 #
 # Environment: TODO_CI_IMAGE (todo:ci), TODO_IMAGE_LIMIT_MB (100), CI_DB_PORT (55433),
 # CI_API_PORT (18000), CI_WEB_PORT (13000), CI_MCP_PORT (18001), CI_IMAGE_PORT (18095),
@@ -24,7 +29,7 @@
 set -euo pipefail
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 cd "$(dirname "$0")/.."
@@ -305,13 +310,28 @@ EOF
 
 # run_e2e ARGS...: .ci/compose_e2e.py, whose ok / not ok lines are added to the counts.
 run_e2e() {
-    local status=0
-    python3 .ci/compose_e2e.py "$@" | tee "$work/e2e.log" || status=$?
-    passed=$((passed + $(grep -c '^ok ' "$work/e2e.log" || true)))
-    failed=$((failed + $(grep -c '^not ok ' "$work/e2e.log" || true)))
-    if [[ $status -ne 0 && $(grep -c '^not ok ' "$work/e2e.log" || true) -eq 0 ]]; then
+    counted "compose_e2e.py $1" python3 .ci/compose_e2e.py "$@"
+}
+
+# render_and_run: the chart's rendered pods run with Docker (.ci/render_run.py), counted the same way.
+render_and_run() {
+    "$CI_ENV/k8s-tools" >/dev/null
+    python3 -c 'import yaml' 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore PyYAML
+    counted "render_run.py" python3 .ci/render_run.py --image "$IMAGE"
+}
+
+# counted NAME COMMAND...: runs a checker and adds its `ok` / `not ok` lines to the counts; a
+# checker that fails without a `not ok` line counts as one failure.
+counted() {
+    local name=$1 status=0
+    shift
+    "$@" | tee "$work/checks.log" || status=$?
+    passed=$((passed + $(grep -c '^ok ' "$work/checks.log" || true)))
+    failed=$((failed + $(grep -c '^not ok ' "$work/checks.log" || true)))
+    if [[ $status -ne 0 && $(grep -c '^not ok ' "$work/checks.log" || true) -eq 0 ]]; then
         failed=$((failed + 1))
-        echo "not ok - compose_e2e.py $1 exited $status"
+        echo "not ok - $name exited $status"
     fi
 }
 
@@ -323,6 +343,7 @@ step "image: size, user, labels, roles" image_facts
 step "image alone: read-only, no caps" image_alone
 step "compose: PostgreSQL stack" compose_checks
 step "compose: SQLite variant" sqlite_checks
+step "render and run: the Helm chart" render_and_run
 
 echo
 echo "=== timings"
