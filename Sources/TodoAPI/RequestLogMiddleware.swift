@@ -26,14 +26,11 @@ struct RequestLogMiddleware<Context: AppRequestContext>: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.xRequestID] = requestID
         if accessLog {
-            let elapsed = ContinuousClock.now - start
-            let microseconds = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            let hundredths = microseconds / 10 % 100
             context.logger.info("request", metadata: [
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
                 "status": .stringConvertible(response.status.code),
-                "duration_ms": .string("\(microseconds / 1000).\(hundredths < 10 ? "0" : "")\(hundredths)"),
+                "duration_ms": .string((ContinuousClock.now - start).millisecondsText),
             ])
         }
         return response

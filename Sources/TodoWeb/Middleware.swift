@@ -31,13 +31,11 @@ struct RequestLogMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.xRequestID] = requestID
         if accessLog {
-            let elapsed = ContinuousClock.now - start
-            let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
             context.logger.info("request", metadata: [
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
                 "status": .stringConvertible(response.status.code),
-                "duration_ms": .string(String(format: "%.2f", milliseconds)),
+                "duration_ms": .string((ContinuousClock.now - start).millisecondsText),
             ])
         }
         return response
