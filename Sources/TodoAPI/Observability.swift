@@ -29,10 +29,10 @@ enum ProcessMetrics {
     static let startTime = Date().timeIntervalSince1970
 
     static func update(in registry: PrometheusCollectorRegistry) {
-        registry.makeGauge(name: "process_start_time_seconds", help: "Start time of the process since the Unix epoch").set(startTime)
+        registry.makeGauge(descriptor: .init(namespace: "process", metricName: "start_time", unitName: "seconds", helpText: "Start time of the process since the Unix epoch")).set(startTime)
         if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
            let residentPages = statm.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) {
-            registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes")
+            registry.makeGauge(descriptor: .init(namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes"))
                 .set(residentPages * Double(sysconf(Int32(_SC_PAGESIZE))))
         }
         if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
@@ -41,12 +41,12 @@ enum ProcessMetrics {
             let fields = stat[afterName.upperBound...].split(separator: " ")
             if fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) {
                 let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-                registry.makeGauge(name: "process_cpu_seconds_total", help: "User and system CPU time spent in seconds")
+                registry.makeGauge(descriptor: .init(namespace: "process", subsystem: "cpu", metricName: "seconds", unitName: "total", helpText: "User and system CPU time spent in seconds"))
                     .set((user + system) / ticks)
             }
         }
         if let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
-            registry.makeGauge(name: "process_open_fds", help: "Number of open file descriptors").set(Double(descriptors.count))
+            registry.makeGauge(descriptor: .init(namespace: "process", metricName: "open", unitName: "fds", helpText: "Number of open file descriptors")).set(Double(descriptors.count))
         }
     }
 }
