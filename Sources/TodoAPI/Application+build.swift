@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Hummingbird
+import HummingbirdCore
 import TodoAssistant
 import Logging
 import ServiceLifecycle
@@ -23,6 +24,7 @@ public func buildApplication(
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
+        server: .http1(configuration: configuration.httpChannel),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: services,
         logger: logger)
@@ -33,6 +35,17 @@ public func buildApplication(
                            retention: configuration.eventRetention, logger: logger),
         assistantHTTP)
     return app
+}
+
+extension APIConfiguration {
+    /// A connection that sends no complete request head for `idleTimeout` is closed, so slow or
+    /// silent clients (slowloris) cannot hold connections forever; a request being answered (an
+    /// event stream, a chat) is never cut. Headers above 32 KiB are refused with 400 and a close.
+    var httpChannel: HTTP1Channel.Configuration {
+        HTTP1Channel.Configuration(
+            idleTimeout: .nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100))
+    }
 }
 
 func buildRouter(

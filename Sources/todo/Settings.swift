@@ -119,6 +119,7 @@ extension APIConfiguration {
             trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
+        idleTimeout = .seconds(try environment.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 65, range: 1...3600))
         drainDelay = .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
         shutdownTimeout = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
     }
