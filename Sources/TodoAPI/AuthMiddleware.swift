@@ -1,4 +1,5 @@
 import Hummingbird
+import Synchronization
 import TodoCore
 import TodoStore
 
@@ -8,13 +9,40 @@ import TodoStore
 struct BearerAuthenticator: Sendable {
     let tokens: AccessTokens
     let repository: any TodoRepository
+    let accounts = ExistingAccounts()
 
-    /// The user and the kind of credential, or nil for a forged, expired or revoked token.
+    /// The user and the kind of credential, or nil for a forged, expired or revoked token, or
+    /// one whose account no longer exists.
     func authenticate(_ token: String) async throws -> (UserID, Credential)? {
         if token.hasPrefix(PersonalToken.prefix) {
+            // Personal tokens are rows of their account: deleting the account deletes them.
             return try await PersonalTokens.owner(of: token, in: repository).map { ($0, .personalToken) }
         }
-        return await tokens.verify(token).map { ($0, .accessToken) }
+        guard let userID = await tokens.verify(token), try await accounts.exists(userID, in: repository) else { return nil }
+        return (userID, .accessToken)
+    }
+}
+
+/// Accounts seen to exist recently. A signed access token outlives a deleted account, so its
+/// account is looked up again at most `recheckInterval` after the last time it was found: a
+/// deleted account's tokens stop working within that time, at one lookup per user and interval.
+final class ExistingAccounts: Sendable {
+    static let recheckInterval = Duration.seconds(1)
+    static let capacity = 10_000
+    private let seen = Mutex<[UserID: ContinuousClock.Instant]>([:])
+
+    func exists(_ userID: UserID, in repository: any TodoRepository) async throws -> Bool {
+        let now = ContinuousClock.now
+        if let last = seen.withLock({ $0[userID] }), now - last < Self.recheckInterval { return true }
+        guard try await repository.user(id: userID) != nil else {
+            seen.withLock { _ = $0.removeValue(forKey: userID) }
+            return false
+        }
+        seen.withLock { seen in
+            if seen.count >= Self.capacity { seen.removeAll(keepingCapacity: true) }
+            seen[userID] = now
+        }
+        return true
     }
 }
 
