@@ -53,15 +53,18 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password"])
         let email = try fields.string("email")
         let password = try fields.string("password")
-        let normalized = (try? Credentials.normalizedEmail(email)) ?? email
+        let valid = try? Credentials.normalizedEmail(email)
+        let normalized = valid ?? email
         if let wait = await throttle.retryAfter(email: normalized, address: context.clientAddress) {
             var error = APIError(.tooManyRequests, code: "too_many_attempts", message: "too many failed log-ins; try again in \(wait) s")
             error.headers[.retryAfter] = String(wait)
             throw error
         }
-        let stored = try await repository.credentials(email: normalized)
-        // Same work and the same answer whether or not the account exists.
-        guard try await hasher.verify(password, against: stored?.passwordHash), let stored else {
+        // No account has a malformed e-mail or a password with NUL (which bcrypt would cut short);
+        // such input is not looked up, but gets the same work and the same answer.
+        let stored = valid != nil ? try await repository.credentials(email: normalized) : nil
+        let acceptable = Credentials.isAcceptablePassword(password)
+        guard try await hasher.verify(password, against: acceptable ? stored?.passwordHash : nil), acceptable, let stored else {
             await throttle.recordFailure(email: normalized, address: context.clientAddress)
             throw APIError.unauthorized("wrong e-mail or password")
         }

@@ -59,10 +59,7 @@ struct ChatController<Context: AppRequestContext>: Sendable {
     @Sendable func chat(_ request: Request, context: Context) async throws -> Answer {
         let userID = try context.requireUser()
         let fields = try Fields(try await body.require(request).object(), allowed: ["conversation_id", "message", "time_zone"])
-        let message = try fields.string("message").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard ChatLimits.messageLength.contains(message.count) else {
-            throw ValidationError(field: "message", "must be 1 to \(ChatLimits.messageLength.upperBound) characters")
-        }
+        let message = try ChatLimits.message(try fields.string("message"))
         let timeZone = try fields.optionalString("time_zone").map { name in
             guard let zone = TimeZone(identifier: name) else { throw ValidationError(field: "time_zone", "must be an IANA time zone such as Europe/Berlin") }
             return zone
@@ -81,7 +78,7 @@ struct ChatController<Context: AppRequestContext>: Sendable {
 
     private func conversation(_ id: String?, userID: UserID, firstMessage: String) async throws -> Conversation {
         if let id {
-            guard let existing = try await repository.conversation(id: id, userID: userID) else {
+            guard ChatLimits.isConversationID(id), let existing = try await repository.conversation(id: id, userID: userID) else {
                 throw APIError(.notFound, code: "not_found", message: "no such conversation")
             }
             return existing
@@ -101,7 +98,8 @@ struct ChatController<Context: AppRequestContext>: Sendable {
 
     @Sendable func messages(_ request: Request, context: Context) async throws -> Messages {
         let userID = try context.requireUser()
-        guard let id = context.parameters.get("conversation_id"), try await repository.conversation(id: id, userID: userID) != nil else {
+        guard let id = context.parameters.get("conversation_id"), ChatLimits.isConversationID(id),
+              try await repository.conversation(id: id, userID: userID) != nil else {
             throw APIError(.notFound, code: "not_found", message: "no such conversation")
         }
         return Messages(items: try await repository.messages(conversationID: id, limit: 500))

@@ -61,7 +61,9 @@ struct TokenController<Context: AppRequestContext>: Sendable {
 
     @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
         let userID = try requireSession(context)
-        guard let id = context.parameters.get("token_id"), try await repository.deleteToken(id: id, userID: userID) else {
+        // Token ids are UUIDs: anything else is no token, answered without a query.
+        guard let id = context.parameters.get("token_id"), UUID(uuidString: id) != nil,
+              try await repository.deleteToken(id: id, userID: userID) else {
             throw APIError(.notFound, code: "not_found", message: "no such token")
         }
         return .noContent

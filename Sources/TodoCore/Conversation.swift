@@ -1,3 +1,5 @@
+import Foundation
+
 /// A chat with the assistant. Conversations and their messages are stored, so any backend
 /// replica can continue one, also after a restart.
 public struct Conversation: Sendable, Equatable, Codable {
@@ -94,4 +96,20 @@ public enum ChatLimits {
     public static let messageLength = 1...4000
     /// Messages of a conversation replayed to the model.
     public static let historyMessages = 40
+
+    /// A user's message, trimmed: 1–4000 characters, line breaks and tabs but no other control
+    /// characters (NUL cannot be stored in PostgreSQL; the others are never intended).
+    public static func message(_ raw: String) throws(ValidationError) -> String {
+        let message = TextRules.trimmed(raw)
+        guard messageLength.contains(message.count), !TextRules.hasForbiddenControl(message, allowingLineBreaks: true) else {
+            throw ValidationError(field: "message", "must be 1 to \(messageLength.upperBound) characters without control characters other than line breaks and tabs")
+        }
+        return message
+    }
+
+    /// Conversation ids are lowercase UUIDs; anything else names no conversation, so it is
+    /// answered without a database query (and never reaches the database as text it cannot hold).
+    public static func isConversationID(_ text: String) -> Bool {
+        UUID(uuidString: text) != nil && text == text.lowercased()
+    }
 }

@@ -51,6 +51,13 @@ public enum Credentials {
         guard passwordBytes.contains(password.utf8.count) else {
             throw ValidationError(field: "password", "must be 8 to 72 bytes long in UTF-8 (8 to 72 ASCII characters)")
         }
+        guard isAcceptablePassword(password) else { throw ValidationError(field: "password", "must not contain NUL (U+0000)") }
+    }
+
+    /// bcrypt reads a password up to its first NUL: "secret\0anything" would match "secret",
+    /// so passwords with NUL are refused rather than silently cut.
+    public static func isAcceptablePassword(_ password: String) -> Bool {
+        !password.utf8.contains(0)
     }
 
     public static func normalizedName(_ raw: String?) throws(ValidationError) -> String? {
