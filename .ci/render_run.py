@@ -67,6 +67,7 @@ import base64
 import itertools
 import os
 import secrets
+import shutil
 import socket
 import stat
 import struct
@@ -1078,7 +1079,7 @@ def service_ports_free(rendered: Rendered) -> list[str]:
             try:
                 socket.create_server(("127.0.0.1", port["port"])).close()
             except OSError:
-                listener = run(["ss", "-ltnpH", f"sport = :{port['port']}"], check_status=False).stdout.strip()
+                listener = run(["ss", "-ltnpH", f"sport = :{port['port']}"], check_status=False).stdout.strip() if shutil.which("ss") else ""
                 taken.append(f"{port['port']} ({service['metadata']['name']}): {listener or 'in use'}")
     return taken
 
