@@ -90,6 +90,7 @@ let package = Package(
                 "TodoClient",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -100,6 +101,7 @@ let package = Package(
                 "TodoCore",
                 "TodoClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -136,6 +138,7 @@ let package = Package(
                 "TodoWeb",
                 "TodoAssistant",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
@@ -148,6 +151,7 @@ let package = Package(
                 "TodoStore",
                 "TodoCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),

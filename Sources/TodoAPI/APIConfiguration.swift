@@ -14,10 +14,6 @@ public struct APIConfiguration: Sendable {
     /// Proxies whose `X-Forwarded-For` names the client (for per-address log-in limits).
     public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
     public var migrateOnStart = true
-    /// How long a connection may stay without a complete request head (between requests, or
-    /// while its headers trickle in) before it is closed. Longer than common load-balancer idle
-    /// timeouts (60 s), so that the balancer, not the backend, closes kept-alive connections.
-    public var idleTimeout: Duration = .seconds(65)
     /// How long /readyz answers 503 after SIGTERM before the server stops accepting connections,
     /// so that load balancers stop sending traffic first.
     public var drainDelay: Duration = .zero

@@ -15,6 +15,7 @@ public func buildApplication(
     repository: any TodoRepository,
     readiness: Readiness,
     services: [any Service] = [],
+    server: HTTPServerBuilder = .http1(),
     logger: Logger
 ) async -> APIApplication {
     let hub = EventHub(repository: repository)
@@ -24,7 +25,7 @@ public func buildApplication(
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
-        server: .http1(configuration: configuration.httpChannel),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: services,
         logger: logger)
@@ -35,17 +36,6 @@ public func buildApplication(
                            retention: configuration.eventRetention, logger: logger),
         assistantHTTP)
     return app
-}
-
-extension APIConfiguration {
-    /// A connection that sends no complete request head for `idleTimeout` is closed, so slow or
-    /// silent clients (slowloris) cannot hold connections forever; a request being answered (an
-    /// event stream, a chat) is never cut. Headers above 32 KiB are refused with 400 and a close.
-    var httpChannel: HTTP1Channel.Configuration {
-        HTTP1Channel.Configuration(
-            idleTimeout: .nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100))
-    }
 }
 
 func buildRouter(

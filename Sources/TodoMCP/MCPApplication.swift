@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MCP
 import NIOCore
@@ -27,7 +28,9 @@ public struct MCPConfiguration: Sendable {
 
 /// Builds the MCP server: Streamable HTTP at `/mcp` (POST, GET, DELETE) through the official
 /// SDK's transport, bearer authentication against the backend, Origin checks, health endpoints.
-public func buildMCPApplication(_ configuration: MCPConfiguration, logger: Logger) async -> some ApplicationProtocol {
+public func buildMCPApplication(
+    _ configuration: MCPConfiguration, server: HTTPServerBuilder = .http1(), logger: Logger
+) async -> some ApplicationProtocol {
     let client = TodoClient(baseURL: configuration.backendURL)
     let sessions = MCPSessions(tools: TaskTools(client: client), idleTimeout: configuration.sessionIdleTimeout, logger: logger)
     let endpoint = MCPEndpoint(configuration: configuration, client: client, sessions: sessions, identities: IdentityCache(client: client))
@@ -46,6 +49,7 @@ public func buildMCPApplication(_ configuration: MCPConfiguration, logger: Logge
     router.on("mcp", method: .delete, use: endpoint.handle)
     var app = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(SessionReaper(sessions: sessions))

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -14,6 +15,7 @@ import TodoClient
 public func buildWebApplication(
     _ configuration: WebConfiguration,
     readiness: WebReadiness = WebReadiness(),
+    server: HTTPServerBuilder = .http1(),
     logger: Logger
 ) async throws -> some ApplicationProtocol {
     var httpConfiguration = HTTPClient.Configuration()
@@ -51,6 +53,7 @@ public func buildWebApplication(
 
     var app = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(HTTPClientService(http: http))

@@ -19,7 +19,7 @@ struct MCPServe: AsyncParsableCommand {
         logger.info("starting MCP server", metadata: [
             "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",
         ])
-        let app = await buildMCPApplication(configuration, logger: logger)
+        let app = await buildMCPApplication(configuration, server: common.httpServer, logger: logger)
         var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
         group.maximumCancellationDuration = .seconds(5)

@@ -38,6 +38,8 @@ struct CommonSettings {
     var dataDirectory: String
     var logLevel: Logger.Level
     var logFormat: LogFormat
+    /// `HTTP_IDLE_TIMEOUT_SECONDS`: see `httpServer`.
+    var idleTimeout: Duration
 
     enum LogFormat: String {
         case json, text
@@ -53,6 +55,7 @@ struct CommonSettings {
         let format = environment.string("LOG_FORMAT")?.lowercased() ?? defaultLogFormat.rawValue
         guard let parsedFormat = LogFormat(rawValue: format) else { throw ConfigurationError("LOG_FORMAT must be json or text") }
         logFormat = parsedFormat
+        idleTimeout = .seconds(try environment.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 65, range: 1...3600))
     }
 
     /// Sets up swift-log once for the process.
@@ -119,7 +122,6 @@ extension APIConfiguration {
             trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
-        idleTimeout = .seconds(try environment.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 65, range: 1...3600))
         drainDelay = .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
         shutdownTimeout = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
     }

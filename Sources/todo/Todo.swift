@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import HummingbirdCore
 import ServiceLifecycle
 import TodoAPI
 import TodoMCP
@@ -21,7 +22,8 @@ struct Todo: AsyncParsableCommand {
 /// Runs the backend (and, for `todo serve`, the other roles' `companions`) until SIGTERM/SIGINT,
 /// then drains: readiness 503, wait, stop accepting, finish in-flight requests, close the database.
 func runBackend(
-    _ configuration: APIConfiguration, database: DatabaseSettings, companions: [any Service] = [], logger: Logger
+    _ configuration: APIConfiguration, database: DatabaseSettings, server: HTTPServerBuilder, companions: [any Service] = [],
+    logger: Logger
 ) async throws {
     logger.info("starting backend", metadata: [
         "address": "\(configuration.host):\(configuration.port)", "database": "\(database.location.redacted)",
@@ -30,7 +32,7 @@ func runBackend(
     let readiness = Readiness()
     let app = await buildApplication(
         configuration, repository: opened.repository, readiness: readiness,
-        services: opened.service.map { [$0] } ?? [], logger: logger)
+        services: opened.service.map { [$0] } ?? [], server: server, logger: logger)
     var group = ServiceGroupConfiguration(
         services: [.init(service: app)] + companions.map { .init(service: $0) } + [
             // Last, so that it is the first to hear of the shutdown: see DrainGate.
@@ -69,9 +71,10 @@ struct Serve: AsyncParsableCommand {
             "data": "\(common.dataDirectory)",
         ])
         let companions: [any Service] = [
-            await buildMCPApplication(mcp, logger: logger), try await buildWebApplication(web, logger: logger),
+            await buildMCPApplication(mcp, server: common.httpServer, logger: logger),
+            try await buildWebApplication(web, server: common.httpServer, logger: logger),
         ]
-        try await runBackend(configuration, database: database, companions: companions, logger: logger)
+        try await runBackend(configuration, database: database, server: common.httpServer, companions: companions, logger: logger)
     }
 }
 
@@ -85,7 +88,7 @@ struct API: AsyncParsableCommand {
         common.bootstrapLogging()
         let configuration = try APIConfiguration(environment, defaultHost: "0.0.0.0")
         let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
-        try await runBackend(configuration, database: database, logger: Logger(label: "todo.api"))
+        try await runBackend(configuration, database: database, server: common.httpServer, logger: Logger(label: "todo.api"))
     }
 }
 

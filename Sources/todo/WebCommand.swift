@@ -19,7 +19,7 @@ struct Web: AsyncParsableCommand {
             "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",
         ])
         let readiness = WebReadiness()
-        let app = try await buildWebApplication(configuration, readiness: readiness, logger: logger)
+        let app = try await buildWebApplication(configuration, readiness: readiness, server: common.httpServer, logger: logger)
         let drainDelay = Duration.seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
         var group = ServiceGroupConfiguration(
             services: [

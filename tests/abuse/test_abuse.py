@@ -75,12 +75,13 @@ def api(start):
     return server
 
 
-def test_slowloris_connections_are_closed_and_others_are_served(api):
-    """Fifty clients trickle a header byte per second; the server drops them after its idle
-    timeout (2 s here) while a normal client keeps its usual latency."""
+def slowloris(server, count):
+    """Opens `count` connections that trickle a header byte per second until the server closes
+    them (at most 15 s), checking /healthz once a second meanwhile. Returns the seconds after
+    which each was closed and the normal client's latencies."""
     slow = []
-    for _ in range(50):
-        sock = socket.create_connection(("127.0.0.1", api.port), timeout=5)
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         sock.setblocking(False)
         slow.append(sock)
@@ -106,18 +107,32 @@ def test_slowloris_connections_are_closed_and_others_are_served(api):
             except (BrokenPipeError, ConnectionResetError):
                 closed_after[index] = time.monotonic() - opened
         started = time.monotonic()
-        assert session.get(api.base + "/healthz", timeout=5).status_code == 200
+        assert session.get(server.base + "/healthz", timeout=5).status_code == 200
         latencies.append(time.monotonic() - started)
         time.sleep(1.0)
     for sock in slow:
         sock.close()
-    print(f"\nslowloris: {len(closed_after)}/{len(slow)} slow connections closed, last after "
+    print(f"\nslowloris on {server.role}: {len(closed_after)}/{len(slow)} slow connections closed, last after "
           f"{max(closed_after.values(), default=float('nan')):.1f} s; normal client median "
           f"{statistics.median(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
     assert len(closed_after) == len(slow), f"{len(slow) - len(closed_after)} slow connections still open after 15 s"
     assert max(closed_after.values()) < 6, "slow connections were held far longer than the idle timeout"
     assert max(latencies) < 0.5, f"a normal request took {max(latencies):.2f} s next to the slow clients"
+
+
+def test_slowloris_connections_are_closed_and_others_are_served(api):
+    """Fifty clients trickle a header byte per second; the server drops them after its idle
+    timeout (2 s here) while a normal client keeps its usual latency."""
+    slowloris(api, 50)
     assert_still_serving(api)
+
+
+@pytest.mark.parametrize("role", ["web", "mcp"])
+def test_the_web_ui_and_mcp_server_close_slow_connections_too(api, start, role):
+    """The same server settings (HTTP_IDLE_TIMEOUT_SECONDS) hold for the other roles."""
+    server = start(role, BACKEND_URL=api.base, HTTP_IDLE_TIMEOUT_SECONDS=2, ACCESS_LOG="false")
+    server.wait_ready()
+    slowloris(server, 20)
 
 
 def test_two_thousand_idle_connections_stay_cheap(start):

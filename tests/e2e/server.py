@@ -25,6 +25,7 @@ class TodoProcess:
     """One `todo <role>` process on 127.0.0.1 with its output captured to a file."""
 
     def __init__(self, role: str, env: dict[str, str], log_path: Path):
+        self.role = role
         self.port = int(env.get("PORT") or free_port())
         self.base = f"http://127.0.0.1:{self.port}"
         full_env = {
