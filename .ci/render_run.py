@@ -27,7 +27,8 @@ Decisions (see also docs/DEPLOYMENT.md, "Render and run"):
   `-p` too). Every rendered Service name (short and `.ns`, `.ns.svc`, `.ns.svc.cluster.local`)
   resolves to 127.0.0.1 (--add-host), where a small Service proxy (this process, like
   kube-proxy; a headless Service the same way) listens on the Service's port and forwards
-  each connection to one ready endpoint, round robin. With no ready endpoint it does not
+  each connection to one ready endpoint, round robin (sessionAffinity ClientIP: a client
+  address keeps its endpoint while it stays ready). With no ready endpoint it does not
   listen, so a client is refused (ECONNREFUSED, like kube-proxy's REJECT) and knows its
   request never reached a pod. Connections already queued when the last endpoint goes are
   forwarded to it (it is still draining), not reset.
@@ -600,10 +601,15 @@ def run_to_completion(container: Container, name: str, labels: dict[str, str], t
 # Services: a kube-proxy on 127.0.0.1
 
 class Listener:
-    """One Service port: listens only while the Service has ready endpoints."""
+    """One Service port: listens only while the Service has ready endpoints. With
+    `affinity_seconds` (sessionAffinity: ClientIP) a client address keeps its endpoint while that
+    stays ready and the client came back within the timeout, as kube-proxy does."""
 
-    def __init__(self, service: str, port: int, target: int | str, selector: dict[str, str]):
+    def __init__(self, service: str, port: int, target: int | str, selector: dict[str, str],
+                 affinity_seconds: float | None = None):
         self.service, self.port, self.target, self.selector = service, port, target, selector
+        self.affinity_seconds = affinity_seconds
+        self.affinity: dict[str, tuple[int, float]] = {}   # client address -> (endpoint, last used)
         self.socket: socket.socket | None = None
         self.endpoints: list[int] = []
         self.counter = itertools.count()
@@ -653,9 +659,22 @@ class Listener:
             task.cancel()
         await asyncio.gather(*self.connections, return_exceptions=True)
 
+    def _choose(self, client: str, endpoints: list[int]) -> int | None:
+        if not endpoints:
+            return None
+        now = time.monotonic()
+        kept = self.affinity.get(client) if self.affinity_seconds is not None else None
+        if kept and kept[0] in endpoints and now - kept[1] < self.affinity_seconds:
+            port = kept[0]
+        else:
+            port = endpoints[next(self.counter) % len(endpoints)]
+        if self.affinity_seconds is not None:
+            self.affinity[client] = (port, now)
+        return port
+
     async def _forward(self, connection: socket.socket, endpoints: list[int]) -> None:
         connection.setblocking(False)
-        port = endpoints[next(self.counter) % len(endpoints)] if endpoints else None
+        port = self._choose(connection.getpeername()[0], endpoints)
         try:
             if port is None:
                 raise ConnectionRefusedError
@@ -698,10 +717,15 @@ class ServiceProxy:
         listeners = []
         for service in rendered.of_kind("Service"):
             spec = service["spec"]
-            if spec.get("type", "ClusterIP") not in ("ClusterIP", "NodePort", "LoadBalancer") or spec.get("sessionAffinity", "None") != "None":
+            if spec.get("type", "ClusterIP") not in ("ClusterIP", "NodePort", "LoadBalancer") or \
+                    spec.get("sessionAffinity", "None") not in ("None", "ClientIP"):
                 raise SpecError(f"Service {service['metadata']['name']}: type/sessionAffinity not modelled")
+            affinity = None
+            if spec.get("sessionAffinity") == "ClientIP":
+                affinity = float(spec.get("sessionAffinityConfig", {}).get("clientIP", {}).get("timeoutSeconds", 10800))
             for port in spec["ports"]:
-                listeners.append(Listener(service["metadata"]["name"], port["port"], port.get("targetPort", port["port"]), spec["selector"]))
+                listeners.append(Listener(service["metadata"]["name"], port["port"], port.get("targetPort", port["port"]),
+                                          spec["selector"], affinity))
         self.pods, self.listeners = [], listeners
 
     def add(self, pod: Pod) -> None:
