@@ -201,7 +201,7 @@ public final class PostgresRepository: TodoRepository {
             let client = self.client, logger = self.logger
             let rows = try await withDeadline(timeout) {
                 var tasks: [(task: TodoTask, titleKey: String?)] = []
-                tasks.reserveCapacity(newest.rows)
+                tasks.reserveCapacity(NewestTasksStatement.rows)
                 for try await task in try await client.execute(newest, logger: logger) { tasks.append((task, nil)) }
                 return tasks
             }

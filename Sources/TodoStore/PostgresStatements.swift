@@ -25,31 +25,31 @@ struct TaskByIDStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> TodoTask { try TaskRowDecoder.task(row) }
 }
 
-/// The first page in the default order (newest first, no filter): what every client opens with.
-/// Any other query goes through `TaskListSQL`; this one must return the same rows in the same order.
+/// The first page in the default order and size (newest first, no filter): what every client
+/// opens with. Any other query goes through `TaskListSQL`; this one must return the same rows in
+/// the same order. The limit is part of the text: with `LIMIT $2` PostgreSQL's generic plan
+/// guesses a different row count, so it kept planning every execution anew.
 struct NewestTasksStatement: PostgresPreparedStatement {
+    /// The page size plus one, which tells whether there is a next page.
+    static let rows = TaskQuery.defaultLimit + 1
     static let name = "todo_newest_tasks"
-    static let sql = "SELECT \(TaskListSQL.columns) FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
-    static let bindingDataTypes: [PostgresDataType] = [.text, .int8]
+    static let sql = "SELECT \(TaskListSQL.columns) FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT \(rows)"
+    static let bindingDataTypes: [PostgresDataType] = [.text]
 
     var userID: UserID
-    /// Rows to fetch: the page size plus one, which tells whether there is a next page.
-    var rows: Int
 
     /// The statement for `query`, when it asks for exactly this.
     init?(userID: UserID, query: TaskQuery) {
         guard query.status == .all, query.priorities.isEmpty, query.tags.isEmpty, query.dueAfter == nil,
               query.dueBefore == nil, query.search == nil, query.cursor == nil,
-              query.sort == TaskQuery.Sort(field: .created, descending: true)
+              query.sort == TaskQuery.Sort(field: .created, descending: true), query.limit == TaskQuery.defaultLimit
         else { return nil }
         self.userID = userID
-        self.rows = query.limit + 1
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
+        var bindings = PostgresBindings(capacity: 1)
         bindings.append(userID)
-        bindings.append(Int64(rows))
         return bindings
     }
 

@@ -153,4 +153,29 @@ import TodoStore
             #expect(rest.nextCursor == nil)
         }
     }
+
+    /// The default first page has a path of its own on PostgreSQL (a prepared statement); with
+    /// the pages after it (the general query) it must list every task once, newest first, ties
+    /// broken by id.
+    @Test(arguments: backends)
+    func defaultFirstPageAndTheRestListEveryTaskNewestFirst(_ backend: Backend) async throws {
+        try await withRepository(backend) { repository in
+            let user = try await makeUser(repository)
+            let start = time("2026-01-01T00:00:00Z")
+            var stored: [TodoTask] = []
+            for index in 0..<(TaskQuery.defaultLimit + 3) {
+                // Pairs of tasks share a creation time: the order falls back to the id.
+                let at = start.adding(milliseconds: Int64(index / 2))
+                stored.append(try #require(try await repository.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: at)))
+            }
+            let newestFirst = stored.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+            let first = try await repository.listTasks(userID: user.id, query: TaskQuery())
+            #expect(first.items == Array(newestFirst.prefix(TaskQuery.defaultLimit)))
+            var next = TaskQuery()
+            next.cursor = try #require(first.nextCursor)
+            let rest = try await repository.listTasks(userID: user.id, query: next)
+            #expect(rest.items == Array(newestFirst.dropFirst(TaskQuery.defaultLimit)))
+            #expect(rest.nextCursor == nil)
+        }
+    }
 }
