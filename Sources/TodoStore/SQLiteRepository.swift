@@ -12,11 +12,15 @@ public final class SQLiteRepository: TodoRepository {
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
     /// Every use of the writer holds this, so a statement never lands inside another task's transaction.
-    private let writeLock = AsyncLock()
+    private let writeLock: AsyncLock
+    private let groupCommit: SQLiteGroupCommit
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
         self.writer = writer
         self.readers = readers
+        let lock = AsyncLock()
+        self.writeLock = lock
+        self.groupCommit = SQLiteGroupCommit(writer: writer, lock: lock)
     }
 
     /// Opens (and creates) the database file. `readerCount` sizes the reader pool.
@@ -52,10 +56,9 @@ public final class SQLiteRepository: TodoRepository {
         }
     }
 
-    /// Runs one statement on the writer connection.
+    /// Runs one statement on the writer connection, committed with the writes queued alongside it.
     private func write(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        let writer = self.writer
-        return try await writeLock.withLock { try await writer.query(sql, binds) }
+        try await groupCommit.write(sql, binds)
     }
 
     private var reader: SQLiteConnection {
