@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
@@ -84,7 +85,10 @@ extension DatabaseLocation {
         case .sqlite(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let repository = try await SQLiteRepository.open(path: path, readerCount: min(poolSize, 8), logger: logger)
+            // SQLite's queries run on NIO's thread pool, one thread per core: readers beyond that
+            // add no parallelism, only page caches (memory).
+            let readers = min(poolSize, max(2, System.coreCount))
+            let repository = try await SQLiteRepository.open(path: path, readerCount: readers, logger: logger)
             return OpenedRepository(repository: repository, service: nil, close: { await repository.close() })
         case .postgres:
             let repository = PostgresRepository(
