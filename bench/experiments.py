@@ -3,14 +3,15 @@
 throw-away database of the run (never the Swift code or the repository):
 
   stats     list50 on freshly seeded data without planner statistics, then after VACUUM ANALYZE
-  notify    create with the stock trigger, with the trigger minus `pg_notify`, and with the trigger
-            disabled (each with fsync on); WAL syncs per commit from pg_stat_wal
+  trigger   create with the events trigger as shipped and with it disabled (fsync on): what the
+            outbox of live events costs; WAL syncs per commit from pg_stat_wal. (Until migration 3
+            the trigger also called pg_notify: results/2026-11-23-1215-experiments.md.)
   pool      create and list50 with DATABASE_POOL_SIZE=5/10/20/30 (trigger as shipped)
   ab        list50, get_one and create with --bin and --compare-bin, alternating twice, each binary
             on a fresh database (to see what a change to the code bought)
 
 usage: python3 bench/experiments.py [--bin .build/release/todo] [--duration 10] [--wait-for-builds 900]
-                                   [--compare-bin OTHER] [stats] [notify] [pool] [ab]
+                                   [--compare-bin OTHER] [stats] [trigger] [pool] [ab]
 Prints a Markdown table per experiment. PostgreSQL only.
 """
 
@@ -25,24 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
-
-TRIGGER_WITHOUT_NOTIFY = """
-CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    kind text;
-    subject tasks;
-BEGIN
-    IF TG_OP = 'INSERT' THEN kind := 'task.created'; subject := NEW;
-    ELSIF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
-    ELSIF NEW.version <> OLD.version THEN kind := 'task.updated'; subject := NEW;
-    ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
-    ELSE RETURN NULL;
-    END IF;
-    INSERT INTO events (user_id, kind, task_id) VALUES (subject.user_id, kind, subject.id);
-    RETURN NULL;
-END
-$$
-"""
 
 
 def settled_activity(db: bench.Postgres) -> dict:
@@ -89,7 +72,7 @@ def main() -> int:
     parser.add_argument("--wait-for-builds", type=int, default=900,
                         help="before each measurement, wait while a swift build runs (at most this many seconds in all)")
     parser.add_argument("--compare-bin", type=Path, help="the B binary of the ab experiment")
-    parser.add_argument("experiments", nargs="*", default=["stats", "notify", "pool"])
+    parser.add_argument("experiments", nargs="*", default=["stats", "trigger", "pool"])
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="todo-bench-exp."))
@@ -124,22 +107,12 @@ def main() -> int:
         else:
             db.analyze()
 
-        if "notify" in args.experiments:
-            rows = [measure("trigger as shipped (INSERT event + pg_notify)", "create", backend, db, data, work, args)]
-            db.sql(TRIGGER_WITHOUT_NOTIFY)
-            rows.append(measure("trigger without pg_notify", "create", backend, db, data, work, args))
+        if "trigger" in args.experiments:
+            rows = [measure("trigger as shipped (event row)", "create", backend, db, data, work, args)]
             db.sql("ALTER TABLE tasks DISABLE TRIGGER tasks_events")
             rows.append(measure("no trigger (no event row)", "create", backend, db, data, work, args))
             db.sql("ALTER TABLE tasks ENABLE TRIGGER tasks_events")
-            rows.append(measure("trigger without pg_notify, again", "create", backend, db, data, work, args))
-            # Start again from an empty database (the shipped trigger) for the experiments that follow.
-            backend.stop()
-            db.recreate_database()
-            backend = bench.Backend(args.bin.absolute(), db.url, work, {})
-            backend.start("exp2")
-            seeded = bench.seed(backend, 20, 200, workers=8)
-            bench.write_lua_data(seeded["accounts"], data)
-            db.analyze()
+            rows.append(measure("trigger as shipped, again", "create", backend, db, data, work, args))
             out += ["### The event trigger and create (fsync on)", "", table(rows), ""]
 
         if "ab" in args.experiments:
