@@ -1,15 +1,59 @@
 import HummingbirdCore
+import NIOCore
+import NIOHTTPTypes
 
 extension CommonSettings {
     /// The HTTP/1.1 server of every role (API, web UI, MCP). A connection that sends no complete
     /// request head for `idleTimeout` (between requests, or while its headers trickle in: a
-    /// slowloris client) is closed; a request being answered, such as an event stream, is never
+    /// slowloris client) is closed, and so is one whose request body is not complete within
+    /// `idleTimeout` of its head; a request being answered, such as an event stream, is never
     /// cut. 65 s outlasts the common load-balancer idle timeout (60 s), so that the balancer,
     /// not the server, closes kept-alive connections. Request heads above 32 KiB or 100 fields
     /// get 400 and a close.
     var httpServer: HTTPServerBuilder {
-        .http1(configuration: HTTP1Channel.Configuration(
-            idleTimeout: .seconds(idleTimeout.components.seconds),
+        let idleTimeout = TimeAmount.seconds(idleTimeout.components.seconds)
+        return .http1(configuration: HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestReadDeadline(limit: idleTimeout)],
+            idleTimeout: idleTimeout,
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100)))
+    }
+}
+
+/// Closes a connection whose request body is not complete `limit` after its head. The idle
+/// timeout starts again with every byte received, so a body sent a byte at a time would
+/// otherwise hold the connection (and a task waiting for it) indefinitely.
+final class RequestReadDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    private let limit: TimeAmount
+    private var deadline: Scheduled<Void>?
+
+    init(limit: TimeAmount) {
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            deadline?.cancel()
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: limit) { bound.value.close(promise: nil) }
+        case .end:
+            deadline?.cancel()
+            deadline = nil
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
     }
 }

@@ -172,7 +172,8 @@ import TodoStore
             let first = try await repository.listTasks(userID: user.id, query: TaskQuery())
             #expect(first.items == Array(newestFirst.prefix(TaskQuery.defaultLimit)))
             var next = TaskQuery()
-            next.cursor = try #require(first.nextCursor)
+            let cursor: TaskCursor = try #require(first.nextCursor)
+            next.cursor = cursor
             let rest = try await repository.listTasks(userID: user.id, query: next)
             #expect(rest.items == Array(newestFirst.dropFirst(TaskQuery.defaultLimit)))
             #expect(rest.nextCursor == nil)

@@ -127,6 +127,43 @@ def test_slowloris_connections_are_closed_and_others_are_served(api):
     assert_still_serving(api)
 
 
+@pytest.mark.parametrize("role, path, content_type", [
+    ("api", "/api/auth/login", "application/json"),
+    ("web", "/login", "application/x-www-form-urlencoded"),
+])
+def test_a_body_sent_a_byte_at_a_time_is_cut_off(api, start, role, path, content_type):
+    """Every byte restarts the idle timeout; the whole body must still arrive within it (2 s
+    here) of the request head, or the connection is closed."""
+    server = api if role == "api" else start(role, BACKEND_URL=api.base, HTTP_IDLE_TIMEOUT_SECONDS=2, ACCESS_LOG="false")
+    server.wait_ready()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+                 "Content-Length: 1000\r\n\r\n".encode())
+    sock.setblocking(False)
+    started, closed_after, sent = time.monotonic(), None, 0
+    while closed_after is None and time.monotonic() - started < 15:
+        try:
+            if sock.recv(4096) == b"":
+                closed_after = time.monotonic() - started
+                break
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            closed_after = time.monotonic() - started
+            break
+        try:
+            sent += sock.send(b" ")
+        except (BrokenPipeError, ConnectionResetError):
+            closed_after = time.monotonic() - started
+            break
+        time.sleep(0.25)
+    sock.close()
+    print(f"\nbody trickle on {role}: {sent} of 1000 bytes sent, closed after {closed_after} s")
+    assert closed_after is not None, "a body trickled a byte at a time held the connection for 15 s"
+    assert closed_after < 6
+    assert_still_serving(api)
+
+
 @pytest.mark.parametrize("role", ["web", "mcp"])
 def test_the_web_ui_and_mcp_server_close_slow_connections_too(api, start, role):
     """The same server settings (HTTP_IDLE_TIMEOUT_SECONDS) hold for the other roles."""
