@@ -229,12 +229,12 @@ public final class PostgresRepository: TodoRepository {
         guard let next else {
             let saved = try await write(
                 PostgresQuery(unsafeSQL: Self.updateSQL, binds: TaskRowEncoder.updateBindings(task, expectedVersion: expectedVersion)), Self.hasRows)
-            if saved { announcer.changed() }
-            return saved ? .saved(next: nil) : .conflict
+            guard saved else { return .conflict }
+            announcer.changed()
+            return .saved(next: nil)
         }
         do {
-            defer { announcer.changed() }
-            return try await transaction { [logger] connection in
+            let outcome = try await transaction { [logger] connection in
                 var stored = next
                 guard let newID = try await Self.insert(next, on: connection, logger: logger) else { throw Rollback() }
                 stored.id = newID
@@ -248,6 +248,8 @@ public final class PostgresRepository: TodoRepository {
                 guard saved else { throw Rollback() }
                 return SaveOutcome.saved(next: stored)
             }
+            announcer.changed()
+            return outcome
         } catch let error as PostgresTransactionError where error.closureError is Rollback {
             return .conflict
         }
@@ -270,8 +272,7 @@ public final class PostgresRepository: TodoRepository {
 
     public func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int? {
         do {
-            defer { announcer.changed() }
-            return try await transaction { [logger] connection in
+            let count = try await transaction { [logger] connection in
                 for task in tasks {
                     var owned = task
                     owned.userID = userID
@@ -279,6 +280,8 @@ public final class PostgresRepository: TodoRepository {
                 }
                 return tasks.count
             }
+            announcer.changed()
+            return count
         } catch let error as PostgresTransactionError where error.closureError is Rollback {
             return nil
         }

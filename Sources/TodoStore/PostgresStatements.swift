@@ -38,12 +38,10 @@ struct NewestTasksStatement: PostgresPreparedStatement {
 
     var userID: UserID
 
-    /// The statement for `query`, when it asks for exactly this.
+    /// The statement for `query`, when it is the default query (every field as `TaskQuery()`
+    /// has it, so a filter added to `TaskQuery` later cannot slip past this statement).
     init?(userID: UserID, query: TaskQuery) {
-        guard query.status == .all, query.priorities.isEmpty, query.tags.isEmpty, query.dueAfter == nil,
-              query.dueBefore == nil, query.search == nil, query.cursor == nil,
-              query.sort == TaskQuery.Sort(field: .created, descending: true), query.limit == TaskQuery.defaultLimit
-        else { return nil }
+        guard query == TaskQuery() else { return nil }
         self.userID = userID
     }
 
