@@ -228,6 +228,27 @@ def test_too_many_headers_are_refused_without_harm(api):
     assert_still_serving(api)
 
 
+def _read_response(sock):
+    """Reads one response with a Content-Length body: the head and body may arrive in separate
+    segments, so one recv is not enough. Stops early when the server closes."""
+    answer = b""
+    while b"\r\n\r\n" not in answer or len(answer) < _response_length(answer):
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        answer += piece
+    return answer
+
+
+def _response_length(answer):
+    head, _, _ = answer.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(head) + 4 + int(value)
+    return len(head) + 4
+
+
 def _huge_post(port, token, chunked, total=50 * MIB):
     """Streams a 50 MiB body 256 KiB at a time until the server answers; returns (status, bytes sent, seconds)."""
     framing = b"Transfer-Encoding: chunked\r\n" if chunked else b"Content-Length: %d\r\n" % total
@@ -252,7 +273,7 @@ def _huge_post(port, token, chunked, total=50 * MIB):
                     continue
                 pending, sent = pending[written:], sent + written
             sock.settimeout(10)
-            answer = sock.recv(65536)
+            answer = _read_response(sock)
         except (BrokenPipeError, ConnectionResetError):
             pass
     status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else None
