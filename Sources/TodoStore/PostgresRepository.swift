@@ -22,6 +22,9 @@ public final class PostgresRepository: TodoRepository {
     /// Wakes `listenForEvents` on every replica after task changes.
     private let announcer: ChangeAnnouncer
 
+    /// New tasks, inserted and committed in groups (see `insertTogether`).
+    private let inserts: WriteGroups<TodoTask, Int64?>
+
     public init(configuration: PostgresClient.Configuration, timeout: Duration = .seconds(5), logger: Logger) {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
@@ -29,6 +32,9 @@ public final class PostgresRepository: TodoRepository {
         self.logger = logger
         self.announcer = ChangeAnnouncer {
             _ = try await withDeadline(timeout) { try await client.query("NOTIFY todo_events", logger: logger) }
+        }
+        self.inserts = WriteGroups { group in
+            await Self.insertTogether(group, client: client, timeout: timeout, logger: logger)
         }
     }
 
@@ -43,8 +49,14 @@ public final class PostgresRepository: TodoRepository {
     /// dying in between would leave a "successful" write that never committed. A second
     /// statement on the same connection runs only after that commit.
     private func write<T: Sendable>(_ statement: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let client = self.client, logger = self.logger
-        return try await withDeadline(timeout) {
+        try await Self.write(client: client, timeout: timeout, logger: logger, statement)
+    }
+
+    private static func write<T: Sendable>(
+        client: PostgresClient, timeout: Duration, logger: Logger,
+        _ statement: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withDeadline(timeout) {
             try await client.withConnection { connection -> T in
                 let result = try await statement(connection)
                 for try await _ in try await connection.execute(CommitBarrierStatement(), logger: logger) {}
@@ -171,13 +183,47 @@ public final class PostgresRepository: TodoRepository {
     // MARK: Tasks
 
     public func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        let logger = self.logger
-        let id = try await write { connection in try await Self.insert(task, on: connection, logger: logger) }
-        guard let id else { return nil }
+        guard let id = try await inserts.write(task) else { return nil }
         announcer.changed()
         var stored = task
         stored.id = id
         return stored
+    }
+
+    /// Inserts a group of new tasks with one statement (`InsertTasksStatement`) and one commit:
+    /// creating tasks was bound by round trips and commits, two of each per task. A server error
+    /// (a constraint, say) fails the whole statement; then each task goes on its own, so that a
+    /// bad task fails alone.
+    private static func insertTogether(
+        _ group: [WriteGroups<TodoTask, Int64?>.Write], client: PostgresClient, timeout: Duration, logger: Logger
+    ) async {
+        if group.count > 1 {
+            do {
+                let statement = InsertTasksStatement(tasks: group.map(\.input))
+                let ids = try await write(client: client, timeout: timeout, logger: logger) { connection in
+                    var ids: [Int64?] = []
+                    for try await id in try await connection.execute(statement, logger: logger) { ids.append(id) }
+                    return ids
+                }
+                guard ids.count == group.count else { throw StoreUnavailable("a group insert returned \(ids.count) of \(group.count) rows") }
+                for (write, id) in zip(group, ids) { write.succeed(id) }
+                return
+            } catch let error as PSQLError where error.code == .server {
+                logger.debug("a group insert failed; inserting its tasks one by one", metadata: ["error": "\(String(reflecting: error))"])
+            } catch {
+                for write in group { write.fail(error) }
+                return
+            }
+        }
+        for write in group {
+            do {
+                write.succeed(try await Self.write(client: client, timeout: timeout, logger: logger) { connection in
+                    try await insert(write.input, on: connection, logger: logger)
+                })
+            } catch {
+                write.fail(error)
+            }
+        }
     }
 
     /// The new task's id, or nil when its user does not exist.

@@ -77,6 +77,94 @@ struct InsertTaskStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }
 
+/// Several new tasks in one statement (a group of `WriteGroups`), each only if its user still
+/// exists; returns one row per task in their order: the id it was given and whether it was
+/// inserted. Columns travel as arrays, one per column; PostgreSQL's arrays cannot hold a NULL
+/// from here, so a missing value is a sentinel that `NULLIF` turns back into NULL: -infinity
+/// for a time, '' for the recurrence, 0 for an id. Tags go comma-joined (tags never contain a comma).
+struct InsertTasksStatement: PostgresPreparedStatement {
+    static let name = "todo_insert_tasks"
+    static let sql = """
+        WITH input AS (
+            SELECT nextval('tasks_id_seq') AS id, *
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::int2[], $7::text[],
+                        $8::timestamptz[], $9::timestamptz[], $10::text[], $11::int4[], $12::timestamptz[],
+                        $13::timestamptz[], $14::timestamptz[], $15::int4[], $16::int8[])
+                WITH ORDINALITY AS r (user_id, title, description, completed, completed_at, priority, tags, due_at,
+                                      remind_at, recurrence, version, created_at, updated_at, series_start, occurrence,
+                                      next_occurrence_id, position)
+        ), inserted AS (
+            INSERT INTO tasks (id, user_id, title, description, completed, completed_at, priority, tags, due_at,
+                               remind_at, recurrence, version, created_at, updated_at, series_start, occurrence,
+                               next_occurrence_id)
+            OVERRIDING SYSTEM VALUE
+            SELECT id, user_id, title, description, completed, NULLIF(completed_at, '-infinity'), priority,
+                   string_to_array(tags, ','), NULLIF(due_at, '-infinity'), NULLIF(remind_at, '-infinity'),
+                   NULLIF(recurrence, ''), version, created_at, updated_at, NULLIF(series_start, '-infinity'),
+                   occurrence, NULLIF(next_occurrence_id, 0)
+            FROM input WHERE EXISTS (SELECT 1 FROM users WHERE users.id = input.user_id)
+            ORDER BY position
+            RETURNING id
+        )
+        SELECT input.id, inserted.id IS NOT NULL FROM input LEFT JOIN inserted USING (id) ORDER BY input.position
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .textArray, .textArray, .textArray, .boolArray, .timestamptzArray, .int2Array, .textArray, .timestamptzArray,
+        .timestamptzArray, .textArray, .int4Array, .timestamptzArray, .timestamptzArray, .timestamptzArray, .int4Array,
+        .int8Array,
+    ]
+
+    var tasks: [TodoTask]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 16)
+        func column<Value: PostgresArrayEncodable & PostgresNonThrowingEncodable>(_ value: (TodoTask) -> Value) {
+            bindings.append(tasks.map(value))
+        }
+        column(\.userID)
+        column(\.fields.title)
+        column(\.fields.description)
+        column(\.fields.completed)
+        column { TimeOrNone($0.completedAt) }
+        column { Int16($0.fields.priority.rank) }
+        column { RowCoding.joinTags($0.fields.tags) }
+        column { TimeOrNone($0.fields.dueAt) }
+        column { TimeOrNone($0.fields.remindAt) }
+        column { RowCoding.encodeRecurrence($0.fields.recurrence) ?? "" }
+        column { Int32($0.version) }
+        column(\.createdAt)
+        column(\.updatedAt)
+        column { TimeOrNone($0.series?.start) }
+        column { Int32($0.series?.occurrence ?? 0) }
+        column { $0.nextOccurrenceID ?? 0 }
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64? {
+        let (id, inserted) = try row.decode((Int64, Bool).self)
+        return inserted ? id : nil
+    }
+
+    /// A time, or -infinity for none.
+    private struct TimeOrNone: PostgresArrayEncodable, PostgresNonThrowingEncodable {
+        static var psqlType: PostgresDataType { .timestamptz }
+        static var psqlArrayType: PostgresDataType { .timestamptzArray }
+        static var psqlFormat: PostgresFormat { .binary }
+
+        var time: Timestamp?
+
+        init(_ time: Timestamp?) { self.time = time }
+
+        func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+            if let time {
+                time.encode(into: &buffer, context: context)
+            } else {
+                buffer.writeInteger(Int64.min)  // PostgreSQL's -infinity
+            }
+        }
+    }
+}
+
 /// A no-op that runs only after the previous statement on the connection has committed
 /// (see `PostgresRepository.write`); prepared, it costs PostgreSQL no parse and no plan.
 struct CommitBarrierStatement: PostgresPreparedStatement {

@@ -4,10 +4,11 @@ import TodoCore
 
 /// `timestamptz` in PostgreSQL's binary format (microseconds since 2000-01-01 UTC), converted
 /// exactly to and from milliseconds: no floating point on the way, unlike `Date`.
-extension Timestamp: PostgresNonThrowingEncodable, PostgresDecodable {
+extension Timestamp: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresDecodable {
     private static let postgresEpochMilliseconds: Int64 = 946_684_800_000
 
     public static var psqlType: PostgresDataType { .timestamptz }
+    public static var psqlArrayType: PostgresDataType { .timestamptzArray }
     public static var psqlFormat: PostgresFormat { .binary }
 
     public func encode<JSONEncoder: PostgresJSONEncoder>(

@@ -1,55 +1,32 @@
 import SQLiteNIO
-import Synchronization
 
-/// Single-statement writes on SQLite's one writer connection, committed in groups. Writes that
-/// arrive while a commit is being flushed to disk wait together and then share one transaction:
-/// one fsync for the group instead of one each (creating tasks was bound by the disk, and every
-/// other request queued behind it). A write is acknowledged only after its group's COMMIT.
-final class SQLiteGroupCommit: Sendable {
-    private struct Pending: Sendable {
-        var sql: String
-        var binds: [SQLiteData]
-        var continuation: CheckedContinuation<[SQLiteRow], any Error>
-    }
+/// Single-statement writes on SQLite's one writer connection, committed in groups
+/// (`WriteGroups`): creating tasks was bound by the disk's fsync, and every other request
+/// queued behind it. A write is acknowledged only after its group's COMMIT.
+struct SQLiteGroupCommit: Sendable {
+    private typealias Write = WriteGroups<(sql: String, binds: [SQLiteData]), [SQLiteRow]>.Write
 
-    private let writer: SQLiteConnection
-    /// Shared with the repository's multi-statement transactions.
-    private let lock: AsyncLock
-    private let queue = Mutex<[Pending]>([])
+    private let groups: WriteGroups<(sql: String, binds: [SQLiteData]), [SQLiteRow]>
 
+    /// `lock` is shared with the repository's multi-statement transactions.
     init(writer: SQLiteConnection, lock: AsyncLock) {
-        self.writer = writer
-        self.lock = lock
+        groups = WriteGroups(lock: lock) { group in
+            var rest = group[...]
+            while !rest.isEmpty {
+                rest = rest.count == 1 ? await Self.runAlone(rest.first!, on: writer) : await Self.commitTogether(rest, on: writer)
+            }
+        }
     }
 
     func write(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
-        try await withCheckedThrowingContinuation { continuation in
-            let leads = queue.withLock { queue in
-                queue.append(Pending(sql: sql, binds: binds, continuation: continuation))
-                return queue.count == 1
-            }
-            // The first write of a group commits it; the others only wait for the result.
-            if leads { Task { await self.commitQueued() } }
-        }
+        try await groups.write((sql, binds))
     }
 
-    private func commitQueued() async {
-        await lock.withLock {
-            var group = queue.withLock { queue in
-                defer { queue.removeAll() }
-                return queue
-            }
-            while !group.isEmpty {
-                group = group.count == 1 ? await runAlone(group[0]) : await commitTogether(group)
-            }
-        }
-    }
-
-    private func runAlone(_ write: Pending) async -> [Pending] {
+    private static func runAlone(_ write: Write, on writer: SQLiteConnection) async -> ArraySlice<Write> {
         do {
-            write.continuation.resume(returning: try await writer.query(write.sql, write.binds))
+            write.succeed(try await writer.query(write.input.sql, write.input.binds))
         } catch {
-            write.continuation.resume(throwing: error)
+            write.fail(error)
         }
         return []
     }
@@ -57,18 +34,18 @@ final class SQLiteGroupCommit: Sendable {
     /// Runs the group in one transaction and returns the writes it did not get to: a failing
     /// statement ends the group there (some errors roll the whole transaction back, so what ran
     /// before it is acknowledged only if COMMIT still succeeds), and the rest go in the next one.
-    private func commitTogether(_ group: [Pending]) async -> [Pending] {
+    private static func commitTogether(_ group: ArraySlice<Write>, on writer: SQLiteConnection) async -> ArraySlice<Write> {
         do {
             _ = try await writer.query("BEGIN IMMEDIATE")
         } catch {
-            for write in group { write.continuation.resume(throwing: error) }
+            for write in group { write.fail(error) }
             return []
         }
-        var done: [(Pending, [SQLiteRow])] = []
-        var failure: (Pending, any Error)?
+        var done: [(Write, [SQLiteRow])] = []
+        var failure: (Write, any Error)?
         for write in group {
             do {
-                done.append((write, try await writer.query(write.sql, write.binds)))
+                done.append((write, try await writer.query(write.input.sql, write.input.binds)))
             } catch {
                 failure = (write, error)
                 break
@@ -76,12 +53,12 @@ final class SQLiteGroupCommit: Sendable {
         }
         do {
             _ = try await writer.query("COMMIT")
-            for (write, rows) in done { write.continuation.resume(returning: rows) }
+            for (write, rows) in done { write.succeed(rows) }
         } catch {
             _ = try? await writer.query("ROLLBACK")
-            for (write, _) in done { write.continuation.resume(throwing: error) }
+            for (write, _) in done { write.fail(error) }
         }
-        if let (write, error) = failure { write.continuation.resume(throwing: error) }
-        return Array(group.dropFirst(done.count + (failure == nil ? 0 : 1)))
+        if let (write, error) = failure { write.fail(error) }
+        return group.dropFirst(done.count + (failure == nil ? 0 : 1))
     }
 }

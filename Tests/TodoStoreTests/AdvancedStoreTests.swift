@@ -184,40 +184,4 @@ import TodoStore
             #expect(try await repository.conversations(userID: stranger.id, limit: 10).isEmpty)
         }
     }
-
-    /// Writes that arrive together share a commit on SQLite (group commit): each must still be
-    /// stored exactly once, and one that fails must leave the others in its group unharmed.
-    @Test(arguments: backends)
-    func concurrentWritesAreEachStoredOnceAndAFailingOneHarmsNoOther(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
-            let outcomes = try await withThrowingTaskGroup(of: (stored: Bool, refused: Bool).self) { group in
-                for index in 0..<120 {
-                    group.addTask {
-                        guard index % 10 == 5 else {
-                            let task = try await repository.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: .now())
-                            return (task != nil, false)
-                        }
-                        // A token of an account that does not exist: the foreign key refuses it.
-                        let token = PersonalToken(id: UUID().uuidString.lowercased(), userID: "no-such-user", name: "orphan",
-                                                  createdAt: .now(), expiresAt: nil, lastUsedAt: nil)
-                        do {
-                            try await repository.createToken(token, secretHash: UUID().uuidString)
-                            return (false, false)
-                        } catch {
-                            return (false, true)
-                        }
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            #expect(outcomes.filter(\.stored).count == 108)
-            #expect(outcomes.filter(\.refused).count == 12)
-            var query = TaskQuery()
-            query.limit = TaskQuery.maximumLimit
-            let titles = try await repository.listTasks(userID: user.id, query: query).items.map(\.fields.title)
-            #expect(titles.count == 108)
-            #expect(Set(titles) == Set((0..<120).filter { $0 % 10 != 5 }.map { "task \($0)" }))
-        }
-    }
 }
