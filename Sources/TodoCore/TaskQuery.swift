@@ -68,10 +68,16 @@ public struct TaskCursor: Sendable, Equatable, Codable {
     /// An opaque, URL-safe string.
     public var token: String {
         let data = (try? JSONEncoder().encode(self)) ?? Data()
-        return data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // base64url without padding, in one pass (three `replacingOccurrences` were 3 % of a list request).
+        let urlSafe = data.base64EncodedString().utf8.compactMap { byte -> UInt8? in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            case UInt8(ascii: "="): nil
+            default: byte
+            }
+        }
+        return String(decoding: urlSafe, as: UTF8.self)
     }
 
     public init?(token: String) {

@@ -9,7 +9,7 @@ import TodoCore
 /// One task of one user.
 struct TaskByIDStatement: PostgresPreparedStatement {
     static let name = "todo_task_by_id"
-    static let sql = "SELECT \(TaskListSQL.columns) FROM tasks WHERE id = $1 AND user_id = $2"
+    static let sql = "SELECT \(TaskListSQL.record) FROM tasks WHERE id = $1 AND user_id = $2"
     static let bindingDataTypes: [PostgresDataType] = [.int8, .text]
 
     var id: TaskID
@@ -33,7 +33,7 @@ struct NewestTasksStatement: PostgresPreparedStatement {
     /// The page size plus one, which tells whether there is a next page.
     static let rows = TaskQuery.defaultLimit + 1
     static let name = "todo_newest_tasks"
-    static let sql = "SELECT \(TaskListSQL.columns) FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT \(rows)"
+    static let sql = "SELECT \(TaskListSQL.record) FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT \(rows)"
     static let bindingDataTypes: [PostgresDataType] = [.text]
 
     var userID: UserID
@@ -176,36 +176,54 @@ struct CommitBarrierStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws {}
 }
 
-/// Reads the cells of a `TaskListSQL.columns` row in order, each with its concrete decoder:
-/// a 17-element generic tuple decode was 20 % of the backend's CPU in the list benchmark.
+/// Reads a task from the first cell of a row: the `TaskListSQL.record` of its columns in
+/// PostgreSQL's binary record format (a field count, then per field its type, length and bytes).
+/// Reading that buffer directly costs a fraction of PostgresNIO's per-cell iterator.
 enum TaskRowDecoder {
     static func task(_ row: PostgresRow) throws -> TodoTask {
-        var cells = Cells(row)
-        let id = try cells.next(Int64.self), userID = try cells.next(String.self)
-        let title = try cells.next(String.self), description = try cells.next(String.self)
-        let completed = try cells.next(Bool.self), completedAt = try cells.next(Timestamp?.self)
-        let rank = try cells.next(Int16.self), tags = try cells.next([String].self)
-        let dueAt = try cells.next(Timestamp?.self), remindAt = try cells.next(Timestamp?.self)
-        let recurrence = try cells.next(String?.self), version = try cells.next(Int32.self)
-        let created = try cells.next(Timestamp.self), updated = try cells.next(Timestamp.self)
-        let seriesStart = try cells.next(Timestamp?.self), occurrence = try cells.next(Int32.self)
-        let nextID = try cells.next(Int64?.self)
-        let fields = TaskFields(
+        var cells = row.makeIterator()
+        guard let cell = cells.next(), let bytes = cell.bytes, cell.format == .binary else {
+            throw StoreUnavailable("a task row has no binary record")
+        }
+        var fields = try RecordFields(bytes)
+        let id = try fields.next(Int64.self), userID = try fields.next(String.self)
+        let title = try fields.next(String.self), description = try fields.next(String.self)
+        let completed = try fields.next(Bool.self), completedAt = try fields.nextOptional(Timestamp.self)
+        let rank = try fields.next(Int16.self), tags = try fields.next([String].self)
+        let dueAt = try fields.nextOptional(Timestamp.self), remindAt = try fields.nextOptional(Timestamp.self)
+        let recurrence = try fields.nextOptional(String.self), version = try fields.next(Int32.self)
+        let created = try fields.next(Timestamp.self), updated = try fields.next(Timestamp.self)
+        let seriesStart = try fields.nextOptional(Timestamp.self), occurrence = try fields.next(Int32.self)
+        let nextID = try fields.nextOptional(Int64.self)
+        let taskFields = TaskFields(
             title: title, description: description, completed: completed, priority: try RowCoding.priority(rank: Int(rank)),
             tags: tags, dueAt: dueAt, remindAt: remindAt, recurrence: try RowCoding.decodeRecurrence(recurrence))
-        return TodoTask(id: id, userID: userID, fields: fields, completedAt: completedAt, version: Int(version),
+        return TodoTask(id: id, userID: userID, fields: taskFields, completedAt: completedAt, version: Int(version),
                         createdAt: created, updatedAt: updated,
                         series: seriesStart.map { Series(start: $0, occurrence: Int(occurrence)) }, nextOccurrenceID: nextID)
     }
 
-    private struct Cells {
-        private var iterator: PostgresRow.Iterator
+    private struct RecordFields {
+        private var buffer: ByteBuffer
 
-        init(_ row: PostgresRow) { iterator = row.makeIterator() }
+        init(_ buffer: ByteBuffer) throws {
+            self.buffer = buffer
+            guard self.buffer.readInteger(as: Int32.self) != nil else { throw StoreUnavailable("an empty task record") }
+        }
 
         mutating func next<Value: PostgresDecodable>(_: Value.Type) throws -> Value {
-            guard let cell = iterator.next() else { throw StoreUnavailable("a task row has too few columns") }
-            return try cell.decode(Value.self, context: .default)
+            guard let value = try nextOptional(Value.self) else { throw StoreUnavailable("a NULL in a task record") }
+            return value
+        }
+
+        /// The next field, nil for NULL.
+        mutating func nextOptional<Value: PostgresDecodable>(_: Value.Type) throws -> Value? {
+            guard let type = buffer.readInteger(as: UInt32.self), let length = buffer.readInteger(as: Int32.self) else {
+                throw StoreUnavailable("a task record has too few fields")
+            }
+            guard length >= 0 else { return nil }
+            guard var field = buffer.readSlice(length: Int(length)) else { throw StoreUnavailable("a task record is cut short") }
+            return try Value(from: &field, type: PostgresDataType(type), format: .binary, context: .default)
         }
     }
 }
