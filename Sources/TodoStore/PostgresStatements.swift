@@ -189,7 +189,7 @@ enum TaskRowDecoder {
         let id = try fields.next(Int64.self), userID = try fields.next(String.self)
         let title = try fields.next(String.self), description = try fields.next(String.self)
         let completed = try fields.next(Bool.self), completedAt = try fields.nextOptional(Timestamp.self)
-        let rank = try fields.next(Int16.self), tags = try fields.next([String].self)
+        let rank = try fields.next(Int16.self), tags = try fields.nextTextArray()
         let dueAt = try fields.nextOptional(Timestamp.self), remindAt = try fields.nextOptional(Timestamp.self)
         let recurrence = try fields.nextOptional(String.self), version = try fields.next(Int32.self)
         let created = try fields.next(Timestamp.self), updated = try fields.next(Timestamp.self)
@@ -218,12 +218,40 @@ enum TaskRowDecoder {
 
         /// The next field, nil for NULL.
         mutating func nextOptional<Value: PostgresDecodable>(_: Value.Type) throws -> Value? {
+            guard var (type, field) = try nextField() else { return nil }
+            return try Value(from: &field, type: type, format: .binary, context: .default)
+        }
+
+        /// A one-dimensional `text[]` without NULLs, read directly: PostgresNIO's generic array
+        /// decoder was a quarter of reading a task.
+        mutating func nextTextArray() throws -> [String] {
+            guard var (type, field) = try nextField(), type == .textArray,
+                  let dimensions = field.readInteger(as: Int32.self), field.readInteger(as: Int32.self) == 0,
+                  field.readInteger(as: UInt32.self) != nil
+            else { throw StoreUnavailable("a task record has no text array where expected") }
+            guard dimensions > 0 else { return [] }
+            guard dimensions == 1, let count = field.readInteger(as: Int32.self), count >= 0, field.readInteger(as: Int32.self) != nil else {
+                throw StoreUnavailable("a task record has a malformed text array")
+            }
+            var strings: [String] = []
+            strings.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let length = field.readInteger(as: Int32.self), length >= 0, let string = field.readString(length: Int(length)) else {
+                    throw StoreUnavailable("a task record has a malformed text array")
+                }
+                strings.append(string)
+            }
+            return strings
+        }
+
+        /// The next field's type and bytes, nil for NULL.
+        private mutating func nextField() throws -> (PostgresDataType, ByteBuffer)? {
             guard let type = buffer.readInteger(as: UInt32.self), let length = buffer.readInteger(as: Int32.self) else {
                 throw StoreUnavailable("a task record has too few fields")
             }
             guard length >= 0 else { return nil }
-            guard var field = buffer.readSlice(length: Int(length)) else { throw StoreUnavailable("a task record is cut short") }
-            return try Value(from: &field, type: PostgresDataType(type), format: .binary, context: .default)
+            guard let field = buffer.readSlice(length: Int(length)) else { throw StoreUnavailable("a task record is cut short") }
+            return (PostgresDataType(type), field)
         }
     }
 }
