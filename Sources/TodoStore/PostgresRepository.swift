@@ -23,7 +23,14 @@ public final class PostgresRepository: TodoRepository {
     private let announcer: ChangeAnnouncer
 
     /// New tasks, inserted and committed in groups (see `insertTogether`).
-    private let inserts: WriteGroups<TodoTask, Int64?>
+    private let inserts: WriteGroups<NewTask, Int64?>
+
+    /// A task waiting for its group, and when its caller's `timeout` runs out: waiting for the
+    /// group ahead counts, so a create fails within `timeout` even while the database is down.
+    private struct NewTask: Sendable {
+        var task: TodoTask
+        var deadline: ContinuousClock.Instant
+    }
 
     public init(configuration: PostgresClient.Configuration, timeout: Duration = .seconds(5), logger: Logger) {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -34,7 +41,7 @@ public final class PostgresRepository: TodoRepository {
             _ = try await withDeadline(timeout) { try await client.query("NOTIFY todo_events", logger: logger) }
         }
         self.inserts = WriteGroups { group in
-            await Self.insertTogether(group, client: client, timeout: timeout, logger: logger)
+            await Self.insertTogether(group, client: client, logger: logger)
         }
     }
 
@@ -183,7 +190,7 @@ public final class PostgresRepository: TodoRepository {
     // MARK: Tasks
 
     public func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        guard let id = try await inserts.write(task) else { return nil }
+        guard let id = try await inserts.write(NewTask(task: task, deadline: .now + timeout)) else { return nil }
         announcer.changed()
         var stored = task
         stored.id = id
@@ -193,14 +200,17 @@ public final class PostgresRepository: TodoRepository {
     /// Inserts a group of new tasks with one statement (`InsertTasksStatement`) and one commit:
     /// creating tasks was bound by round trips and commits, two of each per task. A server error
     /// (a constraint, say) fails the whole statement; then each task goes on its own, so that a
-    /// bad task fails alone.
-    private static func insertTogether(
-        _ group: [WriteGroups<TodoTask, Int64?>.Write], client: PostgresClient, timeout: Duration, logger: Logger
-    ) async {
-        if group.count > 1 {
+    /// bad task fails alone. Tasks whose deadline passed while they waited fail without running.
+    private static func insertTogether(_ group: [WriteGroups<NewTask, Int64?>.Write], client: PostgresClient, logger: Logger) async {
+        let group = group.filter { write in
+            if remaining(write.input.deadline) != nil { return true }
+            write.fail(StoreUnavailable("the database did not answer in time"))
+            return false
+        }
+        if group.count > 1, let limit = remaining(group.map(\.input.deadline).min()!) {
             do {
-                let statement = InsertTasksStatement(tasks: group.map(\.input))
-                let ids = try await write(client: client, timeout: timeout, logger: logger) { connection in
+                let statement = InsertTasksStatement(tasks: group.map(\.input.task))
+                let ids = try await write(client: client, timeout: limit, logger: logger) { connection in
                     var ids: [Int64?] = []
                     for try await id in try await connection.execute(statement, logger: logger) { ids.append(id) }
                     return ids
@@ -217,13 +227,20 @@ public final class PostgresRepository: TodoRepository {
         }
         for write in group {
             do {
-                write.succeed(try await Self.write(client: client, timeout: timeout, logger: logger) { connection in
-                    try await insert(write.input, on: connection, logger: logger)
+                guard let limit = remaining(write.input.deadline) else { throw StoreUnavailable("the database did not answer in time") }
+                write.succeed(try await Self.write(client: client, timeout: limit, logger: logger) { connection in
+                    try await insert(write.input.task, on: connection, logger: logger)
                 })
             } catch {
                 write.fail(error)
             }
         }
+    }
+
+    /// The time left until `deadline`, or nil when it has passed.
+    private static func remaining(_ deadline: ContinuousClock.Instant) -> Duration? {
+        let left = deadline - .now
+        return left > .zero ? left : nil
     }
 
     /// The new task's id, or nil when its user does not exist.
