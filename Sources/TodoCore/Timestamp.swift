@@ -47,12 +47,18 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 extension Timestamp {
     /// Formats as `YYYY-MM-DDTHH:MM:SS.sssZ`, always UTC and always with milliseconds.
     public var rfc3339: String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(24)
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `rfc3339`'s bytes: the JSON writer formats a time without a `String` in between.
+    public func appendRFC3339(to bytes: inout [UInt8]) {
         let (days, msOfDay) = millisecondsSinceEpoch.floorDivided(by: 86_400_000)
         let (year, month, day) = Self.civilDate(fromDaysSinceEpoch: days)
         let seconds = Int(msOfDay / 1000)
         let millis = Int(msOfDay % 1000)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(24)
         func append(_ value: Int, digits: Int) {
             var divisor = 1
             for _ in 1..<digits { divisor *= 10 }
@@ -70,7 +76,6 @@ extension Timestamp {
         append(seconds / 60 % 60, digits: 2); bytes.append(UInt8(ascii: ":"))
         append(seconds % 60, digits: 2); bytes.append(UInt8(ascii: "."))
         append(millis, digits: 3); bytes.append(UInt8(ascii: "Z"))
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses an RFC 3339 date-time (`2026-01-31T09:00:00Z`, `...09:00:00.5+02:00`).
