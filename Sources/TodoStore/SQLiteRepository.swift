@@ -29,28 +29,32 @@ public final class SQLiteRepository: TodoRepository {
         self.groupCommit = SQLiteGroupCommit(writer: writer, lock: lock)
     }
 
-    /// Opens (and creates) the database file. `readerCount` sizes the reader pool.
+    /// Opens (and creates) the database file. `readerCount` sizes the reader pool. If any step
+    /// fails, what was opened so far is closed again.
     public static func open(path: String, readerCount: Int, logger: Logger) async throws -> SQLiteRepository {
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         writerThread.start()
-        let writer: SQLiteConnection
+        var opened: [SQLiteConnection] = []
         do {
-            writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerThread, logger: logger,
-                                                 on: MultiThreadedEventLoopGroup.singleton.any())
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerThread, logger: logger,
+                                                         on: MultiThreadedEventLoopGroup.singleton.any())
+            opened.append(writer)
+            _ = try await writer.query("PRAGMA journal_mode = WAL")
+            try await configure(writer)
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<max(1, readerCount) {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                opened.append(reader)
+                try await configure(reader)
+                _ = try await reader.query("PRAGMA query_only = ON")
+                readers.append(reader)
+            }
+            return SQLiteRepository(writer: writer, writerThread: writerThread, readers: readers)
         } catch {
+            for connection in opened { try? await connection.close() }
             try? await writerThread.shutdownGracefully()
             throw error
         }
-        _ = try await writer.query("PRAGMA journal_mode = WAL")
-        try await configure(writer)
-        var readers: [SQLiteConnection] = []
-        for _ in 0..<max(1, readerCount) {
-            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            try await configure(reader)
-            _ = try await reader.query("PRAGMA query_only = ON")
-            readers.append(reader)
-        }
-        return SQLiteRepository(writer: writer, writerThread: writerThread, readers: readers)
     }
 
     /// Unicode-aware lower-casing for search and the title order.
