@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Runs `work`, or fails with `StoreUnavailable` once `limit` has passed. The caller is answered
@@ -19,24 +21,27 @@ private final class DeadlineRace<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
         var work: Task<Void, Never>?
-        var timer: Task<Void, Never>?
+        var timer: Scheduled<Void>?
     }
 
     private let state = Mutex(State())
 
     func start(_ continuation: CheckedContinuation<T, any Error>, limit: Duration, work: @escaping @Sendable () async throws -> T) {
         state.withLock { $0.continuation = continuation }
-        let workTask = Task {
+        // On an event loop (a request's task), both stay on it: no other thread is woken.
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop
+        let workTask = Task(executorPreference: loop.map(EventLoopExecutor.of)) {
             do { self.answer(.success(try await work())) } catch { self.answer(.failure(error)) }
         }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            if !Task.isCancelled { self.answer(.failure(StoreUnavailable("the database did not answer within \(limit)"))) }
+        let timer = (loop ?? MultiThreadedEventLoopGroup.singleton.next()).scheduleTask(in: TimeAmount(limit)) {
+            self.answer(.failure(StoreUnavailable("the database did not answer within \(limit)")))
         }
-        state.withLock {
+        let answered = state.withLock {
             $0.work = workTask
             $0.timer = timer
+            return $0.continuation == nil
         }
+        if answered { timer.cancel() }  // the work was quicker than this thread
     }
 
     func cancel() {

@@ -4,13 +4,14 @@ import ServiceLifecycle
 import Synchronization
 import TodoCore
 
-/// PostgreSQL storage through PostgresNIO's connection pool. The pool itself is a `Service`
-/// that the application runs alongside the HTTP server (`service`).
+/// PostgreSQL storage through PostgresNIO's connection pools, one per event loop. The pools
+/// are a `Service` that the application runs alongside the HTTP server (`service`).
 public final class PostgresRepository: TodoRepository {
-    private let client: PostgresClient
+    private let pools: LoopPools
+    private var client: PostgresClient { pools.current }
     private let logger: Logger
-    /// Runs the connection pool; must be part of the application's service group.
-    public var service: any Service { client }
+    /// Runs the connection pools; must be part of the application's service group.
+    public var service: any Service { pools }
 
     /// An arbitrary constant shared by every replica: the key of the migration advisory lock.
     private static let migrationLockKey: Int64 = 7_226_871_104_113
@@ -33,15 +34,16 @@ public final class PostgresRepository: TodoRepository {
     }
 
     public init(configuration: PostgresClient.Configuration, timeout: Duration = .seconds(5), logger: Logger) {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
+        let pools = LoopPools(configuration: configuration, logger: logger)
+        self.pools = pools
         self.timeout = timeout
         self.logger = logger
         self.announcer = ChangeAnnouncer {
+            let client = pools.current
             _ = try await withDeadline(timeout) { try await client.query("NOTIFY todo_events", logger: logger) }
         }
         self.inserts = WriteGroups { group in
-            await Self.insertTogether(group, client: client, logger: logger)
+            await Self.insertTogether(group, client: pools.current, logger: logger)
         }
     }
 

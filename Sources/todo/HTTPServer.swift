@@ -1,6 +1,8 @@
 import HummingbirdCore
+import Logging
 import NIOCore
 import NIOHTTPTypes
+import TodoStore
 
 extension CommonSettings {
     /// The HTTP/1.1 server of every role (API, web UI, MCP). A connection that sends no complete
@@ -9,13 +11,36 @@ extension CommonSettings {
     /// `idleTimeout` of its head; a request being answered, such as an event stream, is never
     /// cut. 65 s outlasts the common load-balancer idle timeout (60 s), so that the balancer,
     /// not the server, closes kept-alive connections. Request heads above 32 KiB or 100 fields
-    /// get 400 and a close.
+    /// get 400 and a close. Each connection is served on its socket's event loop.
     var httpServer: HTTPServerBuilder {
         let idleTimeout = TimeAmount.seconds(idleTimeout.components.seconds)
-        return .http1(configuration: HTTP1Channel.Configuration(
+        let configuration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestReadDeadline(limit: idleTimeout)],
             idleTimeout: idleTimeout,
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100)))
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100))
+        return HTTPServerBuilder { responder in
+            OnEventLoop(HTTP1Channel(responder: responder, configuration: configuration))
+        }
+    }
+}
+
+/// Runs a connection's task, and so its requests' handlers, on the event loop of its channel
+/// (see `EventLoopExecutor`) instead of Swift's shared thread pool.
+struct OnEventLoop<Connection: ServerChildChannel>: ServerChildChannel {
+    private let connection: Connection
+
+    init(_ connection: Connection) {
+        self.connection = connection
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection.Value> {
+        connection.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Connection.Value, logger: Logger) async {
+        await withTaskExecutorPreference(EventLoopExecutor.of(value.channel.eventLoop)) {
+            await connection.handle(value: value, logger: logger)
+        }
     }
 }
 
