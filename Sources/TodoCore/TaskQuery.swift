@@ -65,19 +65,56 @@ public struct TaskCursor: Sendable, Equatable, Codable {
         self.id = id
     }
 
-    /// An opaque, URL-safe string.
+    /// An opaque, URL-safe string: base64url of the cursor's JSON, which `init?(token:)` reads
+    /// with `JSONDecoder`. It is written directly: `JSONEncoder` was 2 % of a list request.
     public var token: String {
-        let data = (try? JSONEncoder().encode(self)) ?? Data()
-        // base64url without padding, in one pass (three `replacingOccurrences` were 3 % of a list request).
-        let urlSafe = data.base64EncodedString().utf8.compactMap { byte -> UInt8? in
+        var json = Array(#"{"sort":"#.utf8)
+        Self.appendJSONString(sort, to: &json)
+        switch key {
+        case .integer(let value): json += #","key":{"integer":{"_0":\#(value)}}"#.utf8
+        case .text(let value):
+            json += #","key":{"text":{"_0":"#.utf8
+            Self.appendJSONString(value, to: &json)
+            json += "}}".utf8
+        case .none: json += #","key":{"none":{}}"#.utf8
+        }
+        json += #","id":\#(id)}"#.utf8
+        return Self.base64URL(json)
+    }
+
+    private static func appendJSONString(_ string: String, to json: inout [UInt8]) {
+        json.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
             switch byte {
-            case UInt8(ascii: "+"): UInt8(ascii: "-")
-            case UInt8(ascii: "/"): UInt8(ascii: "_")
-            case UInt8(ascii: "="): nil
-            default: byte
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), byte]
+            case ..<0x20:
+                json += "\\u00".utf8
+                json += [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
+            default: json.append(byte)
             }
         }
-        return String(decoding: urlSafe, as: UTF8.self)
+        json.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let base64URLDigits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Base64url without padding.
+    private static func base64URL(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: (bytes.count * 4 + 2) / 3) { output in
+            var written = 0
+            for start in stride(from: 0, to: bytes.count, by: 3) {
+                let count = min(3, bytes.count - start)
+                var group = UInt32(bytes[start]) << 16
+                if count > 1 { group |= UInt32(bytes[start + 1]) << 8 }
+                if count > 2 { group |= UInt32(bytes[start + 2]) }
+                for digit in 0...count {
+                    output[written] = base64URLDigits[Int(group >> (18 - 6 * UInt32(digit)) & 63)]
+                    written += 1
+                }
+            }
+            return written
+        }
     }
 
     public init?(token: String) {

@@ -27,6 +27,11 @@ extension Timestamp: PostgresNonThrowingEncodable, PostgresArrayEncodable, Postg
         guard buffer.readableBytes == 8, let microseconds = buffer.readInteger(as: Int64.self) else {
             throw PostgresDecodingError.Code.failure
         }
+        self.init(postgresMicroseconds: microseconds)
+    }
+
+    /// The instant of a `timestamptz`'s binary value, rounded down to the millisecond.
+    init(postgresMicroseconds microseconds: Int64) {
         let (milliseconds, _) = microseconds.floorDividedBy1000()
         self.init(millisecondsSinceEpoch: milliseconds + Self.postgresEpochMilliseconds)
     }

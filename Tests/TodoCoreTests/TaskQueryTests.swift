@@ -45,4 +45,15 @@ import TodoCore
         let forged = TaskCursor(sort: .init(field: .created, descending: true), key: .text("x"), id: 1)
         #expect(throws: ValidationError.self) { try TaskQuery(parameters: [("cursor", forged.token)]) }
     }
+
+    @Test(arguments: [
+        TaskCursor.Key.integer(1_795_000_000_123), .integer(-1), .none, .text(""), .text("m"), .text("ab"), .text("abc"),
+        .text("quote \" backslash \\ slash / tab \t nul \u{0} bell \u{7} del \u{7F}"), .text("é 日本 👩‍👩‍👧 \u{202E}"),
+    ])
+    func cursorTokenReadsBackWhateverTheKey(_ key: TaskCursor.Key) throws {
+        let cursor = TaskCursor(sort: .init(field: .title, descending: true), key: key, id: 42)
+        let token = cursor.token
+        #expect(token.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        #expect(TaskCursor(token: token) == cursor)  // base64url, then JSONDecoder
+    }
 }
