@@ -23,25 +23,24 @@ public struct JSONLogHandler: LogHandler {
     private static let reservedKeys: Set<String> = ["time", "level", "logger", "message"]
 
     public func log(event: LogEvent) {
-        var line = ""
-        line.reserveCapacity(320)
-        line += "{\"time\":\""
-        line += Timestamp.now().rfc3339
-        line += "\",\"level\":\""
-        line += event.level.rawValue
-        line += "\",\"logger\":"
-        Self.appendQuoted(label, to: &line)
-        line += ",\"message\":"
-        Self.appendQuoted(event.message.description, to: &line)
+        var line = JSONBytes(capacity: 320)
+        line.append("{\"time\":")
+        line.appendTime(.now())
+        line.append(",\"level\":")
+        line.appendString(event.level.rawValue)
+        line.append(",\"logger\":")
+        line.appendString(label)
+        line.append(",\"message\":")
+        line.appendString(event.message.description)
         let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !Self.reservedKeys.contains(key) {
-            line += ","
-            Self.appendQuoted(key, to: &line)
-            line += ":"
-            Self.appendQuoted(Self.text(value), to: &line)
+            line.append(",")
+            line.appendString(key)
+            line.append(":")
+            line.appendString(Self.text(value))
         }
-        line += "}\n"
-        line.withUTF8 { buffer in
+        line.append("}\n")
+        line.bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
@@ -56,28 +55,5 @@ public struct JSONLogHandler: LogHandler {
         case .string(let text): text
         default: value.description
         }
-    }
-
-    static func appendQuoted(_ text: String, to line: inout String) {
-        line += "\""
-        // Most values need no escaping: append them whole instead of scalar by scalar.
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else {
-            line += text
-            line += "\""
-            return
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                line += String(format: "\\u%04x", scalar.value)
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
     }
 }

@@ -29,19 +29,7 @@ enum TaskJSON {
     }
 }
 
-/// A JSON document under construction.
-struct JSONBytes {
-    private var bytes: [UInt8] = []
-
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
-
-    var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
-
-    /// Literal JSON text.
-    mutating func append(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
+extension JSONBytes {
     mutating func append(_ task: TodoTask) {
         let fields = task.fields
         append("{\"completed\":")
@@ -57,7 +45,7 @@ struct JSONBytes {
         append(",\"id\":\"")
         appendInteger(task.id)
         append("\",\"priority\":\"")
-        bytes.append(contentsOf: fields.priority.rawValue.utf8)
+        appendUnescaped(fields.priority.rawValue)
         append("\",\"recurrence\":")
         appendRecurrence(fields.recurrence)
         append(",\"remind_at\":")
@@ -74,17 +62,6 @@ struct JSONBytes {
         append("}")
     }
 
-    mutating func appendTime(_ time: Timestamp?) {
-        guard let time else { return append("null") }
-        bytes.append(UInt8(ascii: "\""))
-        time.appendRFC3339(to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    mutating func appendInteger<Integer: BinaryInteger>(_ value: Integer) {
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
     mutating func appendRecurrence(_ recurrence: Recurrence?) {
         guard let recurrence else { return append("null") }
         // The keys of Recurrence's synthesized Codable, sorted; absent values are left out.
@@ -95,7 +72,7 @@ struct JSONBytes {
             append(",")
         }
         append("\"frequency\":\"")
-        bytes.append(contentsOf: recurrence.frequency.rawValue.utf8)
+        appendUnescaped(recurrence.frequency.rawValue)
         append("\",\"interval\":")
         appendInteger(recurrence.interval)
         if let timezone = recurrence.timezone {
@@ -107,40 +84,5 @@ struct JSONBytes {
             appendTime(until)
         }
         append("}")
-    }
-
-    /// A JSON string: quotes, backslashes and control characters escaped as JSONEncoder does,
-    /// everything else as UTF-8.
-    mutating func appendString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in  // the string's own bytes: a native string is not copied
-            if utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-                for byte in utf8 { appendEscaped(byte) }
-            } else {
-                bytes.append(contentsOf: utf8)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    private mutating func appendEscaped(_ byte: UInt8) {
-        switch byte {
-        case UInt8(ascii: "\""): append("\\\"")
-        case UInt8(ascii: "\\"): append("\\\\")
-        case 0x0A: append("\\n")
-        case 0x0D: append("\\r")
-        case 0x09: append("\\t")
-        case 0x08: append("\\b")
-        case 0x0C: append("\\f")
-        case ..<0x20:
-            let hex: StaticString = "0123456789abcdef"
-            append("\\u00")
-            hex.withUTF8Buffer { digits in
-                bytes.append(digits[Int(byte >> 4)])
-                bytes.append(digits[Int(byte & 0xF)])
-            }
-        default: bytes.append(byte)
-        }
     }
 }
