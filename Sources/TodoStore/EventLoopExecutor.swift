@@ -5,7 +5,7 @@ import Synchronization
 /// Runs Swift tasks on a NIO event loop. A connection's task that prefers the executor of its
 /// channel's loop (`withTaskExecutorPreference`) runs on the thread that reads and writes its
 /// socket, and often its database connection too: an `await` then resumes without waking
-/// another thread. On two cores those wake-ups and hops cost a third of a request's CPU.
+/// another thread: those wake-ups were about a third of the backend's CPU in a list request.
 /// Work that blocks (password hashing, SQLite) must still go to a thread pool.
 public final class EventLoopExecutor: TaskExecutor {
     public let eventLoop: any EventLoop
