@@ -135,18 +135,18 @@ def test_keyboard_shortcuts_drive_the_list(browser, stack):
     ui.press(Keys.ESCAPE)
 
     ui.press("j")
-    first = ui.find("#task-list .task.is-selected .task-title").text
+    first = ui.selected_title()
     ui.press("j")
-    second = ui.find("#task-list .task.is-selected .task-title").text
+    second = ui.selected_title()
     ui.press("k")
-    assert ui.find("#task-list .task.is-selected .task-title").text == first != second
+    assert ui.selected_title() == first != second
 
     ui.press("x")
     ui.wait_gone(first)
     assert stored_tasks(stack, email)[first]["completed"] is True
 
     ui.press("j")
-    selected = ui.find("#task-list .task.is-selected .task-title").text
+    selected = ui.selected_title()
     ui.press("e")
     ui.wait(lambda: ui.finds("#task-list .inline-edit"))
     editor = ui.find("#task-list .inline-edit")

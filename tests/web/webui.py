@@ -134,6 +134,10 @@ class UI:
                 return row
         return None
 
+    def selected_title(self) -> str:
+        """The title of the task the keyboard has selected (a redraw keeps the selection)."""
+        return self.retry(lambda: self.find("#task-list .task.is-selected .task-title").text)
+
     def wait_row(self, title: str, timeout: float = 10):
         return self.wait(lambda: self.row(title), timeout, message=f"a task titled {title!r}; saw {self.titles()}")
 
