@@ -30,6 +30,8 @@ enum TaskJSON {
 }
 
 extension JSONBytes {
+    var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
+
     mutating func append(_ task: TodoTask) {
         let fields = task.fields
         append("{\"completed\":")

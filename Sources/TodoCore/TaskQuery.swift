@@ -68,35 +68,26 @@ public struct TaskCursor: Sendable, Equatable, Codable {
     /// An opaque, URL-safe string: base64url of the cursor's JSON, which `init?(token:)` reads
     /// with `JSONDecoder`. It is written directly: `JSONEncoder` was 2 % of a list request.
     public var token: String {
-        var json = Array(#"{"sort":"#.utf8)
-        Self.appendJSONString(sort, to: &json)
+        var json = JSONBytes(capacity: 96)
+        json.append("{\"sort\":")
+        json.appendString(sort)
         switch key {
-        case .integer(let value): json += #","key":{"integer":{"_0":\#(value)}}"#.utf8
+        case .integer(let value):
+            json.append(",\"key\":{\"integer\":{\"_0\":")
+            json.appendInteger(value)
+            json.append("}}")
         case .text(let value):
-            json += #","key":{"text":{"_0":"#.utf8
-            Self.appendJSONString(value, to: &json)
-            json += "}}".utf8
-        case .none: json += #","key":{"none":{}}"#.utf8
+            json.append(",\"key\":{\"text\":{\"_0\":")
+            json.appendString(value)
+            json.append("}}")
+        case .none: json.append(",\"key\":{\"none\":{}}")
         }
-        json += #","id":\#(id)}"#.utf8
-        return Self.base64URL(json)
+        json.append(",\"id\":")
+        json.appendInteger(id)
+        json.append("}")
+        return Self.base64URL(json.bytes)
     }
 
-    private static func appendJSONString(_ string: String, to json: inout [UInt8]) {
-        json.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), byte]
-            case ..<0x20:
-                json += "\\u00".utf8
-                json += [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
-            default: json.append(byte)
-            }
-        }
-        json.append(UInt8(ascii: "\""))
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
     private static let base64URLDigits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Base64url without padding.

@@ -1,38 +1,34 @@
-import NIOCore
-import TodoCore
+/// A JSON document under construction, as bytes: the task writer, the log lines and the list
+/// cursor write through it.
+public struct JSONBytes {
+    public private(set) var bytes: [UInt8] = []
 
-/// A JSON document under construction.
-struct JSONBytes {
-    private(set) var bytes: [UInt8] = []
-
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
-
-    var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
+    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
     /// Literal JSON text.
-    mutating func append(_ text: StaticString) {
+    public mutating func append(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     /// Text that needs no escaping, such as an enum's raw value.
-    mutating func appendUnescaped(_ text: String) {
+    public mutating func appendUnescaped(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }
 
-    mutating func appendTime(_ time: Timestamp?) {
+    public mutating func appendTime(_ time: Timestamp?) {
         guard let time else { return append("null") }
         bytes.append(UInt8(ascii: "\""))
         time.appendRFC3339(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
-    mutating func appendInteger<Integer: BinaryInteger>(_ value: Integer) {
+    public mutating func appendInteger<Integer: BinaryInteger>(_ value: Integer) {
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped as JSONEncoder does,
     /// everything else as UTF-8.
-    mutating func appendString(_ text: String) {
+    public mutating func appendString(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in  // the string's own bytes: a native string is not copied
