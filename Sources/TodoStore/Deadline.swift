@@ -29,11 +29,11 @@ private final class DeadlineRace<T: Sendable>: Sendable {
     func start(_ continuation: CheckedContinuation<T, any Error>, limit: Duration, work: @escaping @Sendable () async throws -> T) {
         state.withLock { $0.continuation = continuation }
         // On an event loop (a request's task), both stay on it: no other thread is woken.
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop
-        let workTask = Task(executorPreference: loop.map(EventLoopExecutor.of)) {
+        let executor = EventLoopExecutor.current
+        let workTask = Task(executorPreference: executor) {
             do { self.answer(.success(try await work())) } catch { self.answer(.failure(error)) }
         }
-        let timer = (loop ?? MultiThreadedEventLoopGroup.singleton.next()).scheduleTask(in: TimeAmount(limit)) {
+        let timer = (executor?.eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()).scheduleTask(in: TimeAmount(limit)) {
             self.answer(.failure(StoreUnavailable("the database did not answer within \(limit)")))
         }
         let answered = state.withLock {

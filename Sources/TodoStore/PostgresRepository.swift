@@ -206,7 +206,7 @@ public final class PostgresRepository: TodoRepository {
     private static func insertTogether(_ group: [WriteGroups<NewTask, Int64?>.Write], client: PostgresClient, logger: Logger) async {
         let group = group.filter { write in
             if remaining(write.input.deadline) != nil { return true }
-            write.fail(StoreUnavailable("the database did not answer in time"))
+            write.fail(Self.expired)
             return false
         }
         if group.count > 1, let limit = remaining(group.map(\.input.deadline).min()!) {
@@ -229,7 +229,7 @@ public final class PostgresRepository: TodoRepository {
         }
         for write in group {
             do {
-                guard let limit = remaining(write.input.deadline) else { throw StoreUnavailable("the database did not answer in time") }
+                guard let limit = remaining(write.input.deadline) else { throw Self.expired }
                 write.succeed(try await Self.write(client: client, timeout: limit, logger: logger) { connection in
                     try await insert(write.input.task, on: connection, logger: logger)
                 })
@@ -238,6 +238,9 @@ public final class PostgresRepository: TodoRepository {
             }
         }
     }
+
+    /// A create whose deadline passed while it waited for its group.
+    private static var expired: StoreUnavailable { StoreUnavailable("the database did not answer in time") }
 
     /// The time left until `deadline`, or nil when it has passed.
     private static func remaining(_ deadline: ContinuousClock.Instant) -> Duration? {
