@@ -260,7 +260,7 @@ class Postgres:
                             "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True, check=True)
 
     def explain(self, user_id: str, task_id: int) -> dict:
-        """Plans of the statements behind list50, get_one and create (as PostgresRepository sends them)."""
+        """Plans of the statements behind list50, get_one and create (as the PostgreSQL task store sends them)."""
         columns = ("id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, "
                    "version, created_at, updated_at, series_start, occurrence, next_occurrence_id")
         statements = {

@@ -40,6 +40,7 @@ public struct APIError: Error, Sendable {
     static let preconditionFailed = APIError(
         .preconditionFailed, code: "precondition_failed", message: "the task was changed since the version in If-Match")
     static let unavailable = APIError(.serviceUnavailable, code: "unavailable", message: "the database is unavailable; try again shortly")
+    static let storeConflict = APIError(.conflict, code: "conflict", message: "this collides with something already stored; try again")
     static let internalError = APIError(.internalServerError, code: "internal_error", message: "an unexpected error occurred")
 }
 

@@ -12,16 +12,16 @@ public typealias APIApplication = Application<RouterResponder<APIRequestContext>
 /// both call this; one place shows how the backend is put together.
 public func buildApplication(
     _ configuration: APIConfiguration,
-    repository: any TodoRepository,
+    storage: Storage,
     readiness: Readiness,
     services: [any Service] = [],
     server: HTTPServerBuilder = .http1(),
     logger: Logger
 ) async -> APIApplication {
-    let hub = EventHub(repository: repository)
+    let hub = EventHub(events: storage.events, tasks: storage.tasks)
     let assistantHTTP = AssistantHTTPClient()
     let router = buildRouter(
-        configuration, repository: repository, readiness: readiness, hub: hub, assistantHTTP: assistantHTTP.http, logger: logger,
+        configuration, storage: storage, readiness: readiness, hub: hub, assistantHTTP: assistantHTTP.http, logger: logger,
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
@@ -30,16 +30,16 @@ public func buildApplication(
         services: services,
         logger: logger)
     app.addServices(
-        SchemaService(repository: repository, readiness: readiness, migrate: configuration.migrateOnStart, logger: logger),
-        ReminderService(repository: repository, readiness: readiness, interval: configuration.reminderInterval, logger: logger),
-        EventFanoutService(hub: hub, repository: repository, readiness: readiness, pollInterval: configuration.eventPollInterval,
+        SchemaService(schema: storage.schema, readiness: readiness, migrate: configuration.migrateOnStart, logger: logger),
+        ReminderService(events: storage.events, readiness: readiness, interval: configuration.reminderInterval, logger: logger),
+        EventFanoutService(hub: hub, events: storage.events, readiness: readiness, pollInterval: configuration.eventPollInterval,
                            retention: configuration.eventRetention, logger: logger),
         assistantHTTP)
     return app
 }
 
 func buildRouter(
-    _ configuration: APIConfiguration, repository: any TodoRepository, readiness: Readiness, hub: EventHub,
+    _ configuration: APIConfiguration, storage: Storage, readiness: Readiness, hub: EventHub,
     assistantHTTP: HTTPClient, logger: Logger, tokens: AccessTokens
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
@@ -49,30 +49,30 @@ func buildRouter(
     _ = MetricsRegistry.shared
 
     let body = JSONBody(limit: configuration.maxBodySize)
-    let authenticator = BearerAuthenticator(tokens: tokens, repository: repository)
-    OperationsController(repository: repository, readiness: readiness, databaseCheckTimeout: .seconds(2))
+    let authenticator = BearerAuthenticator(tokens: tokens, accounts: storage.accounts)
+    OperationsController(schema: storage.schema, readiness: readiness, databaseCheckTimeout: .seconds(2))
         .addRoutes(to: router)
     AuthController(
-        repository: repository, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body,
+        accounts: storage.accounts, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body,
         throttle: LoginThrottle(limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5)
     ).addRoutes(to: router.group("api/auth"))
-    TokenController(repository: repository, body: body).addRoutes(
+    TokenController(accounts: storage.accounts, body: body).addRoutes(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     let user = router.group("api/:user_id")
         .add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: true))
-    TaskController(repository: repository, body: body).addRoutes(to: user.group("tasks"))
-    TransferController(repository: repository, importBody: JSONBody(limit: configuration.maxImportSize)).addRoutes(to: user)
-    EventController(repository: repository, hub: hub, heartbeat: configuration.eventHeartbeat) { token in
+    TaskController(tasks: storage.tasks, body: body).addRoutes(to: user.group("tasks"))
+    TransferController(tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize)).addRoutes(to: user)
+    EventController(events: storage.events, tasks: storage.tasks, hub: hub, heartbeat: configuration.eventHeartbeat) { token in
         (try? await authenticator.authenticate(token)) != nil
     }.addRoutes(to: user)
-    ChatController(repository: repository, body: body, configuration: configuration.assistant, http: assistantHTTP, logger: logger).addRoutes(to: user)
+    ChatController(conversations: storage.conversations, body: body, configuration: configuration.assistant, http: assistantHTTP, logger: logger).addRoutes(to: user)
     return router
 }
 
 /// Brings the schema up to date (or waits for `todo migrate` to do it), retrying while the
 /// database is unreachable, then marks the process ready.
 struct SchemaService: Service {
-    let repository: any TodoRepository
+    let schema: any SchemaStore
     let readiness: Readiness
     let migrate: Bool
     let logger: Logger
@@ -82,8 +82,8 @@ struct SchemaService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let applied = try await cancelWhenGracefulShutdown {
-                    if migrate { try await repository.migrate(logger: logger) }
-                    return try await repository.appliedSchemaVersion()
+                    if migrate { try await schema.migrate(logger: logger) }
+                    return try await schema.appliedSchemaVersion()
                 }
                 if applied >= Schema.latestVersion {
                     readiness.markSchemaReady()

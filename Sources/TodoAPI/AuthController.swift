@@ -5,7 +5,7 @@ import TodoStore
 
 /// Sign-up, log-in and the current account.
 struct AuthController<Context: AppRequestContext>: Sendable {
-    let repository: any TodoRepository
+    let accounts: any AccountStore
     let tokens: AccessTokens
     let hasher: PasswordHasher
     let body: JSONBody
@@ -26,7 +26,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("signup", use: signUp)
         group.post("login", use: logIn)
-        group.group().add(middleware: AuthMiddleware<Context>(authenticator: BearerAuthenticator(tokens: tokens, repository: repository), checksPathUser: false)).get("me", use: me)
+        group.group().add(middleware: AuthMiddleware<Context>(authenticator: BearerAuthenticator(tokens: tokens, accounts: accounts), checksPathUser: false)).get("me", use: me)
     }
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
@@ -42,7 +42,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         guard issues.isEmpty, let email, let password, let name else { throw ValidationError(issues) }
 
         let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
-        guard let created = try await repository.createUser(user, passwordHash: try await hasher.hash(password)) else {
+        guard let created = try await accounts.createUser(user, passwordHash: try await hasher.hash(password)) else {
             throw APIError(.conflict, code: "email_taken", message: "an account with this e-mail already exists")
         }
         context.logger.info("account created", metadata: ["user_id": "\(created.id)"])
@@ -62,7 +62,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         }
         // No account has a malformed e-mail or a password with NUL (which bcrypt would cut short);
         // such input is not looked up, but gets the same work and the same answer.
-        let stored = valid != nil ? try await repository.credentials(email: normalized) : nil
+        let stored = valid != nil ? try await accounts.credentials(email: normalized) : nil
         let acceptable = Credentials.isAcceptablePassword(password)
         guard try await hasher.verify(password, against: acceptable ? stored?.passwordHash : nil), acceptable, let stored else {
             await throttle.recordFailure(email: normalized, address: context.clientAddress)
@@ -73,7 +73,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func me(_ request: Request, context: Context) async throws -> User {
-        guard let user = try await repository.user(id: try context.requireUser()) else {
+        guard let user = try await accounts.user(id: try context.requireUser()) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         return user

@@ -8,17 +8,17 @@ import TodoStore
 /// Tells whose a bearer token is: a JWT access token, or a personal token (`todo_pat_…`).
 struct BearerAuthenticator: Sendable {
     let tokens: AccessTokens
-    let repository: any TodoRepository
-    let accounts = ExistingAccounts()
+    let accounts: any AccountStore
+    let knownUsers = ExistingAccounts()
 
     /// The user and the kind of credential, or nil for a forged, expired or revoked token, or
     /// one whose account no longer exists.
     func authenticate(_ token: String) async throws -> (UserID, Credential)? {
         if token.hasPrefix(PersonalToken.prefix) {
             // Personal tokens are rows of their account: deleting the account deletes them.
-            return try await PersonalTokens.owner(of: token, in: repository).map { ($0, .personalToken) }
+            return try await PersonalTokens.owner(of: token, in: accounts).map { ($0, .personalToken) }
         }
-        guard let userID = await tokens.verify(token), try await accounts.exists(userID, in: repository) else { return nil }
+        guard let userID = await tokens.verify(token), try await knownUsers.exists(userID, in: accounts) else { return nil }
         return (userID, .accessToken)
     }
 }
@@ -31,10 +31,10 @@ final class ExistingAccounts: Sendable {
     static let capacity = 10_000
     private let seen = Mutex<[UserID: ContinuousClock.Instant]>([:])
 
-    func exists(_ userID: UserID, in repository: any TodoRepository) async throws -> Bool {
+    func exists(_ userID: UserID, in accounts: any AccountStore) async throws -> Bool {
         let now = ContinuousClock.now
         if let last = seen.withLock({ $0[userID] }), now - last < Self.recheckInterval { return true }
-        guard try await repository.user(id: userID) != nil else {
+        guard try await accounts.user(id: userID) != nil else {
             seen.withLock { _ = $0.removeValue(forKey: userID) }
             return false
         }

@@ -21,7 +21,7 @@ public struct AssistantConfiguration: Sendable {
 /// `POST /api/{user_id}/chat` and the stored conversations. Stateless between requests: the
 /// history is read from the database each time, so any replica can continue a conversation.
 struct ChatController<Context: AppRequestContext>: Sendable {
-    let repository: any TodoRepository
+    let conversations: any ConversationStore
     let body: JSONBody
     let configuration: AssistantConfiguration
     let http: HTTPClient
@@ -65,20 +65,20 @@ struct ChatController<Context: AppRequestContext>: Sendable {
             return zone
         } ?? TimeZone(identifier: "UTC")!
         let conversation = try await conversation(try fields.optionalString("conversation_id"), userID: userID, firstMessage: message)
-        let history = try await repository.messages(conversationID: conversation.id, limit: ChatLimits.historyMessages)
+        let history = try await conversations.messages(conversationID: conversation.id, limit: ChatLimits.historyMessages)
         let tools = MCPToolClient(url: configuration.mcpURL, token: try context.requireToken(), http: http)
         let agent = Agent(model: model, maxSteps: configuration.maxSteps, timeLimit: configuration.timeLimit, logger: context.logger)
         let turn = await agent.respond(
             to: message, history: Array(history.drop { $0.role != .user }), tools: tools,
             context: ModelContext(now: .now(), timeZone: timeZone))
         await tools.close()
-        try await repository.appendMessages(turn.messages, conversationID: conversation.id, at: .now())
+        try await conversations.appendMessages(turn.messages, conversationID: conversation.id, at: .now())
         return Answer(conversationID: conversation.id, response: turn.response, toolCalls: turn.toolCalls)
     }
 
     private func conversation(_ id: String?, userID: UserID, firstMessage: String) async throws -> Conversation {
         if let id {
-            guard ChatLimits.isConversationID(id), let existing = try await repository.conversation(id: id, userID: userID) else {
+            guard ChatLimits.isConversationID(id), let existing = try await conversations.conversation(id: id, userID: userID) else {
                 throw APIError(.notFound, code: "not_found", message: "no such conversation")
             }
             return existing
@@ -86,23 +86,23 @@ struct ChatController<Context: AppRequestContext>: Sendable {
         let now = Timestamp.now()
         let title = firstMessage.count > 60 ? String(firstMessage.prefix(59)) + "…" : firstMessage
         let conversation = Conversation(id: UUID().uuidString.lowercased(), userID: userID, title: title, createdAt: now, updatedAt: now)
-        guard let created = try await repository.createConversation(conversation) else {
+        guard let created = try await conversations.createConversation(conversation) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         return created
     }
 
     @Sendable func conversations(_ request: Request, context: Context) async throws -> Conversations {
-        Conversations(items: try await repository.conversations(userID: try context.requireUser(), limit: 100))
+        Conversations(items: try await conversations.conversations(userID: try context.requireUser(), limit: 100))
     }
 
     @Sendable func messages(_ request: Request, context: Context) async throws -> Messages {
         let userID = try context.requireUser()
         guard let id = context.parameters.get("conversation_id"), ChatLimits.isConversationID(id),
-              try await repository.conversation(id: id, userID: userID) != nil else {
+              try await conversations.conversation(id: id, userID: userID) != nil else {
             throw APIError(.notFound, code: "not_found", message: "no such conversation")
         }
-        return Messages(items: try await repository.messages(conversationID: id, limit: 500))
+        return Messages(items: try await conversations.messages(conversationID: id, limit: 500))
     }
 }
 

@@ -1,6 +1,4 @@
 import Hummingbird
-import PostgresNIO
-import SQLiteNIO
 import TodoCore
 import TodoStore
 
@@ -33,16 +31,12 @@ struct ErrorMiddleware<Context: AppRequestContext>: RouterMiddleware {
             return error
         case let error as ValidationError:
             return .validation(error)
-        case is StoreUnavailable:
-            return .unavailable
-        case let error as PSQLError:
-            // Anything about the connection, or a server shutting down, out of resources or asking
-            // for a retry, is an outage (503); any other server-side SQL error is a bug (500).
-            guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return .unavailable }
-            let transient = ["08", "53", "57", "58"].contains(String(state.prefix(2))) || state == "40001" || state == "40P01"
-            return transient ? .unavailable : .internalError
-        case let error as SQLiteError where error.reason == .busy || error.reason == .locked:
-            return .unavailable
+        case let error as StoreError:
+            switch error.kind {
+            case .unavailable, .busy: return .unavailable
+            case .conflict: return .storeConflict
+            case .invalid: return .internalError
+            }
         case let error as HTTPError:
             return apiError(forStatus: error.status, message: error.body)
         case let error as any HTTPResponseError:

@@ -9,7 +9,8 @@ import TodoStore
 /// `GET /api/{user_id}/events`: the caller's live events as Server-Sent Events. A client that
 /// reconnects with `Last-Event-ID` first gets what it missed (kept for a day).
 struct EventController<Context: AppRequestContext>: Sendable {
-    let repository: any TodoRepository
+    let events: any EventStore
+    let tasks: any TaskStore
     let hub: EventHub
     let heartbeat: Duration
     /// Whether a bearer token still works (checked at every heartbeat: a stream must end when
@@ -24,15 +25,15 @@ struct EventController<Context: AppRequestContext>: Sendable {
     @Sendable func stream(_ request: Request, context: Context) async throws -> Response {
         let userID = try context.requireUser()
         let resumeFrom = request.headers[.lastEventID].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
-        let latest = try await repository.latestEventID()
+        let latest = try await events.latestEventID()
         // An id from the future (the database was reset) resumes from now, not from never.
         let start = min(resumeFrom ?? latest, latest)
         var missed: [TaskEvent] = []
         if resumeFrom != nil {
-            missed = try await repository.events(userID: userID, after: start, limit: Self.replayLimit)
+            missed = try await events.events(userID: userID, after: start, limit: Self.replayLimit)
         }
         let (subscription, events) = await hub.subscribe(userID: userID, after: missed.last?.id ?? start)
-        let repository = self.repository, hub = self.hub, heartbeat = self.heartbeat, replay = missed
+        let tasks = self.tasks, hub = self.hub, heartbeat = self.heartbeat, replay = missed
         let token = try context.requireToken(), stillValid = self.stillValid
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache, no-transform",
@@ -42,7 +43,7 @@ struct EventController<Context: AppRequestContext>: Sendable {
             defer { Task { await hub.unsubscribe(subscription) } }
             try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
             for event in replay {
-                let data = try await EventHub.data(for: event, in: repository)
+                let data = try await EventHub.data(for: event, in: tasks)
                 try await writer.write(Self.frame(LiveEvent(id: event.id, kind: event.kind, userID: userID, data: data)))
             }
             try await Self.pump(events, heartbeat: heartbeat, to: &writer) { await stillValid(token) }

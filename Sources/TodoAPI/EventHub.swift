@@ -22,7 +22,8 @@ actor EventHub {
         var continuation: AsyncStream<LiveEvent>.Continuation
     }
 
-    private let repository: any TodoRepository
+    private let events: any EventStore
+    private let tasks: any TaskStore
     private var subscribers: [UUID: Subscriber] = [:]
     /// The highest event id read so far.
     private var cursor: Int64 = 0
@@ -31,8 +32,9 @@ actor EventHub {
     static let lookBack: Int64 = 200
     static let batchSize = 500
 
-    init(repository: any TodoRepository) {
-        self.repository = repository
+    init(events: any EventStore, tasks: any TaskStore) {
+        self.events = events
+        self.tasks = tasks
     }
 
     /// Events of `userID` with ids above `after`, until the stream is dropped.
@@ -58,21 +60,21 @@ actor EventHub {
     /// Reads new events from the log and hands each to the subscribers of its user.
     func deliverNewEvents() async throws {
         guard !subscribers.isEmpty else { return }
-        let events = try await repository.events(after: max(0, cursor - Self.lookBack), limit: Self.batchSize)
-        for event in events where !recentlyDelivered.contains(event.id) {
+        let batch = try await events.events(after: max(0, cursor - Self.lookBack), limit: Self.batchSize)
+        for event in batch where !recentlyDelivered.contains(event.id) {
             recentlyDelivered.insert(event.id)
             cursor = max(cursor, event.id)
             let audience = subscribers.values.filter { $0.userID == event.userID && $0.after < event.id }
             guard !audience.isEmpty else { continue }
-            let live = LiveEvent(id: event.id, kind: event.kind, userID: event.userID, data: try await Self.data(for: event, in: repository))
+            let live = LiveEvent(id: event.id, kind: event.kind, userID: event.userID, data: try await Self.data(for: event, in: tasks))
             for subscriber in audience { subscriber.continuation.yield(live) }
         }
         recentlyDelivered = recentlyDelivered.filter { $0 > cursor - Self.lookBack }
     }
 
     /// The `data:` JSON of an event: the task as it is now, or just its id once deleted.
-    static func data(for event: TaskEvent, in repository: any TodoRepository) async throws -> String {
-        if event.kind != .taskDeleted, let task = try await repository.task(id: event.taskID, userID: event.userID),
+    static func data(for event: TaskEvent, in tasks: any TaskStore) async throws -> String {
+        if event.kind != .taskDeleted, let task = try await tasks.task(id: event.taskID, userID: event.userID),
            let json = try? APIJSON.encoder.encode(task) {
             return String(decoding: json, as: UTF8.self)
         }
@@ -83,7 +85,7 @@ actor EventHub {
 /// Runs the hub: wakes on database notifications and every `pollInterval`, prunes old events.
 struct EventFanoutService: Service {
     let hub: EventHub
-    let repository: any TodoRepository
+    let events: any EventStore
     /// No events table to read before the schema exists.
     let readiness: Readiness
     let pollInterval: Duration
@@ -96,7 +98,7 @@ struct EventFanoutService: Service {
             group.addTask {
                 while !Task.isCancelled {
                     do {
-                        try await repository.listenForEvents { wake.yield() }
+                        try await events.listenForEvents { wake.yield() }
                     } catch is CancellationError {
                         return
                     } catch {
@@ -120,7 +122,7 @@ struct EventFanoutService: Service {
                         if ContinuousClock.now - lastPrune > .seconds(600) {
                             lastPrune = ContinuousClock.now
                             let cutoff = Timestamp.now().adding(milliseconds: -Int64(retention.components.seconds) * 1000)
-                            try await repository.pruneEvents(before: cutoff)
+                            try await events.pruneEvents(before: cutoff)
                         }
                     } catch {
                         logger.warning("event delivery failed", metadata: ["error": "\(error)"])
@@ -138,7 +140,7 @@ struct EventFanoutService: Service {
 /// Fires due reminders: claims them in the database (each exactly once across replicas; the
 /// claim records a `reminder.due` event) and so hands them to the live streams.
 struct ReminderService: Service {
-    let repository: any TodoRepository
+    let events: any EventStore
     /// Nothing to claim before the schema exists (and no error to log every interval meanwhile).
     let readiness: Readiness
     let interval: Duration
@@ -148,7 +150,7 @@ struct ReminderService: Service {
     private func fireDueReminders() async throws {
         var claimed = Self.batchSize
         while claimed == Self.batchSize {
-            claimed = try await repository.claimDueReminders(at: .now(), limit: Self.batchSize)
+            claimed = try await events.claimDueReminders(at: .now(), limit: Self.batchSize)
             if claimed > 0 { logger.debug("reminders fired", metadata: ["count": "\(claimed)"]) }
         }
     }

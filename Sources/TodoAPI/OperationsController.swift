@@ -5,7 +5,7 @@ import TodoStore
 
 /// Liveness, readiness, metrics, version and the API description.
 struct OperationsController<Context: AppRequestContext>: Sendable {
-    let repository: any TodoRepository
+    let schema: any SchemaStore
     let readiness: Readiness
     /// How long readiness waits for the database before calling it unreachable.
     let databaseCheckTimeout: Duration
@@ -44,7 +44,7 @@ struct OperationsController<Context: AppRequestContext>: Sendable {
     @Sendable func ready(_ request: Request, context: Context) async throws -> EditedResponse<Status> {
         if readiness.isDraining { return EditedResponse(status: .serviceUnavailable, response: Status(status: "draining")) }
         if !readiness.isSchemaReady { return EditedResponse(status: .serviceUnavailable, response: Status(status: "migrating")) }
-        let reachable = await withTimeout(databaseCheckTimeout) { try await repository.ping() }
+        let reachable = await withTimeout(databaseCheckTimeout) { try await schema.ping() }
         guard reachable else {
             return EditedResponse(status: .serviceUnavailable, response: Status(status: "database unreachable"))
         }

@@ -19,9 +19,9 @@ enum PersonalTokens {
     }
 
     /// The owner of a valid, unexpired token secret.
-    static func owner(of secret: String, in repository: any TodoRepository) async throws -> UserID? {
+    static func owner(of secret: String, in accounts: any AccountStore) async throws -> UserID? {
         let now = Timestamp.now()
-        guard let token = try await repository.useToken(secretHash: hash(secret), at: now), !token.isExpired(at: now) else { return nil }
+        guard let token = try await accounts.useToken(secretHash: hash(secret), at: now), !token.isExpired(at: now) else { return nil }
         return token.userID
     }
 }

@@ -5,9 +5,9 @@ import TodoStore
 
 /// The task routes under `/api/{user_id}/tasks`.
 struct TaskController<Context: AppRequestContext>: Sendable {
-    let repository: any TodoRepository
+    let tasks: any TaskStore
     let body: JSONBody
-    var service: TaskService { TaskService(repository: repository) }
+    var service: TaskService { TaskService(tasks: tasks) }
 
     /// A page of the list, written by `TaskJSON`.
     struct Page: ResponseGenerator {
@@ -35,14 +35,14 @@ struct TaskController<Context: AppRequestContext>: Sendable {
         do { query = try TaskQuery(parameters: try QueryString.parameters(request.uri.query)) } catch {
             throw APIError.invalidParameters(error)
         }
-        let page = try await repository.listTasks(userID: try context.requireUser(), query: query)
+        let page = try await tasks.listTasks(userID: try context.requireUser(), query: query)
         return Page(items: page.items, nextCursor: page.nextCursor?.token)
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let fields = try TaskFields(json: try await body.require(request))
         let userID = try context.requireUser()
-        guard let task = try await repository.insertTask(fields, userID: userID, at: .now()) else {
+        guard let task = try await tasks.insertTask(fields, userID: userID, at: .now()) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         var response = try Self.response(task, request: request, context: context, status: .created)

@@ -4,12 +4,12 @@ import TodoStore
 /// Changes to existing tasks: read, apply the change in the domain, write back only if nobody
 /// changed the task meanwhile (optimistic concurrency on `version`).
 struct TaskService: Sendable {
-    let repository: any TodoRepository
+    let tasks: any TaskStore
     /// A write lost to a concurrent one is retried this many times when the client sent no If-Match.
     static let attempts = 5
 
     func task(id: TaskID, userID: UserID) async throws -> TodoTask {
-        guard let task = try await repository.task(id: id, userID: userID) else { throw APIError.taskNotFound }
+        guard let task = try await tasks.task(id: id, userID: userID) else { throw APIError.taskNotFound }
         return task
     }
 
@@ -26,7 +26,7 @@ struct TaskService: Sendable {
             let now = Timestamp.now()
             var updated = current.replacingFields(with: try change(current), at: now)
             let followUp = Self.followUp(completing: current, as: updated, at: now)
-            if case .saved(let next) = try await repository.saveTask(updated, expectedVersion: current.version, followedBy: followUp) {
+            if case .saved(let next) = try await tasks.saveTask(updated, expectedVersion: current.version, followedBy: followUp) {
                 updated.nextOccurrenceID = next?.id ?? updated.nextOccurrenceID
                 return updated
             }
@@ -44,7 +44,7 @@ struct TaskService: Sendable {
     }
 
     func delete(id: TaskID, userID: UserID, ifVersion: Int?) async throws {
-        switch try await repository.deleteTask(id: id, userID: userID, expectedVersion: ifVersion) {
+        switch try await tasks.deleteTask(id: id, userID: userID, expectedVersion: ifVersion) {
         case .deleted: return
         case .notFound: throw APIError.taskNotFound
         case .versionMismatch: throw APIError.preconditionFailed

@@ -6,7 +6,7 @@ import TodoStore
 /// `/api/tokens`: create (the secret is shown once), list and revoke personal API tokens.
 /// Managing tokens needs a log-in session: a personal token cannot mint or revoke tokens.
 struct TokenController<Context: AppRequestContext>: Sendable {
-    let repository: any TodoRepository
+    let accounts: any AccountStore
     let body: JSONBody
     static var maximumTokens: Int { 50 }
 
@@ -45,25 +45,25 @@ struct TokenController<Context: AppRequestContext>: Sendable {
             guard time > .now() else { throw ValidationError(field: "expires_at", "must be in the future") }
             expiresAt = time
         }
-        guard try await repository.tokens(userID: userID).count < Self.maximumTokens else {
+        guard try await accounts.tokens(userID: userID).count < Self.maximumTokens else {
             throw ValidationError(field: "name", "at most \(Self.maximumTokens) tokens per account; revoke one first")
         }
         let secret = PersonalTokens.newSecret()
         let token = PersonalToken(id: UUID().uuidString.lowercased(), userID: userID, name: name, createdAt: .now(),
                                   expiresAt: expiresAt, lastUsedAt: nil)
-        try await repository.createToken(token, secretHash: PersonalTokens.hash(secret))
+        try await accounts.createToken(token, secretHash: PersonalTokens.hash(secret))
         return EditedResponse(status: .created, response: Created(token: token, secret: secret))
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> List {
-        List(items: try await repository.tokens(userID: try requireSession(context)))
+        List(items: try await accounts.tokens(userID: try requireSession(context)))
     }
 
     @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
         let userID = try requireSession(context)
         // Token ids are UUIDs: anything else is no token, answered without a query.
         guard let id = context.parameters.get("token_id"), UUID(uuidString: id) != nil,
-              try await repository.deleteToken(id: id, userID: userID) else {
+              try await accounts.deleteToken(id: id, userID: userID) else {
             throw APIError(.notFound, code: "not_found", message: "no such token")
         }
         return .noContent

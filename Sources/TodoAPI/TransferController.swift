@@ -4,7 +4,7 @@ import TodoStore
 
 /// `GET /api/{user_id}/export` and `POST /api/{user_id}/import`.
 struct TransferController<Context: AppRequestContext>: Sendable {
-    let repository: any TodoRepository
+    let tasks: any TaskStore
     /// Imports may be much larger than other requests; they have their own limit.
     let importBody: JSONBody
 
@@ -18,7 +18,7 @@ struct TransferController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func export(_ request: Request, context: Context) async throws -> Response {
-        let document = TaskExport(exportedAt: .now(), tasks: try await repository.allTasks(userID: try context.requireUser()))
+        let document = TaskExport(exportedAt: .now(), tasks: try await tasks.allTasks(userID: try context.requireUser()))
         var response = try context.responseEncoder.encode(document, from: request, context: context)
         response.headers[.contentDisposition] = "attachment; filename=\"todo-export.json\""
         return response
@@ -26,8 +26,8 @@ struct TransferController<Context: AppRequestContext>: Sendable {
 
     @Sendable func importTasks(_ request: Request, context: Context) async throws -> Imported {
         let userID = try context.requireUser()
-        let tasks = try TaskExport.tasks(from: try await importBody.require(request), userID: userID, now: .now())
-        guard let count = try await repository.importTasks(tasks, userID: userID) else {
+        let imported = try TaskExport.tasks(from: try await importBody.require(request), userID: userID, now: .now())
+        guard let count = try await tasks.importTasks(imported, userID: userID) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         context.logger.info("imported tasks", metadata: ["count": "\(count)"])

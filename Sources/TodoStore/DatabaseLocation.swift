@@ -70,17 +70,10 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     }
 }
 
-/// An opened repository and the service (if any) that must run for it to work.
-public struct OpenedRepository: Sendable {
-    public var repository: any TodoRepository
-    public var service: (any Service)?
-    public var close: @Sendable () async -> Void
-}
-
 extension DatabaseLocation {
     /// Opens the database. `connectTimeout` bounds both connecting and waiting for a free
     /// connection: past it a request fails (503) instead of hanging while the database is down.
-    public func open(poolSize: Int, connectTimeout: Duration, logger: Logger) async throws -> OpenedRepository {
+    public func open(poolSize: Int, connectTimeout: Duration, logger: Logger) async throws -> OpenedStorage {
         switch self {
         case .sqlite(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -88,13 +81,13 @@ extension DatabaseLocation {
             // SQLite's queries run on NIO's thread pool, one thread per core: readers beyond that
             // add no parallelism, only page caches (memory).
             let readers = min(poolSize, max(2, System.coreCount))
-            let repository = try await SQLiteRepository.open(path: path, readerCount: readers, logger: logger)
-            return OpenedRepository(repository: repository, service: nil, close: { await repository.close() })
+            let database = try await SQLiteDatabase.open(path: path, readerCount: readers, logger: logger)
+            return OpenedStorage(storage: database.makeStorage(), service: nil, close: { await database.close() })
         case .postgres:
-            let repository = PostgresRepository(
+            let database = PostgresDatabase(
                 configuration: try postgresConfiguration(poolSize: poolSize, connectTimeout: connectTimeout),
                 timeout: connectTimeout, logger: logger)
-            return OpenedRepository(repository: repository, service: repository.service, close: {})
+            return OpenedStorage(storage: database.makeStorage(), service: database.service, close: {})
         }
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Runs `work`, or fails with `StoreUnavailable` once `limit` has passed. The caller is answered
+/// Runs `work`, or fails with `StoreError.unavailable` once `limit` has passed. The caller is answered
 /// at the deadline even if `work` does not react to cancellation at once (a pool waiting for a
 /// connection to a dead server may not): `work` is cancelled and left to finish on its own.
 func withDeadline<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -34,7 +34,7 @@ private final class DeadlineRace<T: Sendable>: Sendable {
             do { self.answer(.success(try await work())) } catch { self.answer(.failure(error)) }
         }
         let timer = (executor?.eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()).scheduleTask(in: TimeAmount(limit)) {
-            self.answer(.failure(StoreUnavailable("the database did not answer within \(limit)")))
+            self.answer(.failure(StoreError.unavailable("the database did not answer within \(limit)")))
         }
         let answered = state.withLock {
             $0.work = workTask
@@ -56,7 +56,7 @@ private final class DeadlineRace<T: Sendable>: Sendable {
         }
         guard let continuation else { return }
         timer?.cancel()
-        if case .failure(let error) = result, error is StoreUnavailable { work?.cancel() }
+        if case .failure(let error) = result, (error as? StoreError)?.kind == .unavailable { work?.cancel() }
         continuation.resume(with: result)
     }
 }

@@ -116,7 +116,7 @@ enum Migrations {
         // A transaction that notifies holds a global lock from its commit until its WAL is on
         // disk, so NOTIFY in the trigger allowed one task write per fsync across the whole
         // cluster. The application now announces changes itself, coalesced
-        // (`PostgresRepository.ChangeAnnouncer`); the trigger only records the event.
+        // (`ChangeAnnouncer`, PostgresEventStore.swift); the trigger only records the event.
         Migration(version: 3, name: "events without notify in the trigger", statements: [
             """
             CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -166,7 +166,7 @@ struct InsertTasksStatement: PostgresPreparedStatement {
 }
 
 /// A no-op that runs only after the previous statement on the connection has committed
-/// (see `PostgresRepository.write`); prepared, it costs PostgreSQL no parse and no plan.
+/// (see `PostgresDatabase.write`); prepared, it costs PostgreSQL no parse and no plan.
 struct CommitBarrierStatement: PostgresPreparedStatement {
     static let name = "todo_commit_barrier"
     static let sql = "SELECT 1"
@@ -184,7 +184,7 @@ enum TaskRowDecoder {
     static func task(_ row: PostgresRow) throws -> TodoTask {
         var cells = row.makeIterator()
         guard let cell = cells.next(), let bytes = cell.bytes, cell.format == .binary else {
-            throw StoreUnavailable("a task row has no binary record")
+            throw StoreError.invalid("a task row has no binary record")
         }
         return try bytes.withUnsafeReadableBytes { bytes in
             var fields = try RecordFields(bytes)
@@ -212,7 +212,7 @@ enum TaskRowDecoder {
         private var offset = 4  // the field count
 
         init(_ bytes: UnsafeRawBufferPointer) throws {
-            guard bytes.count >= 4 else { throw StoreUnavailable("an empty task record") }
+            guard bytes.count >= 4 else { throw StoreError.invalid("an empty task record") }
             self.bytes = bytes
         }
 
@@ -238,11 +238,11 @@ enum TaskRowDecoder {
             var array = RecordFields(unchecked: try required(field(.textArray)))
             let dimensions = try array.read(Int32.self), hasNulls = try array.read(Int32.self)
             _ = try array.read(UInt32.self)
-            guard hasNulls == 0, dimensions <= 1 else { throw StoreUnavailable("a task record has a malformed text array") }
+            guard hasNulls == 0, dimensions <= 1 else { throw StoreError.invalid("a task record has a malformed text array") }
             guard dimensions == 1 else { return [] }
             let count = try array.read(Int32.self)
             _ = try array.read(Int32.self)
-            guard count >= 0 else { throw StoreUnavailable("a task record has a malformed text array") }
+            guard count >= 0 else { throw StoreError.invalid("a task record has a malformed text array") }
             var strings: [String] = []
             strings.reserveCapacity(Int(count))
             for _ in 0..<count {
@@ -257,21 +257,21 @@ enum TaskRowDecoder {
         }
 
         private func required<Value>(_ value: Value?) throws -> Value {
-            guard let value else { throw StoreUnavailable("a NULL in a task record") }
+            guard let value else { throw StoreError.invalid("a NULL in a task record") }
             return value
         }
 
         /// A fixed-size field as a big-endian integer, nil for NULL.
         private mutating func integer<Value: FixedWidthInteger>(_ type: PostgresDataType) throws -> Value? {
             guard let field = try field(type) else { return nil }
-            guard field.count == MemoryLayout<Value>.size else { throw StoreUnavailable("a task record has a \(type) of \(field.count) bytes") }
+            guard field.count == MemoryLayout<Value>.size else { throw StoreError.invalid("a task record has a \(type) of \(field.count) bytes") }
             return Value(bigEndian: field.loadUnaligned(as: Value.self))
         }
 
         /// The next field's bytes, nil for NULL.
         private mutating func field(_ type: PostgresDataType) throws -> UnsafeRawBufferPointer? {
             let fieldType = PostgresDataType(try read(UInt32.self)), length = try read(Int32.self)
-            guard fieldType == type else { throw StoreUnavailable("a task record has a \(fieldType) where a \(type) belongs") }
+            guard fieldType == type else { throw StoreError.invalid("a task record has a \(fieldType) where a \(type) belongs") }
             return length < 0 ? nil : try bytes(count: Int(length))
         }
 
@@ -280,7 +280,7 @@ enum TaskRowDecoder {
         }
 
         private mutating func bytes(count: Int) throws -> UnsafeRawBufferPointer {
-            guard count >= 0, count <= bytes.count - offset else { throw StoreUnavailable("a task record is cut short") }
+            guard count >= 0, count <= bytes.count - offset else { throw StoreError.invalid("a task record is cut short") }
             defer { offset += count }
             return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
         }
@@ -326,5 +326,36 @@ enum TaskRowEncoder {
         bindings.append(fields.dueAt)
         bindings.append(fields.remindAt)
         bindings.append(RowCoding.encodeRecurrence(fields.recurrence))
+    }
+}
+
+/// A task written over its stored row if the stored version is still the expected one;
+/// returns the id when it was. Unnamed: updates are rarer than the statements above.
+enum UpdateTaskStatement {
+    static let sql = """
+        UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4, priority = $5, tags = $6,
+            due_at = $7, remind_at = $8, recurrence = $9, version = $10, updated_at = $11, series_start = $12,
+            occurrence = $13, next_occurrence_id = $14,
+            reminded_at = CASE WHEN remind_at IS NOT DISTINCT FROM $8 THEN reminded_at END
+        WHERE id = $15 AND user_id = $16 AND version = $17 RETURNING id
+        """
+
+    static func query(_ task: TodoTask, expectedVersion: Int) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: sql, binds: TaskRowEncoder.updateBindings(task, expectedVersion: expectedVersion))
+    }
+}
+
+extension TaskListSQL {
+    /// The list query's values as PostgreSQL bindings.
+    var bindings: PostgresBindings {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case .text(let text): bindings.append(text)
+            case .integer(let number): bindings.append(number)
+            case .time(let time): bindings.append(time)
+            }
+        }
+        return bindings
     }
 }

@@ -22,7 +22,7 @@ enum RowCoding {
     }
 
     static func priority(rank: Int) throws -> Priority {
-        guard let priority = Priority(rank: rank) else { throw StoreUnavailable("unknown priority rank \(rank) in the database") }
+        guard let priority = Priority(rank: rank) else { throw StoreError.invalid("unknown priority rank \(rank) in the database") }
         return priority
     }
 }

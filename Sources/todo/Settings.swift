@@ -84,7 +84,7 @@ struct DatabaseSettings {
         connectTimeout = .seconds(try environment.integer("DATABASE_TIMEOUT_SECONDS", default: 5, range: 1...300))
     }
 
-    func open(logger: Logger) async throws -> OpenedRepository {
+    func open(logger: Logger) async throws -> OpenedStorage {
         try await location.open(poolSize: poolSize, connectTimeout: connectTimeout, logger: logger)
     }
 }

@@ -31,7 +31,7 @@ func runBackend(
     let opened = try await database.open(logger: logger)
     let readiness = Readiness()
     let app = await buildApplication(
-        configuration, repository: opened.repository, readiness: readiness,
+        configuration, storage: opened.storage, readiness: readiness,
         services: opened.service.map { [$0] } ?? [], server: server, logger: logger)
     var group = ServiceGroupConfiguration(
         services: [.init(service: app)] + companions.map { .init(service: $0) } + [
@@ -105,8 +105,8 @@ struct Migrate: AsyncParsableCommand {
         let opened = try await database.open(logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             if let service = opened.service { tasks.addTask { try await service.run() } }
-            try await opened.repository.migrate(logger: logger)
-            let version = try await opened.repository.appliedSchemaVersion()
+            try await opened.storage.schema.migrate(logger: logger)
+            let version = try await opened.storage.schema.appliedSchemaVersion()
             logger.info("schema up to date", metadata: ["version": "\(version)", "database": "\(database.location.redacted)"])
             tasks.cancelAll()
         }

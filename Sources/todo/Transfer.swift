@@ -7,7 +7,7 @@ import TodoStore
 
 /// Opens the configured database, runs `body` with it (the PostgreSQL pool running alongside),
 /// and closes it. For commands that work on the database directly.
-func withDatabase<T: Sendable>(label: String, _ body: @escaping @Sendable (any TodoRepository, Logger) async throws -> T) async throws -> T {
+func withDatabase<T: Sendable>(label: String, _ body: @escaping @Sendable (Storage, Logger) async throws -> T) async throws -> T {
     let environment = Environment()
     let common = try CommonSettings(environment, defaultLogFormat: .text)
     common.bootstrapLogging()
@@ -17,11 +17,11 @@ func withDatabase<T: Sendable>(label: String, _ body: @escaping @Sendable (any T
     let result = try await withThrowingTaskGroup(of: Void.self) { tasks in
         if let service = opened.service { tasks.addTask { try await service.run() } }
         defer { tasks.cancelAll() }
-        let version = try await opened.repository.appliedSchemaVersion()
+        let version = try await opened.storage.schema.appliedSchemaVersion()
         guard version >= Schema.latestVersion else {
             throw ConfigurationError("the database schema is at version \(version), this build needs \(Schema.latestVersion): run todo migrate")
         }
-        return try await body(opened.repository, logger)
+        return try await body(opened.storage, logger)
     }
     await opened.close()
     return result
@@ -39,9 +39,9 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let email = try Credentials.normalizedEmail(self.email)
-        let json = try await withDatabase(label: "todo.export") { repository, _ in
-            guard let account = try await repository.credentials(email: email) else { throw ValidationError("no account for \(email)") }
-            let tasks = try await repository.allTasks(userID: account.user.id)
+        let json = try await withDatabase(label: "todo.export") { storage, _ in
+            guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
+            let tasks = try await storage.tasks.allTasks(userID: account.user.id)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             return try encoder.encode(TaskExport(exportedAt: .now(), tasks: tasks))
@@ -68,10 +68,10 @@ struct Import: AsyncParsableCommand {
         let email = try Credentials.normalizedEmail(self.email)
         let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
         let json = try JSONDecoder().decode(JSONValue.self, from: data)
-        let count = try await withDatabase(label: "todo.import") { repository, _ in
-            guard let account = try await repository.credentials(email: email) else { throw ValidationError("no account for \(email)") }
+        let count = try await withDatabase(label: "todo.import") { storage, _ in
+            guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
             let tasks = try TaskExport.tasks(from: json, userID: account.user.id, now: .now())
-            guard let count = try await repository.importTasks(tasks, userID: account.user.id) else {
+            guard let count = try await storage.tasks.importTasks(tasks, userID: account.user.id) else {
                 throw ValidationError("the account disappeared during the import")
             }
             return count

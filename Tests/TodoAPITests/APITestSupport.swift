@@ -12,7 +12,7 @@ let testSecret = "test-secret-that-is-long-enough-0123456789"
 /// A backend on a fresh SQLite database, driven in-process through the router.
 struct APIHarness {
     let client: any TestClientProtocol
-    let repository: any TodoRepository
+    let storage: Storage
     let readiness: Readiness
 
     /// Runs `body` against a new backend. `configure` may change settings first.
@@ -33,13 +33,13 @@ struct APIHarness {
             .open(poolSize: 2, connectTimeout: .seconds(5), logger: logger)
         let readiness = Readiness()
         if migrated {
-            try await opened.repository.migrate(logger: logger)
+            try await opened.storage.schema.migrate(logger: logger)
             readiness.markSchemaReady()
         }
-        let app = await buildApplication(configuration, repository: opened.repository, readiness: readiness, logger: logger)
+        let app = await buildApplication(configuration, storage: opened.storage, readiness: readiness, logger: logger)
         do {
             try await app.test(.router) { client in
-                try await body(APIHarness(client: client, repository: opened.repository, readiness: readiness))
+                try await body(APIHarness(client: client, storage: opened.storage, readiness: readiness))
             }
         } catch {
             await opened.close()

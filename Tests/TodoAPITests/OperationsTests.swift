@@ -18,7 +18,7 @@ import TodoStore
             let before = try await api.request(.get, "/readyz")
             #expect(before.status == .serviceUnavailable)
             #expect(before.object["status"] as? String == "migrating")
-            try await api.repository.migrate(logger: .init(label: "test"))
+            try await api.storage.schema.migrate(logger: .init(label: "test"))
             api.readiness.markSchemaReady()
             #expect(try await api.request(.get, "/readyz").status == .ok)
             api.readiness.startDraining()

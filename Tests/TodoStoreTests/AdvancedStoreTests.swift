@@ -9,10 +9,10 @@ import TodoStore
 
     @Test(arguments: backends)
     func completingStoresTheNextOccurrenceAndLinksIt(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let fields = TaskFields(title: "Rent", dueAt: time("2026-01-31T09:00:00Z"), recurrence: Recurrence(frequency: .monthly))
-            let task = try #require(try await repository.insertTask(fields, userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: .now()))
             #expect(task.series == Series(start: time("2026-01-31T09:00:00Z"), occurrence: 0))
             var done = task.fields
             done.completed = true
@@ -20,103 +20,103 @@ import TodoStore
             let (nextFields, series) = try #require(completed.nextOccurrence())
             var next = TodoTask.new(nextFields, userID: user.id, at: .now())
             next.series = series
-            guard case .saved(let stored?) = try await repository.saveTask(completed, expectedVersion: 1, followedBy: next) else {
+            guard case .saved(let stored?) = try await storage.tasks.saveTask(completed, expectedVersion: 1, followedBy: next) else {
                 Issue.record("not saved")
                 return
             }
             #expect(stored.fields.dueAt == time("2026-02-28T09:00:00Z"))
-            let reread = try #require(try await repository.task(id: task.id, userID: user.id))
+            let reread = try #require(try await storage.tasks.task(id: task.id, userID: user.id))
             #expect(reread.nextOccurrenceID == stored.id)
             #expect(reread.fields.completed)
-            let storedNext = try #require(try await repository.task(id: stored.id, userID: user.id))
+            let storedNext = try #require(try await storage.tasks.task(id: stored.id, userID: user.id))
             #expect(storedNext.series == Series(start: time("2026-01-31T09:00:00Z"), occurrence: 1))
         }
     }
 
     @Test(arguments: backends)
     func aLostRaceStoresNoOccurrence(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let fields = TaskFields(title: "Daily", dueAt: time("2026-01-01T09:00:00Z"), recurrence: Recurrence(frequency: .daily))
-            let task = try #require(try await repository.insertTask(fields, userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: .now()))
             var done = task.fields
             done.completed = true
             let completed = task.replacingFields(with: done, at: .now())
             let next = TodoTask.new(try #require(completed.nextOccurrence()).fields, userID: user.id, at: .now())
-            #expect(try await repository.saveTask(completed, expectedVersion: 5, followedBy: next) == .conflict)
-            #expect(try await repository.listTasks(userID: user.id, query: TaskQuery()).items.count == 1)
+            #expect(try await storage.tasks.saveTask(completed, expectedVersion: 5, followedBy: next) == .conflict)
+            #expect(try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items.count == 1)
         }
     }
 
     @Test(arguments: backends)
     func importStoresEverythingOrNothing(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let old = time("2020-05-05T05:05:05.555Z")
             var imported = TodoTask.new(TaskFields(title: "old one", completed: true), userID: "ignored", at: old)
             imported.completedAt = time("2020-06-01T00:00:00Z")
             let tasks = [imported, TodoTask.new(TaskFields(title: "second"), userID: "ignored", at: old)]
-            #expect(try await repository.importTasks(tasks, userID: user.id) == 2)
-            let stored = try await repository.listTasks(userID: user.id, query: TaskQuery()).items
+            #expect(try await storage.tasks.importTasks(tasks, userID: user.id) == 2)
+            let stored = try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items
             #expect(Set(stored.map(\.fields.title)) == ["old one", "second"])
             #expect(stored.allSatisfy { $0.createdAt == old })
             #expect(stored.first { $0.fields.title == "old one" }?.completedAt == time("2020-06-01T00:00:00Z"))
-            #expect(try await repository.importTasks(tasks, userID: "no-such-user") == nil)
+            #expect(try await storage.tasks.importTasks(tasks, userID: "no-such-user") == nil)
         }
     }
 
     @Test(arguments: backends)
     func personalTokensAreFoundByHashAndRevocable(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let token = PersonalToken(id: UUID().uuidString, userID: user.id, name: "cli", createdAt: time("2026-01-01T00:00:00Z"),
                                       expiresAt: time("2027-01-01T00:00:00Z"), lastUsedAt: nil)
-            try await repository.createToken(token, secretHash: "hash-\(token.id)")
-            #expect(try await repository.tokens(userID: user.id) == [token])
-            let used = try #require(try await repository.useToken(secretHash: "hash-\(token.id)", at: time("2026-02-02T00:00:00Z")))
+            try await storage.accounts.createToken(token, secretHash: "hash-\(token.id)")
+            #expect(try await storage.accounts.tokens(userID: user.id) == [token])
+            let used = try #require(try await storage.accounts.useToken(secretHash: "hash-\(token.id)", at: time("2026-02-02T00:00:00Z")))
             #expect(used.lastUsedAt == time("2026-02-02T00:00:00Z"))
-            #expect(try await repository.useToken(secretHash: "nope", at: .now()) == nil)
-            let stranger = try await makeUser(repository)
-            #expect(try await repository.deleteToken(id: token.id, userID: stranger.id) == false)
-            #expect(try await repository.deleteToken(id: token.id, userID: user.id))
-            #expect(try await repository.useToken(secretHash: "hash-\(token.id)", at: .now()) == nil)
+            #expect(try await storage.accounts.useToken(secretHash: "nope", at: .now()) == nil)
+            let stranger = try await makeUser(storage)
+            #expect(try await storage.accounts.deleteToken(id: token.id, userID: stranger.id) == false)
+            #expect(try await storage.accounts.deleteToken(id: token.id, userID: user.id))
+            #expect(try await storage.accounts.useToken(secretHash: "hash-\(token.id)", at: .now()) == nil)
         }
     }
 
     @Test(arguments: backends)
     func everyChangeIsLoggedAsAnEventOfItsUser(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
-            let start = try await repository.latestEventID()
-            let task = try #require(try await repository.insertTask(TaskFields(title: "a"), userID: user.id, at: .now()))
-            #expect(try await repository.saveTask(task.replacingFields(with: TaskFields(title: "b"), at: .now()), expectedVersion: 1))
-            #expect(try await repository.deleteTask(id: task.id, userID: user.id, expectedVersion: nil) == .deleted)
-            let events = try await repository.events(userID: user.id, after: start, limit: 10)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let start = try await storage.events.latestEventID()
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "a"), userID: user.id, at: .now()))
+            #expect(try await storage.tasks.saveTask(task.replacingFields(with: TaskFields(title: "b"), at: .now()), expectedVersion: 1))
+            #expect(try await storage.tasks.deleteTask(id: task.id, userID: user.id, expectedVersion: nil) == .deleted)
+            let events = try await storage.events.events(userID: user.id, after: start, limit: 10)
             #expect(events.map(\.kind) == [.taskCreated, .taskUpdated, .taskDeleted])
             #expect(events.allSatisfy { $0.taskID == task.id && $0.userID == user.id })
             #expect(events.map(\.id) == events.map(\.id).sorted())
-            let all = try await repository.events(after: start, limit: 1000)
+            let all = try await storage.events.events(after: start, limit: 1000)
             #expect(all.filter { $0.userID == user.id } == events)
-            let other = try await makeUser(repository)
-            #expect(try await repository.events(userID: other.id, after: start, limit: 10).isEmpty)
+            let other = try await makeUser(storage)
+            #expect(try await storage.events.events(userID: other.id, after: start, limit: 10).isEmpty)
         }
     }
 
     @Test(arguments: backends)
     func eachDueReminderIsClaimedExactlyOnceEvenConcurrently(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
-            let start = try await repository.latestEventID()
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let start = try await storage.events.latestEventID()
             let past = Timestamp.now().adding(milliseconds: -60_000)
             for index in 0..<30 {
-                _ = try await repository.insertTask(TaskFields(title: "r\(index)", remindAt: past), userID: user.id, at: .now())
+                _ = try await storage.tasks.insertTask(TaskFields(title: "r\(index)", remindAt: past), userID: user.id, at: .now())
             }
-            _ = try await repository.insertTask(TaskFields(title: "later", remindAt: .now().adding(milliseconds: 3_600_000)),
+            _ = try await storage.tasks.insertTask(TaskFields(title: "later", remindAt: .now().adding(milliseconds: 3_600_000)),
                                                 userID: user.id, at: .now())
-            _ = try await repository.insertTask(TaskFields(title: "done", completed: true, remindAt: past), userID: user.id, at: .now())
+            _ = try await storage.tasks.insertTask(TaskFields(title: "done", completed: true, remindAt: past), userID: user.id, at: .now())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { while try await repository.claimDueReminders(at: .now(), limit: 7) > 0 {} }
+                    group.addTask { while try await storage.events.claimDueReminders(at: .now(), limit: 7) > 0 {} }
                 }
                 try await group.waitForAll()
             }
@@ -124,8 +124,8 @@ import TodoStore
             // wait until all 30 are recorded, then check none was recorded twice.
             var reminders: [TaskEvent] = []
             for _ in 0..<100 {
-                _ = try await repository.claimDueReminders(at: .now(), limit: 100)
-                reminders = try await repository.events(userID: user.id, after: start, limit: 100).filter { $0.kind == .reminderDue }
+                _ = try await storage.events.claimDueReminders(at: .now(), limit: 100)
+                reminders = try await storage.events.events(userID: user.id, after: start, limit: 100).filter { $0.kind == .reminderDue }
                 if reminders.count >= 30 { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -136,21 +136,21 @@ import TodoStore
 
     @Test(arguments: backends)
     func movingAReminderArmsItAgain(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let past = Timestamp.now().adding(milliseconds: -1000)
-            let start = try await repository.latestEventID()
-            let task = try #require(try await repository.insertTask(TaskFields(title: "r", remindAt: past), userID: user.id, at: .now()))
-            _ = try await repository.claimDueReminders(at: .now(), limit: 1000)
+            let start = try await storage.events.latestEventID()
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "r", remindAt: past), userID: user.id, at: .now()))
+            _ = try await storage.events.claimDueReminders(at: .now(), limit: 1000)
             var fields = task.fields
             fields.title = "renamed"
-            #expect(try await repository.saveTask(task.replacingFields(with: fields, at: .now()), expectedVersion: 1))
-            _ = try await repository.claimDueReminders(at: .now(), limit: 1000)
+            #expect(try await storage.tasks.saveTask(task.replacingFields(with: fields, at: .now()), expectedVersion: 1))
+            _ = try await storage.events.claimDueReminders(at: .now(), limit: 1000)
             fields.remindAt = past.adding(milliseconds: 1)
-            let current = try #require(try await repository.task(id: task.id, userID: user.id))
-            #expect(try await repository.saveTask(current.replacingFields(with: fields, at: .now()), expectedVersion: 2))
-            _ = try await repository.claimDueReminders(at: .now(), limit: 1000)
-            let kinds = try await repository.events(userID: user.id, after: start, limit: 10).map(\.kind)
+            let current = try #require(try await storage.tasks.task(id: task.id, userID: user.id))
+            #expect(try await storage.tasks.saveTask(current.replacingFields(with: fields, at: .now()), expectedVersion: 2))
+            _ = try await storage.events.claimDueReminders(at: .now(), limit: 1000)
+            let kinds = try await storage.events.events(userID: user.id, after: start, limit: 10).map(\.kind)
             #expect(kinds == [.taskCreated, .reminderDue, .taskUpdated, .taskUpdated, .reminderDue])
         }
     }
@@ -161,11 +161,11 @@ import TodoStore
 
     @Test(arguments: backends)
     func messagesComeBackInOrderWithTheirToolCalls(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let start = time("2026-01-01T00:00:00Z")
             let conversation = Conversation(id: UUID().uuidString, userID: user.id, title: "Groceries", createdAt: start, updatedAt: start)
-            #expect(try await repository.createConversation(conversation) == conversation)
+            #expect(try await storage.conversations.createConversation(conversation) == conversation)
             let call = ToolCall(id: "call_1", name: "add_task", arguments: .object(["title": "milk"]),
                                 result: .object(["task": .object(["id": "1"])]), isError: false)
             let messages = [
@@ -175,13 +175,13 @@ import TodoStore
                 ChatMessage(role: .assistant, content: "Added “milk”.", createdAt: start),
             ]
             let later = time("2026-01-02T00:00:00Z")
-            try await repository.appendMessages(messages, conversationID: conversation.id, at: later)
-            #expect(try await repository.messages(conversationID: conversation.id, limit: 10) == messages)
-            #expect(try await repository.messages(conversationID: conversation.id, limit: 2) == Array(messages.suffix(2)))
-            #expect(try await repository.conversations(userID: user.id, limit: 10).map(\.updatedAt) == [later])
-            let stranger = try await makeUser(repository)
-            #expect(try await repository.conversation(id: conversation.id, userID: stranger.id) == nil)
-            #expect(try await repository.conversations(userID: stranger.id, limit: 10).isEmpty)
+            try await storage.conversations.appendMessages(messages, conversationID: conversation.id, at: later)
+            #expect(try await storage.conversations.messages(conversationID: conversation.id, limit: 10) == messages)
+            #expect(try await storage.conversations.messages(conversationID: conversation.id, limit: 2) == Array(messages.suffix(2)))
+            #expect(try await storage.conversations.conversations(userID: user.id, limit: 10).map(\.updatedAt) == [later])
+            let stranger = try await makeUser(storage)
+            #expect(try await storage.conversations.conversation(id: conversation.id, userID: stranger.id) == nil)
+            #expect(try await storage.conversations.conversations(userID: stranger.id, limit: 10).isEmpty)
         }
     }
 }

@@ -32,7 +32,7 @@ import Testing
             let workOnLoop = try await withDeadline(.seconds(5)) { loop.inEventLoop }
             #expect(workOnLoop)
             let started = ContinuousClock.now
-            await #expect(throws: StoreUnavailable.self) {
+            await #expect(throws: StoreError.self) {
                 try await withDeadline(.milliseconds(100)) { try await Task.sleep(for: .seconds(30)) }
             }
             #expect(ContinuousClock.now - started < .seconds(2))

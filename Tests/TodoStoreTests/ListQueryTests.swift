@@ -21,73 +21,73 @@ import TodoStore
 
     /// Stores the samples one millisecond apart (so `created` has a strict order) and
     /// returns them in insertion order.
-    static func seed(_ repository: any TodoRepository) async throws -> (User, [TodoTask]) {
-        let user = try await makeUser(repository)
+    static func seed(_ storage: Storage) async throws -> (User, [TodoTask]) {
+        let user = try await makeUser(storage)
         var tasks: [TodoTask] = []
         let start = time("2026-01-01T00:00:00Z")
         for (index, fields) in samples.enumerated() {
             let at = start.adding(milliseconds: Int64(index))
-            tasks.append(try #require(try await repository.insertTask(fields, userID: user.id, at: at)))
+            tasks.append(try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: at)))
         }
         // Decoys of another user must never show up.
-        let other = try await makeUser(repository)
-        for fields in samples { _ = try await repository.insertTask(fields, userID: other.id, at: start) }
+        let other = try await makeUser(storage)
+        for fields in samples { _ = try await storage.tasks.insertTask(fields, userID: other.id, at: start) }
         return (user, tasks)
     }
 
-    static func titles(_ repository: any TodoRepository, _ user: User, _ configure: (inout TaskQuery) -> Void) async throws -> [String] {
+    static func titles(_ storage: Storage, _ user: User, _ configure: (inout TaskQuery) -> Void) async throws -> [String] {
         var query = TaskQuery()
         query.sort = .init(field: .created, descending: false)
         configure(&query)
-        return try await repository.listTasks(userID: user.id, query: query).items.map(\.fields.title)
+        return try await storage.tasks.listTasks(userID: user.id, query: query).items.map(\.fields.title)
     }
 
     @Test(arguments: backends)
     func filtersByStatus(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let (user, _) = try await Self.seed(repository)
-            #expect(try await Self.titles(repository, user) { $0.status = .completed } == ["Apple pie", "errands"])
-            #expect(try await Self.titles(repository, user) { $0.status = .pending }.count == 4)
-            #expect(try await Self.titles(repository, user) { $0.status = .all }.count == 6)
+        try await withStorage(backend) { storage in
+            let (user, _) = try await Self.seed(storage)
+            #expect(try await Self.titles(storage, user) { $0.status = .completed } == ["Apple pie", "errands"])
+            #expect(try await Self.titles(storage, user) { $0.status = .pending }.count == 4)
+            #expect(try await Self.titles(storage, user) { $0.status = .all }.count == 6)
         }
     }
 
     @Test(arguments: backends)
     func filtersByPriorityAndTags(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let (user, _) = try await Self.seed(repository)
-            #expect(try await Self.titles(repository, user) { $0.priorities = [.high] } == ["Apple pie", "Dentist"])
-            #expect(try await Self.titles(repository, user) { $0.priorities = [.none, .low] } == ["banana bread", "errands"])
-            #expect(try await Self.titles(repository, user) { $0.tags = ["weekend"] } == ["Apple pie", "File taxes"])
-            #expect(try await Self.titles(repository, user) { $0.tags = ["weekend", "food"] } == ["Apple pie"])
-            #expect(try await Self.titles(repository, user) { $0.tags = ["foo"] } == [])
-            #expect(try await Self.titles(repository, user) { $0.tags = ["weekend"]; $0.priorities = [.medium] } == ["File taxes"])
+        try await withStorage(backend) { storage in
+            let (user, _) = try await Self.seed(storage)
+            #expect(try await Self.titles(storage, user) { $0.priorities = [.high] } == ["Apple pie", "Dentist"])
+            #expect(try await Self.titles(storage, user) { $0.priorities = [.none, .low] } == ["banana bread", "errands"])
+            #expect(try await Self.titles(storage, user) { $0.tags = ["weekend"] } == ["Apple pie", "File taxes"])
+            #expect(try await Self.titles(storage, user) { $0.tags = ["weekend", "food"] } == ["Apple pie"])
+            #expect(try await Self.titles(storage, user) { $0.tags = ["foo"] } == [])
+            #expect(try await Self.titles(storage, user) { $0.tags = ["weekend"]; $0.priorities = [.medium] } == ["File taxes"])
         }
     }
 
     @Test(arguments: backends)
     func filtersByDueRange(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let (user, _) = try await Self.seed(repository)
-            let inFebruary = try await Self.titles(repository, user) {
+        try await withStorage(backend) { storage in
+            let (user, _) = try await Self.seed(storage)
+            let inFebruary = try await Self.titles(storage, user) {
                 $0.dueAfter = time("2026-02-01T09:00:00Z")
                 $0.dueBefore = time("2026-03-01T10:00:00Z")
             }
             #expect(inFebruary == ["Dentist"])
-            #expect(try await Self.titles(repository, user) { $0.dueBefore = time("2026-02-01T00:00:00Z") } == ["Apple pie"])
+            #expect(try await Self.titles(storage, user) { $0.dueBefore = time("2026-02-01T00:00:00Z") } == ["Apple pie"])
         }
     }
 
     @Test(arguments: backends)
     func searchIsCaseInsensitiveAndTakesWildcardsLiterally(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let (user, _) = try await Self.seed(repository)
-            #expect(try await Self.titles(repository, user) { $0.search = "APPLE" } == ["Apple pie"])
-            #expect(try await Self.titles(repository, user) { $0.search = "sugar" } == ["Apple pie"])
-            #expect(try await Self.titles(repository, user) { $0.search = "50%" } == ["Apple pie"])
-            #expect(try await Self.titles(repository, user) { $0.search = "%" } == ["Apple pie"])
-            #expect(try await Self.titles(repository, user) { $0.search = "_" } == ["Dentist"])
-            #expect(try await Self.titles(repository, user) { $0.search = "' OR 1=1 --" } == [])
+        try await withStorage(backend) { storage in
+            let (user, _) = try await Self.seed(storage)
+            #expect(try await Self.titles(storage, user) { $0.search = "APPLE" } == ["Apple pie"])
+            #expect(try await Self.titles(storage, user) { $0.search = "sugar" } == ["Apple pie"])
+            #expect(try await Self.titles(storage, user) { $0.search = "50%" } == ["Apple pie"])
+            #expect(try await Self.titles(storage, user) { $0.search = "%" } == ["Apple pie"])
+            #expect(try await Self.titles(storage, user) { $0.search = "_" } == ["Dentist"])
+            #expect(try await Self.titles(storage, user) { $0.search = "' OR 1=1 --" } == [])
         }
     }
 
@@ -106,10 +106,10 @@ import TodoStore
 
     @Test(arguments: backends)
     func sortsInEveryOrder(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let (user, _) = try await Self.seed(repository)
+        try await withStorage(backend) { storage in
+            let (user, _) = try await Self.seed(storage)
             for (sort, expected) in Self.sortCases {
-                let titles = try await Self.titles(repository, user) { $0.sort = sort }
+                let titles = try await Self.titles(storage, user) { $0.sort = sort }
                 #expect(titles == expected, "sort \(sort.parameterValue)")
             }
         }
@@ -117,8 +117,8 @@ import TodoStore
 
     @Test(arguments: backends)
     func pagingVisitsEveryTaskOnceInOrder(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let (user, _) = try await Self.seed(repository)
+        try await withStorage(backend) { storage in
+            let (user, _) = try await Self.seed(storage)
             for (sort, expected) in Self.sortCases {
                 for limit in [1, 2, 4] {
                     var query = TaskQuery()
@@ -127,7 +127,7 @@ import TodoStore
                     var seen: [String] = []
                     var pages = 0
                     repeat {
-                        let page = try await repository.listTasks(userID: user.id, query: query)
+                        let page = try await storage.tasks.listTasks(userID: user.id, query: query)
                         seen += page.items.map(\.fields.title)
                         query.cursor = page.nextCursor
                         pages += 1
@@ -140,15 +140,15 @@ import TodoStore
 
     @Test(arguments: backends)
     func cursorSurvivesTheTokenRoundTrip(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let (user, _) = try await Self.seed(repository)
+        try await withStorage(backend) { storage in
+            let (user, _) = try await Self.seed(storage)
             var first = TaskQuery()
             first.limit = 3
             first.sort = .init(field: .title, descending: false)
-            let page = try await repository.listTasks(userID: user.id, query: first)
+            let page = try await storage.tasks.listTasks(userID: user.id, query: first)
             let token = try #require(page.nextCursor?.token)
             let next = try TaskQuery(parameters: [("sort", "title"), ("limit", "3"), ("cursor", token)])
-            let rest = try await repository.listTasks(userID: user.id, query: next)
+            let rest = try await storage.tasks.listTasks(userID: user.id, query: next)
             #expect(rest.items.map(\.fields.title) == ["Dentist", "errands", "File taxes"])
             #expect(rest.nextCursor == nil)
         }
@@ -159,22 +159,22 @@ import TodoStore
     /// broken by id.
     @Test(arguments: backends)
     func defaultFirstPageAndTheRestListEveryTaskNewestFirst(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let start = time("2026-01-01T00:00:00Z")
             var stored: [TodoTask] = []
             for index in 0..<(TaskQuery.defaultLimit + 3) {
                 // Pairs of tasks share a creation time: the order falls back to the id.
                 let at = start.adding(milliseconds: Int64(index / 2))
-                stored.append(try #require(try await repository.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: at)))
+                stored.append(try #require(try await storage.tasks.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: at)))
             }
             let newestFirst = stored.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
-            let first = try await repository.listTasks(userID: user.id, query: TaskQuery())
+            let first = try await storage.tasks.listTasks(userID: user.id, query: TaskQuery())
             #expect(first.items == Array(newestFirst.prefix(TaskQuery.defaultLimit)))
             var next = TaskQuery()
             let cursor: TaskCursor = try #require(first.nextCursor)
             next.cursor = cursor
-            let rest = try await repository.listTasks(userID: user.id, query: next)
+            let rest = try await storage.tasks.listTasks(userID: user.id, query: next)
             #expect(rest.items == Array(newestFirst.dropFirst(TaskQuery.defaultLimit)))
             #expect(rest.nextCursor == nil)
         }

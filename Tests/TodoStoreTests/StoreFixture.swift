@@ -24,9 +24,9 @@ struct MissingPostgres: Error, CustomStringConvertible {
     var description: String { "TODO_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set" }
 }
 
-/// Opens a migrated repository on `backend`, runs `body`, and cleans up. On PostgreSQL the
+/// Opens a migrated database on `backend`, runs `body`, and cleans up. On PostgreSQL the
 /// database is shared: tests stay apart by creating their own users.
-func withRepository(_ backend: Backend, _ body: (any TodoRepository) async throws -> Void) async throws {
+func withStorage(_ backend: Backend, _ body: (Storage) async throws -> Void) async throws {
     var logger = Logger(label: "test")
     logger.logLevel = .error
     switch backend {
@@ -35,8 +35,8 @@ func withRepository(_ backend: Backend, _ body: (any TodoRepository) async throw
         defer { try? FileManager.default.removeItem(at: directory) }
         let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
             .open(poolSize: 4, connectTimeout: .seconds(5), logger: logger)
-        try await opened.repository.migrate(logger: logger)
-        do { try await body(opened.repository) } catch { await opened.close(); throw error }
+        try await opened.storage.schema.migrate(logger: logger)
+        do { try await body(opened.storage) } catch { await opened.close(); throw error }
         await opened.close()
     case .postgres:
         guard let url = Backend.postgresURL else { throw MissingPostgres() }
@@ -44,18 +44,18 @@ func withRepository(_ backend: Backend, _ body: (any TodoRepository) async throw
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await opened.service?.run() }
             defer { group.cancelAll() }
-            try await opened.repository.migrate(logger: logger)
-            try await body(opened.repository)
+            try await opened.storage.schema.migrate(logger: logger)
+            try await body(opened.storage)
         }
     }
 }
 
 /// A new user with a unique e-mail.
-func makeUser(_ repository: any TodoRepository, name: String? = nil) async throws -> User {
+func makeUser(_ storage: Storage, name: String? = nil) async throws -> User {
     let id = UUID().uuidString.lowercased()
     let user = User(id: id, email: "\(id)@example.com", name: name, createdAt: .now())
-    guard let created = try await repository.createUser(user, passwordHash: "hash") else {
-        throw StoreUnavailable("could not create a user")
+    guard let created = try await storage.accounts.createUser(user, passwordHash: "hash") else {
+        throw StoreError.invalid("could not create a user")
     }
     return created
 }

@@ -38,8 +38,8 @@ import TodoCore
     /// refuses (a NUL in its title) must fail alone.
     @Test(arguments: backends)
     func tasksCreatedTogetherKeepEveryFieldAndAnswerEachWriteAlone(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let refused = backend == .postgres ? 17 : nil
             let results = try await withThrowingTaskGroup(of: (index: Int, task: TodoTask, stored: TodoTask?, failed: Bool).self) { group in
                 for index in 0..<80 {
@@ -47,7 +47,7 @@ import TodoCore
                         var task = Self.variedTask(index, userID: index % 10 == 3 ? "no-such-user" : user.id)
                         if index == refused { task.fields.title = "nul \u{0} title" }
                         do {
-                            return (index, task, try await repository.insertTask(task), false)
+                            return (index, task, try await storage.tasks.insertTask(task), false)
                         } catch {
                             return (index, task, nil, true)
                         }
@@ -65,13 +65,13 @@ import TodoCore
                     var expected = result.task
                     expected.id = stored.id
                     #expect(stored == expected)
-                    #expect(try await repository.task(id: stored.id, userID: user.id) == expected, "task \(result.index) as read back")
+                    #expect(try await storage.tasks.task(id: stored.id, userID: user.id) == expected, "task \(result.index) as read back")
                 }
             }
             var query = TaskQuery()
             query.limit = TaskQuery.maximumLimit
             let expectedCount = 72 - (refused == nil ? 0 : 1)
-            #expect(try await repository.listTasks(userID: user.id, query: query).items.count == expectedCount)
+            #expect(try await storage.tasks.listTasks(userID: user.id, query: query).items.count == expectedCount)
             #expect(Set(results.compactMap(\.stored?.id)).count == expectedCount, "ids are unique")
         }
     }
@@ -111,20 +111,20 @@ import TodoCore
     /// stored exactly once, and one that fails must leave the others in its group unharmed.
     @Test(arguments: backends)
     func concurrentWritesAreEachStoredOnceAndAFailingOneHarmsNoOther(_ backend: Backend) async throws {
-        try await withRepository(backend) { repository in
-            let user = try await makeUser(repository)
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
             let outcomes = try await withThrowingTaskGroup(of: (stored: Bool, refused: Bool).self) { group in
                 for index in 0..<120 {
                     group.addTask {
                         guard index % 10 == 5 else {
-                            let task = try await repository.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: .now())
+                            let task = try await storage.tasks.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: .now())
                             return (task != nil, false)
                         }
                         // A token of an account that does not exist: the foreign key refuses it.
                         let token = PersonalToken(id: UUID().uuidString.lowercased(), userID: "no-such-user", name: "orphan",
                                                   createdAt: .now(), expiresAt: nil, lastUsedAt: nil)
                         do {
-                            try await repository.createToken(token, secretHash: UUID().uuidString)
+                            try await storage.accounts.createToken(token, secretHash: UUID().uuidString)
                             return (false, false)
                         } catch {
                             return (false, true)
@@ -137,7 +137,7 @@ import TodoCore
             #expect(outcomes.filter(\.refused).count == 12)
             var query = TaskQuery()
             query.limit = TaskQuery.maximumLimit
-            let titles = try await repository.listTasks(userID: user.id, query: query).items.map(\.fields.title)
+            let titles = try await storage.tasks.listTasks(userID: user.id, query: query).items.map(\.fields.title)
             #expect(titles.count == 108)
             #expect(Set(titles) == Set((0..<120).filter { $0 % 10 != 5 }.map { "task \($0)" }))
         }

@@ -1,0 +1,16 @@
+import TodoCore
+
+/// The event log that task changes write (through triggers), and the reminders that fire into it.
+public protocol EventStore: Sendable {
+    /// Marks up to `limit` reminders due at `now` as fired and returns how many. Each reminder is
+    /// claimed by exactly one caller, also with several processes (a `reminder.due` event records it).
+    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int
+    /// Events of every user after `id`, oldest first.
+    func events(after id: Int64, limit: Int) async throws -> [TaskEvent]
+    /// Events of one user after `id`, oldest first (to resume a stream).
+    func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent]
+    func latestEventID() async throws -> Int64
+    func pruneEvents(before time: Timestamp) async throws
+    /// Calls `wake` when another process may have written events; returns only when cancelled.
+    func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws
+}

@@ -1,0 +1,112 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// PostgreSQL through PostgresNIO's connection pools, one per event loop: what every store of
+/// this database shares. The pools are a `Service` that the application runs alongside the HTTP
+/// server (`service`). Every statement runs through `query`, `execute`, `write` or
+/// `transaction`, which bound its time and turn the driver's errors into `StoreError`.
+final class PostgresDatabase: Sendable {
+    private let pools: LoopPools
+    let logger: Logger
+    /// Runs the connection pools; must be part of the application's service group.
+    var service: any Service { pools }
+
+    /// How long a request may wait for the database before it fails with `StoreError.unavailable`:
+    /// while PostgreSQL is down the pool would otherwise keep callers waiting indefinitely.
+    let timeout: Duration
+
+    /// Wakes `listenForEvents` on every replica after task changes.
+    let announcer: ChangeAnnouncer
+
+    init(configuration: PostgresClient.Configuration, timeout: Duration, logger: Logger) {
+        let pools = LoopPools(configuration: configuration, logger: logger)
+        self.pools = pools
+        self.timeout = timeout
+        self.logger = logger
+        self.announcer = ChangeAnnouncer {
+            let client = pools.current
+            _ = try await withDeadline(timeout) { try await client.query("NOTIFY todo_events", logger: logger) }
+        }
+    }
+
+    /// The pool of the caller's event loop.
+    var client: PostgresClient { pools.current }
+
+    /// The stores of this database; call once (the task store groups its inserts).
+    func makeStorage() -> Storage {
+        Storage(
+            schema: PostgresSchemaStore(database: self), accounts: PostgresAccountStore(database: self),
+            tasks: PostgresTaskStore(database: self), events: PostgresEventStore(database: self),
+            conversations: PostgresConversationStore(database: self))
+    }
+
+    /// Runs `work` with the pool of the caller's loop, within `limit` (default: `timeout`).
+    func run<T: Sendable>(
+        within limit: Duration? = nil, _ work: @escaping @Sendable (PostgresClient, Logger) async throws -> T
+    ) async throws -> T {
+        let client = self.client, logger = self.logger
+        return try await StoreError.translating {
+            try await withDeadline(limit ?? timeout) { try await work(client, logger) }
+        }
+    }
+
+    /// An unnamed statement, with `read` making the result of its rows.
+    func query<T: Sendable>(_ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T) async throws -> T {
+        try await run { client, logger in try await read(try await client.query(statement, logger: logger)) }
+    }
+
+    /// A prepared statement's rows.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        try await run { client, logger in
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
+    /// Runs a single-statement write and returns its result only once the write is committed.
+    /// PostgreSQL commits an implicit transaction at the protocol's Sync, after it has sent the
+    /// rows and CommandComplete, and PostgresNIO finishes a query at CommandComplete: a server
+    /// dying in between would leave a "successful" write that never committed. A second
+    /// statement on the same connection runs only after that commit.
+    func write<T: Sendable>(
+        within limit: Duration? = nil, _ statement: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
+        try await run(within: limit) { client, logger in
+            try await client.withConnection { connection -> T in
+                let result = try await statement(connection, logger)
+                for try await _ in try await connection.execute(CommitBarrierStatement(), logger: logger) {}
+                return result
+            }
+        }
+    }
+
+    /// `write` of an unnamed statement, with `read` making the result of its rows.
+    func write<T: Sendable>(
+        _ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T
+    ) async throws -> T {
+        try await write { connection, logger in try await read(try await connection.query(statement, logger: logger)) }
+    }
+
+    /// Runs `body` in one transaction. `Rollback` thrown by `body` undoes it and answers nil.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T? {
+        try await run { client, logger -> T? in
+            do {
+                return try await client.withTransaction(logger: logger) { connection -> T in try await body(connection, logger) }
+            } catch let error as PostgresTransactionError where error.closureError is Rollback {
+                return nil
+            }
+        }
+    }
+
+    /// Thrown inside `transaction` to undo it.
+    struct Rollback: Error {}
+
+    /// Reads every row (so that the statement completes) and tells whether there was any.
+    @Sendable static func hasRows(_ rows: PostgresRowSequence) async throws -> Bool {
+        var any = false
+        for try await _ in rows { any = true }
+        return any
+    }
+}

@@ -1,0 +1,69 @@
+import SQLiteNIO
+import TodoCore
+
+/// Accounts and personal tokens on SQLite.
+struct SQLiteAccountStore: AccountStore {
+    let database: SQLiteDatabase
+
+    func createUser(_ user: User, passwordHash: String) async throws -> User? {
+        let rows = try await database.write(
+            """
+            INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+            ON CONFLICT (email) DO NOTHING RETURNING id
+            """,
+            [.text(user.id), .text(user.email), user.name.map(SQLiteData.text) ?? .null, .text(passwordHash),
+             SQLiteDatabase.time(user.createdAt)])
+        return rows.isEmpty ? nil : user
+    }
+
+    func credentials(email: String) async throws -> StoredCredentials? {
+        let rows = try await database.read(
+            "SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?1", [.text(email)])
+        guard let row = rows.first, let hash = row.column("password_hash")?.string else { return nil }
+        return StoredCredentials(user: try Self.user(row), passwordHash: hash)
+    }
+
+    func user(id: UserID) async throws -> User? {
+        try await database.read("SELECT id, email, name, created_at FROM users WHERE id = ?1", [.text(id)]).first.map(Self.user)
+    }
+
+    private static func user(_ row: SQLiteRow) throws -> User {
+        guard let id = row.column("id")?.string, let email = row.column("email")?.string,
+              let created = SQLiteDatabase.time(row.column("created_at"))
+        else { throw StoreError.invalid("malformed users row") }
+        return User(id: id, email: email, name: row.column("name")?.string, createdAt: created)
+    }
+
+    func createToken(_ token: PersonalToken, secretHash: String) async throws {
+        _ = try await database.write(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            [.text(token.id), .text(token.userID), .text(token.name), .text(secretHash), SQLiteDatabase.time(token.createdAt),
+             SQLiteDatabase.time(token.expiresAt)])
+    }
+
+    func tokens(userID: UserID) async throws -> [PersonalToken] {
+        try await database.read(
+            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY created_at, id",
+            [.text(userID)]
+        ).map(Self.token)
+    }
+
+    func deleteToken(id: String, userID: UserID) async throws -> Bool {
+        try await !database.write("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2 RETURNING id", [.text(id), .text(userID)]).isEmpty
+    }
+
+    func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken? {
+        try await database.write(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1 RETURNING id, user_id, name, created_at, expires_at, last_used_at",
+            [.text(secretHash), SQLiteDatabase.time(now)]
+        ).first.map(Self.token)
+    }
+
+    private static func token(_ row: SQLiteRow) throws -> PersonalToken {
+        guard let id = row.column("id")?.string, let userID = row.column("user_id")?.string,
+              let name = row.column("name")?.string, let created = SQLiteDatabase.time(row.column("created_at"))
+        else { throw StoreError.invalid("malformed api_tokens row") }
+        return PersonalToken(id: id, userID: userID, name: name, createdAt: created,
+                             expiresAt: SQLiteDatabase.time(row.column("expires_at")), lastUsedAt: SQLiteDatabase.time(row.column("last_used_at")))
+    }
+}

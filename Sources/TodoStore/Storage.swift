@@ -1,0 +1,32 @@
+import Logging
+import ServiceLifecycle
+
+/// One database, seen as a store per aggregate. Each protocol has one implementation per
+/// database, and both pass the same conformance suite; routes never see SQL. A new aggregate is
+/// a new protocol here and a new file per database.
+public struct Storage: Sendable {
+    public var schema: any SchemaStore
+    public var accounts: any AccountStore
+    public var tasks: any TaskStore
+    public var events: any EventStore
+    public var conversations: any ConversationStore
+
+    public init(
+        schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
+        conversations: any ConversationStore
+    ) {
+        self.schema = schema
+        self.accounts = accounts
+        self.tasks = tasks
+        self.events = events
+        self.conversations = conversations
+    }
+}
+
+/// An opened database: its stores, the service (if any) that must run for them to work, and
+/// how to close it.
+public struct OpenedStorage: Sendable {
+    public var storage: Storage
+    public var service: (any Service)?
+    public var close: @Sendable () async -> Void
+}
