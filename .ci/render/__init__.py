@@ -1,0 +1,1 @@
+"""The render-and-run test of the Helm chart, in parts; .ci/render_run.py runs it."""
