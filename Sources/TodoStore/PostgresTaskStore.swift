@@ -108,7 +108,7 @@ final class PostgresTaskStore: TaskStore {
             decoded.reserveCapacity(query.limit + 1)
             for try await row in rows {
                 let titleKey = query.sort.field == .title ? try row.makeRandomAccess()["sort_key"].decode(String.self, context: .default) : nil
-                decoded.append((try TaskRowDecoder.task(row), titleKey))
+                decoded.append((try TaskRecordReader.task(row), titleKey))
             }
             return decoded
         }

@@ -5,24 +5,8 @@ import TodoCore
 struct SQLiteTaskStore: TaskStore {
     let database: SQLiteDatabase
 
-    private static let insertSQL = """
-        INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at,
-                           recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id)
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16
-        WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)
-        RETURNING id
-        """
-
-    private static let updateSQL = """
-        UPDATE tasks SET title = ?1, description = ?2, completed = ?3, completed_at = ?4, priority = ?5, tags = ?6,
-            due_at = ?7, remind_at = ?8, recurrence = ?9, version = ?10, updated_at = ?11, series_start = ?12,
-            occurrence = ?13, next_occurrence_id = ?14,
-            reminded_at = CASE WHEN remind_at IS ?8 THEN reminded_at ELSE NULL END
-        WHERE id = ?15 AND user_id = ?16 AND version = ?17 RETURNING id
-        """
-
     func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        let rows = try await database.write(Self.insertSQL, Self.insertBinds(task))
+        let rows = try await database.write(TaskSQL.sqlite.insert, Self.insertBinds(task))
         guard let id = rows.first?.column("id")?.integer else { return nil }
         var stored = task
         stored.id = TaskID(id)
@@ -31,7 +15,7 @@ struct SQLiteTaskStore: TaskStore {
 
     func task(id: TaskID, userID: UserID) async throws -> TodoTask? {
         try await database.read(
-            "SELECT \(TaskListSQL.columns) FROM tasks WHERE id = ?1 AND user_id = ?2", [.integer(Int(id)), .text(userID)]
+            TaskSQL.sqlite.byID, [.integer(Int(id)), .text(userID)]
         ).first.map(Self.task)
     }
 
@@ -45,15 +29,15 @@ struct SQLiteTaskStore: TaskStore {
 
     func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
         guard let next else {
-            let rows = try await database.write(Self.updateSQL, Self.updateBinds(task, expectedVersion: expectedVersion))
+            let rows = try await database.write(TaskSQL.sqlite.update, Self.updateBinds(task, expectedVersion: expectedVersion))
             return rows.isEmpty ? .conflict : .saved(next: nil)
         }
         return try await database.transaction { writer in
-            let inserted = try await writer.query(Self.insertSQL, Self.insertBinds(next))
+            let inserted = try await writer.query(TaskSQL.sqlite.insert, Self.insertBinds(next))
             guard let id = inserted.first?.column("id")?.integer else { throw SQLiteDatabase.Rollback() }
             var linked = task
             linked.nextOccurrenceID = TaskID(id)
-            let updated = try await writer.query(Self.updateSQL, Self.updateBinds(linked, expectedVersion: expectedVersion))
+            let updated = try await writer.query(TaskSQL.sqlite.update, Self.updateBinds(linked, expectedVersion: expectedVersion))
             guard !updated.isEmpty else { throw SQLiteDatabase.Rollback() }
             var stored = next
             stored.id = TaskID(id)
@@ -75,7 +59,7 @@ struct SQLiteTaskStore: TaskStore {
             for task in tasks {
                 var owned = task
                 owned.userID = userID
-                guard try await !writer.query(Self.insertSQL, Self.insertBinds(owned)).isEmpty else { throw SQLiteDatabase.Rollback() }
+                guard try await !writer.query(TaskSQL.sqlite.insert, Self.insertBinds(owned)).isEmpty else { throw SQLiteDatabase.Rollback() }
             }
             return tasks.count
         }
@@ -83,26 +67,17 @@ struct SQLiteTaskStore: TaskStore {
 
     // MARK: Row mapping
 
-    private static func fieldBinds(_ fields: TaskFields, completedAt: Timestamp?) -> [SQLiteData] {
-        [.text(fields.title), .text(fields.description), .integer(fields.completed ? 1 : 0), time(completedAt),
-         .integer(fields.priority.rank), .text(RowCoding.joinTags(fields.tags)), time(fields.dueAt), time(fields.remindAt),
-         RowCoding.encodeRecurrence(fields.recurrence).map(SQLiteData.text) ?? .null]
-    }
-
     private static func insertBinds(_ task: TodoTask) -> [SQLiteData] {
-        [.text(task.userID)] + fieldBinds(task.fields, completedAt: task.completedAt)
-            + [.integer(task.version), time(task.createdAt), time(task.updatedAt), time(task.series?.start),
-               .integer(task.series?.occurrence ?? 0), task.nextOccurrenceID.map { .integer(Int($0)) } ?? .null]
+        var writer = SQLiteRowWriter()
+        TaskRow.write(task, TaskColumn.inserted, to: &writer)
+        return writer.values
     }
 
     private static func updateBinds(_ task: TodoTask, expectedVersion: Int) -> [SQLiteData] {
-        fieldBinds(task.fields, completedAt: task.completedAt)
-            + [.integer(task.version), time(task.updatedAt), time(task.series?.start), .integer(task.series?.occurrence ?? 0),
-               task.nextOccurrenceID.map { .integer(Int($0)) } ?? .null, .integer(Int(task.id)), .text(task.userID),
-               .integer(expectedVersion)]
+        var writer = SQLiteRowWriter()
+        TaskRow.writeUpdate(task, expectedVersion: expectedVersion, to: &writer)
+        return writer.values
     }
-
-    private static func time(_ value: Timestamp?) -> SQLiteData { SQLiteDatabase.time(value) }
 
     private static func data(_ bind: SQLBind) -> SQLiteData {
         switch bind {
@@ -112,28 +87,58 @@ struct SQLiteTaskStore: TaskStore {
         }
     }
 
-    /// A row of `TaskListSQL.columns`, read by position: looking each cell up by name hashed
-    /// 17 names per row (9 % of the backend's CPU when listing).
     private static func task(_ row: SQLiteRow) throws -> TodoTask {
-        let cells = row.columns
-        guard cells.count >= 17 else { throw StoreError.invalid("malformed tasks row") }
-        func time(_ index: Int) -> Timestamp? { SQLiteDatabase.time(cells[index].data) }
-        guard let id = cells[0].data.integer, let userID = cells[1].data.string, let title = cells[2].data.string,
-              let rank = cells[6].data.integer, let version = cells[11].data.integer,
-              let created = time(12), let updated = time(13)
-        else { throw StoreError.invalid("malformed tasks row") }
-        let fields = TaskFields(
-            title: title,
-            description: cells[3].data.string ?? "",
-            completed: cells[4].data.integer == 1,
-            priority: try RowCoding.priority(rank: rank),
-            tags: RowCoding.splitTags(cells[7].data.string ?? ""),
-            dueAt: time(8),
-            remindAt: time(9),
-            recurrence: try RowCoding.decodeRecurrence(cells[10].data.string))
-        let series = time(14).map { Series(start: $0, occurrence: cells[15].data.integer ?? 0) }
-        return TodoTask(id: TaskID(id), userID: userID, fields: fields, completedAt: time(5),
-                        version: version, createdAt: created, updatedAt: updated, series: series,
-                        nextOccurrenceID: cells[16].data.integer.map { TaskID($0) })
+        var reader = SQLiteRowReader(row)
+        return try TaskRow.read(from: &reader)
+    }
+}
+
+/// A task's column values as SQLite stores them: times as milliseconds since the epoch,
+/// booleans as 0 and 1, tags comma-joined (`RowCoding.joinTags`).
+struct SQLiteRowWriter: TaskRowWriter {
+    private(set) var values: [SQLiteData] = []
+
+    mutating func text(_ value: String) { values.append(.text(value)) }
+    mutating func optionalText(_ value: String?) { values.append(value.map(SQLiteData.text) ?? .null) }
+    mutating func bool(_ value: Bool) { values.append(.integer(value ? 1 : 0)) }
+    mutating func time(_ value: Timestamp) { values.append(SQLiteDatabase.time(value)) }
+    mutating func optionalTime(_ value: Timestamp?) { values.append(SQLiteDatabase.time(value)) }
+    mutating func smallInteger(_ value: Int16) { values.append(.integer(Int(value))) }
+    mutating func integer(_ value: Int32) { values.append(.integer(Int(value))) }
+    mutating func bigInteger(_ value: Int64) { values.append(.integer(Int(value))) }
+    mutating func optionalBigInteger(_ value: Int64?) { values.append(value.map { .integer(Int($0)) } ?? .null) }
+    mutating func textArray(_ value: [String]) { values.append(.text(RowCoding.joinTags(value))) }
+}
+
+/// Reads a row of `TaskColumn.selectList` by position: looking each cell up by name hashed
+/// 17 names per row (9 % of the backend's CPU when listing).
+struct SQLiteRowReader: TaskRowReader {
+    private let cells: [SQLiteColumn]
+    private var index = 0
+
+    init(_ row: SQLiteRow) {
+        cells = row.columns
+    }
+
+    mutating func text() throws -> String { try required(optionalText()) }
+    mutating func optionalText() throws -> String? { try next().string }
+    mutating func bool() throws -> Bool { try required(next().integer) != 0 }
+    mutating func time() throws -> Timestamp { try required(optionalTime()) }
+    mutating func optionalTime() throws -> Timestamp? { SQLiteDatabase.time(try next()) }
+    mutating func smallInteger() throws -> Int16 { Int16(truncatingIfNeeded: try required(next().integer)) }
+    mutating func integer() throws -> Int32 { Int32(truncatingIfNeeded: try required(next().integer)) }
+    mutating func bigInteger() throws -> Int64 { Int64(try required(next().integer)) }
+    mutating func optionalBigInteger() throws -> Int64? { try next().integer.map(Int64.init) }
+    mutating func textArray() throws -> [String] { RowCoding.splitTags(try required(optionalText())) }
+
+    private mutating func next() throws -> SQLiteData {
+        guard index < cells.count else { throw StoreError.invalid("malformed tasks row") }
+        defer { index += 1 }
+        return cells[index].data
+    }
+
+    private func required<Value>(_ value: Value?) throws -> Value {
+        guard let value else { throw StoreError.invalid("malformed tasks row") }
+        return value
     }
 }

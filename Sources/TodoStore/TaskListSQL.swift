@@ -17,10 +17,12 @@ struct SQLDialect: Sendable {
     var titleKey: String
     /// A condition that the task's tags contain the bound tag.
     var hasTag: @Sendable (_ placeholder: String) -> String
-    /// What a task row selects: `TaskListSQL.columns`, or on PostgreSQL those columns as one record.
+    /// What a task row selects: `TaskColumn.selectList`, or on PostgreSQL those columns as one record.
     var task: String
     var trueLiteral: String
     var falseLiteral: String
+    /// A condition that two values are equal or both NULL.
+    var same: @Sendable (_ left: String, _ right: String) -> String
 
     static let postgres = SQLDialect(
         placeholder: { "$\($0)" },
@@ -30,7 +32,8 @@ struct SQLDialect: Sendable {
         hasTag: { "\($0) = ANY(tags)" },
         task: TaskListSQL.record,
         trueLiteral: "true",
-        falseLiteral: "false")
+        falseLiteral: "false",
+        same: { "\($0) IS NOT DISTINCT FROM \($1)" })
 
     /// SQLite's own `lower()` and `LIKE` fold ASCII only; `todo_fold` (registered on every
     /// connection) folds all of Unicode, so "ÄPFEL" finds "äpfel".
@@ -40,22 +43,18 @@ struct SQLDialect: Sendable {
         contains: { "(instr(todo_fold(title), \($0)) > 0 OR instr(todo_fold(description), \($0)) > 0)" },
         titleKey: "todo_fold(title)",
         hasTag: { "instr(',' || tags || ',', ',' || \($0) || ',') > 0" },
-        task: TaskListSQL.columns,
+        task: TaskColumn.selectList,
         trueLiteral: "1",
-        falseLiteral: "0")
+        falseLiteral: "0",
+        same: { "\($0) IS \($1)" })
 }
 
 /// Builds the list query: filters, keyset pagination and order. Values are always bound,
 /// never spliced into the text; only fixed column names and operators are.
 struct TaskListSQL {
-    static let columns =
-        """
-        id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, \
-        created_at, updated_at, series_start, occurrence, next_occurrence_id
-        """
-    /// `columns` as one cell (PostgreSQL's binary record, read by `TaskRowDecoder`): decoding 17
-    /// cells through PostgresNIO's row iterator was a fifth of the backend's CPU in a list.
-    static let record = "ROW(\(columns))"
+    /// The task's columns as one cell (PostgreSQL's binary record, read by `TaskRecordReader`):
+    /// decoding 17 cells through PostgresNIO's row iterator was a fifth of the backend's CPU in a list.
+    static let record = "ROW(\(TaskColumn.selectList))"
 
     var sql: String
     var binds: [SQLBind]
@@ -150,4 +149,40 @@ struct TaskListSQL {
         }
         return TaskPage(items: Array(items), nextCursor: TaskCursor(sort: query.sort, key: key, id: last.task.id))
     }
+}
+
+/// The texts of the single-task statements in one dialect, made from `TaskColumn`.
+struct TaskSQL: Sendable {
+    /// A new task, only if its user exists; returns its id.
+    let insert: String
+    /// The `updated` columns of a task, only at the expected version; returns the id when it
+    /// was. A changed reminder time fires again (`reminded_at` cleared).
+    let update: String
+    /// One task of one user.
+    let byID: String
+
+    init(_ dialect: SQLDialect) {
+        let inserted = TaskColumn.inserted, updated = TaskColumn.updated
+        func placeholder(_ column: TaskColumn, in columns: [TaskColumn]) -> String {
+            dialect.placeholder(columns.firstIndex(of: column)! + 1)
+        }
+        insert = """
+            INSERT INTO tasks (\(inserted.map(\.rawValue).joined(separator: ", ")))
+            SELECT \((1...inserted.count).map(dialect.placeholder).joined(separator: ", "))
+            WHERE EXISTS (SELECT 1 FROM users WHERE id = \(placeholder(.userID, in: inserted)))
+            RETURNING id
+            """
+        let assignments = updated.map { "\($0.rawValue) = \(placeholder($0, in: updated))" }
+        let reminder = dialect.same(TaskColumn.remindAt.rawValue, placeholder(.remindAt, in: updated))
+        update = """
+            UPDATE tasks SET \(assignments.joined(separator: ", ")),
+                reminded_at = CASE WHEN \(reminder) THEN reminded_at END
+            WHERE id = \(dialect.placeholder(updated.count + 1)) AND user_id = \(dialect.placeholder(updated.count + 2)) \
+            AND version = \(dialect.placeholder(updated.count + 3)) RETURNING id
+            """
+        byID = "SELECT \(dialect.task) FROM tasks WHERE id = \(dialect.placeholder(1)) AND user_id = \(dialect.placeholder(2))"
+    }
+
+    static let postgres = TaskSQL(.postgres)
+    static let sqlite = TaskSQL(.sqlite)
 }

@@ -1,0 +1,155 @@
+import TodoCore
+
+/// The columns of the `tasks` table, described once. Their order is the order of every select
+/// list, insert and update of a task on both databases; `TaskRow.write` and `TaskRow.read` say,
+/// per column, which value of a `TodoTask` it holds and of which type; the statements' texts,
+/// their bindings and (on PostgreSQL) their parameter types are all made from these. A new
+/// column is a new case here, a line in each of the two switches, and a migration.
+enum TaskColumn: String, CaseIterable, Sendable {
+    case id
+    case userID = "user_id"
+    case title, description, completed
+    case completedAt = "completed_at"
+    case priority, tags
+    case dueAt = "due_at"
+    case remindAt = "remind_at"
+    case recurrence, version
+    case createdAt = "created_at"
+    case updatedAt = "updated_at"
+    case seriesStart = "series_start"
+    case occurrence
+    case nextOccurrenceID = "next_occurrence_id"
+
+    /// What a new row writes: every column but the id, which the database assigns.
+    static let inserted = allCases.filter { $0 != .id }
+    /// What an update writes: never the owner or the creation time.
+    static let updated = inserted.filter { $0 != .userID && $0 != .createdAt }
+    /// The select list of a task row, in `read` order.
+    static let selectList = allCases.map(\.rawValue).joined(separator: ", ")
+}
+
+/// Receives a task's column values, one call per column in the statement's order. Each
+/// database turns them into its own bound values (`PostgresBindings`, `[SQLiteData]`).
+protocol TaskRowWriter {
+    mutating func text(_ value: String)
+    mutating func optionalText(_ value: String?)
+    mutating func bool(_ value: Bool)
+    mutating func time(_ value: Timestamp)
+    mutating func optionalTime(_ value: Timestamp?)
+    mutating func smallInteger(_ value: Int16)
+    mutating func integer(_ value: Int32)
+    mutating func bigInteger(_ value: Int64)
+    mutating func optionalBigInteger(_ value: Int64?)
+    mutating func textArray(_ value: [String])
+}
+
+/// Hands out a row's column values in `TaskColumn` order; each database reads its own format.
+/// A NULL where a value is required, or a value of another type, throws.
+protocol TaskRowReader {
+    mutating func text() throws -> String
+    mutating func optionalText() throws -> String?
+    mutating func bool() throws -> Bool
+    mutating func time() throws -> Timestamp
+    mutating func optionalTime() throws -> Timestamp?
+    mutating func smallInteger() throws -> Int16
+    mutating func integer() throws -> Int32
+    mutating func bigInteger() throws -> Int64
+    mutating func optionalBigInteger() throws -> Int64?
+    mutating func textArray() throws -> [String]
+}
+
+enum TaskRow {
+    /// Writes the values of `columns` of `task`, in their order.
+    static func write<Writer: TaskRowWriter>(_ task: TodoTask, _ columns: [TaskColumn], to writer: inout Writer) {
+        for column in columns {
+            switch column {
+            case .id: writer.bigInteger(task.id)
+            case .userID: writer.text(task.userID)
+            case .title: writer.text(task.fields.title)
+            case .description: writer.text(task.fields.description)
+            case .completed: writer.bool(task.fields.completed)
+            case .completedAt: writer.optionalTime(task.completedAt)
+            case .priority: writer.smallInteger(Int16(task.fields.priority.rank))
+            case .tags: writer.textArray(task.fields.tags)
+            case .dueAt: writer.optionalTime(task.fields.dueAt)
+            case .remindAt: writer.optionalTime(task.fields.remindAt)
+            case .recurrence: writer.optionalText(RowCoding.encodeRecurrence(task.fields.recurrence))
+            case .version: writer.integer(Int32(task.version))
+            case .createdAt: writer.time(task.createdAt)
+            case .updatedAt: writer.time(task.updatedAt)
+            case .seriesStart: writer.optionalTime(task.series?.start)
+            case .occurrence: writer.integer(Int32(task.series?.occurrence ?? 0))
+            case .nextOccurrenceID: writer.optionalBigInteger(task.nextOccurrenceID)
+            }
+        }
+    }
+
+    /// The values an update binds: the `updated` columns, then the row's id, owner and the
+    /// version it must still have (`TaskListSQL.updateSQL`).
+    static func writeUpdate<Writer: TaskRowWriter>(_ task: TodoTask, expectedVersion: Int, to writer: inout Writer) {
+        write(task, TaskColumn.updated, to: &writer)
+        writer.bigInteger(task.id)
+        writer.text(task.userID)
+        writer.integer(Int32(expectedVersion))
+    }
+
+    /// Reads a task whose columns come in `TaskColumn.allCases` order.
+    static func read<Reader: TaskRowReader>(from reader: inout Reader) throws -> TodoTask {
+        var task = TodoTask(id: 0, userID: "", fields: TaskFields(title: ""), completedAt: nil, version: 0,
+                            createdAt: Timestamp(millisecondsSinceEpoch: 0), updatedAt: Timestamp(millisecondsSinceEpoch: 0))
+        var seriesStart: Timestamp?
+        var occurrence = 0
+        for column in TaskColumn.allCases {
+            switch column {
+            case .id: task.id = try reader.bigInteger()
+            case .userID: task.userID = try reader.text()
+            case .title: task.fields.title = try reader.text()
+            case .description: task.fields.description = try reader.text()
+            case .completed: task.fields.completed = try reader.bool()
+            case .completedAt: task.completedAt = try reader.optionalTime()
+            case .priority: task.fields.priority = try RowCoding.priority(rank: Int(try reader.smallInteger()))
+            case .tags: task.fields.tags = try reader.textArray()
+            case .dueAt: task.fields.dueAt = try reader.optionalTime()
+            case .remindAt: task.fields.remindAt = try reader.optionalTime()
+            case .recurrence: task.fields.recurrence = try RowCoding.decodeRecurrence(try reader.optionalText())
+            case .version: task.version = Int(try reader.integer())
+            case .createdAt: task.createdAt = try reader.time()
+            case .updatedAt: task.updatedAt = try reader.time()
+            case .seriesStart: seriesStart = try reader.optionalTime()
+            case .occurrence: occurrence = Int(try reader.integer())
+            case .nextOccurrenceID: task.nextOccurrenceID = try reader.optionalBigInteger()
+            }
+        }
+        task.series = seriesStart.map { Series(start: $0, occurrence: occurrence) }
+        return task
+    }
+}
+
+/// The kind of value each column holds, as `TaskRow.write` gives it: what a database needs to
+/// know about a column beyond its name (PostgreSQL's parameter types, say).
+enum ColumnKind: Sendable, Equatable {
+    case text, optionalText, bool, time, optionalTime, smallInteger, integer, bigInteger, optionalBigInteger, textArray
+
+    /// The kinds of `columns`, in their order.
+    static func of(_ columns: [TaskColumn]) -> [ColumnKind] {
+        var recorder = Recorder()
+        let sample = TodoTask(id: 0, userID: "", fields: TaskFields(title: ""), completedAt: nil, version: 0,
+                              createdAt: Timestamp(millisecondsSinceEpoch: 0), updatedAt: Timestamp(millisecondsSinceEpoch: 0))
+        TaskRow.write(sample, columns, to: &recorder)
+        return recorder.kinds
+    }
+
+    private struct Recorder: TaskRowWriter {
+        var kinds: [ColumnKind] = []
+        mutating func text(_ value: String) { kinds.append(.text) }
+        mutating func optionalText(_ value: String?) { kinds.append(.optionalText) }
+        mutating func bool(_ value: Bool) { kinds.append(.bool) }
+        mutating func time(_ value: Timestamp) { kinds.append(.time) }
+        mutating func optionalTime(_ value: Timestamp?) { kinds.append(.optionalTime) }
+        mutating func smallInteger(_ value: Int16) { kinds.append(.smallInteger) }
+        mutating func integer(_ value: Int32) { kinds.append(.integer) }
+        mutating func bigInteger(_ value: Int64) { kinds.append(.bigInteger) }
+        mutating func optionalBigInteger(_ value: Int64?) { kinds.append(.optionalBigInteger) }
+        mutating func textArray(_ value: [String]) { kinds.append(.textArray) }
+    }
+}
