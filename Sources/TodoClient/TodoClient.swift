@@ -6,9 +6,9 @@ import TodoCore
 
 /// A typed client of the backend API, used by the web UI and the MCP server: they reach data
 /// only through the API, exactly as they do in the cluster. Every call acts as the user whose
-/// bearer token it carries.
+/// bearer token it carries, takes and returns domain values, and throws `TodoClientError`.
 public struct TodoClient: Sendable {
-    public let baseURL: String
+    private let baseURL: String
     private let http: HTTPClient
     private let timeout: TimeAmount
     private static let decoder = JSONDecoder()
@@ -22,150 +22,78 @@ public struct TodoClient: Sendable {
     public init(baseURL: String, http: HTTPClient = .shared, timeout: Duration = .seconds(10)) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.http = http
-        self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-    }
-
-    // MARK: Types of the wire format
-
-    public struct Session: Sendable, Decodable {
-        public var token: String
-        public var expiresAt: Timestamp
-        public var user: User
-
-        enum CodingKeys: String, CodingKey {
-            case token, user
-            case expiresAt = "expires_at"
-        }
-    }
-
-    public struct Page: Sendable, Decodable {
-        public var items: [TodoTask]
-        public var nextCursor: String?
-
-        enum CodingKeys: String, CodingKey {
-            case items
-            case nextCursor = "next_cursor"
-        }
-    }
-
-    public struct CreatedToken: Sendable, Decodable {
-        public var id: String
-        public var name: String
-        public var token: String
+        self.timeout = Self.timeAmount(timeout)
     }
 
     // MARK: Accounts
 
-    public func signUp(email: String, password: String, name: String? = nil) async throws -> Session {
-        var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
-        if let name { body["name"] = .string(name) }
-        return try await send(.POST, "/api/auth/signup", body: .object(body))
+    /// A log-in session: the access token and when it expires.
+    public struct Session: Sendable, Decodable {
+        public var token: String
+        public var expiresAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case token
+            case expiresAt = "expires_at"
+        }
     }
 
-    public func logIn(email: String, password: String) async throws -> Session {
-        try await send(.POST, "/api/auth/login", body: .object(["email": .string(email), "password": .string(password)]))
+    /// `forwardedFor` is the `X-Forwarded-For` chain of the browser request this sign-up is made
+    /// for, so that the backend can tell clients apart behind the web server.
+    public func signUp(email: String, password: String, name: String?, forwardedFor: String? = nil) async throws -> Session {
+        var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
+        if let name { body["name"] = .string(name) }
+        return try await send(.POST, "/api/auth/signup", body: JSONValue.object(body), headers: Self.forwarded(forwardedFor)).value
+    }
+
+    /// Log-in; `forwardedFor` as for `signUp`: the backend throttles failed log-ins per client.
+    public func logIn(email: String, password: String, forwardedFor: String? = nil) async throws -> Session {
+        let body: JSONValue = .object(["email": .string(email), "password": .string(password)])
+        return try await send(.POST, "/api/auth/login", body: body, headers: Self.forwarded(forwardedFor)).value
     }
 
     public func me(token: String) async throws -> User {
-        try await send(.GET, "/api/auth/me", token: token)
+        try await send(.GET, "/api/auth/me", token: token).value
     }
 
     // MARK: Tasks
 
-    /// One page of the caller's tasks; `parameters` are the list query parameters
-    /// (`status`, `priority`, `tag`, `q`, `sort`, `limit`, `cursor`, ...).
-    public func listTasks(token: String, parameters: [(String, String)] = []) async throws -> Page {
-        try await send(.GET, "/api/me/tasks" + Self.query(parameters), token: token)
+    /// One page of the caller's tasks.
+    public func listTasks(token: String, query: TaskQuery = TaskQuery()) async throws -> TaskPage {
+        let page: PageBody = try await send(.GET, "/api/me/tasks?" + Self.queryString(query.parameters), token: token).value
+        guard let cursor = page.nextCursor else { return TaskPage(items: page.items, nextCursor: nil) }
+        guard let nextCursor = TaskCursor(token: cursor) else { throw TodoClientError.unexpectedResponse("next_cursor is not a list cursor") }
+        return TaskPage(items: page.items, nextCursor: nextCursor)
     }
 
-    public func task(token: String, id: TaskID) async throws -> TodoTask {
-        try await send(.GET, "/api/me/tasks/\(id)", token: token)
+    /// A task and its `ETag`, to send back as `ifMatch` with a change.
+    public func task(token: String, id: TaskID) async throws -> (task: TodoTask, etag: String?) {
+        let answer: (value: TodoTask, headers: HTTPHeaders) = try await send(.GET, "/api/me/tasks/\(id)", token: token)
+        return (answer.value, answer.headers.first(name: "ETag"))
     }
 
-    /// Creates a task from writable fields (`title`, `priority`, `tags`, `due_at`, ...).
-    public func createTask(token: String, fields: [String: JSONValue]) async throws -> TodoTask {
-        try await send(.POST, "/api/me/tasks", token: token, body: .object(fields))
+    public func createTask(token: String, fields: TaskFields) async throws -> TodoTask {
+        try await send(.POST, "/api/me/tasks", token: token, body: TaskBody(patch: TaskPatch(setting: fields))).value
     }
 
-    /// Changes only the given fields.
-    public func updateTask(token: String, id: TaskID, fields: [String: JSONValue]) async throws -> TodoTask {
-        try await send(.PATCH, "/api/me/tasks/\(id)", token: token, body: .object(fields))
+    /// Changes only the fields the patch sets. With `ifMatch` (an `ETag`), the change is made only
+    /// if the task has not changed since: else it throws `TodoClientError.versionConflict`.
+    public func updateTask(token: String, id: TaskID, patch: TaskPatch, ifMatch: String? = nil) async throws -> TodoTask {
+        try await send(.PATCH, "/api/me/tasks/\(id)", token: token, body: TaskBody(patch: patch),
+                       headers: ifMatch.map { [("If-Match", $0)] } ?? []).value
     }
 
     /// Marks complete or incomplete; `nil` toggles.
     public func completeTask(token: String, id: TaskID, completed: Bool? = true) async throws -> TodoTask {
-        try await send(.PATCH, "/api/me/tasks/\(id)/complete", token: token, body: completed.map { .object(["completed": .bool($0)]) })
+        try await send(.PATCH, "/api/me/tasks/\(id)/complete", token: token, body: completed.map { JSONValue.object(["completed": .bool($0)]) }).value
     }
 
     public func deleteTask(token: String, id: TaskID) async throws {
-        let _: Empty = try await send(.DELETE, "/api/me/tasks/\(id)", token: token)
+        let _: Empty = try await send(.DELETE, "/api/me/tasks/\(id)", token: token).value
     }
 
-    // MARK: Health
+    // MARK: Personal tokens
 
-    /// Whether the backend answers `/readyz` with 200.
-    public func isReady() async -> Bool {
-        var request = HTTPClientRequest(url: baseURL + "/readyz")
-        request.method = .GET
-        guard let response = try? await http.execute(request, timeout: .seconds(2)) else { return false }
-        return response.status == .ok
-    }
-
-    // MARK: Transport
-
-    struct Empty: Decodable {}
-
-    /// Sends a request and decodes the answer, or throws the API's error.
-    func send<Response: Decodable>(
-        _ method: HTTPMethod, _ path: String, token: String? = nil, body: JSONValue? = nil
-    ) async throws -> Response {
-        try await exchange(method, path, token: token, body: body).0
-    }
-
-    static func problem(in bytes: ByteBuffer) -> APIProblem {
-        struct Envelope: Decodable { var error: APIProblem }
-        return (try? decoder.decode(Envelope.self, from: Data(bytes.readableBytesView)).error)
-            ?? APIProblem(code: "unknown", message: String(buffer: bytes).prefix(200).description, details: nil)
-    }
-
-    static func query(_ parameters: [(String, String)]) -> String {
-        guard !parameters.isEmpty else { return "" }
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return "?" + parameters.map { name, value in
-            (name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "") + "="
-                + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
-        }.joined(separator: "&")
-    }
-}
-
-/// The `error` object of an API error response.
-public struct APIProblem: Sendable, Decodable, Equatable {
-    public var code: String
-    public var message: String
-    public var details: [FieldIssue]?
-}
-
-public enum TodoClientError: Error, Sendable, CustomStringConvertible {
-    /// The API answered with an error status.
-    case api(status: Int, APIProblem)
-    /// The backend could not be reached (down, timed out).
-    case unreachable(String)
-    /// The backend answered something that is not the documented format.
-    case unexpectedResponse(String)
-
-    public var description: String {
-        switch self {
-        case .api(let status, let problem): "\(status) \(problem.code): \(problem.message)"
-        case .unreachable(let reason): "the backend is unreachable: \(reason)"
-        case .unexpectedResponse(let reason): "unexpected answer from the backend: \(reason)"
-        }
-    }
-}
-
-// MARK: - Personal tokens, import/export, chat and proxying (used by the web UI)
-
-extension TodoClient {
     /// A personal API token as listed (the secret itself is shown only once, at creation).
     public struct TokenSummary: Sendable, Decodable {
         public var id: String
@@ -180,62 +108,50 @@ extension TodoClient {
         }
     }
 
-    /// The assistant's answer to one chat message.
-    public struct ChatReply: Sendable, Decodable {
-        public var conversationID: String
-        public var response: String
-        public var toolCalls: [JSONValue]
-
-        enum CodingKeys: String, CodingKey {
-            case response
-            case conversationID = "conversation_id", toolCalls = "tool_calls"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            if let text = try? container.decode(String.self, forKey: .conversationID) {
-                conversationID = text
-            } else {
-                conversationID = String(try container.decode(Int64.self, forKey: .conversationID))
-            }
-            response = try container.decode(String.self, forKey: .response)
-            toolCalls = try container.decodeIfPresent([JSONValue].self, forKey: .toolCalls) ?? []
-        }
-    }
-
-    struct TokenList: Decodable {
-        var items: [TokenSummary]
-    }
-
-    struct Imported: Decodable {
-        var imported: Int
+    /// A new personal API token with its secret.
+    public struct CreatedToken: Sendable, Decodable {
+        public var name: String
+        public var token: String
     }
 
     /// Personal API tokens need a log-in session token, not a personal token.
     public func listTokens(token: String) async throws -> [TokenSummary] {
-        let list: TokenList = try await send(.GET, "/api/tokens", token: token)
+        let list: TokenList = try await send(.GET, "/api/tokens", token: token).value
         return list.items
     }
 
     public func createToken(token: String, name: String, expiresAt: Timestamp? = nil) async throws -> CreatedToken {
         var body: [String: JSONValue] = ["name": .string(name)]
         if let expiresAt { body["expires_at"] = .string(expiresAt.rfc3339) }
-        return try await send(.POST, "/api/tokens", token: token, body: .object(body))
+        return try await send(.POST, "/api/tokens", token: token, body: JSONValue.object(body)).value
     }
 
     public func revokeToken(token: String, id: String) async throws {
-        let _: Empty = try await send(.DELETE, "/api/tokens/\(Self.pathSegment(id))", token: token)
+        let _: Empty = try await send(.DELETE, "/api/tokens/\(Self.pathSegment(id))", token: token).value
     }
+
+    // MARK: Import, export, chat
 
     /// The caller's tasks as a `todo-export` document.
     public func exportTasks(token: String) async throws -> JSONValue {
-        try await send(.GET, "/api/me/export", token: token)
+        try await send(.GET, "/api/me/export", token: token).value
     }
 
     /// Adds the tasks of a `todo-export` document; returns how many.
     public func importTasks(token: String, document: JSONValue) async throws -> Int {
-        let result: Imported = try await send(.POST, "/api/me/import", token: token, body: document)
+        let result: Imported = try await send(.POST, "/api/me/import", token: token, body: document).value
         return result.imported
+    }
+
+    /// The assistant's answer to one chat message.
+    public struct ChatReply: Sendable, Decodable {
+        public var conversationID: String
+        public var response: String
+
+        enum CodingKeys: String, CodingKey {
+            case response
+            case conversationID = "conversation_id"
+        }
     }
 
     /// Sends one message to the assistant; `conversationID` continues a conversation.
@@ -244,13 +160,24 @@ extension TodoClient {
         var body: [String: JSONValue] = ["message": .string(message)]
         if let timeZone { body["time_zone"] = .string(timeZone) }
         if let conversationID { body["conversation_id"] = .string(conversationID) }
-        return try await send(.POST, "/api/me/chat", token: token, body: .object(body))
+        return try await send(.POST, "/api/me/chat", token: token, body: JSONValue.object(body)).value
+    }
+
+    // MARK: Health and proxying
+
+    /// Whether the backend answers `/readyz` with 200.
+    public func isReady() async -> Bool {
+        await answersOK("/readyz", timeout: .seconds(2))
     }
 
     /// Whether the backend process answers at all (`/healthz` with 200), whatever the state
     /// of its database.
     public func isReachable(timeout: Duration = .seconds(2)) async -> Bool {
-        var request = HTTPClientRequest(url: baseURL + "/healthz")
+        await answersOK("/healthz", timeout: timeout)
+    }
+
+    private func answersOK(_ path: String, timeout: Duration) async -> Bool {
+        var request = HTTPClientRequest(url: baseURL + path)
         request.method = .GET
         guard let response = try? await http.execute(request, timeout: Self.timeAmount(timeout)) else { return false }
         _ = try? await response.body.collect(upTo: 64 << 10)
@@ -259,7 +186,7 @@ extension TodoClient {
 
     /// Sends a request as it came (for a reverse proxy) and returns the answer unread, so that
     /// streams such as Server-Sent Events pass through as they arrive. `timeout` bounds the wait
-    /// for the response head only. Throws `TodoClientError.unreachable` when there is no answer.
+    /// for the response head only. Throws `TodoClientError.unavailable` when there is no answer.
     public func forward(
         method: String, path: String, headers: [(String, String)], body: ByteBuffer?, timeout: Duration
     ) async throws -> HTTPClientResponse {
@@ -270,42 +197,37 @@ extension TodoClient {
         do {
             return try await http.execute(request, timeout: Self.timeAmount(timeout))
         } catch {
-            throw TodoClientError.unreachable(String(describing: error))
+            throw TodoClientError.unavailable(String(describing: error))
         }
     }
 
-    /// Log-in on behalf of a browser: `forwardedFor` is the `X-Forwarded-For` chain of its
-    /// request, so that the backend can tell clients apart behind the web server.
-    public func logIn(email: String, password: String, forwardedFor: String?) async throws -> Session {
-        try await exchange(.POST, "/api/auth/login", body: .object(["email": .string(email), "password": .string(password)]),
-                           headers: forwardedFor.map { [("X-Forwarded-For", $0)] } ?? []).0
+    // MARK: Transport
+
+    struct Empty: Decodable {}
+
+    struct TokenList: Decodable {
+        var items: [TokenSummary]
     }
 
-    /// Sign-up on behalf of a browser (see `logIn(email:password:forwardedFor:)`).
-    public func signUp(email: String, password: String, name: String?, forwardedFor: String?) async throws -> Session {
-        var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
-        if let name { body["name"] = .string(name) }
-        return try await exchange(.POST, "/api/auth/signup", body: .object(body), headers: forwardedFor.map { [("X-Forwarded-For", $0)] } ?? []).0
+    struct Imported: Decodable {
+        var imported: Int
     }
 
-    /// A task and its `ETag`, to send back as `If-Match` with a change (see `updateTask(token:id:fields:ifMatch:)`).
-    public func taskAndETag(token: String, id: TaskID) async throws -> (task: TodoTask, etag: String?) {
-        let (task, headers): (TodoTask, HTTPHeaders) = try await exchange(.GET, "/api/me/tasks/\(id)", token: token)
-        return (task, headers.first(name: "ETag"))
+    struct PageBody: Decodable {
+        var items: [TodoTask]
+        var nextCursor: String?
+
+        enum CodingKeys: String, CodingKey {
+            case items
+            case nextCursor = "next_cursor"
+        }
     }
 
-    /// Changes only the given fields, unless the task changed since `ifMatch` was read: then the
-    /// backend answers 412 (`TodoClientError.api(status: 412, ...)`) and nothing is lost.
-    public func updateTask(token: String, id: TaskID, fields: [String: JSONValue], ifMatch: String?) async throws -> TodoTask {
-        let (task, _): (TodoTask, HTTPHeaders) = try await exchange(
-            .PATCH, "/api/me/tasks/\(id)", token: token, body: .object(fields), headers: ifMatch.map { [("If-Match", $0)] } ?? [])
-        return task
-    }
-
-    /// Sends a request with extra headers; returns the decoded answer and the response headers.
-    func exchange<Response: Decodable>(
-        _ method: HTTPMethod, _ path: String, token: String? = nil, body: JSONValue? = nil, headers: [(String, String)] = []
-    ) async throws -> (Response, HTTPHeaders) {
+    /// Sends a request and decodes the answer; returns it with the response headers, or throws
+    /// the API's error as a `TodoClientError`.
+    func send<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, body: (any Encodable)? = nil, headers: [(String, String)] = []
+    ) async throws -> (value: Response, headers: HTTPHeaders) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
@@ -319,11 +241,12 @@ extension TodoClient {
         do {
             response = try await http.execute(request, timeout: timeout)
         } catch {
-            throw TodoClientError.unreachable(String(describing: error))
+            throw TodoClientError.unavailable(String(describing: error))
         }
         let bytes = try await response.body.collect(upTo: 32 << 20)
         guard (200..<300).contains(response.status.code) else {
-            throw TodoClientError.api(status: Int(response.status.code), Self.problem(in: bytes))
+            throw TodoClientError(status: Int(response.status.code), problem: Self.problem(in: bytes),
+                                  retryAfter: response.headers.first(name: "Retry-After"))
         }
         if Response.self == Empty.self { return (Empty() as! Response, response.headers) }
         do {
@@ -333,13 +256,150 @@ extension TodoClient {
         }
     }
 
+    static func problem(in bytes: ByteBuffer) -> APIProblem {
+        struct Envelope: Decodable { var error: APIProblem }
+        return (try? decoder.decode(Envelope.self, from: Data(bytes.readableBytesView)).error)
+            ?? APIProblem(code: "unknown", message: String(buffer: bytes).prefix(200).description, details: nil)
+    }
+
+    static func forwarded(_ chain: String?) -> [(String, String)] {
+        chain.map { [("X-Forwarded-For", $0)] } ?? []
+    }
+
+    static func queryString(_ parameters: [(String, String)]) -> String {
+        parameters.map { name, value in pathSegment(name) + "=" + pathSegment(value) }.joined(separator: "&")
+    }
+
     static func timeAmount(_ duration: Duration) -> TimeAmount {
         .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
+    /// Percent-encodes everything but the unreserved characters of RFC 3986.
     static func pathSegment(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+}
+
+// MARK: - Request bodies
+
+extension TaskPatch {
+    /// A patch that sets every field to its value in `fields`: the body of a create.
+    init(setting fields: TaskFields) {
+        self.init()
+        title = fields.title
+        description = fields.description
+        completed = fields.completed
+        priority = fields.priority
+        tags = fields.tags
+        dueAt = .some(fields.dueAt)
+        remindAt = .some(fields.remindAt)
+        recurrence = .some(fields.recurrence)
+    }
+}
+
+/// The JSON of a task create or patch: every field the patch sets, a cleared one as `null`.
+struct TaskBody: Encodable {
+    var patch: TaskPatch
+
+    enum CodingKeys: String, CodingKey {
+        case title, description, completed, priority, tags, recurrence
+        case dueAt = "due_at", remindAt = "remind_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(patch.title, forKey: .title)
+        try container.encodeIfPresent(patch.description, forKey: .description)
+        try container.encodeIfPresent(patch.completed, forKey: .completed)
+        try container.encodeIfPresent(patch.priority, forKey: .priority)
+        try container.encodeIfPresent(patch.tags, forKey: .tags)
+        // `Optional.encode` writes `null` for a field the patch clears.
+        if let dueAt = patch.dueAt { try container.encode(dueAt, forKey: .dueAt) }
+        if let remindAt = patch.remindAt { try container.encode(remindAt, forKey: .remindAt) }
+        if let recurrence = patch.recurrence { try container.encode(recurrence, forKey: .recurrence) }
+    }
+}
+
+extension TaskQuery {
+    /// The query parameters of `GET /api/me/tasks` that ask for this query (the inverse of
+    /// `TaskQuery(parameters:)`, which the backend reads them with).
+    var parameters: [(String, String)] {
+        var parameters = [("status", status.rawValue), ("sort", sort.parameterValue), ("limit", String(limit))]
+        if !priorities.isEmpty { parameters.append(("priority", priorities.map(\.rawValue).joined(separator: ","))) }
+        parameters += tags.map { ("tag", $0) }
+        if let dueAfter { parameters.append(("due_after", dueAfter.rfc3339)) }
+        if let dueBefore { parameters.append(("due_before", dueBefore.rfc3339)) }
+        if let search { parameters.append(("q", search)) }
+        if let cursor { parameters.append(("cursor", cursor.token)) }
+        return parameters
+    }
+}
+
+// MARK: - Errors
+
+/// The `error` object of an API error response.
+public struct APIProblem: Sendable, Decodable, Equatable {
+    public var code: String
+    public var message: String
+    public var details: [FieldIssue]?
+}
+
+/// What went wrong with a call, by what the caller can do about it. `init(status:problem:retryAfter:)`
+/// is the one place that maps the API's statuses to these cases.
+public enum TodoClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 401: no valid token (wrong, revoked or expired), or wrong log-in credentials.
+    case unauthorized(APIProblem)
+    /// 403: the token may not do this (a personal token managing tokens).
+    case forbidden(APIProblem)
+    /// 404: no such task, token, conversation or route (or it belongs to someone else).
+    case notFound
+    /// 405 or 501: this backend does not offer the call.
+    case unsupported(APIProblem)
+    /// 409: the change collides with what is stored (`email_taken`, a task changing too often).
+    case conflict(APIProblem)
+    /// 412: the task changed since the version sent as `If-Match`.
+    case versionConflict
+    /// 400 or 422: the input breaks the rules; `issues` has one entry per field, `message` all of them.
+    case validation([FieldIssue], message: String)
+    /// 429: too many attempts; `retryAfter` is the backend's `Retry-After`, when it sent one.
+    case rateLimited(retryAfter: Duration?)
+    /// 503, or no answer at all (down, timed out).
+    case unavailable(String)
+    /// Any other error status, with the API's explanation.
+    case rejected(status: Int, APIProblem)
+    /// A success whose body is not the documented format.
+    case unexpectedResponse(String)
+
+    init(status: Int, problem: APIProblem, retryAfter: String?) {
+        self = switch status {
+        case 400, 422: .validation(problem.details ?? [], message: problem.message)
+        case 401: .unauthorized(problem)
+        case 403: .forbidden(problem)
+        case 404: .notFound
+        case 405, 501: .unsupported(problem)
+        case 409: .conflict(problem)
+        case 412: .versionConflict
+        case 429: .rateLimited(retryAfter: retryAfter.flatMap(Int64.init).map { .seconds($0) })
+        case 503: .unavailable(problem.message)
+        default: .rejected(status: status, problem)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unauthorized(let problem): "unauthorized: \(problem.message)"
+        case .forbidden(let problem): "forbidden: \(problem.message)"
+        case .notFound: "not found"
+        case .unsupported(let problem): "not supported by the backend: \(problem.message)"
+        case .conflict(let problem): "conflict (\(problem.code)): \(problem.message)"
+        case .versionConflict: "the task changed since the version in If-Match"
+        case .validation(_, let message): "invalid input: \(message)"
+        case .rateLimited(let retryAfter): "too many requests" + (retryAfter.map { "; retry after \($0.components.seconds) s" } ?? "")
+        case .unavailable(let reason): "the backend is unavailable: \(reason)"
+        case .rejected(let status, let problem): "\(status) \(problem.code): \(problem.message)"
+        case .unexpectedResponse(let reason): "unexpected answer from the backend: \(reason)"
+        }
     }
 }

@@ -89,7 +89,7 @@ actor IdentityCache {
             if known.count > 10_000 { known.removeAll() }
             known[token] = (user.id, now + Self.lifetime)
             return user.id
-        } catch TodoClientError.api(let status, _) where status == 401 || status == 403 {
+        } catch TodoClientError.unauthorized, TodoClientError.forbidden {
             known[token] = nil
             return nil
         }

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import MCP
-import TodoClient
 import TodoCore
 
 /// The MCP sessions of this process. Each session has its own SDK server and Streamable HTTP

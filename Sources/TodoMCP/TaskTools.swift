@@ -140,7 +140,7 @@ public struct TaskTools: Sendable {
     func run(_ name: String, arguments: [String: JSONValue], token: String) async throws -> Output {
         switch name {
         case "add_task":
-            let task = try await client.createTask(token: token, fields: arguments)
+            let task = try await client.createTask(token: token, fields: try TaskFields(json: .object(arguments)))
             return try Self.output("Added task \(task.id): \(task.fields.title)", task: task)
         case "list_tasks", "search_tasks":
             var parameters = try Self.listParameters(arguments)
@@ -148,10 +148,10 @@ public struct TaskTools: Sendable {
                 guard case .string(let query)? = arguments["query"] else { throw ArgumentError(description: "query is required") }
                 parameters.append(("q", query))
             }
-            let page = try await client.listTasks(token: token, parameters: parameters)
+            let page = try await client.listTasks(token: token, query: try TaskQuery(parameters: parameters))
             let lines = page.items.map { Self.line($0) }.joined(separator: "\n")
             let summary = page.items.isEmpty ? "No tasks found." : "\(page.items.count) task(s):\n\(lines)"
-            return Output(summary: summary, structured: try Self.value(TaskListOutput(tasks: page.items, nextCursor: page.nextCursor)))
+            return Output(summary: summary, structured: try Self.value(TaskListOutput(tasks: page.items, nextCursor: page.nextCursor?.token)))
         case "complete_task":
             var completed = true
             if case .bool(let flag)? = arguments["completed"] { completed = flag }
@@ -161,7 +161,7 @@ public struct TaskTools: Sendable {
             let id = try Self.taskID(arguments)
             let fields = arguments.filter { $0.key != "task_id" }
             guard !fields.isEmpty else { throw ArgumentError(description: "nothing to change: give title, description, priority, tags or due_at") }
-            let task = try await client.updateTask(token: token, id: id, fields: fields)
+            let task = try await client.updateTask(token: token, id: id, patch: try TaskPatch(json: .object(fields)))
             return try Self.output("Updated task \(task.id): \(task.fields.title)", task: task)
         case "delete_task":
             let id = try Self.taskID(arguments)
@@ -181,8 +181,9 @@ public struct TaskTools: Sendable {
         throw ArgumentError(description: "task_id must be a task id such as \"12\"")
     }
 
-    static func listParameters(_ arguments: [String: JSONValue]) throws -> [(String, String)] {
-        var parameters: [(String, String)] = []
+    /// The list arguments as the query parameters they stand for, to read with `TaskQuery(parameters:)`.
+    static func listParameters(_ arguments: [String: JSONValue]) throws -> [(name: String, value: String)] {
+        var parameters: [(name: String, value: String)] = []
         for name in ["status", "priority", "tag", "due_after", "due_before", "sort", "cursor"] {
             guard let value = arguments[name] else { continue }
             guard case .string(let text) = value else { throw ArgumentError(description: "\(name) must be a string") }
@@ -232,12 +233,14 @@ public struct TaskTools: Sendable {
 
     static func explain(_ error: TodoClientError) -> String {
         switch error {
-        case .api(404, _): "No such task (it may have been deleted, or belong to someone else)."
-        case .api(let status, let problem) where status == 401 || status == 403: "Not allowed: \(problem.message)"
-        case .api(_, let problem):
-            // A validation message already lists every field's problem.
-            problem.message
-        case .unreachable: "The task service is unreachable right now; try again shortly."
+        case .notFound: "No such task (it may have been deleted, or belong to someone else)."
+        case .unauthorized(let problem), .forbidden(let problem): "Not allowed: \(problem.message)"
+        // A validation message already lists every field's problem.
+        case .validation(_, let message): message
+        case .conflict(let problem), .unsupported(let problem), .rejected(_, let problem): problem.message
+        case .versionConflict: "The task was changed at the same time; read it again and retry."
+        case .rateLimited: "Too many requests; wait a moment, then try again."
+        case .unavailable: "The task service is unreachable right now; try again shortly."
         case .unexpectedResponse(let detail): "Unexpected answer from the task service: \(detail)"
         }
     }

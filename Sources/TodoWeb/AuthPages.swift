@@ -44,14 +44,14 @@ struct AuthPages: Sendable {
         do {
             let session = try await client.logIn(email: email, password: form["password"] ?? "", forwardedFor: request.forwardedFor(context))
             return start(session, context: context, then: next)
-        } catch TodoClientError.api(let status, let problem) where [400, 401, 422, 429].contains(status) {
-            let message = switch status {
-            case 401: "Wrong e-mail or password."
-            case 429: "Too many failed attempts. Wait a few minutes, then try again."
-            default: PageSupport.messages(problem).joined(separator: " ")
+        } catch let error as TodoClientError {
+            let (message, status): (String, HTTPResponse.Status) = switch error {
+            case .unauthorized: ("Wrong e-mail or password.", .unauthorized)
+            case .rateLimited: ("Too many failed attempts. Wait a few minutes, then try again.", .tooManyRequests)
+            case .validation(let issues, let message): (PageSupport.messages(issues, message: message).joined(separator: " "), .unauthorized)
+            default: throw error
             }
-            return page("login", context, title: "Log in", email: email, name: "", next: next, errors: [message],
-                        status: HTTPResponse.Status(code: status == 429 ? 429 : 401))
+            return page("login", context, title: "Log in", email: email, name: "", next: next, errors: [message], status: status)
         }
     }
 
@@ -63,10 +63,12 @@ struct AuthPages: Sendable {
             let session = try await client.signUp(
                 email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, forwardedFor: request.forwardedFor(context))
             return start(session, context: context, then: "/")
-        } catch TodoClientError.api(let status, let problem) where status == 409 || status == 400 || status == 422 {
-            let errors = status == 409 ? ["An account with this e-mail already exists. Log in instead."] : PageSupport.messages(problem)
-            return page("signup", context, title: "Create your account", email: email, name: name, next: "/", errors: errors,
-                        status: status == 409 ? .conflict : .unprocessableContent)
+        } catch TodoClientError.conflict {
+            return page("signup", context, title: "Create your account", email: email, name: name, next: "/",
+                        errors: ["An account with this e-mail already exists. Log in instead."], status: .conflict)
+        } catch TodoClientError.validation(let issues, let message) {
+            return page("signup", context, title: "Create your account", email: email, name: name, next: "/",
+                        errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
         }
     }
 

@@ -52,9 +52,7 @@ struct ChatPages: Sendable {
                     timeZone: PageSupport.timeZone(context.form, context).identifier)
                 conversationID = reply.conversationID
                 messages.append(Message(text: reply.response, fromUser: false, who: "Assistant"))
-            } catch TodoClientError.api(let status, _) where [404, 405, 501, 503].contains(status) {
-                notice = Self.unavailable
-            } catch TodoClientError.unreachable {
+            } catch TodoClientError.notFound, TodoClientError.unsupported, TodoClientError.unavailable {
                 notice = Self.unavailable
             }
         }

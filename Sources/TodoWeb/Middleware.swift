@@ -76,22 +76,35 @@ struct PageErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as TodoClientError {
             switch error {
-            case .unreachable(let reason):
-                context.logger.warning("backend unreachable", metadata: ["error": .string(reason)])
+            case .unavailable(let reason):
+                context.logger.warning("backend unavailable", metadata: ["error": .string(reason)])
                 var response = page(
                     context, status: .serviceUnavailable, heading: "The task service is not answering",
                     message: "Your tasks are safe, but they cannot be shown or changed right now. Try again in a moment.",
                     unavailable: true)
                 response.headers[.retryAfter] = "5"
                 return response
-            case .api(401, _):
+            case .unauthorized:
                 // The session expired or its account is gone.
                 return signIn(request, context)
-            case .api(404, _):
+            case .notFound:
                 return page(context, status: .notFound, heading: "Not found", message: "There is no such task, or it was deleted.")
-            case .api(let status, let problem):
-                context.logger.warning("backend error", metadata: ["status": "\(status)", "code": .string(problem.code)])
-                return page(context, status: HTTPResponse.Status(code: status), heading: "That did not work", message: problem.message)
+            case .rateLimited(let retryAfter):
+                var response = refused(context, error, status: .tooManyRequests, message: "Too many requests. Wait a moment, then try again.")
+                if let retryAfter { response.headers[.retryAfter] = String(retryAfter.components.seconds) }
+                return response
+            case .versionConflict:
+                return refused(context, error, status: .preconditionFailed, message: "The task was changed somewhere else. Reload it and try again.")
+            case .validation(_, let message):
+                return refused(context, error, status: .unprocessableContent, message: message)
+            case .forbidden(let problem):
+                return refused(context, error, status: .forbidden, message: problem.message)
+            case .conflict(let problem):
+                return refused(context, error, status: .conflict, message: problem.message)
+            case .unsupported(let problem):
+                return refused(context, error, status: .notImplemented, message: problem.message)
+            case .rejected(let status, let problem):
+                return refused(context, error, status: HTTPResponse.Status(code: status), message: problem.message)
             case .unexpectedResponse(let reason):
                 context.logger.error("unexpected backend answer", metadata: ["error": .string(reason)])
                 return page(context, status: .badGateway, heading: "Something went wrong",
@@ -114,6 +127,12 @@ struct PageErrorMiddleware: RouterMiddleware {
             return page(context, status: .internalServerError, heading: "Something went wrong",
                         message: "The error was logged with request id \(context.requestID).")
         }
+    }
+
+    /// The backend refused a call for a reason the page did not handle itself.
+    func refused(_ context: Context, _ error: TodoClientError, status: HTTPResponse.Status, message: String) -> Response {
+        context.logger.warning("backend refused", metadata: ["error": .string(error.description)])
+        return page(context, status: status, heading: "That did not work", message: message)
     }
 
     /// To the log-in page, and back to this page afterwards.

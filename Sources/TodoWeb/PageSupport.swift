@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import TodoClient
 import TodoCore
 
 extension WebRequestContext {
@@ -57,21 +56,13 @@ enum PageSupport {
     }
 
     /// The messages of a validation error, one per field, for the top of a form.
-    static func messages(_ problem: APIProblem) -> [String] {
+    static func messages(_ issues: [FieldIssue], message: String) -> [String] {
         let labels = ["title": "Title", "description": "Description", "tags": "Tags", "due_at": "Due", "remind_at": "Reminder",
                       "recurrence": "Repeat", "priority": "Priority", "email": "E-mail", "password": "Password", "name": "Name"]
-        guard let details = problem.details, !details.isEmpty else { return [problem.message.prefix(1).uppercased() + problem.message.dropFirst()] }
-        return details.map { detail in
-            let field = detail.field.split(separator: ".").first.map(String.init) ?? detail.field
-            return "\(labels[field] ?? detail.field.capitalized) \(detail.message)."
+        guard !issues.isEmpty else { return [message.prefix(1).uppercased() + message.dropFirst()] }
+        return issues.map { issue in
+            let field = issue.field.split(separator: ".").first.map(String.init) ?? issue.field
+            return "\(labels[field] ?? issue.field.capitalized) \(issue.message)."
         }
-    }
-
-    /// Any `Encodable` value as a `JSONValue` (for request bodies built from domain types).
-    static func jsonValue(_ value: some Encodable) -> JSONValue {
-        guard let data = try? JSONEncoder().encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            return .null
-        }
-        return json
     }
 }

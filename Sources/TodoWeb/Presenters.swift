@@ -1,5 +1,4 @@
 import Foundation
-import TodoClient
 import TodoCore
 
 // View models: plain values with the names the templates use.
@@ -178,9 +177,10 @@ struct ListFilters {
         return value
     }
 
-    /// The parameters of `GET /api/me/tasks`.
-    func backendParameters(now: Timestamp, clock: LocalClock, limit: Int) -> [(String, String)] {
-        var parameters: [(String, String)] = [("status", status), ("sort", sort), ("limit", String(limit))]
+    /// The tasks this view shows, read with the backend's own reader of list parameters, so that a
+    /// tag or cursor from the address that the backend would refuse fails here with its message.
+    func taskQuery(now: Timestamp, clock: LocalClock, limit: Int) throws(ValidationError) -> TaskQuery {
+        var parameters: [(name: String, value: String)] = [("status", status), ("sort", sort), ("limit", String(limit))]
         if !search.isEmpty { parameters.append(("q", search)) }
         if !priority.isEmpty { parameters.append(("priority", priority)) }
         if !tag.isEmpty { parameters.append(("tag", tag)) }
@@ -195,7 +195,7 @@ struct ListFilters {
         default: break
         }
         if let cursor { parameters.append(("cursor", cursor)) }
-        return parameters
+        return try TaskQuery(parameters: parameters)
     }
 
     /// This view's query string (without the page cursor).

@@ -58,8 +58,8 @@ struct SettingsPages: Sendable {
             let created = try await client.createToken(token: token, name: name, expiresAt: expiresAt)
             // Shown once, right here: it is not stored anywhere it could be read again.
             return try await page(context, token: token, newToken: NewToken(name: created.name, token: created.token), status: .created)
-        } catch TodoClientError.api(422, let problem) {
-            return try await page(context, token: token, errors: PageSupport.messages(problem), status: .unprocessableContent)
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await page(context, token: token, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
         }
     }
 
@@ -68,7 +68,7 @@ struct SettingsPages: Sendable {
         guard let id = context.parameters.get("token_id") else { throw WebError.notFound }
         do {
             try await client.revokeToken(token: token, id: id)
-        } catch TodoClientError.api(404, _) {
+        } catch TodoClientError.notFound {
             // Already revoked.
         }
         return .redirect(to: "/settings#tokens")
@@ -99,8 +99,8 @@ struct SettingsPages: Sendable {
         do {
             let count = try await client.importTasks(token: token, document: document)
             return try await page(context, token: token, notices: ["Imported \(count) \(count == 1 ? "task" : "tasks") from “\(file.filename)”."])
-        } catch TodoClientError.api(let status, let problem) where (400..<500).contains(status) && status != 401 {
-            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported:"] + PageSupport.messages(problem),
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported:"] + PageSupport.messages(issues, message: message),
                                   status: .unprocessableContent)
         }
     }

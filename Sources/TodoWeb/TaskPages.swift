@@ -80,11 +80,16 @@ struct TaskPages: Sendable {
     func loadList(token: String, filters: ListFilters, context: WebRequestContext) async throws -> ListFragment {
         let now = Timestamp.now()
         let calendar = PageSupport.calendar(context.timeZone)
-        let page = try await client.listTasks(
-            token: token, parameters: filters.backendParameters(now: now, clock: LocalClock(calendar: calendar), limit: Self.pageSize))
+        let query: TaskQuery
+        do {
+            query = try filters.taskQuery(now: now, clock: LocalClock(calendar: calendar), limit: Self.pageSize)
+        } catch {
+            throw WebError.badRequest(error.summary)
+        }
+        let page = try await client.listTasks(token: token, query: query)
         var more: String?
         if let cursor = page.nextCursor {
-            more = "/?" + ListFilters.query(filters.queryPairs + [("cursor", cursor)])
+            more = "/?" + ListFilters.query(filters.queryPairs + [("cursor", cursor.token)])
         }
         let heading = switch filters.status {
         case "completed": "Done"
@@ -118,18 +123,16 @@ struct TaskPages: Sendable {
             return try await failure(request, context, token: token, returnTo: returnTo, text: text,
                                      errors: ["Say what the task is, not only when: “Call Ann tomorrow 5pm”."])
         }
-        var fields: [String: JSONValue] = ["title": .string(parsed.title), "tags": .array(parsed.tags.map(JSONValue.string))]
-        if parsed.priority != .none { fields["priority"] = .string(parsed.priority.rawValue) }
-        if let due = parsed.dueAt { fields["due_at"] = .string(due.rfc3339) }
-        if let recurrence = parsed.recurrence { fields["recurrence"] = PageSupport.jsonValue(recurrence) }
+        let fields = TaskFields(title: parsed.title, priority: parsed.priority, tags: parsed.tags, dueAt: parsed.dueAt, recurrence: parsed.recurrence)
         do {
             let task = try await client.createTask(token: token, fields: fields)
             if PageSupport.wantsJSON(request) {
                 return PageSupport.json(.object(["message": .string("Added “\(task.fields.title)”."), "id": .string(String(task.id))]), status: .created)
             }
             return .redirect(to: returnTo)
-        } catch TodoClientError.api(422, let problem) {
-            return try await failure(request, context, token: token, returnTo: returnTo, text: text, errors: PageSupport.messages(problem))
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await failure(request, context, token: token, returnTo: returnTo, text: text,
+                                     errors: PageSupport.messages(issues, message: message))
         }
     }
 
@@ -162,7 +165,7 @@ struct TaskPages: Sendable {
         let id = try taskID(context)
         do {
             try await client.deleteTask(token: token, id: id)
-        } catch TodoClientError.api(404, _) {
+        } catch TodoClientError.notFound {
             // Already gone: the result the user asked for.
         }
         if PageSupport.wantsJSON(request) { return PageSupport.json(.object(["message": .string("Task deleted.")])) }
@@ -207,7 +210,7 @@ struct TaskPages: Sendable {
     @Sendable func edit(_ request: Request, context: WebRequestContext) async throws -> Response {
         let token = try context.requireSession()
         async let user = client.me(token: token)
-        let (task, etag) = try await client.taskAndETag(token: token, id: try taskID(context))
+        let (task, etag) = try await client.task(token: token, id: try taskID(context))
         let returnTo = PageSupport.localPath(FormData(urlEncoded: Substring(request.uri.query ?? ""))["return_to"])
         let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
         var remind = task.fields.remindAt == nil ? "" : "custom"
@@ -238,29 +241,30 @@ struct TaskPages: Sendable {
         let timeZone = PageSupport.timeZone(form, context)
         let clock = LocalClock(calendar: PageSupport.calendar(timeZone))
         var errors: [String] = []
-        var fields: [String: JSONValue] = [
-            "title": .string(form["title"] ?? ""),
-            "description": .string(form["description"] ?? ""),
-            "priority": .string(form["priority"] ?? "none"),
-            "completed": .bool(form["completed"] == "on" || form["completed"] == "true"),
-            "tags": .array(Self.tags(form["tags"] ?? "").map(JSONValue.string)),
-        ]
+        var patch = TaskPatch()
+        patch.title = form["title"] ?? ""
+        patch.description = form["description"] ?? ""
+        patch.completed = form["completed"] == "on" || form["completed"] == "true"
+        patch.tags = Self.tags(form["tags"] ?? "")
+        patch.priority = Priority(rawValue: form["priority"] ?? "none")
+        if patch.priority == nil { errors.append("Priority must be one of high, medium, low, none.") }
+        // The form sends every field, so an empty date clears the task's (`.some(nil)`; `nil` would keep it).
         var due: Timestamp?
         if let text = form.text("due") {
             due = clock.instant(fromInput: text)
             if due == nil { errors.append("Due must be a date and time.") }
         }
-        fields["due_at"] = due.map { .string($0.rfc3339) } ?? .null
+        patch.dueAt = .some(due)
         switch form["remind"] ?? "" {
         case "":
-            fields["remind_at"] = .null
+            patch.remindAt = .some(nil)
         case "custom":
             let remindAt = form.text("remind_at").flatMap(clock.instant(fromInput:))
             if remindAt == nil { errors.append("Reminder needs a date and time.") }
-            fields["remind_at"] = remindAt.map { .string($0.rfc3339) } ?? .null
+            patch.remindAt = .some(remindAt)
         case let minutes:
             if let due, let offset = Int64(minutes) {
-                fields["remind_at"] = .string(due.adding(milliseconds: -offset * 60_000).rfc3339)
+                patch.remindAt = .some(due.adding(milliseconds: -offset * 60_000))
             } else {
                 errors.append("A reminder before the due time needs a due date.")
             }
@@ -268,28 +272,30 @@ struct TaskPages: Sendable {
         if let frequency = form.text("repeat").flatMap(Recurrence.Frequency.init(rawValue:)) {
             let interval = Int(form.text("interval") ?? "1") ?? 0
             if !(1...999).contains(interval) { errors.append("Repeat every must be a number from 1 to 999.") }
-            let current = try? await client.task(token: token, id: id).fields.recurrence
+            let current = try? await client.task(token: token, id: id).task.fields.recurrence
             var recurrence = current ?? Recurrence(frequency: frequency)
             recurrence.frequency = frequency
             recurrence.interval = interval
             if recurrence.timezone == nil, timeZone.identifier != "UTC", timeZone.identifier != "GMT" { recurrence.timezone = timeZone.identifier }
-            fields["recurrence"] = PageSupport.jsonValue(recurrence)
+            patch.recurrence = .some(recurrence)
         } else {
-            fields["recurrence"] = .null
+            patch.recurrence = .some(nil)
         }
         var etag = form.text("etag")
+        var status = HTTPResponse.Status.unprocessableContent
         if errors.isEmpty {
             do {
-                _ = try await client.updateTask(token: token, id: id, fields: fields, ifMatch: etag)
+                _ = try await client.updateTask(token: token, id: id, patch: patch, ifMatch: etag)
                 return .redirect(to: PageSupport.localPath(form["return_to"]))
-            } catch TodoClientError.api(422, let problem) {
-                errors = PageSupport.messages(problem)
-            } catch TodoClientError.api(412, _) {
+            } catch TodoClientError.validation(let issues, let message) {
+                errors = PageSupport.messages(issues, message: message)
+            } catch TodoClientError.versionConflict {
                 // Changed elsewhere since this form was made: keep what the user typed, and let a
                 // second save (now against the latest version) decide.
-                etag = try await client.taskAndETag(token: token, id: id).etag
+                etag = try await client.task(token: token, id: id).etag
                 errors = ["This task was changed somewhere else (another tab or device) while you edited it. "
                     + "Your version is below: save again to keep it, or go back to see the other one."]
+                status = .conflict
             }
         }
         let model = EditPage(
@@ -298,10 +304,10 @@ struct TaskPages: Sendable {
             priorityOptions: options(Self.priorityChoices, form["priority"] ?? "none"), tags: form["tags"] ?? "",
             due: form["due"] ?? "", remindOptions: options(Self.remindChoices, form["remind"] ?? ""), remindAt: form["remind_at"] ?? "",
             repeatOptions: options(Self.repeatChoices, form["repeat"] ?? ""), interval: form["interval"] ?? "1",
-            completed: fields["completed"] == .bool(true), errors: errors, hasErrors: true,
+            completed: patch.completed == true, errors: errors, hasErrors: true,
             returnTo: PageSupport.localPath(form["return_to"]), timeZone: timeZone.identifier, created: "", updated: "",
             etag: etag ?? "")
-        return views.page("edit", model, status: errors.first?.hasPrefix("This task was changed") == true ? .conflict : .unprocessableContent)
+        return views.page("edit", model, status: status)
     }
 
     /// `home, Work #errands` → `["home", "work", "errands"]`.

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Mustache
-import TodoClient
 import TodoCore
 
 /// The templates (embedded in the binary) and the pieces every page shares.
