@@ -32,11 +32,37 @@ let package = Package(
     targets: [
         // Domain: types, validation, query model. No I/O.
         .target(name: "TodoCore"),
-        // Storage protocol with SQLite and PostgreSQL implementations and their migrations.
+        // Runs Swift tasks on NIO's event loops: what the servers and the storage share.
+        .target(
+            name: "TodoRuntime",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // What every server role needs: the HTTP server, readiness and graceful shutdown, the
+        // request-id and access-log middleware, the HTTP client's shutdown.
+        .target(
+            name: "TodoServer",
+            dependencies: [
+                "TodoCore",
+                "TodoRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Storage: one store protocol per aggregate, SQLite and PostgreSQL implementations, migrations.
         .target(
             name: "TodoStore",
             dependencies: [
                 "TodoCore",
+                "TodoRuntime",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -51,6 +77,7 @@ let package = Package(
             name: "TodoAPI",
             dependencies: [
                 "TodoCore",
+                "TodoServer",
                 "TodoStore",
                 "TodoAssistant",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -96,6 +123,7 @@ let package = Package(
             name: "TodoMCP",
             dependencies: [
                 "TodoCore",
+                "TodoServer",
                 "TodoClient",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -111,6 +139,7 @@ let package = Package(
             name: "TodoWeb",
             dependencies: [
                 "TodoCore",
+                "TodoServer",
                 "TodoClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -149,10 +178,9 @@ let package = Package(
                 "TodoMCP",
                 "TodoWeb",
                 "TodoAssistant",
+                "TodoServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -164,6 +192,7 @@ let package = Package(
             dependencies: [
                 "TodoStore",
                 "TodoCore",
+                "TodoRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -176,6 +205,7 @@ let package = Package(
                 "TodoAPI",
                 "TodoStore",
                 "TodoCore",
+                "TodoServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -14,11 +14,6 @@ public struct APIConfiguration: Sendable {
     /// Proxies whose `X-Forwarded-For` names the client (for per-address log-in limits).
     public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
     public var migrateOnStart = true
-    /// How long /readyz answers 503 after SIGTERM before the server stops accepting connections,
-    /// so that load balancers stop sending traffic first.
-    public var drainDelay: Duration = .zero
-    /// How long in-flight requests may take to finish after that.
-    public var shutdownTimeout: Duration = .seconds(20)
     /// How often the reminder scheduler looks for due reminders.
     public var reminderInterval: Duration = .seconds(1)
     /// How often live streams look for new events when no database notification arrives.

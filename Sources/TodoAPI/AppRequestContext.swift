@@ -1,19 +1,16 @@
 import Foundation
 import Hummingbird
 import TodoCore
+import TodoServer
 
 /// What the middleware learns about a request and hands on to the handlers.
-public protocol AppRequestContext: RequestContext {
-    var requestID: String { get set }
+public protocol AppRequestContext: RequestLogContext {
     /// The authenticated user; set by `AuthMiddleware`.
     var userID: UserID? { get set }
     /// How the user authenticated (a personal API token may not manage tokens).
     var authenticatedWith: Credential? { get set }
     /// The bearer token of the request, passed on when the backend acts for the user (the assistant's tools).
     var bearerToken: String? { get set }
-    /// The client's IP address, for per-address limits: the peer's, or what a trusted proxy
-    /// (the web UI) says in `X-Forwarded-For`.
-    var clientAddress: String? { get set }
 }
 
 public enum Credential: Sendable {

@@ -4,6 +4,7 @@ import HummingbirdCore
 import TodoAssistant
 import Logging
 import ServiceLifecycle
+import TodoServer
 import TodoStore
 
 public typealias APIApplication = Application<RouterResponder<APIRequestContext>>
@@ -19,9 +20,9 @@ public func buildApplication(
     logger: Logger
 ) async -> APIApplication {
     let hub = EventHub(events: storage.events, tasks: storage.tasks)
-    let assistantHTTP = AssistantHTTPClient()
+    let assistantHTTP = AssistantHTTPClient.make()
     let router = buildRouter(
-        configuration, storage: storage, readiness: readiness, hub: hub, assistantHTTP: assistantHTTP.http, logger: logger,
+        configuration, storage: storage, readiness: readiness, hub: hub, assistantHTTP: assistantHTTP, logger: logger,
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
@@ -34,7 +35,7 @@ public func buildApplication(
         ReminderService(events: storage.events, readiness: readiness, interval: configuration.reminderInterval, logger: logger),
         EventFanoutService(hub: hub, events: storage.events, readiness: readiness, pollInterval: configuration.eventPollInterval,
                            retention: configuration.eventRetention, logger: logger),
-        assistantHTTP)
+        HTTPClientService(http: assistantHTTP))
     return app
 }
 
@@ -101,24 +102,8 @@ struct SchemaService: Service {
     }
 }
 
-/// On SIGTERM: readiness turns 503 at once, the server keeps serving for `delay` (so load
-/// balancers notice), then the rest of the group shuts down and in-flight requests finish.
-/// It must be the last service of its group: the group shuts services down last to first.
-public struct DrainGate: Service {
-    let readiness: Readiness
-    let delay: Duration
-    let logger: Logger
-
-    public init(readiness: Readiness, delay: Duration, logger: Logger) {
-        self.readiness = readiness
-        self.delay = delay
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        try? await gracefulShutdown()
-        readiness.startDraining()
-        logger.info("draining", metadata: ["delay_seconds": "\(delay.components.seconds)"])
-        try? await Task.sleep(for: delay)
-    }
+extension Readiness {
+    /// The backend is started up once the database has the schema this build needs.
+    var isSchemaReady: Bool { isStartedUp }
+    func markSchemaReady() { markStartedUp() }
 }

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import TodoCore
 import TodoStore
+import TodoServer
 
 /// A live event ready to send: the stored event and the JSON of its `data:` line.
 struct LiveEvent: Sendable {

@@ -2,6 +2,7 @@ import Hummingbird
 import NIOCore
 import TodoCore
 import TodoStore
+import TodoServer
 
 /// Liveness, readiness, metrics, version and the API description.
 struct OperationsController<Context: AppRequestContext>: Sendable {

@@ -40,3 +40,12 @@ struct IssueCollector {
         if !issues.isEmpty { throw ValidationError(issues) }
     }
 }
+
+/// A setting that cannot work; the process refuses to start and says why.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

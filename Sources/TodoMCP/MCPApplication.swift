@@ -8,6 +8,7 @@ import NIOCore
 import ServiceLifecycle
 import TodoClient
 import TodoCore
+import TodoServer
 
 /// Settings of the MCP server.
 public struct MCPConfiguration: Sendable {
@@ -28,8 +29,9 @@ public struct MCPConfiguration: Sendable {
 
 /// Builds the MCP server: Streamable HTTP at `/mcp` (POST, GET, DELETE) through the official
 /// SDK's transport, bearer authentication against the backend, Origin checks, health endpoints.
+/// Run it with `runUntilShutdown`, with the same `readiness`, for graceful shutdown.
 public func buildMCPApplication(
-    _ configuration: MCPConfiguration, server: HTTPServerBuilder = .http1(), logger: Logger
+    _ configuration: MCPConfiguration, readiness: Readiness = Readiness(), server: HTTPServerBuilder = .http1(), logger: Logger
 ) async -> some ApplicationProtocol {
     let client = TodoClient(baseURL: configuration.backendURL)
     let sessions = MCPSessions(tools: TaskTools(client: client), idleTimeout: configuration.sessionIdleTimeout, logger: logger)
@@ -37,9 +39,9 @@ public func buildMCPApplication(
     let router = Router()
     router.get("healthz") { _, _ in ["status": "ok"] }
     router.get("readyz") { _, _ -> Response in
-        let ready = await client.isReady()
-        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: ready ? #"{"status":"ready"}"# : #"{"status":"backend unreachable"}"#)))
+        let status = readiness.isDraining ? "draining" : await client.isReady() ? "ready" : "backend unreachable"
+        return Response(status: status == "ready" ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"status":"\#(status)"}"#)))
     }
     router.get("version") { _, _ in ["name": "todo-mcp", "version": BuildInfo.version, "protocol": Version.latest] }
     router.get(".well-known/oauth-protected-resource", use: endpoint.resourceMetadata)

@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
+import TodoCore
 
 /// Where the data lives, as given by `DATABASE_URL`.
 public enum DatabaseLocation: Sendable, Equatable {
@@ -58,15 +59,6 @@ public enum DatabaseLocation: Sendable, Equatable {
         case .sqlite(let path): "sqlite://\(path)"
         case .postgres(let url): "postgres://\(url.user ?? "")@\(url.host ?? ""):\(url.port ?? 5432)\(url.path)"
         }
-    }
-}
-
-/// A setting that cannot work; the process refuses to start and says why.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public var description: String
-
-    public init(_ description: String) {
-        self.description = description
     }
 }
 

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+import TodoRuntime
 
 /// Runs `work`, or fails with `StoreError.unavailable` once `limit` has passed. The caller is answered
 /// at the deadline even if `work` does not react to cancellation at once (a pool waiting for a

@@ -4,17 +4,17 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
-import ServiceLifecycle
 import TodoClient
+import TodoServer
 
 /// Builds the web UI server: it renders pages from the backend's data, serves the static files
 /// and proxies `/api/*` to the backend, which it reaches only over HTTP at
 /// `configuration.backendURL`. `main` and the tests both call this; one place shows how the
-/// web server is put together. Run it in a `ServiceGroup`, with a `WebDrainGate` for `readiness`
-/// last, for graceful shutdown.
+/// web server is put together. Run it with `runUntilShutdown`, with the same `readiness`, for
+/// graceful shutdown.
 public func buildWebApplication(
     _ configuration: WebConfiguration,
-    readiness: WebReadiness = WebReadiness(),
+    readiness: Readiness = Readiness(),
     server: HTTPServerBuilder = .http1(),
     logger: Logger
 ) async throws -> some ApplicationProtocol {
@@ -28,7 +28,7 @@ public func buildWebApplication(
     let views = try Views(assets: AssetCatalog(files: EmbeddedFiles.assets))
 
     let router = Router(context: WebRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog))
+    router.add(middleware: RequestLogMiddleware<WebRequestContext>(accessLog: configuration.accessLog))
     router.add(middleware: SessionMiddleware(cookieSecure: configuration.cookieSecure))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: PageErrorMiddleware(views: views))
@@ -58,16 +58,6 @@ public func buildWebApplication(
         logger: logger)
     app.addServices(HTTPClientService(http: http))
     return app
-}
-
-/// Closes the backend connections after the server has stopped.
-struct HTTPClientService: Service {
-    let http: HTTPClient
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await http.shutdown()
-    }
 }
 
 /// The templates and static files, compiled into the binary (the runtime image has no files).

@@ -15,33 +15,6 @@ enum WebError: Error {
     case signInRequired
 }
 
-/// Gives every request an id (the caller's `X-Request-Id` when it is sane, else a new one),
-/// returns it in the response, logs with it, and writes one access log line per request.
-struct RequestLogMiddleware: RouterMiddleware {
-    typealias Context = WebRequestContext
-    let accessLog: Bool
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        let requestID = RequestID.accepting(request.headers[.xRequestID]) ?? RequestID.make()
-        context.requestID = requestID
-        context.logger[metadataKey: "request_id"] = .string(requestID)
-        context.logger[metadataKey: "hb.request.id"] = nil
-        let start = ContinuousClock.now
-        var response = try await next(request, context)
-        response.headers[.xRequestID] = requestID
-        if accessLog {
-            context.logger.info("request", metadata: [
-                "method": .string(request.method.rawValue),
-                "path": .string(request.uri.path),
-                "status": .stringConvertible(response.status.code),
-                "duration_ms": .string((ContinuousClock.now - start).millisecondsText),
-            ])
-        }
-        return response
-    }
-}
-
 /// The headers that keep every response on its own origin: a strict Content-Security-Policy
 /// (no inline script or style), no sniffing, no framing, no referrer to other sites.
 struct SecurityHeadersMiddleware: RouterMiddleware {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import TodoCore
+import TodoServer
 
 extension WebRequestContext {
     /// The session's access token; without one the error middleware sends the browser to
@@ -16,7 +17,7 @@ extension Request {
     /// request came through, then its peer, so that the backend can tell clients apart (log-in
     /// throttling) although every call comes from this server.
     func forwardedFor(_ context: WebRequestContext) -> String? {
-        let chain = [headers[.xForwardedFor], context.peerAddress].compactMap { $0 }.filter { !$0.isEmpty }
+        let chain = [headers[.xForwardedFor], context.clientAddress].compactMap { $0 }.filter { !$0.isEmpty }
         return chain.isEmpty ? nil : chain.joined(separator: ", ")
     }
 }

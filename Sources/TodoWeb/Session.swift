@@ -98,8 +98,6 @@ extension Data {
 
 extension HTTPField.Name {
     static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
-    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
-    static let xRequestID = HTTPField.Name("X-Request-Id")!
     static let xCSRFToken = HTTPField.Name("X-CSRF-Token")!
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
     static let lastEventID = HTTPField.Name("Last-Event-ID")!

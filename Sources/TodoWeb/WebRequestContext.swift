@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import TodoServer
 
 /// What the middleware learns about a request and hands on to the handlers.
-public struct WebRequestContext: RequestContext {
+public struct WebRequestContext: RequestLogContext {
     public var coreContext: CoreRequestContextStorage
-    var requestID = ""
+    public var requestID = ""
     /// The backend access token from the session cookie.
     var sessionToken: String?
     /// The CSRF token every form and every state-changing `/api/*` call must carry.
@@ -17,10 +18,10 @@ public struct WebRequestContext: RequestContext {
     /// The decoded body of a form POST, read (and its CSRF token checked) by `FormMiddleware`.
     var form = FormData()
     /// The peer's address (the browser, or the proxy in front of this server).
-    let peerAddress: String?
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.peerAddress = source.channel.remoteAddress?.ipAddress
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Logging
-import ServiceLifecycle
+import TodoCore
 import TodoMCP
-import TodoStore
+import TodoServer
 
 struct MCPServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,11 +19,10 @@ struct MCPServe: AsyncParsableCommand {
         logger.info("starting MCP server", metadata: [
             "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",
         ])
-        let app = await buildMCPApplication(configuration, server: common.httpServer, logger: logger)
-        var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        group.maximumGracefulShutdownDuration = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
-        group.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: group).run()
+        let readiness = Readiness()
+        let app = await buildMCPApplication(configuration, readiness: readiness, server: common.httpServer, logger: logger)
+        try await runUntilShutdown([app], readiness: readiness, shutdown: common.shutdown, logger: logger)
+        logger.info("stopped")
     }
 }
 

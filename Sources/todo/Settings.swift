@@ -1,7 +1,10 @@
 import Foundation
+import HummingbirdCore
 import Logging
 import TodoAPI
 import TodoAssistant
+import TodoCore
+import TodoServer
 import TodoStore
 
 /// Reads typed settings from the environment (12-factor). Each variable has a documented
@@ -38,8 +41,10 @@ struct CommonSettings {
     var dataDirectory: String
     var logLevel: Logger.Level
     var logFormat: LogFormat
-    /// `HTTP_IDLE_TIMEOUT_SECONDS`: see `httpServer`.
+    /// `HTTP_IDLE_TIMEOUT_SECONDS`: see `HTTPServerBuilder.http1(idleTimeout:)`.
     var idleTimeout: Duration
+    /// `SHUTDOWN_DRAIN_SECONDS` and `SHUTDOWN_TIMEOUT_SECONDS`, the same for every role.
+    var shutdown: ShutdownSettings
 
     enum LogFormat: String {
         case json, text
@@ -56,7 +61,13 @@ struct CommonSettings {
         guard let parsedFormat = LogFormat(rawValue: format) else { throw ConfigurationError("LOG_FORMAT must be json or text") }
         logFormat = parsedFormat
         idleTimeout = .seconds(try environment.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 65, range: 1...3600))
+        shutdown = ShutdownSettings(
+            drainDelay: .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300)),
+            timeout: .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600)))
     }
+
+    /// The HTTP server every role runs.
+    var httpServer: HTTPServerBuilder { .http1(idleTimeout: idleTimeout) }
 
     /// Sets up swift-log once for the process.
     func bootstrapLogging() {
@@ -122,8 +133,6 @@ extension APIConfiguration {
             trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
-        drainDelay = .seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
-        shutdownTimeout = .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
     }
 }
 

@@ -7,6 +7,7 @@ import TodoAPI
 import TodoMCP
 import TodoWeb
 import TodoCore
+import TodoServer
 import TodoStore
 
 @main
@@ -22,27 +23,17 @@ struct Todo: AsyncParsableCommand {
 /// Runs the backend (and, for `todo serve`, the other roles' `companions`) until SIGTERM/SIGINT,
 /// then drains: readiness 503, wait, stop accepting, finish in-flight requests, close the database.
 func runBackend(
-    _ configuration: APIConfiguration, database: DatabaseSettings, server: HTTPServerBuilder, companions: [any Service] = [],
-    logger: Logger
+    _ configuration: APIConfiguration, database: DatabaseSettings, common: CommonSettings, readiness: Readiness = Readiness(startedUp: false),
+    companions: [any Service] = [], logger: Logger
 ) async throws {
     logger.info("starting backend", metadata: [
         "address": "\(configuration.host):\(configuration.port)", "database": "\(database.location.redacted)",
     ])
     let opened = try await database.open(logger: logger)
-    let readiness = Readiness()
     let app = await buildApplication(
         configuration, storage: opened.storage, readiness: readiness,
-        services: opened.service.map { [$0] } ?? [], server: server, logger: logger)
-    var group = ServiceGroupConfiguration(
-        services: [.init(service: app)] + companions.map { .init(service: $0) } + [
-            // Last, so that it is the first to hear of the shutdown: see DrainGate.
-            .init(service: DrainGate(readiness: readiness, delay: configuration.drainDelay, logger: logger)),
-        ],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger)
-    group.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
-    group.maximumCancellationDuration = .seconds(5)
-    try await ServiceGroup(configuration: group).run()
+        services: opened.service.map { [$0] } ?? [], server: common.httpServer, logger: logger)
+    try await runUntilShutdown([app] + companions, readiness: readiness, shutdown: common.shutdown, logger: logger)
     await opened.close()
     logger.info("stopped")
 }
@@ -70,11 +61,14 @@ struct Serve: AsyncParsableCommand {
             "api": "http://\(configuration.host):\(configuration.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp",
             "data": "\(common.dataDirectory)",
         ])
+        // One process, one readiness: the web UI and the MCP server drain with the backend.
+        let readiness = Readiness(startedUp: false)
         let companions: [any Service] = [
-            await buildMCPApplication(mcp, server: common.httpServer, logger: logger),
-            try await buildWebApplication(web, server: common.httpServer, logger: logger),
+            await buildMCPApplication(mcp, readiness: readiness, server: common.httpServer, logger: logger),
+            try await buildWebApplication(web, readiness: readiness, server: common.httpServer, logger: logger),
         ]
-        try await runBackend(configuration, database: database, server: common.httpServer, companions: companions, logger: logger)
+        try await runBackend(
+            configuration, database: database, common: common, readiness: readiness, companions: companions, logger: logger)
     }
 }
 
@@ -88,7 +82,7 @@ struct API: AsyncParsableCommand {
         common.bootstrapLogging()
         let configuration = try APIConfiguration(environment, defaultHost: "0.0.0.0")
         let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
-        try await runBackend(configuration, database: database, server: common.httpServer, logger: Logger(label: "todo.api"))
+        try await runBackend(configuration, database: database, common: common, logger: Logger(label: "todo.api"))
     }
 }
 

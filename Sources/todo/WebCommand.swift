@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
-import TodoStore
+import TodoCore
+import TodoServer
 import TodoWeb
 
 struct Web: AsyncParsableCommand {
@@ -18,20 +18,9 @@ struct Web: AsyncParsableCommand {
         logger.info("starting web UI", metadata: [
             "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",
         ])
-        let readiness = WebReadiness()
+        let readiness = Readiness()
         let app = try await buildWebApplication(configuration, readiness: readiness, server: common.httpServer, logger: logger)
-        let drainDelay = Duration.seconds(try environment.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, range: 0...300))
-        var group = ServiceGroupConfiguration(
-            services: [
-                .init(service: app),
-                // Last, so that it is the first to hear of the shutdown: /readyz turns 503 at once.
-                .init(service: WebDrainGate(readiness: readiness, delay: drainDelay)),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
-        group.maximumGracefulShutdownDuration = drainDelay + .seconds(try environment.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 1...600))
-        group.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: group).run()
+        try await runUntilShutdown([app], readiness: readiness, shutdown: common.shutdown, logger: logger)
         logger.info("stopped")
     }
 }

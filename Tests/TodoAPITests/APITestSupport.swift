@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import Testing
 import TodoAPI
+import TodoServer
 import TodoStore
 
 let testSecret = "test-secret-that-is-long-enough-0123456789"
@@ -31,10 +32,10 @@ struct APIHarness {
         defer { try? FileManager.default.removeItem(at: directory) }
         let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
             .open(poolSize: 2, connectTimeout: .seconds(5), logger: logger)
-        let readiness = Readiness()
+        let readiness = Readiness(startedUp: false)
         if migrated {
             try await opened.storage.schema.migrate(logger: logger)
-            readiness.markSchemaReady()
+            readiness.markStartedUp()
         }
         let app = await buildApplication(configuration, storage: opened.storage, readiness: readiness, logger: logger)
         do {

@@ -19,7 +19,7 @@ import TodoStore
             #expect(before.status == .serviceUnavailable)
             #expect(before.object["status"] as? String == "migrating")
             try await api.storage.schema.migrate(logger: .init(label: "test"))
-            api.readiness.markSchemaReady()
+            api.readiness.markStartedUp()
             #expect(try await api.request(.get, "/readyz").status == .ok)
             api.readiness.startDraining()
             let draining = try await api.request(.get, "/readyz")

@@ -4,6 +4,7 @@ import NIOPosix
 import PostgresNIO
 import Testing
 @testable import TodoStore
+import TodoRuntime
 
 /// A request's task stays on its connection's event loop, and so do its database calls.
 @Suite struct EventLoopExecutorTests {

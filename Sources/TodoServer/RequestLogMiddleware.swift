@@ -3,15 +3,27 @@ import HTTPTypes
 import Hummingbird
 import TodoCore
 
+/// What `RequestLogMiddleware` records on a request's context.
+public protocol RequestLogContext: RequestContext {
+    var requestID: String { get set }
+    /// The client's IP address: the peer's, or what a trusted proxy says in `X-Forwarded-For`.
+    var clientAddress: String? { get set }
+}
+
 /// Gives every request an id (the caller's `X-Request-Id` when it is sane, else a new one),
 /// returns it in the response, puts it in every log line of the request, and writes one access
 /// log line per request.
-struct RequestLogMiddleware<Context: AppRequestContext>: RouterMiddleware {
+public struct RequestLogMiddleware<Context: RequestLogContext>: RouterMiddleware {
     let accessLog: Bool
     /// Peers whose `X-Forwarded-For` is believed (the web UI's address, a load balancer's).
     let trustedProxies: Set<String>
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(accessLog: Bool, trustedProxies: Set<String> = []) {
+        self.accessLog = accessLog
+        self.trustedProxies = trustedProxies
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let requestID = RequestID.accepting(request.headers[.xRequestID]) ?? RequestID.make()
         context.requestID = requestID
@@ -38,6 +50,6 @@ struct RequestLogMiddleware<Context: AppRequestContext>: RouterMiddleware {
 }
 
 extension HTTPField.Name {
-    static let xRequestID = HTTPField.Name("X-Request-Id")!
-    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    public static let xRequestID = HTTPField.Name("X-Request-Id")!
+    public static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

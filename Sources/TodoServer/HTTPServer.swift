@@ -2,9 +2,9 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
-import TodoStore
+import TodoRuntime
 
-extension CommonSettings {
+extension HTTPServerBuilder {
     /// The HTTP/1.1 server of every role (API, web UI, MCP). A connection that sends no complete
     /// request head for `idleTimeout` (between requests, or while its headers trickle in: a
     /// slowloris client) is closed, and so is one whose request body is not complete within
@@ -12,7 +12,7 @@ extension CommonSettings {
     /// cut. 65 s outlasts the common load-balancer idle timeout (60 s), so that the balancer,
     /// not the server, closes kept-alive connections. Request heads above 32 KiB or 100 fields
     /// get 400 and a close. Each connection is served on its socket's event loop.
-    var httpServer: HTTPServerBuilder {
+    public static func http1(idleTimeout: Duration) -> HTTPServerBuilder {
         let idleTimeout = TimeAmount.seconds(idleTimeout.components.seconds)
         let configuration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestReadDeadline(limit: idleTimeout)],
