@@ -7,10 +7,11 @@ import Foundation
 /// - tags: `#home`
 /// - dates: `today`, `tonight`, `tomorrow`, weekdays (`friday`, `on fri`, `next monday`),
 ///   `next week`, `in 3 days|weeks|months`, `2026-12-01`, `dec 5`, `5 december`
-/// - times: `9am`, `9:30pm`, `17:30`, `at 9`, `noon`, `midnight`
+/// - times: `9am`, `9:30pm`, `5p.m.`, `17:30`, `at 9`, `noon`, `midnight` (also after "at")
 /// - repetition: `daily`, `weekly`, `monthly`, `yearly`, `every day|week|month|year`,
 ///   `every 2 weeks`, `every monday` (weekly from the next Monday)
 ///
+/// A word may be followed by the punctuation of a sentence ("tomorrow,", "9am.", "!high!"): it is read without it.
 /// Times are read in `timeZone` (the user's). A date without a time means 09:00; a time without
 /// a date means its next occurrence; a repetition without a date starts today.
 public enum QuickAdd {
@@ -69,8 +70,15 @@ public enum QuickAdd {
             self.calendar.timeZone = timeZone
         }
 
+        /// The word at `index` if not taken yet, lowercased, without the punctuation a sentence puts around a word
+        /// ("tomorrow," "9am." "noon?"). A word that is only punctuation ("!!!") is kept whole.
         func lower(_ index: Int) -> String? {
-            index < words.count && !used[index] ? words[index].lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ",;")) : nil
+            guard index < words.count, !used[index] else { return nil }
+            let word = words[index].lowercased()
+            var trimmed = Substring(word)
+            while let first = trimmed.first, ",;".contains(first) { trimmed.removeFirst() }
+            while let last = trimmed.last, ",;.?!".contains(last) { trimmed.removeLast() }
+            return trimmed.isEmpty ? word : String(trimmed)
         }
 
         mutating func take(_ range: ClosedRange<Int>) {
@@ -106,7 +114,7 @@ public enum QuickAdd {
                                                  "!!!": .high, "!!": .medium][word] {
                 priority = value
                 take(index...index)
-            } else if word.hasPrefix("#"), word.count > 1, case .success(let tag) = Tag.normalized(words[index]) {
+            } else if word.hasPrefix("#"), word.count > 1, case .success(let tag) = Tag.normalized(word) {
                 if !tags.contains(tag) { tags.append(tag) }
                 take(index...index)
             } else if let length = matchRecurrence(at: index) ?? matchDay(at: index) ?? matchTime(at: index) {
@@ -191,26 +199,24 @@ public enum QuickAdd {
             return offset + 1
         }
 
+        /// A time, with or without "at" before it: "6pm", "at 6pm", "at 9", "noon", "at noon".
         mutating func matchTime(at index: Int) -> Int? {
             guard time == nil, let word = lower(index) else { return nil }
-            if word == "at", let next = lower(index + 1), let parsed = Self.clock(next, bare: true) {
-                time = parsed
-                return 2
-            }
-            if word == "noon" { time = (12, 0); return 1 }
-            if word == "midnight" { time = (0, 0); return 1 }
-            if let parsed = Self.clock(word, bare: false) {
-                time = parsed
-                return 1
-            }
-            return nil
+            let afterAt = word == "at"
+            guard let timeWord = afterAt ? lower(index + 1) : word,
+                  let parsed = Self.namedTimes[timeWord] ?? Self.clock(timeWord, bare: afterAt)
+            else { return nil }
+            time = parsed
+            return afterAt ? 2 : 1
         }
 
-        /// `9am`, `9:30pm`, `17:30`; with `bare`, also `9` (after "at").
+        static let namedTimes: [String: (Int, Int)] = ["noon": (12, 0), "midnight": (0, 0)]
+
+        /// `9am`, `9:30pm`, `5p.m.` (`5p.m` once the full stop is read as the sentence's), `17:30`; with `bare`, also `9` (after "at").
         static func clock(_ word: String, bare: Bool) -> (Int, Int)? {
             var text = word
             var meridiem: String?
-            for suffix in ["am", "pm", "a.m.", "p.m."] where text.hasSuffix(suffix) {
+            for suffix in ["am", "pm", "a.m.", "p.m.", "a.m", "p.m"] where text.hasSuffix(suffix) {
                 meridiem = String(suffix.prefix(1))
                 text = String(text.dropLast(suffix.count))
                 break

@@ -67,3 +67,43 @@ import TodoCore
         #expect(Self.parse("!high #a").fields == nil)
     }
 }
+
+extension QuickAddTests {
+    @Test(arguments: [
+        ("Lunch at noon", "Lunch", "2026-11-24T12:00:00.000Z"),
+        ("Backup at midnight", "Backup", "2026-11-24T00:00:00.000Z"),
+        ("Call at 6pm", "Call", "2026-11-23T18:00:00.000Z"),
+    ])
+    func atBeforeATimeLeavesTheTitle(_ text: String, _ title: String, _ due: String) {
+        let result = Self.parse(text)
+        #expect(result.title == title)
+        #expect(result.dueAt?.rfc3339 == due)
+    }
+
+    @Test(arguments: [
+        ("Call mum tomorrow.", "2026-11-24T09:00:00.000Z"),
+        ("Call mum at 5p.m.", "2026-11-23T17:00:00.000Z"),
+        ("Call mum at 5p.m", "2026-11-23T17:00:00.000Z"),
+        ("Call mum dec 5, 8pm", "2026-12-05T20:00:00.000Z"),
+        ("Call mum at noon?", "2026-11-24T12:00:00.000Z"),
+    ])
+    func aDateOrTimeFollowedByPunctuationIsRead(_ text: String, _ due: String) {
+        let result = Self.parse(text)
+        #expect(result.title == "Call mum", "\(text)")
+        #expect(result.dueAt?.rfc3339 == due, "\(text)")
+    }
+
+    @Test func priorityMarksAndTagsFollowedByPunctuationAreRead() {
+        let result = Self.parse("Pay rent !high, #home.")
+        #expect(result.title == "Pay rent")
+        #expect(result.priority == .high)
+        #expect(result.tags == ["home"])
+        #expect(Self.parse("Pay rent !!!").priority == .high)
+        #expect(Self.parse("Pay rent !!").priority == .medium)
+    }
+
+    @Test func punctuationOfTitleWordsIsKept() {
+        #expect(Self.parse("Call mum!").title == "Call mum!")
+        #expect(Self.parse("Is it done? tomorrow").title == "Is it done?")
+    }
+}
