@@ -1,3 +1,5 @@
+import TodoServer
+
 /// Settings of the backend. The `todo` executable fills them from the environment.
 public struct APIConfiguration: Sendable {
     public var host = "127.0.0.1"
@@ -10,9 +12,12 @@ public struct APIConfiguration: Sendable {
     public var passwordHashCost: UInt8 = 12
     /// Failed log-ins per account in 15 minutes before 429 (five times as many per client address).
     public var loginAttemptLimit = 10
+    /// Sign-ups per client address an hour, and from all addresses together a minute.
+    public var signUpAddressLimit = 10
+    public var signUpLimit = 60
     public var accessLog = true
-    /// Proxies whose `X-Forwarded-For` names the client (for per-address log-in limits).
-    public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
+    /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
+    public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])
     public var migrateOnStart = true
     /// How often the reminder scheduler looks for due reminders.
     public var reminderInterval: Duration = .seconds(1)

@@ -35,6 +35,7 @@ public func buildApplication(
         ReminderService(events: storage.events, readiness: readiness, interval: configuration.reminderInterval, logger: logger),
         EventFanoutService(hub: hub, events: storage.events, readiness: readiness, pollInterval: configuration.eventPollInterval,
                            retention: configuration.eventRetention, logger: logger),
+        AttemptPruning(attempts: storage.attempts, readiness: readiness, interval: .seconds(600)),
         HTTPClientService(http: assistantHTTP))
     return app
 }
@@ -55,7 +56,10 @@ func buildRouter(
         .addRoutes(to: router)
     AuthController(
         accounts: storage.accounts, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body,
-        throttle: LoginThrottle(limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5)
+        throttle: LoginThrottle(
+            attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5),
+        signUps: SignUpThrottle(
+            attempts: storage.attempts, addressLimit: configuration.signUpAddressLimit, limit: configuration.signUpLimit)
     ).addRoutes(to: router.group("api/auth"))
     TokenController(accounts: storage.accounts, body: body).addRoutes(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))

@@ -10,6 +10,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     let hasher: PasswordHasher
     let body: JSONBody
     let throttle: LoginThrottle
+    let signUps: SignUpThrottle
 
     struct Session: ResponseEncodable {
         var token: String
@@ -40,6 +41,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         }
         let name = collect(&issues) { () throws(ValidationError) in try Credentials.normalizedName(try fields.optionalString("name")) }
         guard issues.isEmpty, let email, let password, let name else { throw ValidationError(issues) }
+        try await signUps.admit(address: context.clientAddress)
 
         let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
         guard let created = try await accounts.createUser(user, passwordHash: try await hasher.hash(password)) else {
@@ -55,20 +57,15 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         let password = try fields.string("password")
         let valid = try? Credentials.normalizedEmail(email)
         let normalized = valid ?? email
-        if let wait = await throttle.retryAfter(email: normalized, address: context.clientAddress) {
-            var error = APIError(.tooManyRequests, code: "too_many_attempts", message: "too many failed log-ins; try again in \(wait) s")
-            error.headers[.retryAfter] = String(wait)
-            throw error
-        }
         // No account has a malformed e-mail or a password with NUL (which bcrypt would cut short);
         // such input is not looked up, but gets the same work and the same answer.
-        let stored = valid != nil ? try await accounts.credentials(email: normalized) : nil
         let acceptable = Credentials.isAcceptablePassword(password)
-        guard try await hasher.verify(password, against: acceptable ? stored?.passwordHash : nil), acceptable, let stored else {
-            await throttle.recordFailure(email: normalized, address: context.clientAddress)
-            throw APIError.unauthorized("wrong e-mail or password")
+        var stored: StoredCredentials?
+        let succeeded = try await throttle.attempt(email: normalized, address: context.clientAddress) {
+            stored = valid != nil ? try await accounts.credentials(email: normalized) : nil
+            return try await hasher.verify(password, against: acceptable ? stored?.passwordHash : nil) && acceptable && stored != nil
         }
-        await throttle.recordSuccess(email: normalized)
+        guard succeeded, let stored else { throw APIError.unauthorized("wrong e-mail or password") }
         return try await session(for: stored.user)
     }
 
@@ -90,6 +87,24 @@ struct AuthController<Context: AppRequestContext>: Sendable {
 }
 
 extension User: ResponseEncodable {}
+
+/// Each sign-up costs a password hash (bcrypt, on the threads that also check log-ins): at most
+/// `addressLimit` per client address an hour, and `limit` a minute from all addresses together.
+struct SignUpThrottle: Sendable {
+    let addresses: AttemptLimit
+    let everyone: AttemptLimit
+
+    init(attempts: any AttemptStore, addressLimit: Int, limit: Int) {
+        addresses = AttemptLimit(attempts: attempts, name: "signup.address", limit: addressLimit, window: .seconds(3600))
+        everyone = AttemptLimit(attempts: attempts, name: "signup.all", limit: limit, window: .seconds(60))
+    }
+
+    func admit(address: String?) async throws {
+        var wait = try await address.asyncFlatMap { try await addresses.admit($0) }
+        if wait == nil { wait = try await everyone.admit("") }
+        if let wait { throw LoginThrottle.tooMany(wait, "too many sign-ups; try again in \(wait) s") }
+    }
+}
 
 /// The string fields of a small JSON object body, with unknown fields rejected.
 struct Fields {

@@ -1,63 +1,121 @@
+import Crypto
 import Foundation
+import ServiceLifecycle
+import Synchronization
 import TodoCore
+import TodoServer
+import TodoStore
 
-/// Slows down password guessing: after `limit` failed log-ins for one account, or
-/// `addressLimit` from one client address, within `window`, log-in answers 429 with
-/// `Retry-After` until the window ends. A successful log-in clears the account's count.
-/// The counts live in each process (with N replicas an attacker gets at most N times the budget).
-actor LoginThrottle {
-    struct Counter {
-        var failures: Int
-        var windowEnds: ContinuousClock.Instant
-    }
-
+/// At most `limit` attempts per key within `window`, counted in the store's shared counters
+/// (every replica's attempts together) before the guarded work runs: a burst of parallel
+/// attempts cannot slip past a check that only counts what has already failed.
+struct AttemptLimit: Sendable {
+    let attempts: any AttemptStore
+    /// Distinguishes this limit's keys from other limits' in the shared store.
+    let name: String
     let limit: Int
-    let addressLimit: Int
     let window: Duration
-    private var accounts: [String: Counter] = [:]
-    private var addresses: [String: Counter] = [:]
-    static let maximumEntries = 100_000
 
-    init(limit: Int = 10, addressLimit: Int = 50, window: Duration = .seconds(900)) {
+    /// Counts an attempt under `subject`; the seconds to wait when it is over the limit, else nil.
+    func admit(_ subject: String) async throws -> Int? {
+        let now = Timestamp.now()
+        let counted = try await attempts.countAttempt(key(subject), window: window, at: now)
+        guard counted.count > limit else { return nil }
+        return max(1, Int((counted.endsAt.millisecondsSinceEpoch - now.millisecondsSinceEpoch + 999) / 1000))
+    }
+
+    func forget(_ subject: String) async throws {
+        try await attempts.forgetAttempt(key(subject))
+    }
+
+    func clear(_ subject: String) async throws {
+        try await attempts.clearAttempts(key(subject))
+    }
+
+    /// Keys hold a hash, not the e-mail or address itself: the table is not a log of who tried.
+    private func key(_ subject: String) -> String {
+        name + ":" + SHA256.hash(data: Data(subject.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Slows down password guessing. Every log-in counts against its account (`limit` in the window)
+/// and its client address (`addressLimit`) before the password is checked; a successful log-in
+/// clears its account's count and takes its own attempt back from the address (so a household
+/// or office behind one address is not locked out by its own log-ins). At most
+/// `concurrentPerAccount` checks of one account's password run at once in a process.
+struct LoginThrottle: Sendable {
+    let accounts: AttemptLimit
+    let addresses: AttemptLimit
+    let inFlight: InFlightLimit
+
+    init(attempts: any AttemptStore, limit: Int, addressLimit: Int, window: Duration = .seconds(900), concurrentPerAccount: Int = 2) {
+        accounts = AttemptLimit(attempts: attempts, name: "login.account", limit: limit, window: window)
+        addresses = AttemptLimit(attempts: attempts, name: "login.address", limit: addressLimit, window: window)
+        inFlight = InFlightLimit(limit: concurrentPerAccount)
+    }
+
+    /// Runs `check` (the password check) if the attempt is allowed; throws 429 when it is not.
+    /// `check` answers whether the log-in succeeded.
+    func attempt(email: String, address: String?, _ check: () async throws -> Bool) async throws -> Bool {
+        let accountWait = try await accounts.admit(email)
+        let addressWait = try await address.asyncFlatMap { try await addresses.admit($0) }
+        if let wait = [accountWait, addressWait].compactMap({ $0 }).max() {
+            throw Self.tooMany(wait, "too many failed log-ins; try again in \(wait) s")
+        }
+        guard inFlight.enter(email) else { throw Self.tooMany(1, "a log-in to this account is already being checked; try again") }
+        defer { inFlight.leave(email) }
+        let succeeded = try await check()
+        if succeeded {
+            try await accounts.clear(email)
+            if let address { try await addresses.forget(address) }
+        }
+        return succeeded
+    }
+
+    static func tooMany(_ wait: Int, _ message: String) -> APIError {
+        var error = APIError(.tooManyRequests, code: "too_many_attempts", message: message)
+        error.headers[.retryAfter] = String(wait)
+        return error
+    }
+}
+
+/// How many of one key's operations run at once in this process, up to `limit`.
+final class InFlightLimit: Sendable {
+    private let running = Mutex<[String: Int]>([:])
+    let limit: Int
+
+    init(limit: Int) {
         self.limit = limit
-        self.addressLimit = addressLimit
-        self.window = window
     }
 
-    /// Seconds to wait before trying again, or nil when an attempt is allowed now.
-    func retryAfter(email: String, address: String?) -> Int? {
-        let now = ContinuousClock.now
-        let waits = [Self.wait(accounts[email], limit: limit, now: now),
-                     address.flatMap { Self.wait(addresses[$0], limit: addressLimit, now: now) }]
-        return waits.compactMap { $0 }.max()
-    }
-
-    func recordFailure(email: String, address: String?) {
-        let now = ContinuousClock.now
-        if accounts.count > Self.maximumEntries || addresses.count > Self.maximumEntries { prune(now) }
-        Self.count(&accounts, email, now: now, window: window)
-        if let address { Self.count(&addresses, address, now: now, window: window) }
-    }
-
-    func recordSuccess(email: String) {
-        accounts[email] = nil
-    }
-
-    private static func wait(_ counter: Counter?, limit: Int, now: ContinuousClock.Instant) -> Int? {
-        guard let counter, counter.windowEnds > now, counter.failures >= limit else { return nil }
-        return max(1, Int((counter.windowEnds - now).components.seconds) + 1)
-    }
-
-    private static func count(_ table: inout [String: Counter], _ key: String, now: ContinuousClock.Instant, window: Duration) {
-        if let counter = table[key], counter.windowEnds > now {
-            table[key]?.failures = counter.failures + 1
-        } else {
-            table[key] = Counter(failures: 1, windowEnds: now + window)
+    /// Whether another operation may start now; if so, `leave` must follow.
+    func enter(_ key: String) -> Bool {
+        running.withLock { running in
+            let count = running[key, default: 0]
+            guard count < limit else { return false }
+            running[key] = count + 1
+            return true
         }
     }
 
-    private func prune(_ now: ContinuousClock.Instant) {
-        accounts = accounts.filter { $0.value.windowEnds > now }
-        addresses = addresses.filter { $0.value.windowEnds > now }
+    func leave(_ key: String) {
+        running.withLock { running in
+            let count = running[key, default: 1] - 1
+            running[key] = count > 0 ? count : nil
+        }
+    }
+}
+
+/// Drops attempt windows that have ended, every `interval`, once the schema exists.
+struct AttemptPruning: Service {
+    let attempts: any AttemptStore
+    let readiness: Readiness
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            if readiness.isSchemaReady { try? await attempts.pruneAttempts(before: .now()) }
+        }
     }
 }

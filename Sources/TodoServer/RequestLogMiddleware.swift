@@ -6,7 +6,8 @@ import TodoCore
 /// What `RequestLogMiddleware` records on a request's context.
 public protocol RequestLogContext: RequestContext {
     var requestID: String { get set }
-    /// The client's IP address: the peer's, or what a trusted proxy says in `X-Forwarded-For`.
+    /// The client's IP address: the peer's, or what a trusted proxy says in `X-Forwarded-For`;
+    /// nil for a request from a trusted proxy itself (see `TrustedProxies.client`).
     var clientAddress: String? { get set }
 }
 
@@ -15,10 +16,10 @@ public protocol RequestLogContext: RequestContext {
 /// log line per request.
 public struct RequestLogMiddleware<Context: RequestLogContext>: RouterMiddleware {
     let accessLog: Bool
-    /// Peers whose `X-Forwarded-For` is believed (the web UI's address, a load balancer's).
-    let trustedProxies: Set<String>
+    /// Peers whose `X-Forwarded-For` is believed (the web UI, a load balancer): see `TrustedProxies`.
+    let trustedProxies: TrustedProxies
 
-    public init(accessLog: Bool, trustedProxies: Set<String> = []) {
+    public init(accessLog: Bool, trustedProxies: TrustedProxies = TrustedProxies([])) {
         self.accessLog = accessLog
         self.trustedProxies = trustedProxies
     }
@@ -27,11 +28,7 @@ public struct RequestLogMiddleware<Context: RequestLogContext>: RouterMiddleware
         var context = context
         let requestID = RequestID.accepting(request.headers[.xRequestID]) ?? RequestID.make()
         context.requestID = requestID
-        if let peer = context.clientAddress, trustedProxies.contains(peer),
-           let forwarded = request.headers[.xForwardedFor]?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
-           !forwarded.isEmpty {
-            context.clientAddress = forwarded
-        }
+        context.clientAddress = trustedProxies.client(peer: context.clientAddress, forwardedFor: request.headers[.xForwardedFor])
         context.logger[metadataKey: "request_id"] = .string(requestID)
         context.logger[metadataKey: "hb.request.id"] = nil
         let start = ContinuousClock.now

@@ -136,6 +136,17 @@ enum Migrations {
             $$
             """,
         ]),
+        // Log-in and sign-up attempts per key, shared by every replica (`PostgresAttemptStore`).
+        Migration(version: 4, name: "attempt counters", statements: [
+            """
+            CREATE TABLE attempts (
+                key text PRIMARY KEY,
+                count integer NOT NULL,
+                window_ends timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX attempts_window_ends ON attempts (window_ends)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -245,5 +256,7 @@ enum Migrations {
         ]),
         // Versions mean the same on both databases; SQLite's triggers never notified.
         Migration(version: 3, name: "events without notify in the trigger", statements: []),
+        // One process serves a SQLite file: it counts attempts in memory (`MemoryAttemptStore`).
+        Migration(version: 4, name: "attempt counters", statements: []),
     ]
 }

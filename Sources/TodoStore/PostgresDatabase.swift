@@ -38,7 +38,7 @@ final class PostgresDatabase: Sendable {
         Storage(
             schema: PostgresSchemaStore(database: self), accounts: PostgresAccountStore(database: self),
             tasks: PostgresTaskStore(database: self), events: PostgresEventStore(database: self),
-            conversations: PostgresConversationStore(database: self))
+            conversations: PostgresConversationStore(database: self), attempts: PostgresAttemptStore(database: self))
     }
 
     /// Runs `work` with the pool of the caller's loop, within `limit` (default: `timeout`).

@@ -64,7 +64,7 @@ final class SQLiteDatabase: Sendable {
         Storage(
             schema: SQLiteSchemaStore(database: self), accounts: SQLiteAccountStore(database: self),
             tasks: SQLiteTaskStore(database: self), events: SQLiteEventStore(database: self),
-            conversations: SQLiteConversationStore(database: self))
+            conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore())
     }
 
     /// Unicode-aware lower-casing for search and the title order.

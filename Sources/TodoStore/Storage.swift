@@ -10,16 +10,18 @@ public struct Storage: Sendable {
     public var tasks: any TaskStore
     public var events: any EventStore
     public var conversations: any ConversationStore
+    public var attempts: any AttemptStore
 
     public init(
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
-        conversations: any ConversationStore
+        conversations: any ConversationStore, attempts: any AttemptStore
     ) {
         self.schema = schema
         self.accounts = accounts
         self.tasks = tasks
         self.events = events
         self.conversations = conversations
+        self.attempts = attempts
     }
 }
 

@@ -129,8 +129,14 @@ extension APIConfiguration {
         passwordHashCost = UInt8(try environment.integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
         loginAttemptLimit = try environment.integer("LOGIN_ATTEMPT_LIMIT", default: 10, range: 1...10_000)
         accessLog = try environment.bool("ACCESS_LOG", default: true)
+        signUpAddressLimit = try environment.integer("SIGNUP_ADDRESS_LIMIT", default: 10, range: 1...100_000)
+        signUpLimit = try environment.integer("SIGNUP_LIMIT", default: 60, range: 1...100_000)
         if let proxies = environment.string("TRUSTED_PROXIES") {
-            trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            do {
+                trustedProxies = try TrustedProxies(parsing: proxies)
+            } catch {
+                throw ConfigurationError("TRUSTED_PROXIES must be a comma-separated list of IP addresses and CIDR ranges: \(error)")
+            }
         }
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
     }
