@@ -70,7 +70,9 @@ func buildRouter(
     EventController(events: storage.events, tasks: storage.tasks, hub: hub, heartbeat: configuration.eventHeartbeat) { token in
         (try? await authenticator.authenticate(token)) != nil
     }.addRoutes(to: user)
-    ChatController(conversations: storage.conversations, body: body, configuration: configuration.assistant, http: assistantHTTP, logger: logger).addRoutes(to: user)
+    ChatController(
+        conversations: storage.conversations, body: body, configuration: configuration.assistant, http: assistantHTTP,
+        mcpSessions: MCPSessionPool(), logger: logger).addRoutes(to: user)
     return router
 }
 

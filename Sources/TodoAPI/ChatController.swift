@@ -25,6 +25,8 @@ struct ChatController<Context: AppRequestContext>: Sendable {
     let body: JSONBody
     let configuration: AssistantConfiguration
     let http: HTTPClient
+    /// The MCP sessions of the users' tokens, reused from one message to the next.
+    let mcpSessions: MCPSessionPool
     let logger: Logger
 
     struct Answer: ResponseEncodable {
@@ -66,12 +68,11 @@ struct ChatController<Context: AppRequestContext>: Sendable {
         } ?? TimeZone(identifier: "UTC")!
         let conversation = try await conversation(try fields.optionalString("conversation_id"), userID: userID, firstMessage: message)
         let history = try await conversations.messages(conversationID: conversation.id, limit: ChatLimits.historyMessages)
-        let tools = MCPToolClient(url: configuration.mcpURL, token: try context.requireToken(), http: http)
+        let tools = MCPToolClient(url: configuration.mcpURL, token: try context.requireToken(), sessions: mcpSessions, http: http)
         let agent = Agent(model: model, maxSteps: configuration.maxSteps, timeLimit: configuration.timeLimit, logger: context.logger)
         let turn = await agent.respond(
             to: message, history: Array(history.drop { $0.role != .user }), tools: tools,
             context: ModelContext(now: .now(), timeZone: timeZone))
-        await tools.close()
         try await conversations.appendMessages(turn.messages, conversationID: conversation.id, at: .now())
         return Answer(conversationID: conversation.id, response: turn.response, toolCalls: turn.toolCalls)
     }

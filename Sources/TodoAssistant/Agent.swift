@@ -30,11 +30,18 @@ public struct ToolOutcome: Sendable, Equatable {
 }
 
 /// Runs tools on the user's behalf (the MCP server, in production).
+/// A runner that cannot reach its tools at all throws `ToolsUnavailable`: the turn then ends
+/// with an apology instead of handing the model an error for each call.
 public protocol ToolRunner: Sendable {
     func tools() async throws -> [ToolSpec]
     func call(_ name: String, arguments: JSONValue) async throws -> ToolOutcome
-    /// Releases what the runner holds (an MCP session).
-    func close() async
+}
+
+/// The tools cannot be reached (the MCP server is down).
+public struct ToolsUnavailable: Error, CustomStringConvertible {
+    public var description: String { "the task tools are unreachable" }
+
+    public init() {}
 }
 
 /// What a model answers: text for the user, or tools to call first.
@@ -105,7 +112,7 @@ public struct Agent: Sendable {
                 }
                 var step = [ChatMessage(role: .assistant, content: reply.content, toolCalls: reply.toolCalls, createdAt: .now())]
                 for call in reply.toolCalls {
-                    let outcome = await run(call, with: runner)
+                    let outcome = try await run(call, with: runner)
                     var done = call
                     done.result = outcome.structured ?? .string(outcome.text)
                     done.isError = outcome.isError
@@ -123,9 +130,11 @@ public struct Agent: Sendable {
         }
     }
 
-    private func run(_ call: ToolCall, with runner: any ToolRunner) async -> ToolOutcome {
+    private func run(_ call: ToolCall, with runner: any ToolRunner) async throws -> ToolOutcome {
         do {
             return try await runner.call(call.name, arguments: call.arguments)
+        } catch let error as ToolsUnavailable {
+            throw error
         } catch {
             return ToolOutcome(text: "The tool \(call.name) failed: \(Self.plain(error))", structured: nil, isError: true)
         }

@@ -135,8 +135,6 @@ actor TaskBook: ToolRunner {
         return Self.specs
     }
 
-    func close() async {}
-
     func call(_ name: String, arguments: JSONValue) async throws -> ToolOutcome {
         if throwing.contains(name) { throw Unavailable() }
         if let message = failing[name] { return ToolOutcome(text: message, structured: nil, isError: true) }

@@ -247,3 +247,21 @@ def test_a_busy_provider_is_retried(stack):
         assert len(model.requests) == 4  # two 429s, the tool call, the answer
     finally:
         model.close()
+
+
+def test_chat_messages_reuse_one_mcp_session_and_reopen_one_the_server_forgot(stack, start):
+    """The assistant keeps its MCP session from one message to the next (a tool call is then
+    one exchange, no handshake), and opens a new one when the MCP server no longer knows it."""
+    api, mcp = stack()
+    user = Client(api.base)
+    for number in range(3):
+        assert [call["name"] for call in chat(user, f"add buy milk {number}")["tool_calls"]] == ["add_task"]
+    assert mcp.output().count("mcp session opened") == 1
+    # A restarted MCP server has forgotten every session: the next message opens a new one.
+    port = mcp.port
+    mcp.stop()
+    mcp = start("mcp", PORT=port, BACKEND_URL=api.base, DATABASE_URL=None, AUTH_SECRET=None)
+    mcp.wait_ready()
+    assert [call["name"] for call in chat(user, "add buy bread")["tool_calls"]] == ["add_task"]
+    assert mcp.output().count("mcp session opened") == 1
+    assert len(tasks(user)) == 4
