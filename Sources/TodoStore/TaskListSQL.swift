@@ -100,9 +100,10 @@ struct TaskListSQL {
         }
         let nulls = query.sort.field == .due ? " NULLS LAST" : ""
         let sortColumn = query.sort.field == .title ? ", \(key) AS sort_key" : ""
+        let limit = bind(.integer(Int64(query.limit + 1)))
         self.sql = """
             SELECT \(dialect.task)\(sortColumn) FROM tasks WHERE \(conditions.joined(separator: " AND ")) \
-            ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT \(query.limit + 1)
+            ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT \(limit)
             """
         self.binds = binds
     }
