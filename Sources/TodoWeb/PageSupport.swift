@@ -23,10 +23,13 @@ extension Request {
 }
 
 enum PageSupport {
-    /// A path on this site to go to after a form (never another site: `//evil.example`).
+    /// A path on this site to go to after a form, never another site: only a path of printable,
+    /// non-space ASCII that parses with no scheme and no host. Browsers drop tabs and newlines
+    /// and read `\` as `/`, so `/\t/evil.example` and `/\\evil.example` would leave the site.
     static func localPath(_ candidate: String?, default fallback: String = "/") -> String {
-        guard let candidate, candidate.hasPrefix("/"), !candidate.hasPrefix("//"), !candidate.hasPrefix("/\\"),
-              !candidate.contains(where: { $0.isNewline || $0 == "\\" })
+        guard let candidate, candidate.hasPrefix("/"), !candidate.hasPrefix("//"),
+              candidate.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\\") }),
+              let url = URLComponents(string: candidate), url.scheme == nil, url.host == nil
         else { return fallback }
         return candidate
     }

@@ -236,3 +236,18 @@ def test_quick_add_explains_what_is_wrong(stack):
     assert 'value="tomorrow 9am"' in only_a_date.text
     as_script = session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "x" * 250}, headers={"Accept": "application/json"}, timeout=10)
     assert as_script.status_code == 422 and "Title" in as_script.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/%5C%5Cevil.example", "//evil.example",
+                                    "/%5Cevil.example", "https://evil.example/", "/%20/evil.example", "/caf%C3%A9"])
+def test_log_in_never_sends_the_browser_to_another_site(stack, target):
+    """`next` after log-in: only a path of printable ASCII on this site (browsers drop a tab or a
+    newline, so `/\\t/evil.example` is `//evil.example`, another site)."""
+    email = new_email()
+    requests.post(stack.api.base + "/api/auth/signup", json={"email": email, "password": PASSWORD}, timeout=10).raise_for_status()
+    browser = requests.Session()
+    page = browser.get(f"{stack.web.base}/login?next={target}", timeout=10)
+    reply = browser.post(stack.web.base + "/login", allow_redirects=False, timeout=10, cookies=page.cookies.get_dict(), data={
+        "_csrf": csrf_of(page.text), "email": email, "password": PASSWORD, "next": requests.utils.unquote(target)})
+    assert reply.status_code == 303, reply.text
+    assert reply.headers["Location"] == "/"
