@@ -18,10 +18,14 @@ enum PersonalTokens {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The owner of a valid, unexpired token secret.
+    /// The owner of a valid, unexpired token secret. Its last use is recorded at most once per
+    /// `PersonalToken.lastUseResolution`, and never for a secret that matches no token.
     static func owner(of secret: String, in accounts: any AccountStore) async throws -> UserID? {
         let now = Timestamp.now()
-        guard let token = try await accounts.useToken(secretHash: hash(secret), at: now), !token.isExpired(at: now) else { return nil }
+        guard let token = try await accounts.token(secretHash: hash(secret)), !token.isExpired(at: now) else { return nil }
+        if token.lastUsedAt.map({ now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch >= PersonalToken.lastUseResolution.milliseconds }) ?? true {
+            try await accounts.touchToken(id: token.id, at: now)
+        }
         return token.userID
     }
 }

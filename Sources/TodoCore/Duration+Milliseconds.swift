@@ -6,4 +6,9 @@ extension Duration {
         let hundredths = microseconds / 10 % 100
         return "\(microseconds / 1000).\(hundredths < 10 ? "0" : "")\(hundredths)"
     }
+
+    /// Whole milliseconds.
+    public var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
 }

@@ -8,6 +8,10 @@ public struct PersonalToken: Sendable, Equatable, Codable {
     public var expiresAt: Timestamp?
     public var lastUsedAt: Timestamp?
 
+    /// How precisely the last use is kept: recording every request of a busy script cost a
+    /// write (and on SQLite an fsync) per request.
+    public static let lastUseResolution = Duration.seconds(60)
+
     public init(id: String, userID: UserID, name: String, createdAt: Timestamp, expiresAt: Timestamp?, lastUsedAt: Timestamp?) {
         self.id = id
         self.userID = userID

@@ -11,8 +11,11 @@ public protocol AccountStore: Sendable {
     func createToken(_ token: PersonalToken, secretHash: String) async throws
     func tokens(userID: UserID) async throws -> [PersonalToken]
     func deleteToken(id: String, userID: UserID) async throws -> Bool
-    /// The token with this secret hash, its last use set to `now`.
-    func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken?
+    /// The token with this secret hash (a read: an unknown token costs no write).
+    func token(secretHash: String) async throws -> PersonalToken?
+    /// Records a use of the token at `now`, unless one was recorded less than
+    /// `PersonalToken.lastUseResolution` before: busy scripts must not cost a write per request.
+    func touchToken(id: String, at now: Timestamp) async throws
 }
 
 public struct StoredCredentials: Sendable {

@@ -53,14 +53,18 @@ struct PostgresAccountStore: AccountStore {
         try await database.write("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id", PostgresDatabase.hasRows)
     }
 
-    func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken? {
+    func token(secretHash: String) async throws -> PersonalToken? {
         try await database.query(
-            """
-            UPDATE api_tokens SET last_used_at = \(now) WHERE token_hash = \(secretHash)
-            RETURNING id, user_id, name, created_at, expires_at, last_used_at
-            """,
+            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE token_hash = \(secretHash)",
             Self.tokens
         ).first
+    }
+
+    func touchToken(id: String, at now: Timestamp) async throws {
+        let recent = now.adding(milliseconds: -PersonalToken.lastUseResolution.milliseconds)
+        _ = try await database.query(
+            "UPDATE api_tokens SET last_used_at = \(now) WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at <= \(recent))",
+            PostgresDatabase.hasRows)
     }
 
     @Sendable private static func tokens(_ rows: PostgresRowSequence) async throws -> [PersonalToken] {

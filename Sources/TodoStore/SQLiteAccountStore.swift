@@ -52,11 +52,17 @@ struct SQLiteAccountStore: AccountStore {
         try await !database.write("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2 RETURNING id", [.text(id), .text(userID)]).isEmpty
     }
 
-    func useToken(secretHash: String, at now: Timestamp) async throws -> PersonalToken? {
-        try await database.write(
-            "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1 RETURNING id, user_id, name, created_at, expires_at, last_used_at",
-            [.text(secretHash), SQLiteDatabase.time(now)]
+    func token(secretHash: String) async throws -> PersonalToken? {
+        try await database.read(
+            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE token_hash = ?1", [.text(secretHash)]
         ).first.map(Self.token)
+    }
+
+    func touchToken(id: String, at now: Timestamp) async throws {
+        let recent = now.adding(milliseconds: -PersonalToken.lastUseResolution.milliseconds)
+        _ = try await database.write(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)",
+            [.text(id), SQLiteDatabase.time(now), SQLiteDatabase.time(recent)])
     }
 
     private static func token(_ row: SQLiteRow) throws -> PersonalToken {

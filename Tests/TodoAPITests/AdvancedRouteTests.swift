@@ -62,6 +62,23 @@ import TodoCore
         }
     }
 
+    @Test func aBusyTokenRecordsItsLastUseOncePerMinuteNotPerRequest() async throws {
+        try await APIHarness.run { api in
+            let (session, _) = try await api.signUp()
+            let secret = try #require(try await api.request(.post, "/api/tokens", token: session, body: #"{"name": "script"}"#).object["token"] as? String)
+            func lastUse() async throws -> String? {
+                (try await api.request(.get, "/api/tokens", token: session).object["items"] as? [[String: Any]])?.first?["last_used_at"] as? String
+            }
+            #expect(try await api.request(.get, "/api/me/tasks", token: secret).status == .ok)
+            let first = try #require(try await lastUse())
+            for _ in 0..<5 {
+                try await Task.sleep(for: .milliseconds(5))
+                #expect(try await api.request(.get, "/api/me/tasks", token: secret).status == .ok)
+            }
+            #expect(try await lastUse() == first)
+        }
+    }
+
     @Test func personalTokenCannotManageTokens() async throws {
         try await APIHarness.run { api in
             let (session, _) = try await api.signUp()

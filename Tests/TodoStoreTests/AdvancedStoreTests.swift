@@ -73,13 +73,29 @@ import TodoStore
                                       expiresAt: time("2027-01-01T00:00:00Z"), lastUsedAt: nil)
             try await storage.accounts.createToken(token, secretHash: "hash-\(token.id)")
             #expect(try await storage.accounts.tokens(userID: user.id) == [token])
-            let used = try #require(try await storage.accounts.useToken(secretHash: "hash-\(token.id)", at: time("2026-02-02T00:00:00Z")))
-            #expect(used.lastUsedAt == time("2026-02-02T00:00:00Z"))
-            #expect(try await storage.accounts.useToken(secretHash: "nope", at: .now()) == nil)
+            #expect(try await storage.accounts.token(secretHash: "hash-\(token.id)") == token)
+            #expect(try await storage.accounts.token(secretHash: "nope") == nil)
             let stranger = try await makeUser(storage)
             #expect(try await storage.accounts.deleteToken(id: token.id, userID: stranger.id) == false)
             #expect(try await storage.accounts.deleteToken(id: token.id, userID: user.id))
-            #expect(try await storage.accounts.useToken(secretHash: "hash-\(token.id)", at: .now()) == nil)
+            #expect(try await storage.accounts.token(secretHash: "hash-\(token.id)") == nil)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aTokensLastUseIsRecordedAtMostOncePerMinute(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let token = PersonalToken(id: UUID().uuidString, userID: user.id, name: "cli", createdAt: time("2026-01-01T00:00:00Z"),
+                                      expiresAt: nil, lastUsedAt: nil)
+            try await storage.accounts.createToken(token, secretHash: "hash-\(token.id)")
+            func lastUse() async throws -> Timestamp? { try await storage.accounts.token(secretHash: "hash-\(token.id)")?.lastUsedAt }
+            try await storage.accounts.touchToken(id: token.id, at: time("2026-02-02T00:00:00Z"))
+            #expect(try await lastUse() == time("2026-02-02T00:00:00Z"))
+            try await storage.accounts.touchToken(id: token.id, at: time("2026-02-02T00:00:59Z"))
+            #expect(try await lastUse() == time("2026-02-02T00:00:00Z"))
+            try await storage.accounts.touchToken(id: token.id, at: time("2026-02-02T00:01:00Z"))
+            #expect(try await lastUse() == time("2026-02-02T00:01:00Z"))
         }
     }
 
