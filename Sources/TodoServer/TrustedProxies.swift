@@ -56,7 +56,8 @@ public struct IPNetwork: Sendable, Equatable {
     let prefixLength: Int
 
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        // Empty parts kept: "/" and "10.0.0.0/" are errors, not a crash and a network of one.
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let address = Self.bytes(of: parts[0]) else { return nil }
         let bits = address.count * 8
         if parts.count == 2 {
