@@ -56,12 +56,14 @@ struct LoginThrottle: Sendable {
 
     /// Runs `check` (the password check) if the attempt is allowed; throws 429 when it is not.
     /// `check` answers whether the log-in succeeded.
+    ///
+    /// The address is counted first, and the account only when the address is allowed: an
+    /// address that has spent its budget cannot go on counting against accounts, or it could
+    /// lock every account whose e-mail it knows with cheap refused attempts (no password check).
     func attempt(email: String, address: String?, _ check: () async throws -> Bool) async throws -> Bool {
-        let accountWait = try await accounts.admit(email)
-        let addressWait = try await address.asyncFlatMap { try await addresses.admit($0) }
-        if let wait = [accountWait, addressWait].compactMap({ $0 }).max() {
-            throw Self.tooMany(wait, "too many failed log-ins; try again in \(wait) s")
-        }
+        var wait = try await address.asyncFlatMap { try await addresses.admit($0) }
+        if wait == nil { wait = try await accounts.admit(email) }
+        if let wait { throw Self.tooMany(wait, "too many failed log-ins; try again in \(wait) s") }
         guard inFlight.enter(email) else { throw Self.tooMany(1, "a log-in to this account is already being checked; try again") }
         defer { inFlight.leave(email) }
         let succeeded = try await check()

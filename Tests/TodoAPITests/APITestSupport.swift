@@ -16,10 +16,12 @@ struct APIHarness {
     let storage: Storage
     let readiness: Readiness
 
-    /// Runs `body` against a new backend. `configure` may change settings first.
+    /// Runs `body` against a new backend. `configure` may change settings first; `.live` serves
+    /// on a real socket of localhost (the client's address is then the peer's, as in production).
     static func run(
         configure: (inout APIConfiguration) -> Void = { _ in },
         migrated: Bool = true,
+        testing: TestingSetup = .router,
         _ body: @escaping @Sendable (APIHarness) async throws -> Void
     ) async throws {
         var configuration = APIConfiguration(authSecret: testSecret)
@@ -39,7 +41,7 @@ struct APIHarness {
         }
         let app = await buildApplication(configuration, storage: opened.storage, readiness: readiness, logger: logger)
         do {
-            try await app.test(.router) { client in
+            try await app.test(testing) { client in
                 try await body(APIHarness(client: client, storage: opened.storage, readiness: readiness))
             }
         } catch {
