@@ -125,8 +125,10 @@ public struct Agent: Sendable {
             }
             return finish(turn, performed, "I stopped there: that took more steps than I allow myself. Here is what I did so far.")
         } catch {
-            logger.warning("assistant failed", metadata: ["model": "\(model.name)", "error": "\(error)"])
-            return finish(turn, performed, "Sorry, the assistant is unavailable right now (\(Self.plain(error))). Please try again in a moment.")
+            // The provider's or the transport's words stay in the log: they can carry internals
+            // (and, echoed by some providers, parts of a key), so users and history get none.
+            logger.warning("assistant failed", metadata: ["model": "\(model.name)", "error": "\(LogRedaction.redact(String(describing: error)))"])
+            return finish(turn, performed, "Sorry, the assistant is unavailable right now. Please try again in a moment.")
         }
     }
 
@@ -136,7 +138,8 @@ public struct Agent: Sendable {
         } catch let error as ToolsUnavailable {
             throw error
         } catch {
-            return ToolOutcome(text: "The tool \(call.name) failed: \(Self.plain(error))", structured: nil, isError: true)
+            logger.warning("tool call failed", metadata: ["tool": "\(call.name)", "error": "\(LogRedaction.redact(String(describing: error)))"])
+            return ToolOutcome(text: "The tool \(call.name) failed.", structured: nil, isError: true)
         }
     }
 
@@ -145,8 +148,22 @@ public struct Agent: Sendable {
         return AgentTurn(messages: turn + [ChatMessage(role: .assistant, content: summary, createdAt: .now())],
                          response: summary, toolCalls: performed)
     }
+}
 
-    static func plain(_ error: any Error) -> String {
-        String(describing: error).prefix(200).description
+/// Takes secrets out of text bound for the log: bearer tokens, API keys in the forms providers
+/// use (`sk-…`, `gsk_…`), personal tokens, and `key=`/`"api_key": "…"` pairs.
+enum LogRedaction {
+    private static let patterns = [
+        #"(?i)bearer\s+[^\s"',]+"#,
+        #"\b(?:sk|gsk|pk|rk)[-_][A-Za-z0-9_*.\-]{6,}"#,
+        #"todo_pat_[A-Za-z0-9_\-]+"#,
+        #"(?i)(?:api[_-]?key|token|secret|password)["']?\s*[:=]\s*["']?[^\s"',}]+"#,
+    ]
+
+    /// Compiled on each use: it runs only when something failed.
+    static func redact(_ text: String) -> String {
+        patterns.reduce(String(text.prefix(500))) { text, pattern in
+            (try? Regex(pattern)).map { text.replacing($0, with: "[redacted]") } ?? text
+        }
     }
 }

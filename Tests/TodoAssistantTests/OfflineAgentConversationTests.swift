@@ -218,16 +218,17 @@ import TodoCore
         #expect(exchange.reply == "I couldn't look that up: The task service is unreachable right now; try again shortly.")
     }
 
-    @Test func aToolThatThrowsBecomesAnErrorTheAgentPassesOn() async {
+    /// The error's own words (which can carry internals) go to the log, not to the model or the user.
+    @Test func aToolThatThrowsBecomesAnErrorTheAgentPassesOnWithoutItsDetails() async {
         let exchange = await Fixture.converse("add buy milk", with: Book(throwing: ["add_task"]))
         #expect(exchange.calls == [.add("buy milk")])
-        #expect(exchange.reply == "I couldn't do that: The tool add_task failed: connection refused.")
+        #expect(exchange.reply == "I couldn't do that: The tool add_task failed.")
     }
 
     @Test func unreachableToolsGiveAFriendlyAnswerAndNoCalls() async {
         let exchange = await Fixture.converse("add buy milk", with: Book(unavailable: true))
         #expect(exchange.calls.isEmpty)
-        #expect(exchange.reply == "Sorry, the assistant is unavailable right now (connection refused). Please try again in a moment.")
+        #expect(exchange.reply == "Sorry, the assistant is unavailable right now. Please try again in a moment.")
     }
 
     // MARK: The turn
@@ -271,5 +272,22 @@ import TodoCore
         let second = try await Fixture.firstMove("add a")
         #expect(first.toolCalls[0].id.hasPrefix("call_add_task_"))
         #expect(first.toolCalls[0].id != second.toolCalls[0].id)
+    }
+}
+
+@Suite struct LogRedactionTests {
+    @Test(arguments: [
+        "the model provider answered 401: {\"error\": \"Incorrect API key provided: sk-proj-abc123DEF456\"}",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig failed",
+        "retrying with api_key=gsk_live_0123456789abcdef",
+        "token todo_pat_AbCdEf0123456789 was refused",
+        "{\"api_key\": \"plain-secret-value\"}",
+    ])
+    func secretsNeverReachTheLog(_ text: String) {
+        let redacted = LogRedaction.redact(text)
+        for secret in ["sk-proj-abc123DEF456", "eyJhbGciOiJIUzI1NiJ9", "gsk_live_0123456789abcdef", "todo_pat_AbCdEf0123456789", "plain-secret-value"] {
+            #expect(!redacted.contains(secret))
+        }
+        #expect(redacted.contains("[redacted]"))
     }
 }

@@ -158,9 +158,10 @@ def test_mcp_server_down_gives_a_friendly_answer(start):
 class FakeModel:
     """An OpenAI-compatible server that scripts tool calls and records what it was sent."""
 
-    def __init__(self, busy_first=0):
+    def __init__(self, busy_first=0, refusal=None):
         self.requests = []
         self.busy = busy_first
+        self.refusal = refusal  # (status, body) answered to every request
         model = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -170,6 +171,14 @@ class FakeModel:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 model.requests.append({"body": body, "auth": self.headers.get("Authorization")})
+                if model.refusal:
+                    status, text = model.refusal
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(text.encode())))
+                    self.end_headers()
+                    self.wfile.write(text.encode())
+                    return
                 if model.busy > 0:
                     model.busy -= 1
                     self.send_response(429)
@@ -265,3 +274,21 @@ def test_chat_messages_reuse_one_mcp_session_and_reopen_one_the_server_forgot(st
     assert [call["name"] for call in chat(user, "add buy bread")["tool_calls"]] == ["add_task"]
     assert mcp.output().count("mcp session opened") == 1
     assert len(tasks(user)) == 4
+
+
+def test_a_providers_error_text_reaches_neither_the_user_nor_the_history_nor_the_log_with_its_key(stack):
+    """A provider that refuses with internals and a key in its answer: the user and the stored
+    conversation get a plain apology; the log keeps the status but not the key."""
+    leak = '{"error": {"message": "Incorrect API key provided: sk-live-TOPSECRET42. Internal shard db-7 at 10.1.2.3"}}'
+    model = FakeModel(refusal=(401, leak))
+    try:
+        api, _ = stack(LLM_BASE_URL=model.url, LLM_API_KEY="sk-live-TOPSECRET42", LLM_MODEL="fake-1")
+        user = Client(api.base)
+        answer = chat(user, "please add anything")
+        assert answer["response"] == "Sorry, the assistant is unavailable right now. Please try again in a moment."
+        stored = user.session.get(f"{user.base}/api/me/conversations/{answer['conversation_id']}/messages", timeout=5).json()["items"]
+        assert not any("TOPSECRET" in m["content"] or "shard" in m["content"] or "401" in m["content"] for m in stored)
+        log = api.output()
+        assert "401" in log and "TOPSECRET" not in log
+    finally:
+        model.close()
