@@ -71,12 +71,13 @@ struct SessionReaper: Service {
     }
 }
 
-/// Who a token belongs to, asked of the backend and remembered briefly so that each MCP
-/// message does not cost a round trip.
+/// Who a token belongs to, asked of the backend and remembered briefly so that a burst of MCP
+/// messages does not cost a round trip each. One second, as long as the backend itself trusts a
+/// known account: a revoked token stops here within the same second as at the API.
 actor IdentityCache {
     private let client: TodoClient
     private var known: [String: (userID: UserID, until: ContinuousClock.Instant)] = [:]
-    static let lifetime: Duration = .seconds(30)
+    static let lifetime: Duration = .seconds(1)
 
     init(client: TodoClient) {
         self.client = client

@@ -1,5 +1,6 @@
 """The MCP server with an independent client (the official Python SDK) and raw protocol probes."""
 import asyncio
+import time
 
 import pytest
 import requests
@@ -133,3 +134,20 @@ def test_health_endpoints_report_the_backend(start):
         except requests.ConnectionError:
             assert __import__("time").monotonic() < deadline
     assert requests.get(f"{mcp.base}/readyz", timeout=5).status_code == 503
+
+
+def test_a_revoked_token_stops_working_on_the_mcp_server_within_a_second(servers):
+    api, mcp = servers
+    user = Client(api.base)
+    secret = personal_token(user)
+    session = open_session(mcp, secret)
+    token_id = user.session.get(f"{user.base}/api/tokens", timeout=5).json()["items"][0]["id"]
+    assert user.session.delete(f"{user.base}/api/tokens/{token_id}", timeout=5).status_code == 204
+    revoked_at = time.monotonic()
+    while True:
+        reply = requests.post(f"{mcp.base}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                              headers={**HEADERS, "Authorization": f"Bearer {secret}", "Mcp-Session-Id": session}, timeout=5)
+        if reply.status_code == 401:
+            break
+        assert time.monotonic() - revoked_at < 1.5, "the revoked token still worked after 1.5 s"
+        time.sleep(0.05)
