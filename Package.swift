@@ -214,5 +214,27 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The MCP server in process, in front of a live backend, and the assistant's client of it.
+        .testTarget(
+            name: "TodoMCPTests",
+            dependencies: [
+                "TodoMCP",
+                "TodoAssistant",
+                "TodoClient",
+                "TodoAPI",
+                "TodoStore",
+                "TodoCore",
+                "TodoServer",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -1,0 +1,71 @@
+import HTTPTypes
+import MCP
+import Testing
+import TodoCore
+
+/// The endpoints around `/mcp`: readiness, version, and the protected-resource metadata that
+/// tells an MCP client how to authenticate.
+@Suite struct OperationsEndpointTests {
+    @Test func readyzIsOKWhileTheBackendIsUp() async throws {
+        try await MCPHarness.run { mcp in
+            let reply = try await mcp.get("/readyz")
+            #expect(reply.status == .ok)
+            #expect(reply.messages.first?["status"] == "ready")
+        }
+    }
+
+    @Test func readyzIsUnavailableWhileTheBackendIsDown() async throws {
+        try await MCPHarness.runWithoutBackend { client in
+            let status = try await client.execute(uri: "/readyz", method: .get) { $0.status }
+            #expect(status == .serviceUnavailable)
+        }
+    }
+
+    @Test func readyzIsUnavailableWhileDraining() async throws {
+        try await MCPHarness.run { mcp in
+            mcp.readiness.startDraining()
+            let reply = try await mcp.get("/readyz")
+            #expect(reply.status == .serviceUnavailable)
+            #expect(reply.messages.first?["status"] == "draining")
+        }
+    }
+
+    @Test func healthzAnswersEvenWithoutTheBackend() async throws {
+        try await MCPHarness.runWithoutBackend { client in
+            let status = try await client.execute(uri: "/healthz", method: .get) { $0.status }
+            #expect(status == .ok)
+        }
+    }
+
+    @Test func versionNamesTheServerItsBuildAndItsProtocolVersion() async throws {
+        try await MCPHarness.run { mcp in
+            let reply = try await mcp.get("/version")
+            #expect(reply.status == .ok)
+            #expect(reply.messages.first == [
+                "name": "todo-mcp", "version": .string(BuildInfo.version), "protocol": .string(Version.latest),
+            ])
+        }
+    }
+
+    @Test(arguments: ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"])
+    func theProtectedResourceMetadataNamesTheEndpointAndHowToSendTheToken(_ path: String) async throws {
+        try await MCPHarness.run { mcp in
+            let reply = try await mcp.get(path)
+            #expect(reply.status == .ok)
+            #expect(reply.headers[.contentType] == "application/json")
+            let document = try #require(reply.messages.first)
+            #expect(document["resource"] == "http://localhost/mcp")
+            #expect(document["bearer_methods_supported"] == ["header"])
+            #expect(document["resource_documentation"]?.string?.contains("token") == true)
+        }
+    }
+
+    @Test func theProtectedResourceMetadataUsesTheConfiguredPublicURL() async throws {
+        try await MCPHarness.run(configure: { $0.publicURL = "https://mcp.todo.example/" }) { mcp in
+            let document = try #require(try await mcp.get("/.well-known/oauth-protected-resource").messages.first)
+            #expect(document["resource"] == "https://mcp.todo.example/mcp")
+            let challenge = try await mcp.post(MCPHarness.initialize(), token: nil).headers[.wwwAuthenticate]
+            #expect(challenge == #"Bearer resource_metadata="https://mcp.todo.example/.well-known/oauth-protected-resource/mcp""#)
+        }
+    }
+}
