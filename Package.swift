@@ -125,6 +125,7 @@ let package = Package(
                 "TodoCore",
                 "TodoServer",
                 "TodoClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

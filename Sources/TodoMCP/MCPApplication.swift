@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -33,7 +34,13 @@ public struct MCPConfiguration: Sendable {
 public func buildMCPApplication(
     _ configuration: MCPConfiguration, readiness: Readiness = Readiness(), server: HTTPServerBuilder = .http1(), logger: Logger
 ) async -> some ApplicationProtocol {
-    let client = TodoClient(baseURL: configuration.backendURL)
+    // A refused connection fails at once: AsyncHTTPClient would otherwise retry it until the
+    // request's deadline, and a client would wait 10 s to hear that the backend is down.
+    var httpConfiguration = HTTPClient.Configuration()
+    httpConfiguration.connectionPool.retryConnectionEstablishment = false
+    httpConfiguration.timeout.connect = .seconds(3)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+    let client = TodoClient(baseURL: configuration.backendURL, http: http)
     let sessions = MCPSessions(tools: TaskTools(client: client), idleTimeout: configuration.sessionIdleTimeout, logger: logger)
     let endpoint = MCPEndpoint(configuration: configuration, client: client, sessions: sessions, identities: IdentityCache(client: client))
     let router = Router()
@@ -54,7 +61,7 @@ public func buildMCPApplication(
         server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
-    app.addServices(SessionReaper(sessions: sessions))
+    app.addServices(SessionReaper(sessions: sessions), HTTPClientService(http: http))
     return app
 }
 

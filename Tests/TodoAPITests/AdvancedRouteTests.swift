@@ -92,7 +92,9 @@ import TodoCore
         try await APIHarness.run { api in
             let ann = try await api.signUp()
             let bob = try await api.signUp()
-            let soon = Timestamp.now().adding(milliseconds: 1500).rfc3339
+            // Long enough for the checks below on a busy machine; then the test waits for it to pass.
+            let expiry = Timestamp.now().adding(milliseconds: 4000)
+            let soon = expiry.rfc3339
             let expiring = try #require(try await api.request(.post, "/api/tokens", token: ann.token,
                                                               body: #"{"name": "short", "expires_at": "\#(soon)"}"#).object["token"] as? String)
             #expect(try await api.request(.get, "/api/me/tasks", token: expiring).status == .ok)
@@ -100,7 +102,7 @@ import TodoCore
             #expect(try await api.request(.get, "/api/\(bob.userID)/tasks", token: expiring).status == .forbidden)
             let bobsTokenID = try #require(try await api.request(.post, "/api/tokens", token: bob.token, body: #"{"name": "b"}"#).object["id"] as? String)
             #expect(try await api.request(.delete, "/api/tokens/\(bobsTokenID)", token: ann.token).status == .notFound)
-            try await Task.sleep(for: .milliseconds(1600))
+            try await Task.sleep(for: .milliseconds(max(0, expiry.millisecondsSinceEpoch - Timestamp.now().millisecondsSinceEpoch) + 100))
             #expect(try await api.request(.get, "/api/me/tasks", token: expiring).status == .unauthorized)
         }
     }
