@@ -215,6 +215,38 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // TodoClient against the real backend, in process on a real socket.
+        .testTarget(
+            name: "TodoClientTests",
+            dependencies: [
+                "TodoClient",
+                "TodoAPI",
+                "TodoStore",
+                "TodoCore",
+                "TodoServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The web UI server against a live backend, and its helpers.
+        .testTarget(
+            name: "TodoWebTests",
+            dependencies: [
+                "TodoWeb",
+                "TodoClient",
+                "TodoAPI",
+                "TodoStore",
+                "TodoCore",
+                "TodoServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // The MCP server in process, in front of a live backend, and the assistant's client of it.
         .testTarget(
             name: "TodoMCPTests",

@@ -1,0 +1,120 @@
+import Foundation
+import HTTPTypes
+import Testing
+import TodoClient
+import TodoCore
+@testable import TodoWeb
+
+/// The settings page (personal tokens, export, import as a file upload) and the assistant page.
+@Suite struct SettingsAndChatPageTests {
+    @Test func aNewTokensSecretIsShownOnceAndRevokingItRemovesIt() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let created = try await web.request(.post, "/settings/tokens", cookies: account.cookies,
+                                                form: [("_csrf", account.csrf), ("name", "Laptop CLI"), ("expires_in_days", "30")])
+            #expect(created.status == .created)
+            let secret = try #require(created.firstMatch(#"id="new-token-value" type="text" readonly value="([^"]+)""#))
+            #expect(try await web.api.client.me(token: secret).email == account.email)
+            let token = try #require(try await web.api.client.listTokens(token: account.token).first)
+            #expect(token.name == "Laptop CLI")
+            #expect(token.expiresAt != nil)
+
+            let later = try await web.request(.get, "/settings", cookies: account.cookies)
+            #expect(later.text.contains("Laptop CLI"))
+            #expect(!later.text.contains(secret))
+            #expect(later.text.contains(#"action="/settings/tokens/\#(token.id)/delete""#))
+
+            for _ in 0..<2 {
+                let revoked = try await web.request(.post, "/settings/tokens/\(token.id)/delete", cookies: account.cookies,
+                                                    form: [("_csrf", account.csrf)])
+                #expect(revoked.status == .seeOther)
+                #expect(revoked.location == "/settings#tokens")
+            }
+            #expect(try await web.api.client.listTokens(token: account.token).isEmpty)
+        }
+    }
+
+    @Test func aTokenWithoutANameIsRefusedWith422SayingSo() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let reply = try await web.request(.post, "/settings/tokens", cookies: account.cookies, form: [("_csrf", account.csrf), ("name", " ")])
+            #expect(reply.status == .unprocessableContent)
+            #expect(reply.text.contains("Name must be 1 to"))
+        }
+    }
+
+    @Test func theExportIsADownloadOfEveryTaskNamedWithTodaysDate() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            for title in ["One", "Two"] { _ = try await web.api.client.createTask(token: account.token, fields: TaskFields(title: title)) }
+            let reply = try await web.request(.get, "/settings/export", cookies: account.cookies)
+            #expect(reply.status == .ok)
+            #expect(reply.headers[.contentType] == "application/json")
+            let today = String(Timestamp.now().rfc3339.prefix(10))
+            #expect(reply.headers[.contentDisposition] == "attachment; filename=\"todo-export-\(today).json\"")
+            #expect(reply.json["format"] as? String == "todo-export")
+            #expect(Set((reply.json["tasks"] as? [[String: Any]])?.compactMap { $0["title"] as? String } ?? []) == ["One", "Two"])
+        }
+    }
+
+    static func upload(_ web: WebHarness, _ account: Visitor, filename: String?, content: String) async throws -> Reply {
+        let boundary = "----todo-test-\(UUID().uuidString)"
+        var parts = ["--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(account.csrf)\r\n"]
+        if let filename {
+            parts.append("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\n"
+                + "Content-Type: application/json\r\n\r\n\(content)\r\n")
+        }
+        return try await web.request(.post, "/settings/import", cookies: account.cookies,
+                                     headers: [.contentType: "multipart/form-data; boundary=\(boundary)"],
+                                     body: parts.joined() + "--\(boundary)--\r\n")
+    }
+
+    @Test func anUploadedExportIsImportedAndTheCountIsShown() async throws {
+        try await WebHarness.run { web in
+            let source = try await web.signedIn()
+            for title in ["Carried over", "Also carried"] {
+                _ = try await web.api.client.createTask(token: source.token, fields: TaskFields(title: title, tags: ["moved"]))
+            }
+            let export = try await web.request(.get, "/settings/export", cookies: source.cookies)
+            let target = try await web.signedIn()
+            let reply = try await Self.upload(web, target, filename: "tasks.json", content: export.text)
+            #expect(reply.status == .ok)
+            #expect(reply.text.contains("Imported 2 tasks from “tasks.json”."))
+            let imported = try await web.api.client.listTasks(token: target.token).items
+            #expect(Set(imported.map(\.fields.title)) == ["Carried over", "Also carried"])
+            #expect(imported.allSatisfy { $0.fields.tags == ["moved"] })
+        }
+    }
+
+    @Test func anUploadThatIsMissingNotJSONOrNotAnExportIsRefusedSayingWhy() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let missing = try await Self.upload(web, account, filename: nil, content: "")
+            #expect(missing.status == .badRequest)
+            #expect(missing.text.contains("Choose an export file (JSON) to import."))
+            let notJSON = try await Self.upload(web, account, filename: "notes.txt", content: "buy milk")
+            #expect(notJSON.status == .badRequest)
+            #expect(notJSON.text.contains("“notes.txt” is not a JSON file."))
+            let notAnExport = try await Self.upload(web, account, filename: "other.json", content: #"{"tasks": [{"title": 1}]}"#)
+            #expect(notAnExport.status == .unprocessableContent)
+            #expect(notAnExport.text.contains("“other.json” could not be imported:"))
+            #expect(try await web.api.client.listTasks(token: account.token).items.isEmpty)
+        }
+    }
+
+    @Test func theAssistantPageShowsTheAnswerAndCarriesTheConversationOn() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let first = try await web.request(.post, "/chat", cookies: account.cookies, form: [("_csrf", account.csrf), ("message", "help")])
+            #expect(first.status == .ok)
+            #expect(first.text.contains(#"<span class="who">You</span><p>help</p>"#))
+            #expect(first.text.contains("offline assistant"))
+            let conversation = try #require(first.inputValue("conversation_id"))
+            #expect(!conversation.isEmpty)
+            let second = try await web.request(.post, "/chat", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("message", "hi"), ("conversation_id", conversation),
+            ])
+            #expect(second.inputValue("conversation_id") == conversation)
+        }
+    }
+}

@@ -1,0 +1,370 @@
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import TodoAPI
+import TodoClient
+import TodoCore
+import TodoServer
+import TodoStore
+@testable import TodoWeb
+
+/// The real backend on a fresh SQLite database, served on a real socket.
+struct LiveBackend: Sendable {
+    let baseURL: String
+    let client: TodoClient
+    /// What the backend logged (its access log when `accessLog` is on).
+    let log: LogRecorder
+
+    static let secret = "test-secret-that-is-long-enough-0123456789"
+    static let password = "correct horse battery"
+
+    static func run(
+        configure: (inout APIConfiguration) -> Void = { _ in },
+        _ body: @Sendable (LiveBackend) async throws -> Void
+    ) async throws {
+        var configuration = APIConfiguration(authSecret: secret)
+        configuration.passwordHashCost = 4
+        configuration.accessLog = false
+        // No test here waits for reminders or live events: the scheduler and the event poller
+        // stay idle rather than wake several times a second.
+        configuration.reminderInterval = .seconds(60)
+        configuration.eventPollInterval = .seconds(60)
+        configure(&configuration)
+        let log = LogRecorder()
+        let logger = log.logger(label: "backend")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("todo-web-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
+            .open(poolSize: 2, connectTimeout: .seconds(5), logger: logger)
+        let readiness = Readiness(startedUp: false)
+        do {
+            try await opened.storage.schema.migrate(logger: logger)
+            readiness.markStartedUp()
+            let app = await buildApplication(configuration, storage: opened.storage, readiness: readiness, logger: logger)
+            try await app.test(.live) { server in
+                let baseURL = "http://localhost:\(try #require(server.port))"
+                try await body(LiveBackend(baseURL: baseURL, client: TodoClient(baseURL: baseURL), log: log))
+            }
+        } catch {
+            await opened.close()
+            throw error
+        }
+        await opened.close()
+    }
+}
+
+/// The web UI server, driven in process through Hummingbird's router test client, in front
+/// of a live backend (or of a port where nothing listens).
+/// At most two run at once: see `ServerGate`.
+struct WebHarness: Sendable {
+    let client: any TestClientProtocol
+    /// Nil when the web server was pointed at a backend that is down.
+    let backend: LiveBackend?
+    let readiness: Readiness
+
+    static func run(
+        backend configureBackend: (inout APIConfiguration) -> Void = { _ in },
+        web configureWeb: @escaping @Sendable (inout WebConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (WebHarness) async throws -> Void
+    ) async throws {
+        try await ServerGate.shared.run {
+            try await LiveBackend.run(configure: configureBackend) { backend in
+                try await serve(backendURL: backend.baseURL, backend: backend, configureWeb, body)
+            }
+        }
+    }
+
+    /// A web server whose backend is not running. AsyncHTTPClient retries a refused connection
+    /// until the call's deadline, so the timeouts are short here to keep the tests fast.
+    static func withoutBackend(
+        timeout: Duration = .milliseconds(300), _ body: @escaping @Sendable (WebHarness) async throws -> Void
+    ) async throws {
+        try await ServerGate.shared.run {
+            try await RefusingPort.withURL { url in
+                try await serve(backendURL: url, backend: nil, {
+                    $0.backendTimeout = timeout
+                    $0.proxyTimeout = timeout
+                }, body)
+            }
+        }
+    }
+
+    private static func serve(
+        backendURL: String, backend: LiveBackend?, _ configure: (inout WebConfiguration) -> Void,
+        _ body: @Sendable (WebHarness) async throws -> Void
+    ) async throws {
+        var configuration = WebConfiguration()
+        configuration.backendURL = backendURL
+        configuration.accessLog = false
+        configuration.backendTimeout = .seconds(5)
+        configure(&configuration)
+        var logger = Logger(label: "web")
+        logger.logLevel = .critical
+        let readiness = Readiness()
+        let app = try await buildWebApplication(configuration, readiness: readiness, logger: logger)
+        try await app.test(.router) { client in
+            try await body(WebHarness(client: client, backend: backend, readiness: readiness))
+        }
+    }
+
+    var api: LiveBackend {
+        get throws { try #require(backend) }
+    }
+
+    /// Sends a request as a browser would: `cookies` in a `Cookie` header, `form` url-encoded.
+    @discardableResult
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, cookies: [String: String] = [:], headers: HTTPFields = [:],
+        form: [(String, String)]? = nil, body: String? = nil
+    ) async throws -> Reply {
+        var headers = headers
+        if !cookies.isEmpty {
+            headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+        }
+        var payload = body.map { ByteBuffer(string: $0) }
+        if let form {
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            payload = ByteBuffer(string: FormEncoding.encode(form))
+        }
+        return try await client.execute(uri: path, method: method, headers: headers, body: payload) {
+            Reply(status: $0.status, headers: $0.headers, body: $0.body)
+        }
+    }
+
+    /// A visitor signed in with a new account (made through the backend): its cookies and CSRF token.
+    func signedIn() async throws -> Visitor {
+        let email = "user-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        let session = try await api.client.signUp(email: email, password: LiveBackend.password, name: "Pat")
+        return Visitor(email: email, token: session.token)
+    }
+
+    /// A new visitor: the visitor cookie and CSRF token the log-in page handed out.
+    func visitor(_ path: String = "/login") async throws -> (cookies: [String: String], csrf: String) {
+        let page = try await request(.get, path)
+        #expect(page.status == .ok)
+        let cookie = try #require(page.cookie(Session.visitorCookieName))
+        return ([Session.visitorCookieName: cookie.value], try #require(page.csrf))
+    }
+}
+
+/// How many test servers of this target run at once. Every test starts its own backend (a
+/// SQLite database, migrations, an HTTP server); a hundred of them side by side on a small
+/// machine starved the package's other tests (PostgreSQL calls with a 5 s deadline failed) and
+/// ran no faster than two at a time.
+actor ServerGate {
+    static let shared = ServerGate(limit: 2)
+
+    private let limit: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Runs `body` once fewer than `limit` others are running.
+    nonisolated func run<Value: Sendable>(_ body: () async throws -> Value) async throws -> Value {
+        await enter()
+        do {
+            let value = try await body()
+            await leave()
+            return value
+        } catch {
+            await leave()
+            throw error
+        }
+    }
+
+    private func enter() async {
+        if running < limit {
+            running += 1
+        } else {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+    }
+
+    /// Hands the place to the next waiting test, or frees it.
+    private func leave() {
+        if waiting.isEmpty { running -= 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
+/// A local TCP port that refuses every connection: a socket bound to it that never listens.
+/// While it exists no other socket can take the port, unlike a port that was bound and closed
+/// again, which the next server of a test running alongside may be given.
+final class RefusingPort: Sendable {
+    let url: String
+    private let descriptor: Int32
+
+    init() throws {
+        #if canImport(Darwin)
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #else
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #endif
+        guard descriptor >= 0 else { throw RefusingPortError(operation: "socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else {
+            close(descriptor)
+            throw RefusingPortError(operation: "bind")
+        }
+        self.descriptor = descriptor
+        self.url = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+    }
+
+    deinit { close(descriptor) }
+
+    /// Runs `body` with the URL of a port that refuses connections for as long as it runs.
+    static func withURL<Value>(_ body: (String) async throws -> Value) async throws -> Value {
+        let port = try RefusingPort()
+        defer { withExtendedLifetime(port) {} }
+        return try await body(port.url)
+    }
+}
+
+struct RefusingPortError: Error {
+    var operation: String
+}
+
+/// A signed-in browser: the session cookie (the backend's token) and the page's CSRF token.
+struct Visitor: Sendable {
+    var email: String
+    var token: String
+    /// The time-zone cookie as the page's script writes it (percent-encoded: `Europe%2FBerlin`).
+    var timeZone: String?
+
+    var cookies: [String: String] {
+        var cookies = [Session.cookieName: token]
+        if let timeZone { cookies[Session.timeZoneCookieName] = timeZone }
+        return cookies
+    }
+
+    var csrf: String { Session.csrfToken(forKey: token) }
+}
+
+/// One response of the web server.
+struct Reply: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: ByteBuffer
+
+    var text: String { String(buffer: body) }
+    var location: String? { headers[.location] }
+
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+    }
+
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+
+    /// The CSRF token the page's layout carries.
+    var csrf: String? { firstMatch(#"<meta name="csrf-token" content="([^"]+)""#) }
+
+    /// The value of a form input, with the HTML entities the templates write decoded.
+    func inputValue(_ name: String) -> String? {
+        firstMatch(#"name="\#(name)"[^>]*value="([^"]*)""#).map(Self.unescape)
+    }
+
+    func firstMatch(_ pattern: String) -> String? {
+        let expression = try! NSRegularExpression(pattern: pattern)
+        let text = self.text
+        guard let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+              let range = Range(match.range(at: 1), in: text) else { return nil }
+        return String(text[range])
+    }
+
+    /// A cookie this response sets, with its attributes (`HttpOnly`, `SameSite=Lax`, ...).
+    func cookie(_ name: String) -> SetCookie? {
+        headers[values: .setCookie].lazy.compactMap(SetCookie.init).first { $0.name == name }
+    }
+
+    static func unescape(_ text: String) -> String {
+        [("&quot;", "\""), ("&#39;", "'"), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")]
+            .reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+    }
+}
+
+/// A `Set-Cookie` header, read.
+struct SetCookie: Sendable {
+    var name: String
+    var value: String
+    /// Attribute names as written (`HttpOnly`), with their values (`SameSite` → `Lax`); "" for flags.
+    var attributes: [String: String]
+
+    init?(_ header: String) {
+        let parts = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = parts.first, let equals = first.firstIndex(of: "=") else { return nil }
+        name = String(first[..<equals])
+        value = String(first[first.index(after: equals)...])
+        attributes = [:]
+        for part in parts.dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            attributes[pair[0]] = pair.count > 1 ? pair[1] : ""
+        }
+    }
+}
+
+enum FormEncoding {
+    static func encode(_ fields: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        func escape(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "" }
+        return fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
+    }
+}
+
+/// Keeps the log records of one backend, for tests that look at what it saw.
+final class LogRecorder: Sendable {
+    struct Record: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: Logger.Metadata
+    }
+
+    private let records = Mutex<[Record]>([])
+
+    var all: [Record] { records.withLock { $0 } }
+
+    func append(_ record: Record) {
+        records.withLock { $0.append(record) }
+    }
+
+    func logger(label: String) -> Logger {
+        Logger(label: label) { _ in Handler(recorder: self) }
+    }
+
+    struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            recorder.append(Record(
+                level: event.level, message: event.message.description,
+                metadata: metadata.merging(event.metadata ?? [:]) { $1 }))
+        }
+    }
+}
