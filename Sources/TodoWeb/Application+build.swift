@@ -23,6 +23,9 @@ public func buildWebApplication(
     httpConfiguration.connectionPool = .init(
         idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.backendConnections)
     httpConfiguration.timeout.connect = .seconds(3)
+    // A refused connection fails at once: retried until the request's deadline, every page
+    // would wait out `backendTimeout` to say that the backend is down.
+    httpConfiguration.connectionPool.retryConnectionEstablishment = false
     let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
     let client = TodoClient(baseURL: configuration.backendURL, http: http, timeout: configuration.backendTimeout)
     let views = try Views(assets: AssetCatalog(files: EmbeddedFiles.assets))

@@ -72,7 +72,11 @@ struct AssetCatalog: Sendable {
         header.split(separator: ",").contains { item in
             let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard parts.first == coding else { return false }
-            return !parts.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "").hasPrefix("q=0") && !$0.hasPrefix("q=0.") }
+            // A quality of zero (`q=0`, `q=0.0`, `q=0.000`) means "not acceptable" (RFC 9110 12.4.2).
+            return !parts.dropFirst().contains { parameter in
+                let compact = parameter.replacingOccurrences(of: " ", with: "")
+                return compact.hasPrefix("q=") && Double(compact.dropFirst(2)) == 0
+            }
         }
     }
 
