@@ -186,6 +186,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What the test targets that start servers share.
+        .target(name: "TodoTestSupport", path: "Tests/TodoTestSupport"),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
         .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
         .testTarget(
@@ -219,6 +221,7 @@ let package = Package(
         .testTarget(
             name: "TodoClientTests",
             dependencies: [
+                "TodoTestSupport",
                 "TodoClient",
                 "TodoAPI",
                 "TodoStore",
@@ -234,6 +237,7 @@ let package = Package(
         .testTarget(
             name: "TodoWebTests",
             dependencies: [
+                "TodoTestSupport",
                 "TodoWeb",
                 "TodoClient",
                 "TodoAPI",

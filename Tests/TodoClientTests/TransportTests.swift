@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 import TodoClient
 import TodoCore
+import TodoTestSupport
 
 /// What the client does with the connection itself: a backend that is down, readiness checks,
 /// the base URL, and the raw forwarding the web UI's `/api` proxy uses.
