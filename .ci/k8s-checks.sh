@@ -6,7 +6,9 @@
 #     --strict; a missing schema, i.e. a removed or unknown API, fails too)
 #   - checkov policies with no failed check (the skipped checks are listed below with the reason)
 #   - the schema rejects wrong values with a clear message
-#   - NetworkPolicies allow exactly the flows of the architecture (.ci/netpol_flows.py)
+#   - NetworkPolicies allow exactly the flows of the architecture (.ci/netpol_flows.py): without an
+#     LLM the backend gets no egress to any address range but the external database's; with one,
+#     only to networkPolicy.llmEgress.ipBlocks on the LLM URL's port
 #   - the chart's promises per environment (.ci/chart_facts.py)
 #   - yamllint, a comment on every value, shellcheck, the scripts' --help/--dry-run
 #   - k8s/ is what scripts/render-manifests.sh renders from the chart
@@ -93,6 +95,26 @@ echo "      Kubernetes $OLDEST_KUBERNETES .. $NEWEST_KUBERNETES, $(helm version 
 
 # ---------------------------------------------------------------------------------------------
 # Renders: name -> helm arguments (values.yaml is always first; the chart's own defaults).
+# llm-key: only an API key, so the backend calls OpenAI (https, 443) and the default ranges apply;
+# llm-narrow: production with a provider URL on port 8443 and one range given in a values file;
+# llm-no-ranges: a model in the cluster and ipBlocks [], so no address range at all.
+cat >"$WORK/llm-narrow.yaml" <<'YAML'
+config:
+  llm:
+    baseUrl: https://llm.example.com:8443/v1
+networkPolicy:
+  llmEgress:
+    ipBlocks:
+      - cidr: 203.0.113.0/24
+YAML
+cat >"$WORK/llm-no-ranges.yaml" <<'YAML'
+config:
+  llm:
+    baseUrl: http://ollama.ai.svc.cluster.local:11434/v1
+networkPolicy:
+  llmEgress:
+    ipBlocks: []
+YAML
 declare -A VARIANTS=(
   [dev]="--values $CHART/values.yaml"
   [staging]="--values $CHART/values.yaml --values $CHART/values-staging.yaml"
@@ -100,8 +122,11 @@ declare -A VARIANTS=(
   [sqlite]="--values $CHART/values.yaml --set database.mode=sqlite --set web.autoscaling.enabled=true --set api.autoscaling.enabled=true --set mcp.autoscaling.enabled=true"
   [external-dev]="--values $CHART/values.yaml --set database.mode=external --set database.external.url=postgres://todo:secret@db.internal:5432/todo --set database.external.cidrs={10.20.0.0/16}"
   [features]="--values $CHART/values.yaml --set web.service.type=NodePort --set web.service.nodePort=30080 --set ingress.exposeMcp=true --set serviceMonitor.enabled=true --set dashboards.enabled=true"
+  [llm-key]="--values $CHART/values.yaml --set secret.llmApiKey=sk-ci-not-a-real-key"
+  [llm-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/llm-narrow.yaml"
+  [llm-no-ranges]="--values $CHART/values.yaml --values $WORK/llm-no-ranges.yaml"
 )
-VARIANT_ORDER=(dev staging production sqlite external-dev features)
+VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges)
 
 # render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
 render() {
@@ -208,6 +233,14 @@ check "rejects external mode without database.external.cidrs" rejects "needs dat
 check "rejects TLS without a host" rejects "ingress.tls.enabled needs ingress.host" --set ingress.tls.enabled=true
 check "rejects a grace period shorter than drain + 20 s" rejects "must be greater than config.shutdownDrainSeconds + 20" \
   --set terminationGracePeriodSeconds=20
+# (with --values values.yaml, as the docs install, --set ipBlocks[0].cidr= keeps the default except list)
+check "rejects an except outside its cidr (--set ipBlocks[0].cidr= over values.yaml)" rejects \
+  "except 10.0.0.0/8 is not a smaller range inside cidr 203.0.113.0/24" --values "$CHART/values.yaml" \
+  --set 'networkPolicy.llmEgress.ipBlocks[0].cidr=203.0.113.0/24'
+check "rejects an LLM URL whose port is not a TCP port" rejects "the port of the LLM URL (70000) is not a TCP port" \
+  --set config.llm.baseUrl=https://llm.example.com:70000/v1
+check "rejects the removed networkPolicy.llmEgress.enabled" rejects "at '/networkPolicy/llmEgress': additional properties 'enabled' not allowed" \
+  --set networkPolicy.llmEgress.enabled=true
 
 # ---------------------------------------------------------------------------------------------
 echo "== NetworkPolicies allow exactly the architecture's flows"
@@ -220,6 +253,29 @@ check "flows: sqlite" netpol "$R/sqlite.yaml" --database sqlite --self-test
 check "flows: external database with a chart-made Secret" netpol "$R/external-dev.yaml" --database external
 check "flows: NodePort web, /mcp on the Ingress, Prometheus" netpol "$R/features.yaml" --database postgres \
   --web-exposed --mcp-exposed --monitoring --self-test
+# with an LLM: the backend reaches the provider, and only in the ranges of the values
+check "flows: LLM by API key only (OpenAI: public IPv4 on 443)" netpol "$R/llm-key.yaml" --database postgres \
+  --llm-egress internet-host:443 --llm-egress llm-provider:443 --self-test
+check "flows: LLM on :8443 narrowed to 203.0.113.0/24 (production)" netpol "$R/llm-narrow.yaml" --database external \
+  --llm-egress llm-provider:8443 --self-test
+check "flows: LLM with ipBlocks [] (no address range at all)" netpol "$R/llm-no-ranges.yaml" --database postgres --self-test
+# the renders without an LLM have no egress to 0.0.0.0/0 on 443 (the old chart's rule); one with an LLM has it
+public_443_egress() {
+  "$PYTHON" - "$@" <<'EOF'
+import sys, yaml
+for path, want in zip(sys.argv[1::2], sys.argv[2::2]):
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    ranges = [(d["metadata"]["name"], p["ipBlock"]["cidr"], [q.get("port") for q in r.get("ports") or []])
+              for d in docs if d.get("kind") == "NetworkPolicy"
+              for r in d["spec"].get("egress") or [] for p in r.get("to") or [] if "ipBlock" in p]
+    public = [r for r in ranges if r[1] == "0.0.0.0/0" and 443 in r[2]]
+    print(f"{path.rsplit('/', 1)[-1]}: egress to address ranges: {ranges or 'none'}")
+    assert bool(public) == (want == "llm"), f"{path}: egress to 0.0.0.0/0 on 443 {'missing' if want == 'llm' else 'present'}"
+EOF
+}
+check "no LLM, no egress to 0.0.0.0/0:443 (dev, staging, sqlite, features, k8s/); llm-key has it" public_443_egress \
+  "$R/dev.yaml" none "$R/staging.yaml" none "$R/sqlite.yaml" none "$R/features.yaml" none "$R/plain-k8s.yaml" none \
+  "$R/llm-no-ranges.yaml" none "$R/llm-key.yaml" llm
 
 # ---------------------------------------------------------------------------------------------
 echo "== chart promises per environment"

@@ -6,19 +6,32 @@ no fewer.
     helm template todo helm/todo-app -n todo > rendered.yaml
     python3 .ci/netpol_flows.py rendered.yaml --database postgres
     python3 .ci/netpol_flows.py rendered.yaml --database postgres --self-test
+    python3 .ci/netpol_flows.py with-llm.yaml --database postgres --llm-egress internet-host:443
 
 The release's pods (with their labels and container ports) come from the rendered
 Deployments, StatefulSets, Jobs and Pods. Around them the script places the
 endpoints a cluster has: the ingress controller, cluster DNS, Prometheus, an
 unrelated pod in the same namespace and one in another namespace, a host on the
-internet, a host on a private network (where an external database lives) and the
-cloud metadata address. A flow src -> dst:port/proto is allowed when src's egress
+internet, a host on a private network (where an external database lives), a model
+provider's host (203.0.113.10, a documentation range) and the cloud metadata
+address. A flow src -> dst:port/proto is allowed when src's egress
 and dst's ingress both allow it, with the Kubernetes NetworkPolicy semantics
 (a pod selected by no policy of a direction is open in that direction; selected
 pods allow the union of the rules of the policies that select them).
 
---self-test additionally breaks the policies in two ways (drops the web policy,
-adds an allow-all policy) and checks that the comparison catches both.
+The backend may reach a model provider only when the chart has an LLM configured:
+--llm-egress HOST:PORT names each outside host the backend must then reach (and
+no other). Without it, no flow from the backend to an outside host on 443 (or any
+port but the external database's) is expected. Besides the flows, the egress rules
+themselves are checked: every rule names its destinations and ports (an empty `to`
+or `ports` would open every address or port), and address ranges (ipBlocks) appear
+only with the database's port or the LLM's, so no rule such as 0.0.0.0/0:443 is
+left behind when no LLM is configured.
+
+--self-test additionally breaks the policies in three ways (drops the web policy,
+adds an allow-all policy, and, when the backend must not reach the internet on 443,
+adds the old chart's rule api -> 0.0.0.0/0 except private ranges :443) and checks
+that the comparison catches each.
 Needs PyYAML. Exit status 0 when the flows match, 1 otherwise.
 """
 
@@ -180,6 +193,7 @@ def world(namespace):
                  {"app": "other"}, ns("default")),
         Endpoint("internet-host", "93.184.216.34", [(80, "TCP"), (443, "TCP"), (5432, "TCP")]),
         Endpoint("private-network-host", "10.20.30.40", [(443, "TCP"), (5432, "TCP")]),
+        Endpoint("llm-provider", "203.0.113.10", [(443, "TCP"), (8443, "TCP")]),
         Endpoint("cloud-metadata", "169.254.169.254", [(80, "TCP"), (443, "TCP")]),
     ]
 
@@ -208,8 +222,8 @@ def expected_flows(endpoints, args):
         "api -> mcp:8001/TCP",
         "mcp -> api:8000/TCP",
     }
-    if args.llm_egress:
-        flows.add("api -> internet-host:443/TCP")
+    for destination in args.llm_egress:
+        flows.add(f"api -> {destination}/TCP")
     for name in release:
         flows.add(f"{name} -> kube-dns:53/UDP")
         flows.add(f"{name} -> kube-dns:53/TCP")
@@ -239,10 +253,48 @@ def expected_components(args):
     return components
 
 
+def egress_rule_problems(policies, endpoints, args):
+    """Rules that open more than the sample endpoints show: a missing `to` or `ports`, or an
+    address range (ipBlock) on a port other than the external database's or the LLM's."""
+    release = [e for e in endpoints if e.release]
+    range_ports = {int(d.rsplit(":", 1)[1]) for d in args.llm_egress}
+    if args.database == "external":
+        range_ports.add(5432)
+    problems = []
+    for policy in policies:
+        spec = policy.get("spec") or {}
+        if not any(selector_matches(spec.get("podSelector") or {}, pod.labels) for pod in release):
+            continue
+        name = policy["metadata"]["name"]
+        for index, rule in enumerate(spec.get("egress") or []):
+            where = f"{name} egress[{index}]"
+            if not rule.get("to"):
+                problems.append(f"{where}: no `to`, so every destination")
+            if not rule.get("ports"):
+                problems.append(f"{where}: no `ports`, so every port")
+            blocks = [p["ipBlock"] for p in rule.get("to") or [] if "ipBlock" in p]
+            if not blocks:
+                continue
+            ports = set()
+            for entry in rule.get("ports") or []:
+                port = entry.get("port", "every port")
+                if str(port).isdigit() and "endPort" in entry:
+                    port = f"{port}-{entry['endPort']}"
+                ports.add(int(port) if str(port).isdigit() else port)
+            for block in blocks:
+                outside = sorted(str(p) for p in ports - range_ports)
+                if outside:
+                    ranges = block["cidr"] + (f" except {', '.join(block['except'])}" if block.get("except") else "")
+                    why = "no LLM is configured" if not args.llm_egress else "not the LLM's or the database's port"
+                    problems.append(f"{where}: address range {ranges} on port {', '.join(outside)} ({why})")
+    return problems
+
+
 def compare(policies, endpoints, args, quiet=False):
     actual = allowed_flows(policies, endpoints)
     expected = expected_flows(endpoints, args)
     extra, missing = sorted(actual - expected), sorted(expected - actual)
+    extra += [f"rule {p}" for p in egress_rule_problems(policies, endpoints, args)]
     if not quiet:
         for flow in extra:
             print(f"  NOT EXPECTED but allowed: {flow}")
@@ -258,7 +310,9 @@ def main():
     parser.add_argument("--web-exposed", action="store_true", help="web Service is NodePort/LoadBalancer")
     parser.add_argument("--mcp-exposed", action="store_true", help="ingress.exposeMcp is true")
     parser.add_argument("--monitoring", action="store_true", help="serviceMonitor.enabled is true")
-    parser.add_argument("--no-llm-egress", dest="llm_egress", action="store_false")
+    parser.add_argument("--llm-egress", action="append", default=[], metavar="HOST:PORT",
+                        help="an LLM is configured: the backend must reach this outside host on this port "
+                             "(repeatable; hosts: internet-host, private-network-host, llm-provider, cloud-metadata)")
     parser.add_argument("--no-migrate-job", dest="migrate_job", action="store_false")
     parser.add_argument("--self-test", action="store_true", help="also prove that broken policies are caught")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every allowed flow")
@@ -276,6 +330,12 @@ def main():
         return {"kubernetes.io/metadata.name": name}
 
     endpoints = release_endpoints(documents, namespace_labels) + world(namespace)
+    outside = {e.name: e for e in endpoints if not e.is_pod}
+    for destination in args.llm_egress:
+        host, _, port = destination.rpartition(":")
+        if host not in outside or not port.isdigit() or (int(port), "TCP") not in outside[host].ports:
+            sys.exit(f"--llm-egress {destination}: not one of "
+                     + ", ".join(f"{e.name}:{p}" for e in outside.values() for p, _ in e.ports))
     components = {e.name for e in endpoints if e.release}
     if components != expected_components(args):
         sys.exit(f"release pods {sorted(components)} differ from the expected {sorted(expected_components(args))}")
@@ -297,16 +357,29 @@ def main():
         allow_all["metadata"]["name"] += "-allow-all"
         allow_all["spec"] = {"podSelector": allow_all["spec"]["podSelector"], "policyTypes": ["Ingress"], "ingress": [{}]}
         _, extra2, missing2 = compare(policies + [allow_all], endpoints, args, quiet=True)
-        if not missing1 or not extra2:
+        # 3. the old chart's rule: the backend may reach any public address on 443, LLM or not
+        old_rule = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                                       "169.254.0.0/16", "100.64.0.0/10"]}}],
+                    "ports": [{"protocol": "TCP", "port": 443}]}
+        extra3 = None
+        if "api -> internet-host:443/TCP" not in expected_flows(endpoints, args):
+            widened = copy.deepcopy(policies)
+            api = next(p for p in widened if p["metadata"]["name"].endswith("-api"))
+            api["spec"].setdefault("egress", []).append(old_rule)
+            _, extra3, _ = compare(widened, endpoints, args, quiet=True)
+        if not missing1 or not extra2 or extra3 == []:
             print("  SELF-TEST FAILED: a broken policy set was not detected")
             failed = True
         else:
             print(f"  self-test: dropping the web policy loses {len(missing1)} flows; "
-                  f"an allow-all policy adds {len(extra2)}: both detected")
+                  f"an allow-all policy adds {len(extra2)}"
+                  + ("" if extra3 is None else f"; api -> 0.0.0.0/0:443 adds {len(extra3)} (flows and rules)")
+                  + ": all detected")
 
     status = "MISMATCH" if failed else "ok"
+    llm = ", ".join(args.llm_egress) or "none"
     print(f"{status}: {len(actual)} allowed flows, {len(expected_flows(endpoints, args))} expected "
-          f"({args.rendered}, database={args.database})")
+          f"({args.rendered}, database={args.database}, LLM egress: {llm})")
     return 1 if failed else 0
 
 

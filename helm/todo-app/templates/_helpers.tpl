@@ -320,6 +320,22 @@ all fail with the same message.
 {{- if and (eq $v.database.mode "external") $v.networkPolicy.enabled (not $v.database.external.cidrs) -}}
 {{- fail "database.mode=external needs database.external.cidrs: the address range(s) of the database, for the backend's NetworkPolicy egress (keep them narrow: not the pod network)" -}}
 {{- end -}}
+{{- range $index, $block := $v.networkPolicy.llmEgress.ipBlocks -}}
+{{- $cidr := splitList "/" $block.cidr -}}
+{{- $cidrBits := include "todo-app.ipBits" (first $cidr) -}}
+{{- $cidrLength := last $cidr | atoi -}}
+{{- range $except := $block.except | default (list) -}}
+{{- $range := splitList "/" $except -}}
+{{- $bits := include "todo-app.ipBits" (first $range) -}}
+{{- if or (ne (len $bits) (len $cidrBits)) (le (last $range | atoi) $cidrLength) (not (hasPrefix (trunc $cidrLength $cidrBits) $bits)) -}}
+{{- fail (printf "networkPolicy.llmEgress.ipBlocks[%d]: except %s is not a smaller range inside cidr %s, which Kubernetes requires. If you used --set networkPolicy.llmEgress.ipBlocks[0].cidr=..., it kept the default except list: give the whole list in a values file or with --set-json" $index $except $block.cidr) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $llmPort := include "todo-app.llmEgressPort" . | int -}}
+{{- if and (include "todo-app.llmBaseUrl" .) (or (lt $llmPort 1) (gt $llmPort 65535)) -}}
+{{- fail (printf "the port of the LLM URL (%d) is not a TCP port: fix config.llm.baseUrl or set networkPolicy.llmEgress.port" $llmPort) -}}
+{{- end -}}
 {{- if and $v.ingress.enabled $v.ingress.tls.enabled (not $v.ingress.host) -}}
 {{- fail "ingress.tls.enabled needs ingress.host (the name the certificate is issued for)" -}}
 {{- end -}}
@@ -353,6 +369,55 @@ all fail with the same message.
     {{- toYaml .namespaceSelector | nindent 4 }}
   podSelector:
     {{- toYaml .podSelector | nindent 4 }}
+{{- end -}}
+
+{{/*
+The LLM the backend calls, as the backend decides (Sources/todo/Settings.swift): config.llm.baseUrl, or
+OpenAI's API when only LLM_API_KEY is set (here: secret.llmApiKey in the chart-made Secret); empty when
+the offline agent answers. The chart cannot see an existing Secret, so there the URL must be given.
+*/}}
+{{- define "todo-app.llmBaseUrl" -}}
+{{- if .Values.config.llm.baseUrl -}}
+{{- .Values.config.llm.baseUrl -}}
+{{- else if and .Values.secret.create .Values.secret.llmApiKey -}}
+https://api.openai.com/v1
+{{- end -}}
+{{- end -}}
+
+{{/* The bits of an IPv4 or IPv6 address, as a string of 32 or 128 "0" and "1" characters. */}}
+{{- define "todo-app.ipBits" -}}
+{{- if contains ":" . -}}
+{{- $nibbles := dict "0" "0000" "1" "0001" "2" "0010" "3" "0011" "4" "0100" "5" "0101" "6" "0110" "7" "0111" "8" "1000" "9" "1001" "a" "1010" "b" "1011" "c" "1100" "d" "1101" "e" "1110" "f" "1111" -}}
+{{- $halves := splitList "::" (lower .) -}}
+{{- $head := without (splitList ":" (first $halves)) "" -}}
+{{- $tail := list -}}
+{{- if gt (len $halves) 1 -}}
+{{- $tail = without (splitList ":" (last $halves)) "" -}}
+{{- end -}}
+{{- $groups := $head -}}
+{{- range until (sub 8 (add (len $head) (len $tail)) | int) -}}
+{{- $groups = append $groups "0" -}}
+{{- end -}}
+{{- range concat $groups $tail -}}
+{{- range splitList "" (printf "%s%s" (repeat (sub 4 (len .) | int) "0") .) -}}
+{{- get $nibbles . -}}
+{{- end -}}
+{{- end -}}
+{{- else -}}
+{{- range splitList "." . -}}
+{{- printf "%08b" (atoi .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* TCP port of the LLM egress: networkPolicy.llmEgress.port, else the URL's port, else 443 (https) or 80 (http). */}}
+{{- define "todo-app.llmEgressPort" -}}
+{{- $port := int .Values.networkPolicy.llmEgress.port -}}
+{{- if not $port -}}
+{{- $url := urlParse (include "todo-app.llmBaseUrl" . | default "https://unset") -}}
+{{- $port = regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default (ternary "443" "80" (eq $url.scheme "https")) | int -}}
+{{- end -}}
+{{- $port -}}
 {{- end -}}
 
 {{/* NetworkPolicy egress rule to the database: the in-chart PostgreSQL or the external CIDRs (root context). */}}
