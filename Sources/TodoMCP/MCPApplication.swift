@@ -22,10 +22,22 @@ public struct MCPConfiguration: Sendable {
     public var allowedOrigins: [String] = []
     /// A session unused this long is closed.
     public var sessionIdleTimeout: Duration = .seconds(3600)
-    /// The public URL of the server, for the protected-resource metadata (default: from Host).
+    /// The public base URL of the server (`https://todo.example`, where `/mcp` is served), for the
+    /// protected-resource metadata. Never taken from a request's `Host`, which its sender chooses:
+    /// without it there is no metadata (404) and the 401 challenge names none.
     public var publicURL: String?
+    /// The web UI's public URL: where users sign in and make the personal token to send. It is
+    /// the metadata's authorization server and documentation (default: the public URL's origin).
+    public var webURL: String?
 
     public init() {}
+
+    var publicBase: String? { publicURL.map(Self.withoutTrailingSlash) }
+    var webBase: String? { webURL.map(Self.withoutTrailingSlash) }
+
+    static func withoutTrailingSlash(_ url: String) -> String {
+        url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
 }
 
 /// Builds the MCP server: Streamable HTTP at `/mcp` (POST, GET, DELETE) through the official
@@ -142,14 +154,18 @@ struct MCPEndpoint: Sendable {
 
     /// RFC 9728 protected-resource metadata: tells MCP clients how to authenticate.
     @Sendable func resourceMetadata(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let base = publicBase(request)
+        guard let base = configuration.publicBase else {
+            return Self.error(404, "No protected-resource metadata: the server's public URL (MCP_PUBLIC_URL) is not configured.")
+        }
+        let web = configuration.webBase ?? base
         let document: [String: Any] = [
             "resource": base + "/mcp",
+            "authorization_servers": [web],
             "bearer_methods_supported": ["header"],
             "resource_name": "Todo MCP server",
-            "resource_documentation": "Create a personal API token in the web app's settings (or POST /api/tokens) and send it as Authorization: Bearer.",
+            "resource_documentation": web + "/settings#tokens",
         ]
-        let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -159,16 +175,11 @@ struct MCPEndpoint: Sendable {
         return ["localhost", "127.0.0.1", "::1", "[::1]"].contains(host)
     }
 
-    func publicBase(_ request: Request) -> String {
-        if let url = configuration.publicURL { return url.hasSuffix("/") ? String(url.dropLast()) : url }
-        let scheme = request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "https" ? "https" : "http"
-        return "\(scheme)://\(request.head.authority ?? "\(configuration.host):\(configuration.port)")"
-    }
-
     func unauthorized(_ request: Request, _ message: String) -> Response {
         var response = Self.error(401, "Unauthorized: \(message)")
-        response.headers[.wwwAuthenticate] =
-            #"Bearer resource_metadata="\#(publicBase(request))/.well-known/oauth-protected-resource/mcp""#
+        response.headers[.wwwAuthenticate] = configuration.publicBase.map {
+            #"Bearer resource_metadata="\#($0)/.well-known/oauth-protected-resource/mcp""#
+        } ?? "Bearer"
         return response
     }
 

@@ -33,7 +33,8 @@ extension MCPConfiguration {
         self.backendURL = backendURL
         allowedOrigins = environment.string("MCP_ALLOWED_ORIGINS")?
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
-        publicURL = environment.string("MCP_PUBLIC_URL")
+        publicURL = try environment.url("MCP_PUBLIC_URL")
+        webURL = try environment.url("MCP_WEB_URL")
         sessionIdleTimeout = .seconds(try environment.integer("MCP_SESSION_IDLE_SECONDS", default: 3600, range: 10...86_400))
     }
 }

@@ -57,6 +57,11 @@ struct Serve: AsyncParsableCommand {
         var web = try WebConfiguration(environment, defaultHost: configuration.host)
         web.port = try environment.integer("WEB_PORT", default: 3000, range: 0...65535)
         web.backendURL = backendURL
+        // One machine: the addresses it serves are its public URLs, unless set.
+        let host = configuration.host
+        let publicHost = ["0.0.0.0", "::"].contains(host) ? "localhost" : host.contains(":") ? "[\(host)]" : host
+        mcp.publicURL = mcp.publicURL ?? "http://\(publicHost):\(mcp.port)"
+        mcp.webURL = mcp.webURL ?? "http://\(publicHost):\(web.port)"
         logger.info("todo is running: open http://\(web.host == "0.0.0.0" ? "127.0.0.1" : web.host):\(web.port)", metadata: [
             "api": "http://\(configuration.host):\(configuration.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp",
             "data": "\(common.dataDirectory)",

@@ -126,8 +126,8 @@ struct MCPHarness: Sendable {
         }
     }
 
-    func get(_ path: String) async throws -> MCPReply {
-        try await mcp.execute(uri: path, method: .get) { MCPReply(status: $0.status, headers: $0.headers, body: $0.body) }
+    func get(_ path: String, headers: HTTPFields = [:]) async throws -> MCPReply {
+        try await mcp.execute(uri: path, method: .get, headers: headers) { MCPReply(status: $0.status, headers: $0.headers, body: $0.body) }
     }
 
     static func headers(token: String?, session: String?) -> HTTPFields {

@@ -2,6 +2,7 @@ import HTTPTypes
 import MCP
 import Testing
 import TodoCore
+import TodoMCP
 
 /// The endpoints around `/mcp`: readiness, version, and the protected-resource metadata that
 /// tells an MCP client how to authenticate.
@@ -48,24 +49,41 @@ import TodoCore
     }
 
     @Test(arguments: ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"])
-    func theProtectedResourceMetadataNamesTheEndpointAndHowToSendTheToken(_ path: String) async throws {
-        try await MCPHarness.run { mcp in
+    func theProtectedResourceMetadataNamesTheEndpointTheSignInAndHowToSendTheToken(_ path: String) async throws {
+        let configure: @Sendable (inout MCPConfiguration) -> Void = {
+            $0.publicURL = "https://mcp.todo.example/"
+            $0.webURL = "https://todo.example"
+        }
+        try await MCPHarness.run(configure: configure) { mcp in
             let reply = try await mcp.get(path)
             #expect(reply.status == .ok)
             #expect(reply.headers[.contentType] == "application/json")
             let document = try #require(reply.messages.first)
-            #expect(document["resource"] == "http://localhost/mcp")
+            #expect(document["resource"] == "https://mcp.todo.example/mcp")
+            #expect(document["authorization_servers"] == ["https://todo.example"])
             #expect(document["bearer_methods_supported"] == ["header"])
-            #expect(document["resource_documentation"]?.string?.contains("token") == true)
+            #expect(document["resource_documentation"] == "https://todo.example/settings#tokens")
+            let challenge = try await mcp.post(MCPHarness.initialize(), token: nil).headers[.wwwAuthenticate]
+            #expect(challenge == #"Bearer resource_metadata="https://mcp.todo.example/.well-known/oauth-protected-resource/mcp""#)
         }
     }
 
-    @Test func theProtectedResourceMetadataUsesTheConfiguredPublicURL() async throws {
-        try await MCPHarness.run(configure: { $0.publicURL = "https://mcp.todo.example/" }) { mcp in
+    @Test func withoutAWebURLTheSignInIsThePublicURLsOrigin() async throws {
+        try await MCPHarness.run(configure: { $0.publicURL = "https://todo.example" }) { mcp in
             let document = try #require(try await mcp.get("/.well-known/oauth-protected-resource").messages.first)
-            #expect(document["resource"] == "https://mcp.todo.example/mcp")
+            #expect(document["authorization_servers"] == ["https://todo.example"])
+            #expect(document["resource_documentation"] == "https://todo.example/settings#tokens")
+        }
+    }
+
+    /// The `Host` header is the sender's to choose: without a configured public URL there is no
+    /// metadata to point clients elsewhere, whatever the request says.
+    @Test func withoutAPublicURLThereIsNoMetadataAndTheChallengeNamesNone() async throws {
+        try await MCPHarness.run { mcp in
+            let reply = try await mcp.get("/.well-known/oauth-protected-resource/mcp")
+            #expect(reply.status == .notFound)
             let challenge = try await mcp.post(MCPHarness.initialize(), token: nil).headers[.wwwAuthenticate]
-            #expect(challenge == #"Bearer resource_metadata="https://mcp.todo.example/.well-known/oauth-protected-resource/mcp""#)
+            #expect(challenge == "Bearer")
         }
     }
 }

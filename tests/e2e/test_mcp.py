@@ -18,7 +18,9 @@ HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "app
 def servers(start):
     api = start("api")
     api.wait_ready()
-    mcp = start("mcp", PORT=free_port(), BACKEND_URL=api.base, DATABASE_URL=None, AUTH_SECRET=None)
+    port = free_port()
+    mcp = start("mcp", PORT=port, BACKEND_URL=api.base, DATABASE_URL=None, AUTH_SECRET=None,
+                MCP_PUBLIC_URL=f"http://127.0.0.1:{port}", MCP_WEB_URL="http://127.0.0.1:3000")
     mcp.wait_ready()
     return api, mcp
 
@@ -101,8 +103,9 @@ def test_protocol_errors_get_the_specified_answers(servers):
     challenge = anonymous.headers["WWW-Authenticate"]
     assert challenge.startswith("Bearer ") and "resource_metadata=" in challenge
     metadata_url = challenge.split('resource_metadata="')[1].rstrip('"')
-    metadata = requests.get(metadata_url, timeout=5).json()
-    assert metadata["resource"].endswith("/mcp") and metadata["bearer_methods_supported"] == ["header"]
+    metadata = requests.get(metadata_url, headers={"Host": "evil.example"}, timeout=5).json()
+    assert metadata["resource"] == f"{mcp.base}/mcp" and metadata["bearer_methods_supported"] == ["header"]
+    assert metadata["authorization_servers"] == ["http://127.0.0.1:3000"]
     assert requests.post(url, json=INIT, headers={**HEADERS, "Authorization": "Bearer forged"}, timeout=5).status_code == 401
 
     assert requests.post(url, json=INIT, headers={**auth, "Origin": "https://evil.example"}, timeout=5).status_code == 403
@@ -151,3 +154,18 @@ def test_a_revoked_token_stops_working_on_the_mcp_server_within_a_second(servers
             break
         assert time.monotonic() - revoked_at < 1.5, "the revoked token still worked after 1.5 s"
         time.sleep(0.05)
+
+
+def test_without_a_public_url_the_metadata_never_comes_from_the_host_header(start, servers):
+    """`todo mcp` without MCP_PUBLIC_URL: a request's Host cannot make the server send MCP clients
+    to another site for their credentials."""
+    api, _ = servers
+    mcp = start("mcp", PORT=free_port(), BACKEND_URL=api.base, DATABASE_URL=None, AUTH_SECRET=None)
+    mcp.wait_ready()
+    forged = {**HEADERS, "Host": "evil.example"}
+    anonymous = requests.post(f"{mcp.base}/mcp", json=INIT, headers=forged, timeout=5)
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"] == "Bearer"
+    metadata = requests.get(f"{mcp.base}/.well-known/oauth-protected-resource/mcp", headers=forged, timeout=5)
+    assert metadata.status_code == 404 and "evil.example" not in metadata.text
+    bad = start("mcp", PORT=free_port(), BACKEND_URL=api.base, DATABASE_URL=None, AUTH_SECRET=None, MCP_PUBLIC_URL="evil.example")
+    assert bad.process.wait(timeout=10) != 0
