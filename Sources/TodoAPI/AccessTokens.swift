@@ -3,11 +3,19 @@ import JWTKit
 import Synchronization
 import TodoCore
 
+/// Who an access token speaks for: a user, through one log-in session.
+struct TokenSubject: Sendable, Equatable {
+    var userID: UserID
+    var sessionID: String
+}
+
 /// Issues and verifies the HS256 JWT access tokens of the API.
 public struct AccessTokens: Sendable {
-    /// The claims of an access token.
+    /// The claims of an access token. `sid` names the log-in session; tokens without one (issued
+    /// before sessions were stored) are refused, since nothing could revoke them.
     struct Claims: JWTPayload {
         var sub: SubjectClaim
+        var sid: String?
         var iat: IssuedAtClaim
         var nbf: NotBeforeClaim
         var exp: ExpirationClaim
@@ -33,32 +41,36 @@ public struct AccessTokens: Sendable {
         self.lifetime = lifetime
     }
 
-    /// A new token for `userID` and the moment it stops working.
-    public func issue(for userID: UserID, at instant: Date = Date()) async throws -> (token: String, expiresAt: Timestamp) {
+    /// A new token for `userID` in `session` and the moment it stops working.
+    func issue(for userID: UserID, session: String, at instant: Date = Date()) async throws -> (token: String, expiresAt: Timestamp) {
         // Whole seconds: JWT libraries elsewhere expect integer NumericDates.
         let now = Date(timeIntervalSince1970: instant.timeIntervalSince1970.rounded(.down))
         let expiry = now.addingTimeInterval(TimeInterval(lifetime.components.seconds))
-        let claims = Claims(sub: .init(value: userID), iat: .init(value: now), nbf: .init(value: now.addingTimeInterval(-1)),
+        let claims = Claims(sub: .init(value: userID), sid: session, iat: .init(value: now), nbf: .init(value: now.addingTimeInterval(-1)),
                             exp: .init(value: expiry))
         let token = try await keys.sign(claims)
         return (token, Timestamp(millisecondsSinceEpoch: Int64(expiry.timeIntervalSince1970 * 1000)))
     }
 
-    /// The user a token speaks for, or nil when the token is forged, expired, not yet valid or malformed.
-    /// jwt-kit only accepts the algorithm of the configured key, so `alg: none` never passes.
-    public func verify(_ token: String) async -> UserID? {
+    /// Whom a token speaks for, or nil when the token is forged, expired, not yet valid, malformed
+    /// or names no session. jwt-kit only accepts the algorithm of the configured key, so
+    /// `alg: none` never passes. Whether the session still exists is the caller's to check.
+    func verify(_ token: String) async -> TokenSubject? {
         let now = Date()
-        if let userID = verified.user(of: token, at: now) { return userID }
-        guard let claims = try? await keys.verify(token, as: Claims.self), !claims.sub.value.isEmpty else { return nil }
-        verified.remember(token, user: claims.sub.value, validFrom: claims.nbf.value, until: claims.exp.value)
-        return claims.sub.value
+        if let subject = verified.subject(of: token, at: now) { return subject }
+        guard let claims = try? await keys.verify(token, as: Claims.self), !claims.sub.value.isEmpty,
+              let session = claims.sid, !session.isEmpty
+        else { return nil }
+        let subject = TokenSubject(userID: claims.sub.value, sessionID: session)
+        verified.remember(token, subject: subject, validFrom: claims.nbf.value, until: claims.exp.value)
+        return subject
     }
 }
 
 /// A bounded memory of verified tokens and the span they are valid in.
 final class VerifiedTokens: Sendable {
     private struct Entry {
-        var userID: UserID
+        var subject: TokenSubject
         var validFrom: Date
         var until: Date
     }
@@ -66,17 +78,17 @@ final class VerifiedTokens: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     static let capacity = 10_000
 
-    func user(of token: String, at now: Date) -> UserID? {
+    func subject(of token: String, at now: Date) -> TokenSubject? {
         entries.withLock { entries in
             guard let entry = entries[token], entry.validFrom <= now, now < entry.until else { return nil }
-            return entry.userID
+            return entry.subject
         }
     }
 
-    func remember(_ token: String, user: UserID, validFrom: Date, until: Date) {
+    func remember(_ token: String, subject: TokenSubject, validFrom: Date, until: Date) {
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[token] = Entry(userID: user, validFrom: validFrom, until: until)
+            entries[token] = Entry(subject: subject, validFrom: validFrom, until: until)
         }
     }
 }

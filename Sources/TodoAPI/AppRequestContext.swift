@@ -13,9 +13,14 @@ public protocol AppRequestContext: RequestLogContext {
     var bearerToken: String? { get set }
 }
 
-public enum Credential: Sendable {
-    case accessToken
+public enum Credential: Sendable, Equatable {
+    /// The access token of a log-in, in the session it names.
+    case session(String)
     case personalToken
+
+    var sessionID: String? {
+        if case .session(let id) = self { id } else { nil }
+    }
 }
 
 /// The request context of the backend.

@@ -35,7 +35,10 @@ public func buildApplication(
         ReminderService(events: storage.events, readiness: readiness, interval: configuration.reminderInterval, logger: logger),
         EventFanoutService(hub: hub, events: storage.events, readiness: readiness, pollInterval: configuration.eventPollInterval,
                            retention: configuration.eventRetention, logger: logger),
-        AttemptPruning(attempts: storage.attempts, readiness: readiness, interval: .seconds(600)),
+        Pruning(readiness: readiness, interval: .seconds(600)) {
+            try? await storage.attempts.pruneAttempts(before: .now())
+            try? await storage.sessions.pruneSessions(before: .now())
+        },
         HTTPClientService(http: assistantHTTP))
     return app
 }
@@ -51,11 +54,12 @@ func buildRouter(
     _ = MetricsRegistry.shared
 
     let body = JSONBody(limit: configuration.maxBodySize)
-    let authenticator = BearerAuthenticator(tokens: tokens, accounts: storage.accounts)
+    let sessions = LiveSessions(store: storage.sessions)
+    let authenticator = BearerAuthenticator(tokens: tokens, accounts: storage.accounts, sessions: sessions)
     OperationsController(schema: storage.schema, readiness: readiness, databaseCheckTimeout: .seconds(2))
         .addRoutes(to: router)
     AuthController(
-        accounts: storage.accounts, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body,
+        accounts: storage.accounts, sessions: sessions, authenticator: authenticator, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body,
         throttle: LoginThrottle(
             attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5),
         signUps: SignUpThrottle(

@@ -3,9 +3,11 @@ import Hummingbird
 import TodoCore
 import TodoStore
 
-/// Sign-up, log-in and the current account.
+/// Sign-up, log-in, log-out, the sessions of an account and the current account.
 struct AuthController<Context: AppRequestContext>: Sendable {
     let accounts: any AccountStore
+    let sessions: LiveSessions
+    let authenticator: BearerAuthenticator
     let tokens: AccessTokens
     let hasher: PasswordHasher
     let body: JSONBody
@@ -27,7 +29,12 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("signup", use: signUp)
         group.post("login", use: logIn)
-        group.group().add(middleware: AuthMiddleware<Context>(authenticator: BearerAuthenticator(tokens: tokens, accounts: accounts), checksPathUser: false)).get("me", use: me)
+        let signedIn = group.group().add(middleware: AuthMiddleware<Context>(authenticator: authenticator, checksPathUser: false))
+        signedIn.get("me", use: me)
+        signedIn.post("logout", use: logOut)
+        signedIn.post("logout-all", use: logOutEverywhere)
+        signedIn.get("sessions", use: listSessions)
+        signedIn.delete("sessions/:session_id", use: endSession)
     }
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
@@ -48,7 +55,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
             throw APIError(.conflict, code: "email_taken", message: "an account with this e-mail already exists")
         }
         context.logger.info("account created", metadata: ["user_id": "\(created.id)"])
-        return EditedResponse(status: .created, response: try await session(for: created))
+        return EditedResponse(status: .created, response: try await session(for: created, request))
     }
 
     @Sendable func logIn(_ request: Request, context: Context) async throws -> Session {
@@ -66,7 +73,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
             return try await hasher.verify(password, against: acceptable ? stored?.passwordHash : nil) && acceptable && stored != nil
         }
         guard succeeded, let stored else { throw APIError.unauthorized("wrong e-mail or password") }
-        return try await session(for: stored.user)
+        return try await session(for: stored.user, request)
     }
 
     @Sendable func me(_ request: Request, context: Context) async throws -> User {
@@ -76,8 +83,61 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         return user
     }
 
-    private func session(for user: User) async throws -> Session {
-        let (token, expiresAt) = try await tokens.issue(for: user.id)
+    /// Ends the session of the presented log-in token. A personal token is not a session: it
+    /// stays valid (revoke it under `/api/tokens`), and the answer is the same 204.
+    @Sendable func logOut(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let userID = try context.requireUser()
+        if let sessionID = context.authenticatedWith?.sessionID {
+            _ = try await sessions.store.deleteSession(id: sessionID, userID: userID)
+            sessions.forget(session: sessionID)
+        }
+        return .noContent
+    }
+
+    /// Ends every log-in session of the user, this one included. Personal tokens stay.
+    @Sendable func logOutEverywhere(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let userID = try requireLogIn(context)
+        try await sessions.store.deleteSessions(userID: userID, keeping: nil)
+        sessions.forget(userID: userID)
+        return .noContent
+    }
+
+    @Sendable func listSessions(_ request: Request, context: Context) async throws -> SessionList {
+        let userID = try requireLogIn(context)
+        let current = context.authenticatedWith?.sessionID
+        let items = try await sessions.store.sessions(userID: userID, at: .now())
+        return SessionList(items: items.map { SessionInfo($0, current: $0.id == current) })
+    }
+
+    @Sendable func endSession(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let userID = try requireLogIn(context)
+        // Session ids are UUIDs: anything else is no session, answered without a query.
+        guard let id = context.parameters.get("session_id"), UUID(uuidString: id) != nil,
+              try await sessions.store.deleteSession(id: id, userID: userID) else {
+            throw APIError(.notFound, code: "not_found", message: "no such session")
+        }
+        sessions.forget(session: id)
+        return .noContent
+    }
+
+    /// Sessions are managed from a log-in, as tokens are: a script's personal token cannot sign
+    /// its user out everywhere.
+    private func requireLogIn(_ context: Context) throws -> UserID {
+        let userID = try context.requireUser()
+        guard context.authenticatedWith?.sessionID != nil else {
+            throw APIError(.forbidden, code: "forbidden", message: "personal tokens cannot manage sessions; log in instead")
+        }
+        return userID
+    }
+
+    /// A new log-in session and its access token.
+    private func session(for user: User, _ request: Request) async throws -> Session {
+        let now = Timestamp.now()
+        let expires = now.adding(milliseconds: tokens.lifetime.milliseconds)
+        let session = LoginSession(id: UUID().uuidString.lowercased(), userID: user.id, createdAt: now, lastUsedAt: now,
+                                   expiresAt: expires, userAgent: request.headers[.userAgent])
+        try await sessions.store.createSession(session)
+        let (token, expiresAt) = try await tokens.issue(for: user.id, session: session.id)
         return Session(token: token, expiresAt: expiresAt, user: user)
     }
 
@@ -87,6 +147,41 @@ struct AuthController<Context: AppRequestContext>: Sendable {
 }
 
 extension User: ResponseEncodable {}
+
+struct SessionList: ResponseEncodable {
+    var items: [SessionInfo]
+}
+
+/// A log-in session as its user sees it.
+struct SessionInfo: Encodable {
+    var id: String
+    var createdAt: Timestamp
+    var lastUsedAt: Timestamp
+    var userAgent: String?
+    var current: Bool
+
+    init(_ session: LoginSession, current: Bool) {
+        id = session.id
+        createdAt = session.createdAt
+        lastUsedAt = session.lastUsedAt
+        userAgent = session.userAgent
+        self.current = current
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, current
+        case createdAt = "created_at", lastUsedAt = "last_used_at", userAgent = "user_agent"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encode(userAgent, forKey: .userAgent)
+        try container.encode(current, forKey: .current)
+    }
+}
 
 /// Each sign-up costs a password hash (bcrypt, on the threads that also check log-ins): at most
 /// `addressLimit` per client address an hour, and `limit` a minute from all addresses together.

@@ -3,46 +3,65 @@ import Synchronization
 import TodoCore
 import TodoStore
 
-/// Authenticates `Authorization: Bearer <token>` and checks that the `{user_id}` of the path
-/// (or its alias `me`) is the caller. Every route behind it can trust `context.userID`.
-/// Tells whose a bearer token is: a JWT access token, or a personal token (`todo_pat_…`).
+/// Tells whose a bearer token is: a JWT access token of a live log-in session, or a personal
+/// token (`todo_pat_…`).
 struct BearerAuthenticator: Sendable {
     let tokens: AccessTokens
     let accounts: any AccountStore
-    let knownUsers = ExistingAccounts()
+    let sessions: LiveSessions
 
     /// The user and the kind of credential, or nil for a forged, expired or revoked token, or
-    /// one whose account no longer exists.
+    /// one whose session has ended (logged out, or its account deleted).
     func authenticate(_ token: String) async throws -> (UserID, Credential)? {
         if token.hasPrefix(PersonalToken.prefix) {
             // Personal tokens are rows of their account: deleting the account deletes them.
             return try await PersonalTokens.owner(of: token, in: accounts).map { ($0, .personalToken) }
         }
-        guard let userID = await tokens.verify(token), try await knownUsers.exists(userID, in: accounts) else { return nil }
-        return (userID, .accessToken)
+        guard let subject = await tokens.verify(token), try await sessions.isLive(subject) else { return nil }
+        return (subject.userID, .session(subject.sessionID))
     }
 }
 
-/// Accounts seen to exist recently. A signed access token outlives a deleted account, so its
-/// account is looked up again at most `recheckInterval` after the last time it was found: a
-/// deleted account's tokens stop working within that time, at one lookup per user and interval.
-final class ExistingAccounts: Sendable {
+/// Log-in sessions seen to exist recently. A signed access token cannot be taken back, so its
+/// session is looked up again at most `recheckInterval` after the last time it was found: a
+/// token stops working within that time of its session's end on any replica (at once on the
+/// replica that ended it), at one lookup per session and interval.
+final class LiveSessions: Sendable {
     static let recheckInterval = Duration.seconds(1)
     static let capacity = 10_000
-    private let seen = Mutex<[UserID: ContinuousClock.Instant]>([:])
+    let store: any SessionStore
+    private let seen = Mutex<[String: (userID: UserID, at: ContinuousClock.Instant)]>([:])
 
-    func exists(_ userID: UserID, in accounts: any AccountStore) async throws -> Bool {
+    init(store: any SessionStore) {
+        self.store = store
+    }
+
+    func isLive(_ subject: TokenSubject) async throws -> Bool {
         let now = ContinuousClock.now
-        if let last = seen.withLock({ $0[userID] }), now - last < Self.recheckInterval { return true }
-        guard try await accounts.user(id: userID) != nil else {
-            seen.withLock { _ = $0.removeValue(forKey: userID) }
+        if let last = seen.withLock({ $0[subject.sessionID] }), last.userID == subject.userID, now - last.at < Self.recheckInterval {
+            return true
+        }
+        let time = Timestamp.now()
+        guard let session = try await store.session(id: subject.sessionID, at: time), session.userID == subject.userID else {
+            forget(session: subject.sessionID)
             return false
+        }
+        if session.lastUsedAt <= time.adding(milliseconds: -LoginSession.lastUseResolution.milliseconds) {
+            try await store.touchSession(id: session.id, at: time)
         }
         seen.withLock { seen in
             if seen.count >= Self.capacity { seen.removeAll(keepingCapacity: true) }
-            seen[userID] = now
+            seen[session.id] = (session.userID, now)
         }
         return true
+    }
+
+    func forget(session id: String) {
+        seen.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    func forget(userID: UserID) {
+        seen.withLock { seen in seen = seen.filter { $0.value.userID != userID } }
     }
 }
 

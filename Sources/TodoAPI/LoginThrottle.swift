@@ -108,16 +108,16 @@ final class InFlightLimit: Sendable {
     }
 }
 
-/// Drops attempt windows that have ended, every `interval`, once the schema exists.
-struct AttemptPruning: Service {
-    let attempts: any AttemptStore
+/// Drops what has ended (attempt windows, expired sessions) every `interval`, once the schema exists.
+struct Pruning: Service {
     let readiness: Readiness
     let interval: Duration
+    let prune: @Sendable () async -> Void
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            if readiness.isSchemaReady { try? await attempts.pruneAttempts(before: .now()) }
+            if readiness.isSchemaReady { await prune() }
         }
     }
 }

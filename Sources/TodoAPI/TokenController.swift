@@ -71,7 +71,7 @@ struct TokenController<Context: AppRequestContext>: Sendable {
 
     private func requireSession(_ context: Context) throws -> UserID {
         let userID = try context.requireUser()
-        guard context.authenticatedWith == .accessToken else {
+        guard context.authenticatedWith?.sessionID != nil else {
             throw APIError(.forbidden, code: "forbidden", message: "personal tokens cannot manage tokens; log in instead")
         }
         return userID

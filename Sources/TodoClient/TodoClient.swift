@@ -38,18 +38,66 @@ public struct TodoClient: Sendable {
         }
     }
 
-    /// `forwardedFor` is the `X-Forwarded-For` chain of the browser request this sign-up is made
-    /// for, so that the backend can tell clients apart behind the web server.
-    public func signUp(email: String, password: String, name: String?, forwardedFor: String? = nil) async throws -> Session {
-        var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
-        if let name { body["name"] = .string(name) }
-        return try await send(.POST, "/api/auth/signup", body: JSONValue.object(body), headers: Self.forwarded(forwardedFor)).value
+    /// The browser a sign-up or log-in is made for: the `X-Forwarded-For` chain of its request,
+    /// so that the backend can tell clients apart behind the web server (it throttles per client),
+    /// and its `User-Agent`, which names the session on the sessions page.
+    public struct Browser: Sendable {
+        public var forwardedFor: String?
+        public var userAgent: String?
+
+        public init(forwardedFor: String?, userAgent: String?) {
+            self.forwardedFor = forwardedFor
+            self.userAgent = userAgent
+        }
+
+        var headers: [(String, String)] {
+            [("X-Forwarded-For", forwardedFor), ("User-Agent", userAgent)].compactMap { name, value in value.map { (name, $0) } }
+        }
     }
 
-    /// Log-in; `forwardedFor` as for `signUp`: the backend throttles failed log-ins per client.
-    public func logIn(email: String, password: String, forwardedFor: String? = nil) async throws -> Session {
+    public func signUp(email: String, password: String, name: String?, for browser: Browser? = nil) async throws -> Session {
+        var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
+        if let name { body["name"] = .string(name) }
+        return try await send(.POST, "/api/auth/signup", body: JSONValue.object(body), headers: browser?.headers ?? []).value
+    }
+
+    public func logIn(email: String, password: String, for browser: Browser? = nil) async throws -> Session {
         let body: JSONValue = .object(["email": .string(email), "password": .string(password)])
-        return try await send(.POST, "/api/auth/login", body: body, headers: Self.forwarded(forwardedFor)).value
+        return try await send(.POST, "/api/auth/login", body: body, headers: browser?.headers ?? []).value
+    }
+
+    /// Ends the log-in session of `token`.
+    public func logOut(token: String) async throws {
+        let _: Empty = try await send(.POST, "/api/auth/logout", token: token).value
+    }
+
+    /// Ends every log-in session of the user, this one included.
+    public func logOutEverywhere(token: String) async throws {
+        let _: Empty = try await send(.POST, "/api/auth/logout-all", token: token).value
+    }
+
+    /// Where the user is signed in.
+    public struct SessionSummary: Sendable, Decodable {
+        public var id: String
+        public var createdAt: Timestamp
+        public var lastUsedAt: Timestamp
+        public var userAgent: String?
+        public var current: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case id, current
+            case createdAt = "created_at", lastUsedAt = "last_used_at", userAgent = "user_agent"
+        }
+    }
+
+    public func listSessions(token: String) async throws -> [SessionSummary] {
+        struct SessionList: Decodable { var items: [SessionSummary] }
+        let list: SessionList = try await send(.GET, "/api/auth/sessions", token: token).value
+        return list.items
+    }
+
+    public func endSession(token: String, id: String) async throws {
+        let _: Empty = try await send(.DELETE, "/api/auth/sessions/\(Self.pathSegment(id))", token: token).value
     }
 
     public func me(token: String) async throws -> User {
@@ -260,10 +308,6 @@ public struct TodoClient: Sendable {
         struct Envelope: Decodable { var error: APIProblem }
         return (try? decoder.decode(Envelope.self, from: Data(bytes.readableBytesView)).error)
             ?? APIProblem(code: "unknown", message: String(buffer: bytes).prefix(200).description, details: nil)
-    }
-
-    static func forwarded(_ chain: String?) -> [(String, String)] {
-        chain.map { [("X-Forwarded-For", $0)] } ?? []
     }
 
     static func queryString(_ parameters: [(String, String)]) -> String {

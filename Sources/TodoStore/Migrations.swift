@@ -147,6 +147,22 @@ enum Migrations {
             """,
             "CREATE INDEX attempts_window_ends ON attempts (window_ends)",
         ]),
+        // Log-in sessions: an access token works only while its row exists (log-out deletes it).
+        // Tokens issued before this migration name no session, so everyone signs in once more.
+        Migration(version: 5, name: "log-in sessions", statements: [
+            """
+            CREATE TABLE sessions (
+                id text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL,
+                last_used_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                user_agent text
+            )
+            """,
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            "CREATE INDEX sessions_expires ON sessions (expires_at)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -258,5 +274,19 @@ enum Migrations {
         Migration(version: 3, name: "events without notify in the trigger", statements: []),
         // One process serves a SQLite file: it counts attempts in memory (`MemoryAttemptStore`).
         Migration(version: 4, name: "attempt counters", statements: []),
+        Migration(version: 5, name: "log-in sessions", statements: [
+            """
+            CREATE TABLE sessions (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at INTEGER NOT NULL,
+                last_used_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                user_agent TEXT
+            )
+            """,
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            "CREATE INDEX sessions_expires ON sessions (expires_at)",
+        ]),
     ]
 }

@@ -38,7 +38,8 @@ final class PostgresDatabase: Sendable {
         Storage(
             schema: PostgresSchemaStore(database: self), accounts: PostgresAccountStore(database: self),
             tasks: PostgresTaskStore(database: self), events: PostgresEventStore(database: self),
-            conversations: PostgresConversationStore(database: self), attempts: PostgresAttemptStore(database: self))
+            conversations: PostgresConversationStore(database: self), attempts: PostgresAttemptStore(database: self),
+            sessions: PostgresSessionStore(database: self))
     }
 
     /// Runs `work` with the pool of the caller's loop, within `limit` (default: `timeout`).

@@ -64,7 +64,8 @@ final class SQLiteDatabase: Sendable {
         Storage(
             schema: SQLiteSchemaStore(database: self), accounts: SQLiteAccountStore(database: self),
             tasks: SQLiteTaskStore(database: self), events: SQLiteEventStore(database: self),
-            conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore())
+            conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore(),
+            sessions: SQLiteSessionStore(database: self))
     }
 
     /// Unicode-aware lower-casing for search and the title order.

@@ -11,10 +11,11 @@ public struct Storage: Sendable {
     public var events: any EventStore
     public var conversations: any ConversationStore
     public var attempts: any AttemptStore
+    public var sessions: any SessionStore
 
     public init(
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
-        conversations: any ConversationStore, attempts: any AttemptStore
+        conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore
     ) {
         self.schema = schema
         self.accounts = accounts
@@ -22,6 +23,7 @@ public struct Storage: Sendable {
         self.events = events
         self.conversations = conversations
         self.attempts = attempts
+        self.sessions = sessions
     }
 }
 

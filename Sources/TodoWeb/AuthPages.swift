@@ -42,7 +42,7 @@ struct AuthPages: Sendable {
         let email = form.text("email") ?? ""
         let next = PageSupport.localPath(form["next"])
         do {
-            let session = try await client.logIn(email: email, password: form["password"] ?? "", forwardedFor: request.forwardedFor(context))
+            let session = try await client.logIn(email: email, password: form["password"] ?? "", for: request.browser(context))
             return start(session, context: context, then: next)
         } catch let error as TodoClientError {
             let (message, status): (String, HTTPResponse.Status) = switch error {
@@ -61,7 +61,7 @@ struct AuthPages: Sendable {
         let name = form.text("name") ?? ""
         do {
             let session = try await client.signUp(
-                email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, forwardedFor: request.forwardedFor(context))
+                email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, for: request.browser(context))
             return start(session, context: context, then: "/")
         } catch TodoClientError.conflict {
             return page("signup", context, title: "Create your account", email: email, name: name, next: "/",
@@ -72,7 +72,24 @@ struct AuthPages: Sendable {
         }
     }
 
+    /// Ends the backend session, so that the token stops working everywhere, not only in this
+    /// browser; the cookie goes even when the backend cannot be told (the token then lives on
+    /// until it expires, and the log says so).
     @Sendable func logOut(_ request: Request, context: WebRequestContext) async throws -> Response {
+        if let token = context.sessionToken {
+            do {
+                try await client.logOut(token: token)
+            } catch TodoClientError.unauthorized {
+                // Already ended.
+            } catch {
+                context.logger.warning("log-out could not reach the backend; the session lives on until it expires", metadata: ["error": "\(error)"])
+            }
+        }
+        return Self.signedOut(context)
+    }
+
+    /// To the log-in page, without the session cookie.
+    static func signedOut(_ context: WebRequestContext) -> Response {
         var response = Response.redirect(to: "/login")
         response.setCookie(Session.expiredCookie(secure: context.isSecure))
         return response

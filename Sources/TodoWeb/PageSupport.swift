@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TodoClient
 import TodoCore
 import TodoServer
 
@@ -19,6 +20,11 @@ extension Request {
     func forwardedFor(_ context: WebRequestContext) -> String? {
         let chain = [headers[.xForwardedFor], context.clientAddress].compactMap { $0 }.filter { !$0.isEmpty }
         return chain.isEmpty ? nil : chain.joined(separator: ", ")
+    }
+
+    /// The browser a log-in or sign-up is made for.
+    func browser(_ context: WebRequestContext) -> TodoClient.Browser {
+        TodoClient.Browser(forwardedFor: forwardedFor(context), userAgent: headers[.userAgent])
     }
 }
 

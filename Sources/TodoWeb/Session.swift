@@ -2,14 +2,23 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TodoServer
 
 /// The browser session: the backend's access token in an HttpOnly cookie, and a CSRF token
 /// derived from it. Nothing is kept on the server, so any replica can serve any request.
+///
+/// Over HTTPS the cookies carry the `__Host-` prefix: browsers then accept them only with
+/// `Secure`, `Path=/` and no `Domain`, so a neighbouring subdomain or a plain-HTTP page cannot
+/// plant a session of its choosing (cookie tossing). Over HTTPS only the prefixed names are read.
 enum Session {
     static let cookieName = "todo_session"
     /// A random value for visitors without a session, so that the log-in and sign-up forms
     /// carry a CSRF token too (no log-in CSRF).
     static let visitorCookieName = "todo_visitor"
+    static let securePrefix = "__Host-"
+
+    static func cookieName(secure: Bool) -> String { secure ? securePrefix + cookieName : cookieName }
+    static func visitorCookieName(secure: Bool) -> String { secure ? securePrefix + visitorCookieName : visitorCookieName }
     /// The user's IANA time zone, written by the page's script.
     static let timeZoneCookieName = "todo_tz"
 
@@ -34,15 +43,16 @@ enum Session {
     }
 
     static func cookie(token: String, maxAge: Int, secure: Bool) -> Cookie {
-        Cookie(name: cookieName, value: token, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+        Cookie(name: cookieName(secure: secure), value: token, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
     }
 
     static func expiredCookie(secure: Bool) -> Cookie {
-        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+        Cookie(name: cookieName(secure: secure), value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
     }
 
     static func visitorCookie(_ value: String, secure: Bool) -> Cookie {
-        Cookie(name: visitorCookieName, value: value, maxAge: 30 * 86_400, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+        Cookie(name: visitorCookieName(secure: secure), value: value, maxAge: 30 * 86_400, path: "/", secure: secure, httpOnly: true,
+               sameSite: .lax)
     }
 }
 
@@ -51,6 +61,8 @@ enum Session {
 struct SessionMiddleware: RouterMiddleware {
     typealias Context = WebRequestContext
     let cookieSecure: WebConfiguration.CookieSecurity
+    /// The proxies whose `X-Forwarded-Proto` is believed: anyone else could claim HTTPS.
+    let trustedProxies: TrustedProxies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -58,17 +70,18 @@ struct SessionMiddleware: RouterMiddleware {
         case .always: context.isSecure = true
         case .never: context.isSecure = false
         case .auto:
-            context.isSecure = request.headers[.xForwardedProto]?.split(separator: ",").first?
+            let fromProxy = context.clientAddress.map(trustedProxies.contains) ?? false
+            context.isSecure = fromProxy && request.headers[.xForwardedProto]?.split(separator: ",").first?
                 .trimmingCharacters(in: .whitespaces).lowercased() == "https"
         }
-        if let token = request.cookies[Session.cookieName]?.value, !token.isEmpty {
+        if let token = request.cookies[Session.cookieName(secure: context.isSecure)]?.value, !token.isEmpty {
             context.sessionToken = token
         }
         var newVisitor: String?
         let key: String
         if let token = context.sessionToken {
             key = token
-        } else if let visitor = request.cookies[Session.visitorCookieName]?.value, visitor.utf8.count >= 32 {
+        } else if let visitor = request.cookies[Session.visitorCookieName(secure: context.isSecure)]?.value, visitor.utf8.count >= 32 {
             key = visitor
         } else {
             let visitor = Session.randomValue()

@@ -13,6 +13,7 @@ struct SettingsPages: Sendable {
         var chrome: Chrome
         var tokens: [TokenRow]
         var hasTokens: Bool
+        var sessions: [SessionRow]
         var newToken: NewToken?
         var notices: [String]
         var errors: [String]
@@ -28,6 +29,14 @@ struct SettingsPages: Sendable {
         var lastUsed: String
     }
 
+    struct SessionRow {
+        var id: String
+        var device: String
+        var created: String
+        var lastUsed: String
+        var current: Bool
+    }
+
     struct NewToken {
         var name: String
         var token: String
@@ -39,6 +48,8 @@ struct SettingsPages: Sendable {
         router.get("settings", use: show)
         router.post("settings/tokens", use: createToken)
         router.post("settings/tokens/:token_id/delete", use: revokeToken)
+        router.post("settings/sessions/:session_id/delete", use: endSession)
+        router.post("settings/sessions/sign-out-everywhere", use: signOutEverywhere)
         router.get("settings/export", use: export)
         router.post("settings/import", use: importTasks)
     }
@@ -72,6 +83,23 @@ struct SettingsPages: Sendable {
             // Already revoked.
         }
         return .redirect(to: "/settings#tokens")
+    }
+
+    @Sendable func endSession(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        guard let id = context.parameters.get("session_id") else { throw WebError.notFound }
+        do {
+            try await client.endSession(token: token, id: id)
+        } catch TodoClientError.notFound {
+            // Already ended.
+        }
+        return .redirect(to: "/settings#sessions")
+    }
+
+    /// Ends every session of the account, this browser's too.
+    @Sendable func signOutEverywhere(_ request: Request, context: WebRequestContext) async throws -> Response {
+        try await client.logOutEverywhere(token: try context.requireSession())
+        return AuthPages.signedOut(context)
     }
 
     @Sendable func export(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -108,6 +136,7 @@ struct SettingsPages: Sendable {
     func page(_ context: WebRequestContext, token: String, newToken: NewToken? = nil, notices: [String] = [], errors: [String] = [],
               status: HTTPResponse.Status = .ok) async throws -> Response {
         async let user = client.me(token: token)
+        async let sessions = client.listSessions(token: token)
         let tokens = try await client.listTokens(token: token)
         let now = Timestamp.now()
         let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
@@ -117,10 +146,34 @@ struct SettingsPages: Sendable {
                 expires: item.expiresAt.map { clock.shortDate($0, relativeTo: now) } ?? "Never",
                 lastUsed: item.lastUsedAt.map { clock.shortDate($0, relativeTo: now) } ?? "Never")
         }
+        let sessionRows = try await sessions.map { item in
+            SessionRow(id: item.id, device: DeviceName.of(userAgent: item.userAgent), created: clock.shortDate(item.createdAt, relativeTo: now),
+                       lastUsed: clock.shortDate(item.lastUsedAt, relativeTo: now), current: item.current)
+        }
         let model = SettingsPage(
             chrome: views.chrome(context, title: "Settings", user: try await user, section: "settings"),
-            tokens: rows, hasTokens: !rows.isEmpty, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
+            tokens: rows, hasTokens: !rows.isEmpty, sessions: sessionRows, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
             expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") })
         return views.page("settings", model, status: status)
+    }
+}
+
+/// A short name for the client behind a user agent ("Firefox on Windows"), for the sessions list.
+enum DeviceName {
+    static let browsers = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"),
+                           ("python-requests/", "Python script"), ("AsyncHTTPClient", "Script")]
+    static let systems = [("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"), ("Mac OS X", "macOS"),
+                          ("CrOS", "ChromeOS"), ("Linux", "Linux")]
+
+    static func of(userAgent: String?) -> String {
+        guard let userAgent, !userAgent.isEmpty else { return "Unknown device" }
+        let browser = browsers.first { userAgent.contains($0.0) }?.1
+        let system = systems.first { userAgent.contains($0.0) }?.1
+        switch (browser, system) {
+        case let (browser?, system?): return "\(browser) on \(system)"
+        case let (browser?, nil): return browser
+        case let (nil, system?): return system
+        case (nil, nil): return String(userAgent.prefix(40))
+        }
     }
 }

@@ -1,8 +1,10 @@
+import TodoServer
+
 /// Settings of the web UI server. The `todo` executable fills them from the environment.
 public struct WebConfiguration: Sendable {
     /// When the session cookie carries the `Secure` attribute.
     public enum CookieSecurity: String, Sendable, CaseIterable {
-        /// Only when the request came over HTTPS (`X-Forwarded-Proto: https` from the proxy in front).
+        /// Only when the request came over HTTPS (`X-Forwarded-Proto: https` from a trusted proxy in front).
         case auto
         /// Always (the site is only ever served over HTTPS).
         case always
@@ -15,6 +17,9 @@ public struct WebConfiguration: Sendable {
     /// The backend API, reached only over HTTP, like `http://127.0.0.1:8000`.
     public var backendURL = "http://127.0.0.1:8000"
     public var cookieSecure = CookieSecurity.auto
+    /// The proxies in front (ingress, TLS proxy) whose `X-Forwarded-Proto` says whether the
+    /// browser used HTTPS.
+    public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])
     /// The longest a session cookie lives; it never outlives the backend's access token.
     public var sessionLifetime: Duration = .seconds(86_400)
     /// How long a page waits for the backend before it says the backend is unavailable.

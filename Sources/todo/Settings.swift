@@ -34,6 +34,25 @@ struct Environment {
         default: throw ConfigurationError("\(name) must be true or false, got '\(text)'")
         }
     }
+
+    /// An absolute http(s) URL such as `https://todo.example`, or nil when unset.
+    func url(_ name: String) throws -> String? {
+        guard let text = string(name) else { return nil }
+        guard let url = URLComponents(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
+              url.query == nil, url.fragment == nil
+        else { throw ConfigurationError("\(name) must be an http:// or https:// URL such as https://todo.example, got '\(text)'") }
+        return text
+    }
+
+    /// `TRUSTED_PROXIES`, the proxies in front of a role (the API and the web UI read it).
+    func trustedProxies(default fallback: TrustedProxies) throws -> TrustedProxies {
+        guard let proxies = string("TRUSTED_PROXIES") else { return fallback }
+        do {
+            return try TrustedProxies(parsing: proxies)
+        } catch {
+            throw ConfigurationError("TRUSTED_PROXIES must be a comma-separated list of IP addresses and CIDR ranges: \(error)")
+        }
+    }
 }
 
 /// The settings every role shares.
@@ -131,13 +150,7 @@ extension APIConfiguration {
         accessLog = try environment.bool("ACCESS_LOG", default: true)
         signUpAddressLimit = try environment.integer("SIGNUP_ADDRESS_LIMIT", default: 10, range: 1...100_000)
         signUpLimit = try environment.integer("SIGNUP_LIMIT", default: 60, range: 1...100_000)
-        if let proxies = environment.string("TRUSTED_PROXIES") {
-            do {
-                trustedProxies = try TrustedProxies(parsing: proxies)
-            } catch {
-                throw ConfigurationError("TRUSTED_PROXIES must be a comma-separated list of IP addresses and CIDR ranges: \(error)")
-            }
-        }
+        trustedProxies = try environment.trustedProxies(default: trustedProxies)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
     }
 }

@@ -27,7 +27,7 @@ struct Web: AsyncParsableCommand {
 
 extension WebConfiguration {
     /// The web UI's settings (README, "Configuration"): `PORT` (or `WEB_PORT`), `HOST`,
-    /// `BACKEND_URL`, `COOKIE_SECURE`, `SESSION_TTL_SECONDS`, `BACKEND_TIMEOUT_SECONDS`,
+    /// `BACKEND_URL`, `COOKIE_SECURE`, `TRUSTED_PROXIES`, `SESSION_TTL_SECONDS`, `BACKEND_TIMEOUT_SECONDS`,
     /// `MAX_BODY_SIZE`, `ACCESS_LOG`.
     init(_ environment: Environment, defaultHost: String) throws {
         self.init()
@@ -43,6 +43,7 @@ extension WebConfiguration {
         case "0", "false", "no", "off", "never": cookieSecure = .never
         case let other: throw ConfigurationError("COOKIE_SECURE must be auto, true or false, got '\(other)'")
         }
+        trustedProxies = try environment.trustedProxies(default: trustedProxies)
         sessionLifetime = .seconds(try environment.integer("SESSION_TTL_SECONDS", default: 86_400, range: 60...31_536_000))
         backendTimeout = .seconds(try environment.integer("BACKEND_TIMEOUT_SECONDS", default: 10, range: 1...300))
         maxBodySize = try environment.integer("MAX_BODY_SIZE", default: 16 << 20, range: 1024...(1 << 30))

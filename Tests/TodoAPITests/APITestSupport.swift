@@ -88,6 +88,13 @@ struct APIHarness {
         return (token, userID)
     }
 
+    /// A new log-in (a new session) of an account made by `signUp`.
+    func logIn(_ email: String, password: String = "correct horse", headers: HTTPFields = [:]) async throws -> String {
+        let reply = try await request(.post, "/api/auth/login", body: #"{"email": "\#(email)", "password": "\#(password)"}"#, headers: headers)
+        #expect(reply.status == .ok, "\(reply.text)")
+        return try #require(reply.object["token"] as? String)
+    }
+
     /// Creates a task and returns its JSON.
     func createTask(_ token: String, _ body: String) async throws -> [String: Any] {
         let reply = try await request(.post, "/api/me/tasks", token: token, body: body)

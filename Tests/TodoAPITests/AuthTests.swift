@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdBcrypt
+import JWTKit
 import Testing
 @testable import TodoAPI
 
@@ -82,17 +83,41 @@ import Testing
             let algNone = base64URLEncode(Data(header.utf8)) + "." + parts[1] + "."
             let otherUser = payload.replacingOccurrences(of: userID, with: "00000000-0000-0000-0000-000000000000")
             let tampered = parts[0] + "." + base64URLEncode(Data(otherUser.utf8)) + "." + parts[2]
-            let wrongKey = try await AccessTokens(secret: String(repeating: "k", count: 40), lifetime: .seconds(60)).issue(for: userID).token
+            // The same live session, so that only what is wrong with each token refuses it.
+            let session = try #require(await AccessTokens(secret: testSecret, lifetime: .seconds(60)).verify(token)).sessionID
+            let wrongKey = try await AccessTokens(secret: String(repeating: "k", count: 40), lifetime: .seconds(60))
+                .issue(for: userID, session: session).token
             let expired = try await AccessTokens(secret: testSecret, lifetime: .seconds(60))
-                .issue(for: userID, at: Date().addingTimeInterval(-3600)).token
+                .issue(for: userID, session: session, at: Date().addingTimeInterval(-3600)).token
             let notYetValid = try await AccessTokens(secret: testSecret, lifetime: .seconds(7200))
-                .issue(for: userID, at: Date().addingTimeInterval(3600)).token
-            for forged in [algNone, tampered, wrongKey, expired, notYetValid, "garbage", token + "x"] {
+                .issue(for: userID, session: session, at: Date().addingTimeInterval(3600)).token
+            let otherSession = try await AccessTokens(secret: testSecret, lifetime: .seconds(60))
+                .issue(for: userID, session: UUID().uuidString.lowercased()).token
+            let otherUsersSession = try await AccessTokens(secret: testSecret, lifetime: .seconds(60))
+                .issue(for: "00000000-0000-0000-0000-000000000000", session: session).token
+            // Signed with the right key but naming no session, as tokens issued before sessions were.
+            let sessionless = try await Self.sessionlessToken(userID: userID)
+            for forged in [algNone, tampered, wrongKey, expired, notYetValid, otherSession, otherUsersSession, sessionless, "garbage", token + "x"] {
                 let reply = try await api.request(.get, "/api/me/tasks", token: forged)
                 #expect(reply.status == .unauthorized, "\(forged)")
             }
             #expect(try await api.request(.get, "/api/me/tasks", token: token).status == .ok)
         }
+    }
+
+    static func sessionlessToken(userID: String) async throws -> String {
+        struct OldClaims: JWTPayload {
+            var sub: SubjectClaim
+            var iat: IssuedAtClaim
+            var nbf: NotBeforeClaim
+            var exp: ExpirationClaim
+            func verify(using algorithm: some JWTAlgorithm) async throws {}
+        }
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: testSecret), digestAlgorithm: .sha256)
+        let now = Date()
+        return try await keys.sign(OldClaims(sub: .init(value: userID), iat: .init(value: now), nbf: .init(value: now.addingTimeInterval(-1)),
+                                             exp: .init(value: now.addingTimeInterval(3600))))
     }
 }
 

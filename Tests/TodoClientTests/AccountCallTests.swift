@@ -106,16 +106,16 @@ import TodoCore
             for _ in 0..<7 { emails.append(try await backend.signUp().email) }
             let crowded = "203.0.113.7"
             for email in emails.prefix(5) {
-                let error = await clientError { try await backend.client.logIn(email: email, password: "wrong password", forwardedFor: crowded) }
+                let error = await clientError { try await backend.client.logIn(email: email, password: "wrong password", for: .init(forwardedFor: crowded, userAgent: nil)) }
                 #expect(error?.code == "unauthorized")
             }
-            let sixth = await clientError { try await backend.client.logIn(email: emails[5], password: "wrong password", forwardedFor: crowded) }
+            let sixth = await clientError { try await backend.client.logIn(email: emails[5], password: "wrong password", for: .init(forwardedFor: crowded, userAgent: nil)) }
             guard case .rateLimited? = sixth else {
                 Issue.record("expected the address limit, got \(String(describing: sixth))")
                 return
             }
             let elsewhere = await clientError {
-                try await backend.client.logIn(email: emails[6], password: "wrong password", forwardedFor: "198.51.100.9")
+                try await backend.client.logIn(email: emails[6], password: "wrong password", for: .init(forwardedFor: "198.51.100.9", userAgent: nil))
             }
             #expect(elsewhere?.code == "unauthorized")
         }

@@ -3,10 +3,16 @@ import HTTPTypes
 import Testing
 import TodoClient
 import TodoCore
+import TodoServer
 @testable import TodoWeb
 
 /// Log-in, sign-up and log-out through the forms: the CSRF token, the session cookie, the redirect.
 @Suite struct AuthFormTests {
+    /// Whether the backend answered 401.
+    static func refused(_ error: TodoClientError?) -> Bool {
+        if case .unauthorized? = error { true } else { false }
+    }
+
     static func newEmail() -> String { "user-\(UUID().uuidString.prefix(8).lowercased())@example.com" }
 
     @Test func aNewVisitorGetsAVisitorCookieAndAFormCarryingTheCSRFTokenDerivedFromIt() async throws {
@@ -59,27 +65,46 @@ import TodoCore
         }
     }
 
-    @Test func behindHTTPSTheCookiesAreSecureAndStrictTransportSecurityIsSent() async throws {
-        try await WebHarness.run { web in
+    /// Over HTTPS (a trusted proxy says so: here the loopback peer) the cookies are `Secure` and
+    /// `__Host-` prefixed, and only the prefixed session cookie is read.
+    @Test func behindHTTPSTheCookiesAreSecureHostPrefixedAndStrictTransportSecurityIsSent() async throws {
+        try await WebHarness.run(testing: .live) { web in
             let https: HTTPFields = [.xForwardedProto: "https"]
             let page = try await web.request(.get, "/signup", headers: https)
-            #expect(page.cookie(Session.visitorCookieName)?.attributes["Secure"] != nil)
+            let visitor = try #require(page.cookie("__Host-todo_visitor"))
+            #expect(visitor.attributes["Secure"] != nil && visitor.attributes["Path"] == "/" && visitor.attributes["Domain"] == nil)
+            #expect(page.cookie(Session.visitorCookieName) == nil)
             #expect(page.headers[.strictTransportSecurity] == "max-age=31536000")
-            let reply = try await web.request(.post, "/signup", cookies: [Session.visitorCookieName: try #require(page.cookie(Session.visitorCookieName)).value],
-                                              headers: https, form: [
+            let reply = try await web.request(.post, "/signup", cookies: ["__Host-todo_visitor": visitor.value], headers: https, form: [
                 ("_csrf", try #require(page.csrf)), ("email", Self.newEmail()), ("password", LiveBackend.password),
             ])
-            #expect(reply.cookie(Session.cookieName)?.attributes["Secure"] != nil)
+            let session = try #require(reply.cookie("__Host-todo_session"))
+            #expect(session.attributes["Secure"] != nil && session.attributes["Path"] == "/" && session.attributes["Domain"] == nil)
+            #expect(try await web.request(.get, "/settings", cookies: ["__Host-todo_session": session.value], headers: https).status == .ok)
+            // A cookie without the prefix (planted by a neighbouring site or plain HTTP) is no session over HTTPS.
+            let planted = try await web.request(.get, "/settings", cookies: [Session.cookieName: session.value], headers: https)
+            #expect(planted.status == .seeOther)
             // Plain HTTP gets neither.
             let plain = try await web.request(.get, "/login")
             #expect(plain.headers[.strictTransportSecurity] == nil)
+            #expect(plain.cookie(Session.visitorCookieName)?.attributes["Secure"] == nil)
+        }
+    }
+
+    /// `X-Forwarded-Proto` is the word of whoever sent the request: only a trusted proxy's counts.
+    @Test func aClientThatIsNoTrustedProxyCannotClaimHTTPS() async throws {
+        try await WebHarness.run(web: { $0.trustedProxies = TrustedProxies([IPNetwork("10.0.0.0/8")!]) }, testing: .live) { web in
+            let page = try await web.request(.get, "/signup", headers: [.xForwardedProto: "https"])
+            #expect(page.cookie(Session.visitorCookieName) != nil)
+            #expect(page.cookie("__Host-todo_visitor") == nil)
+            #expect(page.headers[.strictTransportSecurity] == nil)
         }
     }
 
     @Test func withCookieSecureAlwaysTheCookieIsSecureOverPlainHTTPToo() async throws {
         try await WebHarness.run(web: { $0.cookieSecure = .always }) { web in
             let page = try await web.request(.get, "/login")
-            #expect(page.cookie(Session.visitorCookieName)?.attributes["Secure"] != nil)
+            #expect(page.cookie("__Host-todo_visitor")?.attributes["Secure"] != nil)
         }
     }
 
@@ -216,6 +241,36 @@ import TodoCore
             let cookie = try #require(reply.cookie(Session.cookieName))
             #expect(cookie.value.isEmpty)
             #expect(cookie.attributes["Max-Age"] == "0")
+            // The token itself is revoked: a copy of the cookie (or the token) no longer works.
+            #expect(Self.refused(await clientError { try await web.api.client.me(token: account.token) }))
+            #expect(try await web.request(.get, "/settings", cookies: account.cookies).location == "/login?next=/settings")
+        }
+    }
+
+    @Test func theSettingsPageListsSessionsAndSignsOutOneOrEverywhere() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let phone = try await web.api.client.logIn(
+                email: account.email, password: LiveBackend.password,
+                for: .init(forwardedFor: nil, userAgent: "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537.36"))
+            let page = try await web.request(.get, "/settings", cookies: account.cookies)
+            #expect(page.text.contains("Chrome on Android"))
+            #expect(page.text.contains("This browser"))
+            let phoneSession = try #require(try await web.api.client.listSessions(token: account.token).first { !$0.current })
+            let ended = try await web.request(.post, "/settings/sessions/\(phoneSession.id)/delete", cookies: account.cookies,
+                                              form: [("_csrf", account.csrf)])
+            #expect(ended.location == "/settings#sessions")
+            #expect(Self.refused(await clientError { try await web.api.client.me(token: phone.token) }))
+            #expect(try await web.api.client.me(token: account.token).email == account.email)
+
+            let other = try await web.api.client.logIn(email: account.email, password: LiveBackend.password)
+            let everywhere = try await web.request(.post, "/settings/sessions/sign-out-everywhere", cookies: account.cookies,
+                                                   form: [("_csrf", account.csrf)])
+            #expect(everywhere.location == "/login")
+            #expect(everywhere.cookie(Session.cookieName)?.attributes["Max-Age"] == "0")
+            for token in [account.token, other.token] {
+                #expect(Self.refused(await clientError { try await web.api.client.me(token: token) }))
+            }
         }
     }
 

@@ -76,11 +76,12 @@ struct WebHarness: Sendable {
     static func run(
         backend configureBackend: (inout APIConfiguration) -> Void = { _ in },
         web configureWeb: @escaping @Sendable (inout WebConfiguration) -> Void = { _ in },
+        testing: TestingSetup = .router,
         _ body: @escaping @Sendable (WebHarness) async throws -> Void
     ) async throws {
         try await ServerGate.shared.run {
             try await LiveBackend.run(configure: configureBackend) { backend in
-                try await serve(backendURL: backend.baseURL, backend: backend, configureWeb, body)
+                try await serve(backendURL: backend.baseURL, backend: backend, configureWeb, testing: testing, body)
             }
         }
     }
@@ -101,7 +102,7 @@ struct WebHarness: Sendable {
     }
 
     private static func serve(
-        backendURL: String, backend: LiveBackend?, _ configure: (inout WebConfiguration) -> Void,
+        backendURL: String, backend: LiveBackend?, _ configure: (inout WebConfiguration) -> Void, testing: TestingSetup = .router,
         _ body: @Sendable (WebHarness) async throws -> Void
     ) async throws {
         var configuration = WebConfiguration()
@@ -113,7 +114,7 @@ struct WebHarness: Sendable {
         logger.logLevel = .critical
         let readiness = Readiness()
         let app = try await buildWebApplication(configuration, readiness: readiness, logger: logger)
-        try await app.test(.router) { client in
+        try await app.test(testing) { client in
             try await body(WebHarness(client: client, backend: backend, readiness: readiness))
         }
     }

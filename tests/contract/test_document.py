@@ -46,10 +46,15 @@ def test_every_operation_is_complete(spec, document):
             "/api/auth/signup",
             "/api/auth/login",
         )
-        # Token management needs a log-in JWT; everywhere else a personal token does too.
+        # Token and session management need a log-in JWT; everywhere else a personal token does too.
+        manages_sessions = operation.template.startswith("/api/auth/sessions") or operation.template == "/api/auth/logout-all"
         manages_tokens = operation.template.startswith("/api/tokens")
         if not secured:
             assert "security" not in operation.spec, f"{operation.name}: security"
+        elif manages_sessions:
+            assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
+            assert "SessionManagementForbidden" in json.dumps(operation.spec["responses"]["403"]), (
+                f"{operation.name}: 403 for a personal token")
         elif manages_tokens:
             assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
             assert "TokenManagementForbidden" in json.dumps(operation.spec["responses"]["403"]), (

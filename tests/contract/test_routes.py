@@ -45,7 +45,7 @@ def test_every_documented_route_exists(api, spec):
         "/api/me",
         "/api/tasks",
         "/api/auth",
-        "/api/auth/logout",
+        "/api/auth/signout",
         "/api/me/task",
         "/api/me/tasks/1/completed",
         "/api/me/tasks/1/complete/now",

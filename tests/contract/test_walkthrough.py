@@ -588,6 +588,44 @@ def test_personal_tokens(api, bob):
     assert api.get(TASKS, token=forever["token"], expect=200).status_code == 200
 
 
+# ---------------------------------------------------------------------------------------------
+# Log-in sessions
+
+
+def test_sessions_and_log_out(api, bob):
+    gina = sign_up(api, name="Gina")
+    phone = api.post("/api/auth/login", json_body={"email": gina.email, "password": gina.password},
+                     headers={"User-Agent": "Phone/2.0"}, expect=200).json()["token"]
+    listed = api.get("/api/auth/sessions", token=gina.token, expect=200).json()["items"]
+    assert len(listed) == 2 and [s["current"] for s in listed].count(True) == 1
+    other = next(s for s in listed if not s["current"])
+    assert other["user_agent"] == "Phone/2.0" and set(other) == {"id", "created_at", "last_used_at", "user_agent", "current"}
+
+    # Personal tokens cannot manage sessions; log-out with one changes nothing.
+    pat = api.post("/api/tokens", token=gina.token, json_body={"name": "script"}, expect=201).json()["token"]
+    for method, path in (("GET", "/api/auth/sessions"), ("POST", "/api/auth/logout-all"),
+                         ("DELETE", f"/api/auth/sessions/{other['id']}")):
+        assert error_of(api.request(method, path, token=pat, expect=403))["code"] == "forbidden"
+    api.post("/api/auth/logout", token=pat, expect=204)
+    api.get("/api/auth/me", token=pat, expect=200)
+
+    # Another user's session and unknown ids: 404.
+    for session_id in (other["id"], "not-a-session"):
+        assert error_of(api.delete(f"/api/auth/sessions/{session_id}", token=bob.token, expect=404))["code"] == "not_found"
+    assert api.delete(f"/api/auth/sessions/{other['id']}", token=gina.token, expect=204).content == b""
+    api.get("/api/auth/me", token=phone, expect=401)
+
+    # Log-out ends this session; log-out-all every one.
+    laptop = api.post("/api/auth/login", json_body={"email": gina.email, "password": gina.password}, expect=200).json()["token"]
+    api.post("/api/auth/logout", token=laptop, expect=204)
+    api.get("/api/auth/me", token=laptop, expect=401)
+    tablet = api.post("/api/auth/login", json_body={"email": gina.email, "password": gina.password}, expect=200).json()["token"]
+    api.post("/api/auth/logout-all", token=gina.token, expect=204)
+    for token in (gina.token, tablet):
+        api.get("/api/auth/sessions", token=token, expect=401)
+    api.get("/api/auth/me", token=pat, expect=200)
+
+
 TOKEN_422 = [
     ({}, {"name"}, True),
     ({"name": ""}, {"name"}, True),

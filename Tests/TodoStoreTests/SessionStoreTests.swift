@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TodoCore
+import TodoStore
+
+/// Log-in sessions, the same on every database.
+@Suite struct SessionStoreTests {
+    static let backends = Backend.available
+
+    static func session(_ user: User, at now: Timestamp, lifetime: Int64 = 3_600_000) -> LoginSession {
+        LoginSession(id: UUID().uuidString.lowercased(), userID: user.id, createdAt: now, lastUsedAt: now,
+                     expiresAt: now.adding(milliseconds: lifetime), userAgent: "Test/1.0")
+    }
+
+    @Test(arguments: backends)
+    func aSessionLivesUntilItExpiresOrIsDeleted(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let now = Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch)
+            let session = Self.session(user, at: now)
+            try await storage.sessions.createSession(session)
+            #expect(try await storage.sessions.session(id: session.id, at: now) == session)
+            #expect(try await storage.sessions.session(id: session.id, at: session.expiresAt) == nil)
+            let stranger = try await makeUser(storage)
+            #expect(try await storage.sessions.deleteSession(id: session.id, userID: stranger.id) == false)
+            #expect(try await storage.sessions.deleteSession(id: session.id, userID: user.id))
+            #expect(try await storage.sessions.session(id: session.id, at: now) == nil)
+        }
+    }
+
+    @Test(arguments: backends)
+    func deletingAllSessionsCanKeepOne(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage), other = try await makeUser(storage)
+            let now = Timestamp.now()
+            let kept = Self.session(user, at: now), dropped = Self.session(user, at: now), others = Self.session(other, at: now)
+            for session in [kept, dropped, others] { try await storage.sessions.createSession(session) }
+            try await storage.sessions.deleteSessions(userID: user.id, keeping: kept.id)
+            #expect(try await storage.sessions.sessions(userID: user.id, at: now).map(\.id) == [kept.id])
+            try await storage.sessions.deleteSessions(userID: user.id, keeping: nil)
+            #expect(try await storage.sessions.sessions(userID: user.id, at: now).isEmpty)
+            #expect(try await storage.sessions.sessions(userID: other.id, at: now).map(\.id) == [others.id])
+        }
+    }
+
+    @Test(arguments: backends)
+    func aUseIsRecordedAtMostOnceAMinute(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let start = Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch)
+            let session = Self.session(user, at: start)
+            try await storage.sessions.createSession(session)
+            try await storage.sessions.touchSession(id: session.id, at: start.adding(milliseconds: 59_000))
+            #expect(try await storage.sessions.session(id: session.id, at: start)?.lastUsedAt == start)
+            let later = start.adding(milliseconds: 60_000)
+            try await storage.sessions.touchSession(id: session.id, at: later)
+            #expect(try await storage.sessions.session(id: session.id, at: start)?.lastUsedAt == later)
+        }
+    }
+
+    @Test(arguments: backends)
+    func expiredSessionsArePruned(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let now = Timestamp.now()
+            let brief = Self.session(user, at: now, lifetime: 1000), long = Self.session(user, at: now)
+            try await storage.sessions.createSession(brief)
+            try await storage.sessions.createSession(long)
+            try await storage.sessions.pruneSessions(before: now.adding(milliseconds: 1000))
+            #expect(try await storage.sessions.sessions(userID: user.id, at: now).map(\.id) == [long.id])
+        }
+    }
+}
