@@ -25,6 +25,8 @@ public struct APIConfiguration: Sendable {
     public var eventPollInterval: Duration = .milliseconds(250)
     /// A comment line on idle live streams keeps proxies from closing them.
     public var eventHeartbeat: Duration = .seconds(15)
+    /// Live-event streams one user may hold open at once, per process.
+    public var eventStreamsPerUser = 10
     /// How long events stay available for `Last-Event-ID` resumption.
     public var eventRetention: Duration = .seconds(86_400)
     public var assistant = AssistantConfiguration()

@@ -71,7 +71,10 @@ func buildRouter(
         .add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: true))
     TaskController(tasks: storage.tasks, body: body).addRoutes(to: user.group("tasks"))
     TransferController(tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize)).addRoutes(to: user)
-    EventController(events: storage.events, tasks: storage.tasks, hub: hub, heartbeat: configuration.eventHeartbeat) { token in
+    EventController(
+        events: storage.events, tasks: storage.tasks, hub: hub, heartbeat: configuration.eventHeartbeat,
+        streams: InFlightLimit(limit: configuration.eventStreamsPerUser)
+    ) { token in
         (try? await authenticator.authenticate(token)) != nil
     }.addRoutes(to: user)
     ChatController(

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import ServiceLifecycle
 import TodoCore
+import TodoServer
 import TodoStore
 
 /// `GET /api/{user_id}/events`: the caller's live events as Server-Sent Events. A client that
@@ -13,6 +14,9 @@ struct EventController<Context: AppRequestContext>: Sendable {
     let tasks: any TaskStore
     let hub: EventHub
     let heartbeat: Duration
+    /// Open streams per user in this process: each holds a connection and a subscription, and
+    /// through the web UI a backend connection of its pool too.
+    let streams: InFlightLimit
     /// Whether a bearer token still works (checked at every heartbeat: a stream must end when
     /// its token is revoked or expires, as a new request would be refused).
     let stillValid: @Sendable (String) async -> Bool
@@ -24,6 +28,12 @@ struct EventController<Context: AppRequestContext>: Sendable {
 
     @Sendable func stream(_ request: Request, context: Context) async throws -> Response {
         let userID = try context.requireUser()
+        guard let slot = streams.slot(userID) else {
+            var error = APIError(.tooManyRequests, code: "too_many_streams",
+                                 message: "\(streams.limit) live-event streams are open for this account already; close one first")
+            error.headers[.retryAfter] = "30"
+            throw error
+        }
         let resumeFrom = request.headers[.lastEventID].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
         let latest = try await events.latestEventID()
         // An id from the future (the database was reset) resumes from now, not from never.
@@ -40,7 +50,10 @@ struct EventController<Context: AppRequestContext>: Sendable {
             .init("X-Accel-Buffering")!: "no",
         ]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer { Task { await hub.unsubscribe(subscription) } }
+            defer {
+                Task { await hub.unsubscribe(subscription) }
+                withExtendedLifetime(slot) {}
+            }
             try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
             for event in replay {
                 let data = try await EventHub.data(for: event, in: tasks)

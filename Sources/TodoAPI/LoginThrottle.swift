@@ -81,33 +81,6 @@ struct LoginThrottle: Sendable {
     }
 }
 
-/// How many of one key's operations run at once in this process, up to `limit`.
-final class InFlightLimit: Sendable {
-    private let running = Mutex<[String: Int]>([:])
-    let limit: Int
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    /// Whether another operation may start now; if so, `leave` must follow.
-    func enter(_ key: String) -> Bool {
-        running.withLock { running in
-            let count = running[key, default: 0]
-            guard count < limit else { return false }
-            running[key] = count + 1
-            return true
-        }
-    }
-
-    func leave(_ key: String) {
-        running.withLock { running in
-            let count = running[key, default: 1] - 1
-            running[key] = count > 0 ? count : nil
-        }
-    }
-}
-
 /// Drops what has ended (attempt windows, expired sessions) every `interval`, once the schema exists.
 struct Pruning: Service {
     let readiness: Readiness

@@ -18,16 +18,10 @@ public func buildWebApplication(
     server: HTTPServerBuilder = .http1(),
     logger: Logger
 ) async throws -> some ApplicationProtocol {
-    var httpConfiguration = HTTPClient.Configuration()
-    // Every open live-event stream holds a connection to the backend.
-    httpConfiguration.connectionPool = .init(
-        idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.backendConnections)
-    httpConfiguration.timeout.connect = .seconds(3)
-    // A refused connection fails at once: retried until the request's deadline, every page
-    // would wait out `backendTimeout` to say that the backend is down.
-    httpConfiguration.connectionPool.retryConnectionEstablishment = false
-    let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
+    let http = backendHTTPClient(connections: configuration.backendConnections)
+    let streamHTTP = backendHTTPClient(connections: configuration.streamConnections)
     let client = TodoClient(baseURL: configuration.backendURL, http: http, timeout: configuration.backendTimeout)
+    let streamClient = TodoClient(baseURL: configuration.backendURL, http: streamHTTP, timeout: configuration.backendTimeout)
     let views = try Views(assets: AssetCatalog(files: EmbeddedFiles.assets))
 
     let router = Router(context: WebRequestContext.self)
@@ -44,8 +38,11 @@ public func buildWebApplication(
         return response
     }
     router.get("favicon.ico") { _, _ in Response.redirect(to: views.assets.path("icon.svg")) }
-    ProxyController(client: client, timeout: configuration.proxyTimeout, maxBodySize: configuration.maxBodySize)
-        .addRoutes(to: router)
+    ProxyController(
+        client: client, timeout: configuration.proxyTimeout, maxBodySize: configuration.maxBodySize,
+        streams: EventStreamGate(client: streamClient, perSession: configuration.eventStreamsPerSession,
+                                 total: configuration.streamConnections)
+    ).addRoutes(to: router)
 
     let pages = router.group().add(middleware: FormMiddleware(maxBodySize: configuration.maxBodySize))
     let sessionLifetime = configuration.sessionLifetime
@@ -59,8 +56,19 @@ public func buildWebApplication(
         server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
-    app.addServices(HTTPClientService(http: http))
+    app.addServices(HTTPClientService(http: http), HTTPClientService(http: streamHTTP))
     return app
+}
+
+/// A client of the backend with a pool of `connections`.
+func backendHTTPClient(connections: Int) -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+    configuration.timeout.connect = .seconds(3)
+    // A refused connection fails at once: retried until the request's deadline, every page
+    // would wait out `backendTimeout` to say that the backend is down.
+    configuration.connectionPool.retryConnectionEstablishment = false
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }
 
 /// The templates and static files, compiled into the binary (the runtime image has no files).

@@ -1,10 +1,12 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import ServiceLifecycle
 import TodoClient
+import TodoServer
 
 /// `/api/*`: passes calls to the backend so that the browser needs only one origin. The
 /// session cookie becomes `Authorization: Bearer`, so scripts (and `EventSource`) need no
@@ -14,6 +16,7 @@ struct ProxyController: Sendable {
     let client: TodoClient
     let timeout: Duration
     let maxBodySize: Int
+    let streams: EventStreamGate
 
     /// Request headers the backend may see (never the browser's cookies).
     static let forwardedRequestHeaders: [HTTPField.Name] = [
@@ -67,9 +70,17 @@ struct ProxyController: Sendable {
             }
         }
         let target = path + (request.uri.query.map { "?" + $0 } ?? "")
+        var backend = client
+        var slots: [InFlightLimit.Slot] = []
+        if EventStreamGate.isStream(request) {
+            switch streams.admit(credential: request.headers[.authorization] ?? context.sessionToken ?? "") {
+            case .admitted(let held): (backend, slots) = (streams.client, held)
+            case .refused(let response): return response
+            }
+        }
         let upstream: HTTPClientResponse
         do {
-            upstream = try await client.forward(method: request.method.rawValue, path: target, headers: headers, body: body, timeout: timeout)
+            upstream = try await backend.forward(method: request.method.rawValue, path: target, headers: headers, body: body, timeout: timeout)
         } catch {
             context.logger.warning("backend unreachable", metadata: ["error": "\(error)"])
             var response = Self.error(.serviceUnavailable, code: "unavailable", message: "the task service is not answering; try again shortly")
@@ -85,13 +96,15 @@ struct ProxyController: Sendable {
             expired.setCookie(Session.expiredCookie(secure: context.isSecure))
             responseHeaders.append(contentsOf: expired.headers)
         }
-        let stream = upstream.body
+        let stream = upstream.body, held = slots
         let isEventStream = upstream.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
         let length = upstream.headers.first(name: "content-length").flatMap(Int.init)
         return Response(
             status: HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
             headers: responseHeaders,
             body: ResponseBody(contentLength: isEventStream ? nil : length) { writer in
+                // The stream's places are given back when it ends (or this body is dropped unrun).
+                defer { withExtendedLifetime(held) {} }
                 if isEventStream {
                     // A stream never ends on its own: end it when this server shuts down.
                     let (chunks, feed) = AsyncStream<ByteBuffer>.makeStream()
@@ -116,5 +129,48 @@ struct ProxyController: Sendable {
 
     static func error(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
         PageSupport.json(.object(["error": .object(["code": .string(code), "message": .string(message), "details": .array([])])]), status: status)
+    }
+}
+
+/// Live-event streams through the proxy: a pool of backend connections of their own, so that
+/// open streams never leave pages waiting for one, at most `perSession` streams per credential
+/// (session cookie or bearer token), and at most `total` at once (the pool's size: past it a
+/// stream would wait for a connection until its timeout, so it is refused at once instead).
+struct EventStreamGate: Sendable {
+    let client: TodoClient
+    let perCredential: InFlightLimit
+    let everyone: InFlightLimit
+
+    init(client: TodoClient, perSession: Int, total: Int) {
+        self.client = client
+        perCredential = InFlightLimit(limit: perSession)
+        everyone = InFlightLimit(limit: total)
+    }
+
+    enum Admission {
+        case admitted([InFlightLimit.Slot])
+        case refused(Response)
+    }
+
+    static func isStream(_ request: Request) -> Bool {
+        request.method == .get && request.uri.path.split(separator: "/").last == "events"
+    }
+
+    func admit(credential: String) -> Admission {
+        // Keyed by a digest: the map holds no credentials.
+        let key = Data(SHA256.hash(data: Data(credential.utf8))).base64EncodedString()
+        guard let own = perCredential.slot(key) else {
+            return .refused(Self.tooMany(429, "too_many_streams", "\(perCredential.limit) live-event streams are open for this session already; close a tab first"))
+        }
+        guard let shared = everyone.slot("") else {
+            return .refused(Self.tooMany(503, "unavailable", "too many live-event streams are open on this server; try again shortly"))
+        }
+        return .admitted([own, shared])
+    }
+
+    static func tooMany(_ status: Int, _ code: String, _ message: String) -> Response {
+        var response = ProxyController.error(HTTPResponse.Status(code: status), code: code, message: message)
+        response.headers[.retryAfter] = "30"
+        return response
     }
 }

@@ -29,8 +29,13 @@ public struct WebConfiguration: Sendable {
     public var proxyTimeout: Duration = .seconds(120)
     /// The largest request body accepted, in bytes (forms, uploads, proxied calls).
     public var maxBodySize = 16 << 20
-    /// Connections to the backend at most; every open live-event stream holds one.
+    /// Connections to the backend for pages and API calls.
     public var backendConnections = 1024
+    /// Connections to the backend for live-event streams, a pool of their own: each open stream
+    /// holds one for as long as it is open, and streams must never leave pages waiting.
+    public var streamConnections = 1000
+    /// Live-event streams one browser session may hold open at once.
+    public var eventStreamsPerSession = 10
     public var accessLog = true
 
     public init() {}

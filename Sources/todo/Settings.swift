@@ -144,6 +144,7 @@ extension APIConfiguration {
         eventPollInterval = .milliseconds(try environment.integer("EVENT_POLL_INTERVAL_MS", default: 250, range: 10...10_000))
         eventHeartbeat = .seconds(try environment.integer("EVENT_HEARTBEAT_SECONDS", default: 15, range: 1...300))
         eventRetention = .seconds(3600 * (try environment.integer("EVENT_RETENTION_HOURS", default: 24, range: 1...720)))
+        eventStreamsPerUser = try environment.integer("EVENT_STREAMS_PER_USER", default: 10, range: 1...1000)
         assistant = try AssistantConfiguration(environment)
         passwordHashCost = UInt8(try environment.integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
         loginAttemptLimit = try environment.integer("LOGIN_ATTEMPT_LIMIT", default: 10, range: 1...10_000)

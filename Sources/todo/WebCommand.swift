@@ -28,7 +28,8 @@ struct Web: AsyncParsableCommand {
 extension WebConfiguration {
     /// The web UI's settings (README, "Configuration"): `PORT` (or `WEB_PORT`), `HOST`,
     /// `BACKEND_URL`, `COOKIE_SECURE`, `TRUSTED_PROXIES`, `SESSION_TTL_SECONDS`, `BACKEND_TIMEOUT_SECONDS`,
-    /// `MAX_BODY_SIZE`, `ACCESS_LOG`.
+    /// `MAX_BODY_SIZE`, `ACCESS_LOG`, `EVENT_STREAMS_PER_USER` (per browser session here),
+    /// `EVENT_STREAM_CONNECTIONS`.
     init(_ environment: Environment, defaultHost: String) throws {
         self.init()
         host = environment.string("HOST") ?? defaultHost
@@ -48,5 +49,7 @@ extension WebConfiguration {
         backendTimeout = .seconds(try environment.integer("BACKEND_TIMEOUT_SECONDS", default: 10, range: 1...300))
         maxBodySize = try environment.integer("MAX_BODY_SIZE", default: 16 << 20, range: 1024...(1 << 30))
         accessLog = try environment.bool("ACCESS_LOG", default: true)
+        eventStreamsPerSession = try environment.integer("EVENT_STREAMS_PER_USER", default: 10, range: 1...1000)
+        streamConnections = try environment.integer("EVENT_STREAM_CONNECTIONS", default: 1000, range: 1...100_000)
     }
 }
