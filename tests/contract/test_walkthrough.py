@@ -809,6 +809,19 @@ def test_live_events(api, spec, bob):
         assert all(e.json() == {"id": task["id"]} for e in replayed)
 
 
+def test_a_user_holds_at_most_ten_streams(api, bob):
+    mona = sign_up(api)
+    streams = [open_events(api, mona) for _ in range(10)]
+    try:
+        with api.get("/api/me/events", token=mona.token, stream=True, fresh_connection=True, expect=429) as refused:
+            assert error_of(refused)["code"] == "too_many_streams" and refused.headers["Retry-After"].isdigit()
+        with open_events(api, bob):
+            pass
+    finally:
+        for stream in streams:
+            stream.close()
+
+
 def test_transfer_and_events_need_the_callers_token(api, alice, bob):
     operations = [("GET", "/api/{user}/export", None), ("POST", "/api/{user}/import", EMPTY_IMPORT),
                   ("GET", "/api/{user}/events", None)]
