@@ -35,6 +35,8 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         signedIn.post("logout-all", use: logOutEverywhere)
         signedIn.get("sessions", use: listSessions)
         signedIn.delete("sessions/:session_id", use: endSession)
+        signedIn.post("password", use: changePassword)
+        signedIn.delete("me", use: deleteAccount)
     }
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
@@ -73,7 +75,50 @@ struct AuthController<Context: AppRequestContext>: Sendable {
             return try await hasher.verify(password, against: acceptable ? stored?.passwordHash : nil) && acceptable && stored != nil
         }
         guard succeeded, let stored else { throw APIError.unauthorized("wrong e-mail or password") }
+        // Only the right password learns that the account is disabled.
+        guard !stored.disabled else { throw APIError(.forbidden, code: "account_disabled", message: "this account is disabled; ask the operator") }
         return try await session(for: stored.user, request)
+    }
+
+    /// A new password: every other log-in session ends at once (and, when asked, every personal
+    /// token); this one goes on. The current password is checked under the log-in throttle, so
+    /// a stolen session cannot guess it faster than a log-in could.
+    @Sendable func changePassword(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let userID = try requireLogIn(context)
+        let fields = try Fields(try await body.require(request).object(), allowed: ["current_password", "new_password", "revoke_api_tokens"])
+        let current = try fields.string("current_password")
+        let new = try fields.string("new_password")
+        let revokeTokens = try fields.optionalBool("revoke_api_tokens") ?? false
+        do { try Credentials.checkNewPassword(new) } catch { throw ValidationError(error.issues.map { FieldIssue(field: "new_password", message: $0.message) }) }
+        try await checkPassword(current, of: userID, context)
+        guard try await accounts.changePassword(userID: userID, hash: try await hasher.hash(new), keepingSession: context.authenticatedWith?.sessionID,
+                                                revokingTokens: revokeTokens)
+        else { throw APIError.unauthorized("the account no longer exists") }
+        sessions.forget(userID: userID)
+        context.logger.info("password changed", metadata: ["revoked_tokens": "\(revokeTokens)"])
+        return .noContent
+    }
+
+    /// Deletes the account and everything it owns; the password is asked again.
+    @Sendable func deleteAccount(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let userID = try requireLogIn(context)
+        let fields = try Fields(try await body.require(request).object(), allowed: ["password"])
+        try await checkPassword(try fields.string("password"), of: userID, context)
+        guard try await accounts.deleteUser(id: userID) else { throw APIError.unauthorized("the account no longer exists") }
+        sessions.forget(userID: userID)
+        context.logger.info("account deleted")
+        return .noContent
+    }
+
+    /// Checks the signed-in user's password, counted like a log-in; 403 `wrong_password` (not
+    /// 401, which would say the session ended).
+    private func checkPassword(_ password: String, of userID: UserID, _ context: Context) async throws {
+        guard let user = try await accounts.user(id: userID) else { throw APIError.unauthorized("the account no longer exists") }
+        let right = try await throttle.attempt(email: user.email, address: context.clientAddress) {
+            let stored = try await accounts.credentials(email: user.email)
+            return try await hasher.verify(password, against: Credentials.isAcceptablePassword(password) ? stored?.passwordHash : nil)
+        }
+        guard right else { throw APIError(.forbidden, code: "wrong_password", message: "the password is wrong") }
     }
 
     @Sendable func me(_ request: Request, context: Context) async throws -> User {
@@ -220,6 +265,12 @@ struct Fields {
     func optionalString(_ name: String) throws(ValidationError) -> String? {
         guard let value = object[name], value != .null else { return nil }
         return try string(name)
+    }
+
+    func optionalBool(_ name: String) throws(ValidationError) -> Bool? {
+        guard let value = object[name], value != .null else { return nil }
+        guard case .bool(let flag) = value else { throw ValidationError(field: name, "must be true or false") }
+        return flag
     }
 }
 

@@ -76,6 +76,20 @@ public struct TodoClient: Sendable {
         let _: Empty = try await send(.POST, "/api/auth/logout-all", token: token).value
     }
 
+    /// A new password; every other session of the user ends (and, with `revokeTokens`, every
+    /// personal token). A wrong current password is `.forbidden` with code `wrong_password`.
+    public func changePassword(token: String, current: String, new: String, revokeTokens: Bool) async throws {
+        let body: JSONValue = .object([
+            "current_password": .string(current), "new_password": .string(new), "revoke_api_tokens": .bool(revokeTokens),
+        ])
+        let _: Empty = try await send(.POST, "/api/auth/password", token: token, body: body).value
+    }
+
+    /// Deletes the account and everything it owns.
+    public func deleteAccount(token: String, password: String) async throws {
+        let _: Empty = try await send(.DELETE, "/api/auth/me", token: token, body: JSONValue.object(["password": .string(password)])).value
+    }
+
     /// Where the user is signed in.
     public struct SessionSummary: Sendable, Decodable {
         public var id: String

@@ -163,6 +163,10 @@ enum Migrations {
             "CREATE INDEX sessions_user ON sessions (user_id)",
             "CREATE INDEX sessions_expires ON sessions (expires_at)",
         ]),
+        // Operators disable accounts (`todo user disable`): no log-in, no token accepted.
+        Migration(version: 6, name: "disabled accounts", statements: [
+            "ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -287,6 +291,9 @@ enum Migrations {
             """,
             "CREATE INDEX sessions_user ON sessions (user_id)",
             "CREATE INDEX sessions_expires ON sessions (expires_at)",
+        ]),
+        Migration(version: 6, name: "disabled accounts", statements: [
+            "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
         ]),
     ]
 }

@@ -17,9 +17,9 @@ struct PostgresAccountStore: AccountStore {
     }
 
     func credentials(email: String) async throws -> StoredCredentials? {
-        try await database.query("SELECT id, email, name, created_at, password_hash FROM users WHERE email = \(email)") { rows in
-            for try await (id, email, name, created, hash) in rows.decode((String, String, String?, Timestamp, String).self) {
-                return StoredCredentials(user: User(id: id, email: email, name: name, createdAt: created), passwordHash: hash)
+        try await database.query("SELECT id, email, name, created_at, password_hash, disabled FROM users WHERE email = \(email)") { rows in
+            for try await (id, email, name, created, hash, disabled) in rows.decode((String, String, String?, Timestamp, String, Bool).self) {
+                return StoredCredentials(user: User(id: id, email: email, name: name, createdAt: created), passwordHash: hash, disabled: disabled)
             }
             return nil
         }
@@ -55,7 +55,10 @@ struct PostgresAccountStore: AccountStore {
 
     func token(secretHash: String) async throws -> PersonalToken? {
         try await database.query(
-            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE token_hash = \(secretHash)",
+            """
+            SELECT t.id, t.user_id, t.name, t.created_at, t.expires_at, t.last_used_at
+            FROM api_tokens t JOIN users u ON u.id = t.user_id AND NOT u.disabled WHERE t.token_hash = \(secretHash)
+            """,
             Self.tokens
         ).first
     }
@@ -65,6 +68,42 @@ struct PostgresAccountStore: AccountStore {
         _ = try await database.query(
             "UPDATE api_tokens SET last_used_at = \(now) WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at <= \(recent))",
             PostgresDatabase.hasRows)
+    }
+
+    func allUsers() async throws -> [Account] {
+        try await database.query("SELECT id, email, name, created_at, disabled FROM users ORDER BY created_at, id") { rows in
+            var accounts: [Account] = []
+            for try await (id, email, name, created, disabled) in rows.decode((String, String, String?, Timestamp, Bool).self) {
+                accounts.append(Account(user: User(id: id, email: email, name: name, createdAt: created), disabled: disabled))
+            }
+            return accounts
+        }
+    }
+
+    func changePassword(userID: UserID, hash: String, keepingSession: String?, revokingTokens: Bool) async throws -> Bool {
+        try await database.transaction { connection, logger -> Bool in
+            let changed = try await connection.query("UPDATE users SET password_hash = \(hash) WHERE id = \(userID) RETURNING id", logger: logger)
+            guard try await PostgresDatabase.hasRows(changed) else { return false }
+            _ = try await connection.query(
+                "DELETE FROM sessions WHERE user_id = \(userID) AND id IS DISTINCT FROM \(keepingSession)", logger: logger)
+            if revokingTokens { _ = try await connection.query("DELETE FROM api_tokens WHERE user_id = \(userID)", logger: logger) }
+            return true
+        } ?? false
+    }
+
+    func setDisabled(_ disabled: Bool, userID: UserID) async throws -> Bool {
+        try await database.write("UPDATE users SET disabled = \(disabled) WHERE id = \(userID) RETURNING id", PostgresDatabase.hasRows)
+    }
+
+    /// Tasks, tokens, sessions and conversations go with the row (ON DELETE CASCADE); the events,
+    /// which outlive their tasks, including those the cascade itself records, are deleted after it.
+    func deleteUser(id: UserID) async throws -> Bool {
+        try await database.transaction { connection, logger -> Bool in
+            guard try await PostgresDatabase.hasRows(try await connection.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: logger))
+            else { return false }
+            _ = try await connection.query("DELETE FROM events WHERE user_id = \(id)", logger: logger)
+            return true
+        } ?? false
     }
 
     @Sendable private static func tokens(_ rows: PostgresRowSequence) async throws -> [PersonalToken] {

@@ -16,7 +16,10 @@ struct PostgresSessionStore: SessionStore {
 
     func session(id: String, at now: Timestamp) async throws -> LoginSession? {
         try await database.query(
-            "SELECT id, user_id, created_at, last_used_at, expires_at, user_agent FROM sessions WHERE id = \(id) AND expires_at > \(now)", Self.sessions
+            """
+            SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.user_agent
+            FROM sessions s JOIN users u ON u.id = s.user_id AND NOT u.disabled WHERE s.id = \(id) AND s.expires_at > \(now)
+            """, Self.sessions
         ).first
     }
 

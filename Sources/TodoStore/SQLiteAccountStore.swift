@@ -18,9 +18,9 @@ struct SQLiteAccountStore: AccountStore {
 
     func credentials(email: String) async throws -> StoredCredentials? {
         let rows = try await database.read(
-            "SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?1", [.text(email)])
+            "SELECT id, email, name, password_hash, created_at, disabled FROM users WHERE email = ?1", [.text(email)])
         guard let row = rows.first, let hash = row.column("password_hash")?.string else { return nil }
-        return StoredCredentials(user: try Self.user(row), passwordHash: hash)
+        return StoredCredentials(user: try Self.user(row), passwordHash: hash, disabled: row.column("disabled")?.bool ?? false)
     }
 
     func user(id: UserID) async throws -> User? {
@@ -54,7 +54,10 @@ struct SQLiteAccountStore: AccountStore {
 
     func token(secretHash: String) async throws -> PersonalToken? {
         try await database.read(
-            "SELECT id, user_id, name, created_at, expires_at, last_used_at FROM api_tokens WHERE token_hash = ?1", [.text(secretHash)]
+            """
+            SELECT t.id, t.user_id, t.name, t.created_at, t.expires_at, t.last_used_at
+            FROM api_tokens t JOIN users u ON u.id = t.user_id AND NOT u.disabled WHERE t.token_hash = ?1
+            """, [.text(secretHash)]
         ).first.map(Self.token)
     }
 
@@ -63,6 +66,37 @@ struct SQLiteAccountStore: AccountStore {
         _ = try await database.write(
             "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)",
             [.text(id), SQLiteDatabase.time(now), SQLiteDatabase.time(recent)])
+    }
+
+    func allUsers() async throws -> [Account] {
+        try await database.read("SELECT id, email, name, created_at, disabled FROM users ORDER BY created_at, id").map { row in
+            Account(user: try Self.user(row), disabled: row.column("disabled")?.bool ?? false)
+        }
+    }
+
+    func changePassword(userID: UserID, hash: String, keepingSession: String?, revokingTokens: Bool) async throws -> Bool {
+        try await database.transaction { connection -> Bool in
+            guard try await !connection.query("UPDATE users SET password_hash = ?1 WHERE id = ?2 RETURNING id", [.text(hash), .text(userID)]).isEmpty
+            else { return false }
+            _ = try await connection.query(
+                "DELETE FROM sessions WHERE user_id = ?1 AND id IS NOT ?2", [.text(userID), keepingSession.map(SQLiteData.text) ?? .null])
+            if revokingTokens { _ = try await connection.query("DELETE FROM api_tokens WHERE user_id = ?1", [.text(userID)]) }
+            return true
+        } ?? false
+    }
+
+    func setDisabled(_ disabled: Bool, userID: UserID) async throws -> Bool {
+        try await !database.write("UPDATE users SET disabled = ?1 WHERE id = ?2 RETURNING id", [.integer(disabled ? 1 : 0), .text(userID)]).isEmpty
+    }
+
+    /// Tasks, tokens, sessions and conversations go with the row (ON DELETE CASCADE); the events,
+    /// which outlive their tasks, including those the cascade itself records, are deleted after it.
+    func deleteUser(id: UserID) async throws -> Bool {
+        try await database.transaction { connection -> Bool in
+            guard try await !connection.query("DELETE FROM users WHERE id = ?1 RETURNING id", [.text(id)]).isEmpty else { return false }
+            _ = try await connection.query("DELETE FROM events WHERE user_id = ?1", [.text(id)])
+            return true
+        } ?? false
     }
 
     private static func token(_ row: SQLiteRow) throws -> PersonalToken {

@@ -16,7 +16,10 @@ struct SQLiteSessionStore: SessionStore {
 
     func session(id: String, at now: Timestamp) async throws -> LoginSession? {
         try await database.read(
-            "SELECT \(Self.columns) FROM sessions WHERE id = ?1 AND expires_at > ?2", [.text(id), SQLiteDatabase.time(now)]
+            """
+            SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.user_agent
+            FROM sessions s JOIN users u ON u.id = s.user_id AND NOT u.disabled WHERE s.id = ?1 AND s.expires_at > ?2
+            """, [.text(id), SQLiteDatabase.time(now)]
         ).first.map(Self.session)
     }
 

@@ -3,7 +3,7 @@ import TodoCore
 /// The log-in sessions of accounts. An access token is valid only while its session is stored.
 public protocol SessionStore: Sendable {
     func createSession(_ session: LoginSession) async throws
-    /// The session with this id, if it exists and has not expired at `now`.
+    /// The session with this id, if it exists, has not expired at `now`, and its account is not disabled.
     func session(id: String, at now: Timestamp) async throws -> LoginSession?
     /// The user's unexpired sessions, the most recently used first.
     func sessions(userID: UserID, at now: Timestamp) async throws -> [LoginSession]

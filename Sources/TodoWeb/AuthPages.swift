@@ -48,6 +48,7 @@ struct AuthPages: Sendable {
             let (message, status): (String, HTTPResponse.Status) = switch error {
             case .unauthorized: ("Wrong e-mail or password.", .unauthorized)
             case .rateLimited: ("Too many failed attempts. Wait a few minutes, then try again.", .tooManyRequests)
+            case .forbidden(let problem) where problem.code == "account_disabled": ("This account is disabled. Ask the operator of this site.", .forbidden)
             case .validation(let issues, let message): (PageSupport.messages(issues, message: message).joined(separator: " "), .unauthorized)
             default: throw error
             }

@@ -50,6 +50,8 @@ struct SettingsPages: Sendable {
         router.post("settings/tokens/:token_id/delete", use: revokeToken)
         router.post("settings/sessions/:session_id/delete", use: endSession)
         router.post("settings/sessions/sign-out-everywhere", use: signOutEverywhere)
+        router.post("settings/password", use: changePassword)
+        router.post("settings/delete-account", use: deleteAccount)
         router.get("settings/export", use: export)
         router.post("settings/import", use: importTasks)
     }
@@ -100,6 +102,40 @@ struct SettingsPages: Sendable {
     @Sendable func signOutEverywhere(_ request: Request, context: WebRequestContext) async throws -> Response {
         try await client.logOutEverywhere(token: try context.requireSession())
         return AuthPages.signedOut(context)
+    }
+
+    @Sendable func changePassword(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let form = context.form
+        guard form["new_password"] == form["confirm_password"] else {
+            return try await page(context, token: token, errors: ["The new password and its confirmation differ."], status: .unprocessableContent)
+        }
+        do {
+            try await client.changePassword(token: token, current: form["current_password"] ?? "", new: form["new_password"] ?? "",
+                                            revokeTokens: form["revoke_api_tokens"] == "on")
+            return try await page(context, token: token, notices: ["Password changed. Every other session has been signed out."])
+        } catch TodoClientError.forbidden(let problem) where problem.code == "wrong_password" {
+            return try await page(context, token: token, errors: ["The current password is wrong."], status: .forbidden)
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await page(context, token: token, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
+        } catch TodoClientError.rateLimited {
+            return try await page(context, token: token, errors: ["Too many wrong passwords. Wait a few minutes, then try again."],
+                                  status: .tooManyRequests)
+        }
+    }
+
+    /// Deletes the account for good (the page offers the export first) and signs out.
+    @Sendable func deleteAccount(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        do {
+            try await client.deleteAccount(token: token, password: context.form["password"] ?? "")
+            return AuthPages.signedOut(context)
+        } catch TodoClientError.forbidden(let problem) where problem.code == "wrong_password" {
+            return try await page(context, token: token, errors: ["The password is wrong: the account was not deleted."], status: .forbidden)
+        } catch TodoClientError.rateLimited {
+            return try await page(context, token: token, errors: ["Too many wrong passwords. Wait a few minutes, then try again."],
+                                  status: .tooManyRequests)
+        }
     }
 
     @Sendable func export(_ request: Request, context: WebRequestContext) async throws -> Response {

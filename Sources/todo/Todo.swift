@@ -17,7 +17,7 @@ struct Todo: AsyncParsableCommand {
         abstract: "A multi-user Todo system: REST API, web UI and MCP server in one binary.",
         discussion: "Every setting is an environment variable; see the README's Configuration section.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, API.self, Web.self, MCPServe.self, Migrate.self, Export.self, Import.self, Healthcheck.self])
+        subcommands: [Serve.self, API.self, Web.self, MCPServe.self, Migrate.self, Export.self, Import.self, UserCommand.self, Healthcheck.self])
 }
 
 /// Runs the backend (and, for `todo serve`, the other roles' `companions`) until SIGTERM/SIGINT,

@@ -71,3 +71,81 @@ import TodoStore
         }
     }
 }
+
+/// Managing accounts, the same on every database.
+@Suite struct AccountAdministrationTests {
+    static let backends = Backend.available
+
+    @Test(arguments: backends)
+    func deletingAUserRemovesEverythingItOwnsAndNothingElse(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage), other = try await makeUser(storage)
+            let now = Timestamp.now()
+            for owner in [user, other] {
+                _ = try await storage.tasks.insertTask(TaskFields(title: "task of \(owner.id)"), userID: owner.id, at: now)
+                try await storage.accounts.createToken(
+                    PersonalToken(id: UUID().uuidString.lowercased(), userID: owner.id, name: "t", createdAt: now, expiresAt: nil, lastUsedAt: nil),
+                    secretHash: UUID().uuidString)
+                try await storage.sessions.createSession(SessionStoreTests.session(owner, at: now))
+                _ = try await storage.conversations.createConversation(
+                    Conversation(id: UUID().uuidString.lowercased(), userID: owner.id, title: "chat", createdAt: now, updatedAt: now))
+            }
+            #expect(try await storage.accounts.deleteUser(id: user.id))
+            #expect(try await storage.accounts.user(id: user.id) == nil)
+            #expect(try await storage.tasks.allTasks(userID: user.id).isEmpty)
+            #expect(try await storage.accounts.tokens(userID: user.id).isEmpty)
+            #expect(try await storage.sessions.sessions(userID: user.id, at: now).isEmpty)
+            #expect(try await storage.conversations.conversations(userID: user.id, limit: 10).isEmpty)
+            #expect(try await storage.events.events(userID: user.id, after: 0, limit: 100).isEmpty)
+            // The other account keeps all of its own.
+            #expect(try await storage.tasks.allTasks(userID: other.id).count == 1)
+            #expect(try await storage.accounts.tokens(userID: other.id).count == 1)
+            #expect(try await storage.sessions.sessions(userID: other.id, at: now).count == 1)
+            #expect(try await storage.events.events(userID: other.id, after: 0, limit: 100).count == 1)
+            #expect(try await storage.accounts.deleteUser(id: user.id) == false)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aDisabledAccountsSessionsAndTokensAreNotFound(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let now = Timestamp.now()
+            let session = SessionStoreTests.session(user, at: now)
+            try await storage.sessions.createSession(session)
+            let hash = UUID().uuidString
+            try await storage.accounts.createToken(
+                PersonalToken(id: UUID().uuidString.lowercased(), userID: user.id, name: "t", createdAt: now, expiresAt: nil, lastUsedAt: nil),
+                secretHash: hash)
+            #expect(try await storage.accounts.setDisabled(true, userID: user.id))
+            #expect(try await storage.sessions.session(id: session.id, at: now) == nil)
+            #expect(try await storage.accounts.token(secretHash: hash) == nil)
+            #expect(try await storage.accounts.credentials(email: user.email)?.disabled == true)
+            #expect(try await storage.accounts.allUsers().first { $0.user.id == user.id }?.disabled == true)
+            #expect(try await storage.accounts.setDisabled(false, userID: user.id))
+            #expect(try await storage.sessions.session(id: session.id, at: now) != nil)
+            #expect(try await storage.accounts.token(secretHash: hash) != nil)
+        }
+    }
+
+    @Test(arguments: backends)
+    func changingThePasswordEndsTheOtherSessionsInTheSameTransaction(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let now = Timestamp.now()
+            let kept = SessionStoreTests.session(user, at: now), ended = SessionStoreTests.session(user, at: now)
+            for session in [kept, ended] { try await storage.sessions.createSession(session) }
+            try await storage.accounts.createToken(
+                PersonalToken(id: UUID().uuidString.lowercased(), userID: user.id, name: "t", createdAt: now, expiresAt: nil, lastUsedAt: nil),
+                secretHash: UUID().uuidString)
+            #expect(try await storage.accounts.changePassword(userID: user.id, hash: "new", keepingSession: kept.id, revokingTokens: false))
+            #expect(try await storage.sessions.sessions(userID: user.id, at: now).map(\.id) == [kept.id])
+            #expect(try await storage.accounts.credentials(email: user.email)?.passwordHash == "new")
+            #expect(try await storage.accounts.tokens(userID: user.id).count == 1)
+            #expect(try await storage.accounts.changePassword(userID: user.id, hash: "newer", keepingSession: nil, revokingTokens: true))
+            #expect(try await storage.sessions.sessions(userID: user.id, at: now).isEmpty)
+            #expect(try await storage.accounts.tokens(userID: user.id).isEmpty)
+            #expect(try await storage.accounts.changePassword(userID: "nobody", hash: "x", keepingSession: nil, revokingTokens: false) == false)
+        }
+    }
+}

@@ -292,3 +292,47 @@ import TodoServer
         }
     }
 }
+
+/// The account's password and the account itself, from the settings page.
+@Suite struct AccountSettingsTests {
+    @Test func changingThePasswordSignsOutTheOtherSessionsAndKeepsThisOne() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let other = try await web.api.client.logIn(email: account.email, password: LiveBackend.password)
+            let mismatch = try await web.request(.post, "/settings/password", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("current_password", LiveBackend.password), ("new_password", "a new password"),
+                ("confirm_password", "another one"),
+            ])
+            #expect(mismatch.status == .unprocessableContent && mismatch.text.contains("differ"))
+            let wrong = try await web.request(.post, "/settings/password", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("current_password", "not the password"), ("new_password", "a new password"),
+                ("confirm_password", "a new password"),
+            ])
+            #expect(wrong.status == .forbidden && wrong.text.contains("The current password is wrong."))
+            let changed = try await web.request(.post, "/settings/password", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("current_password", LiveBackend.password), ("new_password", "a new password"),
+                ("confirm_password", "a new password"),
+            ])
+            #expect(changed.status == .ok && changed.text.contains("Password changed."))
+            #expect(AuthFormTests.refused(await clientError { try await web.api.client.me(token: other.token) }))
+            #expect(try await web.request(.get, "/settings", cookies: account.cookies).status == .ok)
+        }
+    }
+
+    @Test func deletingTheAccountNeedsThePasswordThenSignsOut() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let page = try await web.request(.get, "/settings", cookies: account.cookies)
+            #expect(page.text.contains("Download an export first"))
+            let wrong = try await web.request(.post, "/settings/delete-account", cookies: account.cookies,
+                                              form: [("_csrf", account.csrf), ("password", "not the password")])
+            #expect(wrong.status == .forbidden && wrong.text.contains("was not deleted"))
+            let deleted = try await web.request(.post, "/settings/delete-account", cookies: account.cookies,
+                                                form: [("_csrf", account.csrf), ("password", LiveBackend.password)])
+            #expect(deleted.location == "/login")
+            #expect(deleted.cookie(Session.cookieName)?.attributes["Max-Age"] == "0")
+            let logIn = await clientError { try await web.api.client.logIn(email: account.email, password: LiveBackend.password) }
+            #expect(AuthFormTests.refused(logIn))
+        }
+    }
+}

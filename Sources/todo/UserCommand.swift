@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import TodoAPI
+import TodoCore
+import TodoStore
+
+/// `todo user …`: operators manage accounts on the configured database (`DATABASE_URL`), with
+/// the same rules as the API. Passwords are read from standard input, never from arguments
+/// (which `ps` shows to every user of the machine).
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage accounts on the configured database.",
+        subcommands: [Create.self, List.self, Disable.self, Enable.self, Delete.self, ResetPassword.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an account; its password is read from standard input.")
+
+        @Argument(help: "The account's e-mail.") var email: String
+        @Option(help: "The display name.") var name: String?
+
+        func run() async throws {
+            let email = try Credentials.normalizedEmail(self.email)
+            let name = try Credentials.normalizedName(self.name)
+            let password = try readPassword()
+            let hash = try await PasswordHasher(cost: try passwordHashCost()).hash(password)
+            let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
+            let created = try await withDatabase(label: "todo.user") { storage, _ in
+                try await storage.accounts.createUser(user, passwordHash: hash)
+            }
+            guard let created else { throw ValidationError("an account with the e-mail \(email) exists already") }
+            print("created \(created.email) (\(created.id))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the accounts, oldest first.")
+
+        func run() async throws {
+            let accounts = try await withDatabase(label: "todo.user") { storage, _ in try await storage.accounts.allUsers() }
+            print(["E-MAIL", "NAME", "CREATED", "STATUS", "ID"].joined(separator: "\t"))
+            for account in accounts {
+                let user = account.user
+                print([user.email, user.name ?? "-", user.createdAt.rfc3339, account.disabled ? "disabled" : "active", user.id]
+                    .joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable an account: it cannot log in, and its sessions and tokens stop within a second.")
+
+        @Argument(help: "The account's e-mail.") var email: String
+
+        func run() async throws {
+            try await setDisabled(true, email: email)
+            print("disabled \(email)")
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled account again.")
+
+        @Argument(help: "The account's e-mail.") var email: String
+
+        func run() async throws {
+            try await setDisabled(false, email: email)
+            print("enabled \(email)")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an account and everything it owns: tasks, tokens, sessions, conversations.")
+
+        @Argument(help: "The account's e-mail.") var email: String
+        @Flag(help: "Confirm: the deletion cannot be undone (export the tasks first with todo export).") var yes = false
+
+        func run() async throws {
+            guard yes else { throw ValidationError("deleting \(email) removes all its data for good: add --yes to confirm") }
+            let email = try Credentials.normalizedEmail(self.email)
+            try await withDatabase(label: "todo.user") { storage, _ in
+                guard try await storage.accounts.deleteUser(id: try await account(email, in: storage).id) else { throw noAccount(email) }
+            }
+            print("deleted \(email)")
+        }
+    }
+
+    struct ResetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-password",
+            abstract: "Set a new password, read from standard input, and end every log-in session of the account.")
+
+        @Argument(help: "The account's e-mail.") var email: String
+        @Flag(help: "Revoke the account's personal API tokens too.") var revokeApiTokens = false
+
+        func run() async throws {
+            let email = try Credentials.normalizedEmail(self.email)
+            let hash = try await PasswordHasher(cost: try passwordHashCost()).hash(try readPassword())
+            let revoke = revokeApiTokens
+            try await withDatabase(label: "todo.user") { storage, _ in
+                let id = try await account(email, in: storage).id
+                guard try await storage.accounts.changePassword(userID: id, hash: hash, keepingSession: nil, revokingTokens: revoke) else {
+                    throw noAccount(email)
+                }
+            }
+            print("new password set for \(email); every session of it has ended")
+        }
+    }
+}
+
+private func account(_ email: String, in storage: Storage) async throws -> User {
+    guard let stored = try await storage.accounts.credentials(email: email) else { throw noAccount(email) }
+    return stored.user
+}
+
+private func noAccount(_ email: String) -> ArgumentParser.ValidationError {
+    ArgumentParser.ValidationError("no account has the e-mail \(email)")
+}
+
+private func setDisabled(_ disabled: Bool, email raw: String) async throws {
+    let email = try Credentials.normalizedEmail(raw)
+    try await withDatabase(label: "todo.user") { storage, _ in
+        guard try await storage.accounts.setDisabled(disabled, userID: try await account(email, in: storage).id) else { throw noAccount(email) }
+    }
+}
+
+/// The first line of standard input, checked like a new password at sign-up.
+private func readPassword() throws -> String {
+    guard let line = Swift.readLine(strippingNewline: true), !line.isEmpty else {
+        throw ValidationError("give the password on standard input, e.g.  printf '%s\\n' \"$PASSWORD\" | todo user …")
+    }
+    try Credentials.checkNewPassword(line)
+    return line
+}
+
+/// `PASSWORD_HASH_COST`, as the API reads it.
+private func passwordHashCost() throws -> UInt8 {
+    UInt8(try Environment().integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
+}
