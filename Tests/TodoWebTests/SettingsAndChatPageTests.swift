@@ -117,4 +117,31 @@ import TodoCore
             #expect(second.inputValue("conversation_id") == conversation)
         }
     }
+
+    @Test func theAssistantPageSaysWhenTheChatLimitIsReachedAndKeepsTheConversation() async throws {
+        try await WebHarness.run(backend: { $0.assistant.rateLimit = 1 }) { web in
+            let account = try await web.signedIn()
+            let first = try await web.request(.post, "/chat", cookies: account.cookies, form: [("_csrf", account.csrf), ("message", "help")])
+            let conversation = try #require(first.inputValue("conversation_id"))
+            let second = try await web.request(.post, "/chat", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("message", "hi"), ("conversation_id", conversation),
+            ])
+            #expect(second.status == .ok)
+            #expect(second.text.contains("That is more messages than the assistant takes in a minute. Wait "))
+            #expect(second.inputValue("conversation_id") == conversation)
+        }
+    }
+
+    @Test func theAssistantPageSaysWhenAConversationIsFull() async throws {
+        try await WebHarness.run(backend: { $0.assistant.messageLimit = 1 }) { web in
+            let account = try await web.signedIn()
+            let first = try await web.request(.post, "/chat", cookies: account.cookies, form: [("_csrf", account.csrf), ("message", "help")])
+            let conversation = try #require(first.inputValue("conversation_id"))
+            let second = try await web.request(.post, "/chat", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("message", "hi"), ("conversation_id", conversation),
+            ])
+            #expect(second.status == .ok)
+            #expect(second.text.contains("The assistant cannot take this message: this conversation holds 1 of your messages"))
+        }
+    }
 }

@@ -85,7 +85,8 @@ def _wait_ready(server: Server, name: str) -> None:
 _NOT_INHERITED = {
     "BETTER_AUTH_SECRET", "API_PORT", "MIGRATE_ON_START", "SHUTDOWN_DRAIN_SECONDS", "MCP_PORT", "MCP_URL",
     "MCP_ALLOWED_ORIGINS", "MCP_PUBLIC_URL", "BACKEND_URL", "ASSISTANT_MAX_STEPS", "LLM_BASE_URL", "LLM_API_KEY",
-    "LLM_MODEL", "LLM_TIMEOUT_SECONDS", "LLM_ATTEMPTS",
+    "LLM_MODEL", "LLM_TIMEOUT_SECONDS", "LLM_ATTEMPTS", "CHAT_TIME_LIMIT_SECONDS", "CHAT_RATE_LIMIT", "CHAT_CONVERSATION_LIMIT",
+    "CHAT_MESSAGE_LIMIT",
 }
 
 _running: list[Server] = []
@@ -116,6 +117,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
         EVENT_RETENTION_HOURS="24",
         REMINDER_INTERVAL_MS="250",
         MCP_URL=f"http://127.0.0.1:{mcp_port}/mcp",
+        # One account starts 101 conversations in a test; the per-user limit is tested end to end.
+        CHAT_RATE_LIMIT="1000",
     )
     log_path = directory / "server.log"
     with open(log_path, "wb") as log:

@@ -850,10 +850,16 @@ def test_chat_with_the_assistant(api, spec):
     assert all("tool_call_id" not in m for m in messages if m["role"] != "tool")
     assert [m["created_at"] for m in messages] == sorted(m["created_at"] for m in messages)
 
+    # A deletion waits for the user's yes: the question is stored with the call held (not run, no result).
+    asked = chat(api, nina, "delete task 999999999", conversation_id=None, time_zone=None)
+    assert asked["tool_calls"] == [] and "yes" in asked["response"]
+    [held] = messages_of(api, nina, asked["conversation_id"])[1]["tool_calls"]
+    assert (held["name"], held["needs_confirmation"], held["result"]) == ("delete_task", True, None)
     # A tool that fails is an answer, not an error; null means absent.
-    failed = chat(api, nina, "delete task 999999999", conversation_id=None, time_zone=None)
+    failed = chat(api, nina, "yes", conversation_id=asked["conversation_id"], time_zone=None)
     [call] = failed["tool_calls"]
     assert (call["name"], call["is_error"]) == ("delete_task", True) and isinstance(call["result"], str)
+    assert "needs_confirmation" not in call
     assert failed["conversation_id"] != conversation and failed["response"]
 
     # A personal token works too (the MCP server acts with it); continuing a conversation makes it the most recent.
