@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
+from openapi_contract import CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = REPO_ROOT / "Sources" / "TodoAPI" / "openapi.json"
@@ -117,8 +117,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
         EVENT_RETENTION_HOURS="24",
         REMINDER_INTERVAL_MS="250",
         MCP_URL=f"http://127.0.0.1:{mcp_port}/mcp",
-        # One account starts 101 conversations in a test; the per-user limit is tested end to end.
-        CHAT_RATE_LIMIT="1000",
+        CHAT_RATE_LIMIT=str(CHAT_RATE_LIMIT),
+        CHAT_MESSAGE_LIMIT=str(CHAT_MESSAGE_LIMIT),
     )
     log_path = directory / "server.log"
     with open(log_path, "wb") as log:

@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, ContractClient, EventStream, sign_up
+from openapi_contract import (
+    CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, ContractClient, EventStream, sign_up,
+)
 
 TASKS = "/api/me/tasks"
 
@@ -900,6 +902,21 @@ def test_conversation_list_shows_the_latest_100(api):
     relisted = conversations_of(api, olga)
     assert len(relisted) == 100 and relisted[0]["id"] == oldest
     assert [c["id"] for c in relisted[1:]] == [c["id"] for c in listed[:99]]
+
+
+def test_chat_quota_and_rate_limit(api):
+    quinn = sign_up(api)
+    conversation = chat(api, quinn, "hi")["conversation_id"]
+    for _ in range(CHAT_MESSAGE_LIMIT - 1):
+        chat(api, quinn, "hi", conversation_id=conversation)
+    full = api.post(CHAT, token=quinn.token, json_body={"message": "hi", "conversation_id": conversation}, expect=409)
+    assert error_of(full)["code"] == "quota_exceeded"
+    assert [m["role"] for m in messages_of(api, quinn, conversation)].count("user") == CHAT_MESSAGE_LIMIT
+    # Every message counted against the rate, the refused one too.
+    for _ in range(CHAT_RATE_LIMIT - CHAT_MESSAGE_LIMIT - 1):
+        chat(api, quinn, "hi")
+    refused = api.post(CHAT, token=quinn.token, json_body={"message": "hi"}, expect=429)
+    assert error_of(refused)["code"] == "too_many_requests" and int(refused.headers["Retry-After"]) >= 1
 
 
 CHAT_422 = [
