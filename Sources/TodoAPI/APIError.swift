@@ -1,5 +1,6 @@
 import Hummingbird
 import TodoCore
+import TodoStore
 
 /// Every error the API returns, with its status and stable machine-readable code.
 /// The body is always `{"error": {"code", "message", "details"}}`.
@@ -33,6 +34,23 @@ public struct APIError: Error, Sendable {
         var error = APIError(.unauthorized, code: "unauthorized", message: message)
         error.headers[.wwwAuthenticate] = "Bearer"
         return error
+    }
+
+    /// 429 with `Retry-After: wait` (seconds).
+    static func tooManyRequests(_ wait: Int, code: String, _ message: String) -> APIError {
+        var error = APIError(.tooManyRequests, code: code, message: message)
+        error.headers[.retryAfter] = String(wait)
+        return error
+    }
+
+    /// 409 `quota_exceeded`: a quota is full. Not 429, since waiting does not help, nor 403, which
+    /// here means another user's data: the request conflicts with what the user already has.
+    static func quotaExceeded(_ reached: ChatQuotaReached) -> APIError {
+        let message = switch reached.quota {
+        case .conversations: "you have \(reached.limit) conversations, the most allowed; continue one of them"
+        case .messages: "this conversation holds \(reached.limit) of your messages, the most allowed; start a new conversation"
+        }
+        return APIError(.conflict, code: "quota_exceeded", message: message)
     }
 
     static let forbidden = APIError(.forbidden, code: "forbidden", message: "this resource belongs to another user")

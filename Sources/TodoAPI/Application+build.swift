@@ -78,8 +78,8 @@ func buildRouter(
         (try? await authenticator.authenticate(token)) != nil
     }.addRoutes(to: user)
     ChatController(
-        conversations: storage.conversations, body: body, configuration: configuration.assistant, http: assistantHTTP,
-        mcpSessions: MCPSessionPool(), logger: logger).addRoutes(to: user)
+        conversations: storage.conversations, attempts: storage.attempts, body: body, configuration: configuration.assistant,
+        http: assistantHTTP, logger: logger).addRoutes(to: user)
     return router
 }
 

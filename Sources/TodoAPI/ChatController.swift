@@ -13,7 +13,14 @@ public struct AssistantConfiguration: Sendable {
     /// An OpenAI-compatible provider; nil uses the built-in offline agent.
     public var provider: OpenAICompatibleModel.Configuration?
     public var maxSteps = 6
+    /// A turn is cancelled at this deadline, whatever it is waiting for (`CHAT_TIME_LIMIT_SECONDS`).
     public var timeLimit: Duration = .seconds(90)
+    /// Chat messages per user a minute, counted by every replica together (`CHAT_RATE_LIMIT`).
+    public var rateLimit = 20
+    /// Conversations per user (`CHAT_CONVERSATION_LIMIT`).
+    public var conversationLimit = 1000
+    /// The user's messages in one conversation (`CHAT_MESSAGE_LIMIT`).
+    public var messageLimit = 10_000
 
     public init() {}
 }
@@ -27,7 +34,20 @@ struct ChatController<Context: AppRequestContext>: Sendable {
     let http: HTTPClient
     /// The MCP sessions of the users' tokens, reused from one message to the next.
     let mcpSessions: MCPSessionPool
+    /// `configuration.rateLimit` per user a minute: each message can cost a paid model several calls.
+    let rate: AttemptLimit
     let logger: Logger
+
+    init(conversations: any ConversationStore, attempts: any AttemptStore, body: JSONBody, configuration: AssistantConfiguration,
+         http: HTTPClient, logger: Logger) {
+        self.conversations = conversations
+        self.body = body
+        self.configuration = configuration
+        self.http = http
+        self.mcpSessions = MCPSessionPool()
+        self.rate = AttemptLimit(attempts: attempts, name: "chat.user", limit: configuration.rateLimit, window: .seconds(60))
+        self.logger = logger
+    }
 
     struct Answer: ResponseEncodable {
         var conversationID: String
@@ -66,14 +86,20 @@ struct ChatController<Context: AppRequestContext>: Sendable {
             guard let zone = TimeZone(identifier: name) else { throw ValidationError(field: "time_zone", "must be an IANA time zone such as Europe/Berlin") }
             return zone
         } ?? TimeZone(identifier: "UTC")!
+        if let wait = try await rate.admit(userID) {
+            throw APIError.tooManyRequests(wait, code: "too_many_requests", "too many chat messages; try again in \(wait) s")
+        }
         let conversation = try await conversation(try fields.optionalString("conversation_id"), userID: userID, firstMessage: message)
         let history = try await conversations.messages(conversationID: conversation.id, limit: ChatLimits.historyMessages)
+        // The user's message is stored first, within the conversation's quota: a turn runs only once admitted.
+        let asked = ChatMessage(role: .user, content: message, createdAt: .now())
+        try await conversations.appendUserMessage(asked, conversationID: conversation.id, limit: configuration.messageLimit)
         let tools = MCPToolClient(url: configuration.mcpURL, token: try context.requireToken(), sessions: mcpSessions, http: http)
         let agent = Agent(model: model, maxSteps: configuration.maxSteps, timeLimit: configuration.timeLimit, logger: context.logger)
         let turn = await agent.respond(
             to: message, history: Array(history.drop { $0.role != .user }), tools: tools,
-            context: ModelContext(now: .now(), timeZone: timeZone))
-        try await conversations.appendMessages(turn.messages, conversationID: conversation.id, at: .now())
+            context: ModelContext(now: asked.createdAt, timeZone: timeZone))
+        try await conversations.appendMessages(turn.replies, conversationID: conversation.id, at: .now())
         return Answer(conversationID: conversation.id, response: turn.response, toolCalls: turn.toolCalls)
     }
 
@@ -87,7 +113,7 @@ struct ChatController<Context: AppRequestContext>: Sendable {
         let now = Timestamp.now()
         let title = firstMessage.count > 60 ? String(firstMessage.prefix(59)) + "…" : firstMessage
         let conversation = Conversation(id: UUID().uuidString.lowercased(), userID: userID, title: title, createdAt: now, updatedAt: now)
-        guard let created = try await conversations.createConversation(conversation) else {
+        guard let created = try await conversations.createConversation(conversation, limit: configuration.conversationLimit) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         return created

@@ -31,6 +31,8 @@ struct ErrorMiddleware<Context: AppRequestContext>: RouterMiddleware {
             return error
         case let error as ValidationError:
             return .validation(error)
+        case let error as ChatQuotaReached:
+            return .quotaExceeded(error)
         case let error as StoreError:
             switch error.kind {
             case .unavailable, .busy: return .unavailable

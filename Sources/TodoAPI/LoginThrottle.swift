@@ -75,9 +75,7 @@ struct LoginThrottle: Sendable {
     }
 
     static func tooMany(_ wait: Int, _ message: String) -> APIError {
-        var error = APIError(.tooManyRequests, code: "too_many_attempts", message: message)
-        error.headers[.retryAfter] = String(wait)
-        return error
+        .tooManyRequests(wait, code: "too_many_attempts", message)
     }
 }
 

@@ -74,62 +74,89 @@ public protocol ChatModel: Sendable {
 
 /// The result of one user message: the messages to store and the answer to show.
 public struct AgentTurn: Sendable {
+    /// The user's message first, then the turn's assistant and tool messages.
     public var messages: [ChatMessage]
     public var response: String
     public var toolCalls: [ToolCall]
+
+    /// The messages after the user's (which the chat route stores before the turn runs).
+    public var replies: [ChatMessage] { Array(messages.dropFirst()) }
 }
 
 /// The tool loop: the model asks for tools, they run, their results go back to the model,
-/// until it answers in words. Bounded in steps and time; a failing model or tool becomes a
-/// friendly answer, never an error for the user.
+/// until it answers in words. Bounded in steps, in calls per step and in time (the whole turn is
+/// cancelled at its deadline); calls that delete or change several tasks wait for the user's
+/// confirmation (`UserConfirmation`). A failing model or tool becomes a friendly answer, never an
+/// error for the user.
 public struct Agent: Sendable {
     let model: any ChatModel
     let maxSteps: Int
+    /// Calls run from one model reply; those past it get an error result. A model steered by text it
+    /// read cannot fan out into hundreds of calls in one step.
+    let maxCallsPerStep: Int
     let timeLimit: Duration
     let logger: Logger
 
-    public init(model: any ChatModel, maxSteps: Int = 6, timeLimit: Duration = .seconds(90), logger: Logger) {
+    public init(model: any ChatModel, maxSteps: Int = 6, maxCallsPerStep: Int = 8, timeLimit: Duration = .seconds(90), logger: Logger) {
         self.model = model
         self.maxSteps = maxSteps
+        self.maxCallsPerStep = maxCallsPerStep
         self.timeLimit = timeLimit
         self.logger = logger
     }
 
     public func respond(to text: String, history: [ChatMessage], tools runner: any ToolRunner, context: ModelContext) async -> AgentTurn {
-        let deadline = ContinuousClock.now + timeLimit
-        var conversation = history
-        var turn = [ChatMessage(role: .user, content: text, createdAt: context.now)]
-        conversation += turn
-        var performed: [ToolCall] = []
+        var turn = TurnRecord(history: history, user: ChatMessage(role: .user, content: text, createdAt: context.now))
+        let deadline = TurnDeadline(after: timeLimit)
         do {
-            let tools = try await runner.tools()
-            for _ in 0..<maxSteps {
-                guard ContinuousClock.now < deadline else { break }
-                let reply = try await model.complete(messages: conversation, tools: tools, context: context)
-                guard !reply.toolCalls.isEmpty else {
-                    let answer = ChatMessage(role: .assistant, content: reply.content, createdAt: .now())
-                    return AgentTurn(messages: turn + [answer], response: reply.content, toolCalls: performed)
+            if let proposal = UserConfirmation.proposal(in: history) {
+                switch UserConfirmation.answer(text) {
+                case .yes: try await run(proposal.map(\.confirmed), content: "", in: &turn, with: runner, by: deadline)
+                case .no: return turn.answered(UserConfirmation.cancelled)
+                case .other: break
                 }
-                var step = [ChatMessage(role: .assistant, content: reply.content, toolCalls: reply.toolCalls, createdAt: .now())]
-                for call in reply.toolCalls {
-                    let outcome = try await run(call, with: runner)
-                    var done = call
-                    done.result = outcome.structured ?? .string(outcome.text)
-                    done.isError = outcome.isError
-                    performed.append(done)
-                    step.append(ChatMessage(role: .tool, content: outcome.text, toolCallID: call.id, createdAt: .now()))
-                }
-                step[0].toolCalls = performed.suffix(reply.toolCalls.count)
-                conversation += step
-                turn += step
             }
-            return finish(turn, performed, "I stopped there: that took more steps than I allow myself. Here is what I did so far.")
+            return try await loop(&turn, with: runner, by: deadline, context: context)
+        } catch is TurnTimedOut {
+            logger.warning("assistant turn reached its time limit", metadata: ["model": "\(model.name)", "limit": "\(timeLimit)"])
+            return turn.stopped("Sorry, that took too long, so I stopped (the limit is \(timeLimit.components.seconds) s).")
         } catch {
             // The provider's or the transport's words stay in the log: they can carry internals
             // (and, echoed by some providers, parts of a key), so users and history get none.
             logger.warning("assistant failed", metadata: ["model": "\(model.name)", "error": "\(LogRedaction.redact(String(describing: error)))"])
-            return finish(turn, performed, "Sorry, the assistant is unavailable right now. Please try again in a moment.")
+            return turn.stopped("Sorry, the assistant is unavailable right now. Please try again in a moment.")
         }
+    }
+
+    /// Model replies and their tool calls, until the model answers in words or asks for calls that
+    /// need the user's confirmation.
+    private func loop(_ turn: inout TurnRecord, with runner: any ToolRunner, by deadline: TurnDeadline, context: ModelContext) async throws -> AgentTurn {
+        let tools = try await deadline.race { try await runner.tools() }
+        for _ in 0..<maxSteps {
+            let conversation = turn.conversation
+            let reply = try await deadline.race { try await model.complete(messages: conversation, tools: tools, context: context) }
+            guard !reply.toolCalls.isEmpty else { return turn.answered(reply.content) }
+            let allowed = Array(reply.toolCalls.prefix(maxCallsPerStep))
+            if UserConfirmation.isNeeded(for: allowed, changedSoFar: turn.changedTasks) { return turn.proposing(allowed) }
+            try await run(reply.toolCalls, content: reply.content, in: &turn, with: runner, by: deadline)
+        }
+        return turn.stopped("I stopped there: that took more steps than I allow myself. Here is what I did so far.")
+    }
+
+    /// One step: the assistant message asking for `calls`, then each call's result in order.
+    private func run(_ calls: [ToolCall], content: String, in turn: inout TurnRecord, with runner: any ToolRunner, by deadline: TurnDeadline) async throws {
+        turn.open(calls, content: content)
+        for (index, call) in calls.enumerated() {
+            guard index < maxCallsPerStep else {
+                turn.answerNextCall(ToolOutcome(text: refusal, structured: nil, isError: true))
+                continue
+            }
+            turn.answerNextCall(try await deadline.race { try await self.run(call, with: runner) })
+        }
+    }
+
+    private var refusal: String {
+        "Not run: at most \(maxCallsPerStep) tool calls run per step. Ask for the rest in another step if the user wants them."
     }
 
     private func run(_ call: ToolCall, with runner: any ToolRunner) async throws -> ToolOutcome {
@@ -137,16 +164,21 @@ public struct Agent: Sendable {
             return try await runner.call(call.name, arguments: call.arguments)
         } catch let error as ToolsUnavailable {
             throw error
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             logger.warning("tool call failed", metadata: ["tool": "\(call.name)", "error": "\(LogRedaction.redact(String(describing: error)))"])
             return ToolOutcome(text: "The tool \(call.name) failed.", structured: nil, isError: true)
         }
     }
+}
 
-    private func finish(_ turn: [ChatMessage], _ performed: [ToolCall], _ text: String) -> AgentTurn {
-        let summary = performed.isEmpty ? text : text + "\n" + performed.map { "• \($0.name)\($0.isError ? " (failed)" : "")" }.joined(separator: "\n")
-        return AgentTurn(messages: turn + [ChatMessage(role: .assistant, content: summary, createdAt: .now())],
-                         response: summary, toolCalls: performed)
+extension ToolCall {
+    /// The call as the user confirmed it: it runs now.
+    var confirmed: ToolCall {
+        var call = self
+        call.needsConfirmation = false
+        return call
     }
 }
 

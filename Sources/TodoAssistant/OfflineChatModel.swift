@@ -11,11 +11,21 @@ public struct OfflineChatModel: ChatModel {
     public init() {}
 
     public func complete(messages: [ChatMessage], tools: [ToolSpec], context: ModelContext) async throws -> ModelReply {
-        guard let userIndex = messages.lastIndex(where: { $0.role == .user }) else { return ModelReply(content: Self.help) }
+        guard let userIndex = Self.request(in: messages) else { return ModelReply(content: Self.help) }
         let intent = Intent(messages[userIndex].content, context: context)
-        let steps = messages[(userIndex + 1)...].filter { $0.role == .assistant }.flatMap(\.toolCalls)
+        let steps = messages[(userIndex + 1)...].filter { $0.role == .assistant }.flatMap(\.toolCalls).filter { !$0.needsConfirmation }
         let results = messages[(userIndex + 1)...].filter { $0.role == .tool }
         return intent.next(calls: steps, results: Array(results), context: context)
+    }
+
+    /// Where the request being worked on is: the last user message, or, when that message confirmed
+    /// calls the agent had held ("yes" after "delete task 3"), the request those calls came from.
+    static func request(in messages: [ChatMessage]) -> Int? {
+        guard let last = messages.lastIndex(where: { $0.role == .user }) else { return nil }
+        let confirmed = UserConfirmation.proposal(in: Array(messages[..<last])) != nil
+            && UserConfirmation.answer(messages[last].content) == .yes
+        guard confirmed else { return last }
+        return messages[..<last].lastIndex { $0.role == .user } ?? last
     }
 
     static let help = """
@@ -25,7 +35,7 @@ public struct OfflineChatModel: ChatModel {
         • search — "find dentist"
         • complete or reopen — "mark 'buy milk' done", "complete task 3", "reopen task 3"
         • change them — "rename task 3 to Buy oat milk", "set priority of task 3 to high", "move 'dentist' to next monday"
-        • delete — "delete task 3", "remove 'buy milk'"
+        • delete — "delete task 3", "remove 'buy milk'" (I ask you to confirm first)
         For free-form chat, configure a language model (LLM_BASE_URL, LLM_API_KEY, LLM_MODEL).
         """
 

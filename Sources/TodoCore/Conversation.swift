@@ -77,18 +77,45 @@ public struct ToolCall: Sendable, Equatable, Codable {
     /// The tool's structured result (or its text), once it ran.
     public var result: JSONValue?
     public var isError: Bool
+    /// The assistant held this call for the user's confirmation instead of running it: it runs
+    /// only if the user's next message confirms it (a call that deletes, or one of several changes).
+    public var needsConfirmation: Bool
 
-    public init(id: String, name: String, arguments: JSONValue, result: JSONValue? = nil, isError: Bool = false) {
+    public init(id: String, name: String, arguments: JSONValue, result: JSONValue? = nil, isError: Bool = false,
+                needsConfirmation: Bool = false) {
         self.id = id
         self.name = name
         self.arguments = arguments
         self.result = result
         self.isError = isError
+        self.needsConfirmation = needsConfirmation
     }
 
     enum CodingKeys: String, CodingKey {
         case id, name, arguments, result
-        case isError = "is_error"
+        case isError = "is_error", needsConfirmation = "needs_confirmation"
+    }
+
+    /// Messages stored before confirmations existed have no `needs_confirmation`; it is written only
+    /// when true, so clients that do not know it see the calls that ran as before.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        name = try container.decode(String.self, forKey: .name)
+        arguments = try container.decode(JSONValue.self, forKey: .arguments)
+        result = try container.decodeIfPresent(JSONValue.self, forKey: .result)
+        isError = try container.decode(Bool.self, forKey: .isError)
+        needsConfirmation = try container.decodeIfPresent(Bool.self, forKey: .needsConfirmation) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(arguments, forKey: .arguments)
+        try container.encode(result, forKey: .result)  // null for a call that has not run
+        try container.encode(isError, forKey: .isError)
+        if needsConfirmation { try container.encode(true, forKey: .needsConfirmation) }
     }
 }
 

@@ -34,6 +34,21 @@ public enum TaskTool: String, CaseIterable, Sendable {
         }
     }
 
+    /// What a call does to the user's tasks: the assistant asks the user before a call that
+    /// deletes, or before changing more than one task.
+    public enum Effect: Sendable {
+        case reads, creates, changes, deletes
+    }
+
+    public var effect: Effect {
+        switch self {
+        case .listTasks, .searchTasks: .reads
+        case .addTask: .creates
+        case .completeTask, .updateTask: .changes
+        case .deleteTask: .deletes
+        }
+    }
+
     /// JSON Schema of the arguments.
     public var inputSchema: JSONValue {
         switch self {

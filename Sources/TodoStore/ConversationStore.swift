@@ -3,11 +3,17 @@ import TodoCore
 
 /// The assistant's conversations and their messages.
 public protocol ConversationStore: Sendable {
-    /// Stores a new conversation; nil when the user does not exist.
-    func createConversation(_ conversation: Conversation) async throws -> Conversation?
+    /// Stores a new conversation unless the user already has `limit` (then `ChatQuotaReached`);
+    /// nil when the user does not exist. Concurrent calls for one user are counted one at a time,
+    /// so a burst of them cannot pass the limit together.
+    func createConversation(_ conversation: Conversation, limit: Int) async throws -> Conversation?
     func conversation(id: String, userID: UserID) async throws -> Conversation?
     /// The user's conversations, most recently active first.
     func conversations(userID: UserID, limit: Int) async throws -> [Conversation]
+    /// Appends the user's `message` unless the conversation already holds `limit` messages from the
+    /// user (then `ChatQuotaReached`), and marks the conversation active at the message's time.
+    /// Concurrent calls for one conversation are counted one at a time.
+    func appendUserMessage(_ message: ChatMessage, conversationID: String, limit: Int) async throws
     /// Appends messages (in order) and marks the conversation active at `time`.
     func appendMessages(_ messages: [ChatMessage], conversationID: String, at time: Timestamp) async throws
     /// The last `limit` messages of a conversation, oldest first.
@@ -26,4 +32,22 @@ extension ChatMessage {
         let calls = try storedToolCalls.map { try JSONDecoder().decode([ToolCall].self, from: Data($0.utf8)) } ?? []
         self.init(role: role, content: content, toolCalls: calls, toolCallID: toolCallID, createdAt: createdAt)
     }
+}
+
+/// A chat write refused because its quota is full: the user's conversations, or the user's messages
+/// in one conversation.
+public struct ChatQuotaReached: Error, Equatable, CustomStringConvertible {
+    public enum Quota: Sendable, Equatable {
+        case conversations, messages
+    }
+
+    public var quota: Quota
+    public var limit: Int
+
+    public init(_ quota: Quota, limit: Int) {
+        self.quota = quota
+        self.limit = limit
+    }
+
+    public var description: String { "the quota of \(limit) \(quota) is reached" }
 }

@@ -5,15 +5,19 @@ import TodoCore
 struct SQLiteConversationStore: ConversationStore {
     let database: SQLiteDatabase
 
-    func createConversation(_ conversation: Conversation) async throws -> Conversation? {
+    /// One statement counts and inserts; SQLite's one writer runs statements one after another.
+    func createConversation(_ conversation: Conversation, limit: Int) async throws -> Conversation? {
         let rows = try await database.write(
             """
             INSERT INTO conversations (id, user_id, title, created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5
-            WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2) RETURNING id
+            WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2) AND (SELECT count(*) FROM conversations WHERE user_id = ?2) < ?6
+            RETURNING id
             """,
             [.text(conversation.id), .text(conversation.userID), .text(conversation.title), SQLiteDatabase.time(conversation.createdAt),
-             SQLiteDatabase.time(conversation.updatedAt)])
-        return rows.isEmpty ? nil : conversation
+             SQLiteDatabase.time(conversation.updatedAt), .integer(limit)])
+        guard rows.isEmpty else { return conversation }
+        guard try await !database.read("SELECT 1 FROM users WHERE id = ?1", [.text(conversation.userID)]).isEmpty else { return nil }
+        throw ChatQuotaReached(.conversations, limit: limit)
     }
 
     func conversation(id: String, userID: UserID) async throws -> Conversation? {
@@ -30,17 +34,36 @@ struct SQLiteConversationStore: ConversationStore {
         ).map(Self.conversation)
     }
 
+    func appendUserMessage(_ message: ChatMessage, conversationID: String, limit: Int) async throws {
+        let appended = try await database.transaction { writer in
+            let inserted = try await writer.query(
+                Self.insert + " WHERE (SELECT count(*) FROM messages WHERE conversation_id = ?1 AND role = 'user') < ?7 RETURNING id",
+                Self.binds(message, conversationID) + [.integer(limit)])
+            guard !inserted.isEmpty else { throw SQLiteDatabase.Rollback() }
+            _ = try await writer.query(Self.markActive, [.text(conversationID), SQLiteDatabase.time(message.createdAt)])
+            return true
+        }
+        if appended == nil { throw ChatQuotaReached(.messages, limit: limit) }
+    }
+
     func appendMessages(_ messages: [ChatMessage], conversationID: String, at time: Timestamp) async throws {
         _ = try await database.transaction { writer in
             for message in messages {
-                _ = try await writer.query(
-                    "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    [.text(conversationID), .text(message.role.rawValue), .text(message.content),
-                     message.storedToolCalls.map(SQLiteData.text) ?? .null, message.toolCallID.map(SQLiteData.text) ?? .null,
-                     SQLiteDatabase.time(message.createdAt)])
+                _ = try await writer.query(Self.insert, Self.binds(message, conversationID))
             }
-            _ = try await writer.query("UPDATE conversations SET updated_at = ?2 WHERE id = ?1", [.text(conversationID), SQLiteDatabase.time(time)])
+            _ = try await writer.query(Self.markActive, [.text(conversationID), SQLiteDatabase.time(time)])
         }
+    }
+
+    /// A message's row, as a SELECT so that a condition can follow.
+    private static let insert = """
+        INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6
+        """
+    private static let markActive = "UPDATE conversations SET updated_at = ?2 WHERE id = ?1"
+
+    private static func binds(_ message: ChatMessage, _ conversationID: String) -> [SQLiteData] {
+        [.text(conversationID), .text(message.role.rawValue), .text(message.content), message.storedToolCalls.map(SQLiteData.text) ?? .null,
+         message.toolCallID.map(SQLiteData.text) ?? .null, SQLiteDatabase.time(message.createdAt)]
     }
 
     func messages(conversationID: String, limit: Int) async throws -> [ChatMessage] {

@@ -25,6 +25,12 @@ struct ChatPages: Sendable {
 
     static let unavailable = "The assistant is unavailable right now. Your tasks still work as usual."
 
+    /// The chat rate limit, said on the page instead of an error page, so the conversation stays open.
+    static func slowDown(_ retryAfter: Duration?) -> String {
+        let wait = retryAfter.map { "\($0.components.seconds) seconds" } ?? "a minute"
+        return "That is more messages than the assistant takes in a minute. Wait \(wait), then send it again."
+    }
+
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
         router.get("chat", use: show)
         router.post("chat", use: send)
@@ -54,6 +60,10 @@ struct ChatPages: Sendable {
                 messages.append(Message(text: reply.response, fromUser: false, who: "Assistant"))
             } catch TodoClientError.notFound, TodoClientError.unsupported, TodoClientError.unavailable {
                 notice = Self.unavailable
+            } catch TodoClientError.rateLimited(let retryAfter) {
+                notice = Self.slowDown(retryAfter)
+            } catch TodoClientError.conflict(let problem) where problem.code == "quota_exceeded" {
+                notice = "The assistant cannot take this message: \(problem.message)."
             }
         }
         let model = ChatPage(chrome: views.chrome(context, title: "Assistant", user: try await user, section: "chat"),

@@ -163,6 +163,10 @@ extension AssistantConfiguration {
         self.init()
         mcpURL = environment.string("MCP_URL") ?? mcpURL
         maxSteps = try environment.integer("ASSISTANT_MAX_STEPS", default: 6, range: 1...20)
+        timeLimit = .seconds(try environment.integer("CHAT_TIME_LIMIT_SECONDS", default: 90, range: 1...600))
+        rateLimit = try environment.integer("CHAT_RATE_LIMIT", default: 20, range: 1...10_000)
+        conversationLimit = try environment.integer("CHAT_CONVERSATION_LIMIT", default: 1000, range: 1...1_000_000)
+        messageLimit = try environment.integer("CHAT_MESSAGE_LIMIT", default: 10_000, range: 1...1_000_000)
         if environment.string("LLM_BASE_URL") != nil || environment.string("LLM_API_KEY") != nil {
             var provider = OpenAICompatibleModel.Configuration(
                 baseURL: environment.string("LLM_BASE_URL") ?? "https://api.openai.com/v1",

@@ -118,9 +118,17 @@ import TodoCore
         #expect(exchange.reply == "Reopened “a” (task 1).")
     }
 
-    @Test func deletingByNumberConfirmsTheNumber() async {
+    @Test func deletingByNumberAsksFirstAndChangesNothing() async {
         let book = Book(titles: ["a", "b"])
         let exchange = await Fixture.converse("delete task 1", with: book)
+        #expect(exchange.calls == [])
+        #expect(exchange.reply == "Before I go ahead, please confirm. I would:\n• delete task 1\nReply “yes” to do this; anything else cancels it.")
+        #expect(await book.tasks.count == 2)
+    }
+
+    @Test func deletingByNumberRunsOnceConfirmedAndSaysTheNumber() async {
+        let book = Book(titles: ["a", "b"])
+        let (_, exchange) = await Fixture.converseConfirming("delete task 1", with: book)
         #expect(exchange.calls == [.delete(1)])
         #expect(exchange.reply == "Deleted task 1.")
         #expect(await book.tasks.map { $0["title"] } == ["b"])
@@ -150,17 +158,28 @@ import TodoCore
     @Test(arguments: [
         ("mark 'buy milk' done", [Call.search("buy milk"), .complete(1)], "Marked “buy milk” (task 1) as done."),
         ("mark 'buy milk' as not done", [.search("buy milk"), .reopen(1)], "Reopened “buy milk” (task 1)."),
-        ("remove 'buy milk'", [.search("buy milk"), .delete(1)], "Deleted “buy milk” (task 1)."),
         ("rename 'buy milk' to Buy oat milk", [.search("buy milk"), .update(1, ["title": "Buy oat milk"])],
          "Updated “Buy oat milk” (task 1): renamed it to “Buy oat milk”."),
         ("make 'buy milk' high priority", [.search("buy milk"), .update(1, ["priority": "high"])],
          "Updated “buy milk” (task 1): set its priority to high."),
         ("move 'buy milk' to tomorrow 10am", [.search("buy milk"), .update(1, ["due_at": "2026-11-24T10:00:00.000Z"])],
          "Updated “buy milk” (task 1): moved it to Tue 24 Nov 2026, 10:00."),
-        ("delete the walk dog task", [.search("walk dog"), .delete(2)], "Deleted “walk dog” (task 2)."),
     ] as [(String, [Call], String)])
     func aTitleMatchingOneTaskIsSearchedThenActedOn(_ message: String, _ calls: [Call], _ reply: String) async {
         let exchange = await Fixture.converse(message, with: Book(titles: ["buy milk", "walk dog"]))
+        #expect(exchange.calls == calls)
+        #expect(exchange.reply == reply)
+    }
+
+    @Test(arguments: [
+        ("remove 'buy milk'", [Call.search("buy milk"), .delete(1)], "• delete “buy milk” (task 1)", "Deleted “buy milk” (task 1)."),
+        ("delete the walk dog task", [.search("walk dog"), .delete(2)], "• delete “walk dog” (task 2)", "Deleted “walk dog” (task 2)."),
+    ] as [(String, [Call], String, String)])
+    func aDeletionByTitleIsSearchedThenNamedInTheQuestionThenRunOnceConfirmed(
+        _ message: String, _ calls: [Call], _ line: String, _ reply: String
+    ) async {
+        let (question, exchange) = await Fixture.converseConfirming(message, with: Book(titles: ["buy milk", "walk dog"]))
+        #expect(question.contains("\n\(line)\n"))
         #expect(exchange.calls == calls)
         #expect(exchange.reply == reply)
     }
@@ -201,7 +220,7 @@ import TodoCore
     // MARK: Failures
 
     @Test func aToolErrorIsPassedOnInTheAnswer() async {
-        let exchange = await Fixture.converse("delete task 999999", with: Book(titles: ["a"]))
+        let (_, exchange) = await Fixture.converseConfirming("delete task 999999", with: Book(titles: ["a"]))
         #expect(exchange.calls == [.delete(999_999)])
         #expect(exchange.reply == "I couldn't do that: No such task (it may have been deleted, or belong to someone else).")
     }

@@ -31,6 +31,18 @@ enum OfflineAgentFixture {
     }
 }
 
+extension OfflineAgentFixture {
+    /// A request the agent holds for confirmation ("delete task 3"), then "yes": the calls of both
+    /// turns, the question asked after the first and the answer to the second.
+    static func converseConfirming(_ message: String, with book: TaskBook = TaskBook()) async -> (question: String, exchange: Exchange) {
+        let agent = Agent(model: OfflineChatModel(), logger: .init(label: "offline-agent-tests"))
+        let asked = await agent.respond(to: message, history: [], tools: book, context: context())
+        let confirmed = await agent.respond(to: "yes", history: asked.messages, tools: book, context: context())
+        let calls = (asked.toolCalls + confirmed.toolCalls).map(Call.init)
+        return (asked.response, Exchange(calls: calls, reply: confirmed.response, messages: asked.messages + confirmed.messages))
+    }
+}
+
 /// What one turn did: the tools it called, in order, and the answer the user saw.
 struct Exchange {
     var calls: [Call]

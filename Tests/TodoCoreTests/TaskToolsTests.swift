@@ -10,6 +10,13 @@ import Testing
         #expect(tool.outputSchema.objectValue?["type"] == "object")
     }
 
+    /// The assistant asks before deletions and before several changes: every tool says which it is.
+    @Test func onlyDeleteDeletesAndOnlyCompleteAndUpdateChangeTasks() {
+        let effects = Dictionary(uniqueKeysWithValues: TaskTool.allCases.map { ($0, $0.effect) })
+        #expect(effects == [.listTasks: .reads, .searchTasks: .reads, .addTask: .creates, .completeTask: .changes,
+                            .updateTask: .changes, .deleteTask: .deletes])
+    }
+
     @Test func schemasCarryTheDomainsLimits() {
         let add = TaskTool.addTask.inputSchema.objectValue?["properties"]?.objectValue ?? [:]
         #expect(add["title"]?.objectValue?["maxLength"] == .integer(Int64(TaskLimits.titleLength.upperBound)))

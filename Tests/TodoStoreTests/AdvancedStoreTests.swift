@@ -181,7 +181,7 @@ import TodoStore
             let user = try await makeUser(storage)
             let start = time("2026-01-01T00:00:00Z")
             let conversation = Conversation(id: UUID().uuidString, userID: user.id, title: "Groceries", createdAt: start, updatedAt: start)
-            #expect(try await storage.conversations.createConversation(conversation) == conversation)
+            #expect(try await storage.conversations.createConversation(conversation, limit: 10) == conversation)
             let call = ToolCall(id: "call_1", name: "add_task", arguments: .object(["title": "milk"]),
                                 result: .object(["task": .object(["id": "1"])]), isError: false)
             let messages = [
@@ -199,5 +199,75 @@ import TodoStore
             #expect(try await storage.conversations.conversation(id: conversation.id, userID: stranger.id) == nil)
             #expect(try await storage.conversations.conversations(userID: stranger.id, limit: 10).isEmpty)
         }
+    }
+
+    static func conversation(of user: User) -> Conversation {
+        Conversation(id: UUID().uuidString.lowercased(), userID: user.id, title: "chat", createdAt: .now(), updatedAt: .now())
+    }
+
+    static func message(_ role: ChatMessage.Role) -> ChatMessage {
+        ChatMessage(role: role, content: "hi", createdAt: .now())
+    }
+
+    @Test(arguments: backends)
+    func parallelCreationsStopAtTheUsersConversationLimit(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let outcomes = await withTaskGroup(of: Result<Conversation?, any Error>.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { await Result(catching: { try await storage.conversations.createConversation(Self.conversation(of: user), limit: 3) }) }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { (try? $0.get()) != nil }.count == 3)
+            #expect(outcomes.compactMap { $0.failure as? ChatQuotaReached }.count == 37)
+            #expect(outcomes.compactMap(\.failure).allSatisfy { ($0 as? ChatQuotaReached) == ChatQuotaReached(.conversations, limit: 3) })
+            #expect(try await storage.conversations.conversations(userID: user.id, limit: 100).count == 3)
+            let other = try await makeUser(storage)
+            let created = try await storage.conversations.createConversation(Self.conversation(of: other), limit: 3)
+            #expect(created != nil)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aConversationOfAMissingUserIsNotCreated(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let ghost = User(id: UUID().uuidString.lowercased(), email: "ghost@example.com", name: nil, createdAt: .now())
+            let created = try await storage.conversations.createConversation(Self.conversation(of: ghost), limit: 3)
+            #expect(created == nil)
+        }
+    }
+
+    @Test(arguments: backends)
+    func parallelUserMessagesStopAtTheConversationsLimitAndRepliesDoNotCount(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let conversation = try #require(try await storage.conversations.createConversation(Self.conversation(of: user), limit: 3))
+            let replies = [Self.message(.assistant), Self.message(.assistant), Self.message(.assistant)]
+            try await storage.conversations.appendMessages(replies, conversationID: conversation.id, at: .now())
+            let outcomes = await withTaskGroup(of: Result<Void, any Error>.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        await Result(catching: { try await storage.conversations.appendUserMessage(Self.message(.user), conversationID: conversation.id, limit: 4) })
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0.failure == nil }.count == 4)
+            #expect(outcomes.compactMap(\.failure).allSatisfy { ($0 as? ChatQuotaReached) == ChatQuotaReached(.messages, limit: 4) })
+            let stored = try await storage.conversations.messages(conversationID: conversation.id, limit: 100)
+            #expect(stored.map(\.role) == [.assistant, .assistant, .assistant, .user, .user, .user, .user])
+        }
+    }
+}
+
+extension Result {
+    init(catching body: () async throws -> Success) async where Failure == any Error {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TodoAPI
 import TodoClient
 import TodoCore
 @testable import TodoWeb
@@ -115,6 +116,37 @@ import TodoCore
                 ("_csrf", account.csrf), ("message", "hi"), ("conversation_id", conversation),
             ])
             #expect(second.inputValue("conversation_id") == conversation)
+        }
+    }
+
+    @Test func theAssistantPageSaysWhenTheChatLimitIsReachedAndKeepsTheConversation() async throws {
+        try await Self.secondMessage(backend: { $0.assistant.rateLimit = 1 }) { conversation, second in
+            #expect(second.status == .ok)
+            #expect(second.text.contains("That is more messages than the assistant takes in a minute. Wait "))
+            #expect(second.inputValue("conversation_id") == conversation)
+        }
+    }
+
+    @Test func theAssistantPageSaysWhenAConversationIsFull() async throws {
+        try await Self.secondMessage(backend: { $0.assistant.messageLimit = 1 }) { _, second in
+            #expect(second.status == .ok)
+            #expect(second.text.contains("The assistant cannot take this message: this conversation holds 1 of your messages"))
+        }
+    }
+
+    /// A first message on the assistant page, then a second in its conversation; `check` gets the
+    /// conversation id and the second page.
+    static func secondMessage(
+        backend: (inout APIConfiguration) -> Void, _ check: @escaping @Sendable (String, Reply) throws -> Void
+    ) async throws {
+        try await WebHarness.run(backend: backend) { web in
+            let account = try await web.signedIn()
+            let first = try await web.request(.post, "/chat", cookies: account.cookies, form: [("_csrf", account.csrf), ("message", "help")])
+            let conversation = try #require(first.inputValue("conversation_id"))
+            let second = try await web.request(.post, "/chat", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("message", "hi"), ("conversation_id", conversation),
+            ])
+            try check(conversation, second)
         }
     }
 }

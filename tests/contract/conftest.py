@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
+from openapi_contract import CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = REPO_ROOT / "Sources" / "TodoAPI" / "openapi.json"
@@ -85,7 +85,8 @@ def _wait_ready(server: Server, name: str) -> None:
 _NOT_INHERITED = {
     "BETTER_AUTH_SECRET", "API_PORT", "MIGRATE_ON_START", "SHUTDOWN_DRAIN_SECONDS", "MCP_PORT", "MCP_URL",
     "MCP_ALLOWED_ORIGINS", "MCP_PUBLIC_URL", "BACKEND_URL", "ASSISTANT_MAX_STEPS", "LLM_BASE_URL", "LLM_API_KEY",
-    "LLM_MODEL", "LLM_TIMEOUT_SECONDS", "LLM_ATTEMPTS",
+    "LLM_MODEL", "LLM_TIMEOUT_SECONDS", "LLM_ATTEMPTS", "CHAT_TIME_LIMIT_SECONDS", "CHAT_RATE_LIMIT", "CHAT_CONVERSATION_LIMIT",
+    "CHAT_MESSAGE_LIMIT",
 }
 
 _running: list[Server] = []
@@ -116,6 +117,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
         EVENT_RETENTION_HOURS="24",
         REMINDER_INTERVAL_MS="250",
         MCP_URL=f"http://127.0.0.1:{mcp_port}/mcp",
+        CHAT_RATE_LIMIT=str(CHAT_RATE_LIMIT),
+        CHAT_MESSAGE_LIMIT=str(CHAT_MESSAGE_LIMIT),
     )
     log_path = directory / "server.log"
     with open(log_path, "wb") as log:

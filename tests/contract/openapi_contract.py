@@ -34,6 +34,10 @@ MAX_BODY_SIZE = 1 << 20
 # MAX_BODY_SIZE, so that a test can show that imports have their own limit, and small enough
 # to send an oversize import quickly.
 MAX_IMPORT_SIZE = 2 * MAX_BODY_SIZE
+# The chat limits the tests configure: one account starts 101 conversations in a test, and the
+# 409 and 429 of the chat route are reached in a few requests.
+CHAT_RATE_LIMIT = 120
+CHAT_MESSAGE_LIMIT = 5
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

@@ -120,6 +120,9 @@ def test_documented_assistant_limits_match_the_backend(spec):
     tool_call = spec.resolve(spec.schema("ToolCall"))
     assert set(tool_call["required"]) == {"id", "name", "arguments", "result", "is_error"}
     chat = spec.operation("POST", "/api/me/chat").spec
-    for word in ("MCP_URL", "MCP server", "LLM_BASE_URL", "LLM_API_KEY", "offline agent", "bearer token", "ASSISTANT_MAX_STEPS"):
+    for word in ("MCP_URL", "MCP server", "LLM_BASE_URL", "LLM_API_KEY", "offline agent", "bearer token", "ASSISTANT_MAX_STEPS",
+                 "CHAT_TIME_LIMIT_SECONDS", "8 tool calls per step", "needs_confirmation", "CHAT_RATE_LIMIT", "CHAT_CONVERSATION_LIMIT",
+                 "CHAT_MESSAGE_LIMIT"):
         assert word in chat["description"], word
-    assert set(chat["responses"]) == {"200", "400", "401", "403", "404", "413", "422", "503"}
+    assert set(chat["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "422", "429", "503"}
+    assert "needs_confirmation" in tool_call["properties"]

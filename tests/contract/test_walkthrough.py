@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from openapi_contract import MAX_BODY_SIZE, MAX_IMPORT_SIZE, ContractClient, EventStream, sign_up
+from openapi_contract import (
+    CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, ContractClient, EventStream, sign_up,
+)
 
 TASKS = "/api/me/tasks"
 
@@ -901,10 +903,16 @@ def test_chat_with_the_assistant(api, spec):
     assert all("tool_call_id" not in m for m in messages if m["role"] != "tool")
     assert [m["created_at"] for m in messages] == sorted(m["created_at"] for m in messages)
 
+    # A deletion waits for the user's yes: the question is stored with the call held (not run, no result).
+    asked = chat(api, nina, "delete task 999999999", conversation_id=None, time_zone=None)
+    assert asked["tool_calls"] == [] and "yes" in asked["response"]
+    [held] = messages_of(api, nina, asked["conversation_id"])[1]["tool_calls"]
+    assert (held["name"], held["needs_confirmation"], held["result"]) == ("delete_task", True, None)
     # A tool that fails is an answer, not an error; null means absent.
-    failed = chat(api, nina, "delete task 999999999", conversation_id=None, time_zone=None)
+    failed = chat(api, nina, "yes", conversation_id=asked["conversation_id"], time_zone=None)
     [call] = failed["tool_calls"]
     assert (call["name"], call["is_error"]) == ("delete_task", True) and isinstance(call["result"], str)
+    assert "needs_confirmation" not in call
     assert failed["conversation_id"] != conversation and failed["response"]
 
     # A personal token works too (the MCP server acts with it); continuing a conversation makes it the most recent.
@@ -945,6 +953,21 @@ def test_conversation_list_shows_the_latest_100(api):
     relisted = conversations_of(api, olga)
     assert len(relisted) == 100 and relisted[0]["id"] == oldest
     assert [c["id"] for c in relisted[1:]] == [c["id"] for c in listed[:99]]
+
+
+def test_chat_quota_and_rate_limit(api):
+    quinn = sign_up(api)
+    conversation = chat(api, quinn, "hi")["conversation_id"]
+    for _ in range(CHAT_MESSAGE_LIMIT - 1):
+        chat(api, quinn, "hi", conversation_id=conversation)
+    full = api.post(CHAT, token=quinn.token, json_body={"message": "hi", "conversation_id": conversation}, expect=409)
+    assert error_of(full)["code"] == "quota_exceeded"
+    assert [m["role"] for m in messages_of(api, quinn, conversation)].count("user") == CHAT_MESSAGE_LIMIT
+    # Every message counted against the rate, the refused one too.
+    for _ in range(CHAT_RATE_LIMIT - CHAT_MESSAGE_LIMIT - 1):
+        chat(api, quinn, "hi")
+    refused = api.post(CHAT, token=quinn.token, json_body={"message": "hi"}, expect=429)
+    assert error_of(refused)["code"] == "too_many_requests" and int(refused.headers["Retry-After"]) >= 1
 
 
 CHAT_422 = [

@@ -251,3 +251,19 @@ def test_log_in_never_sends_the_browser_to_another_site(stack, target):
         "_csrf": csrf_of(page.text), "email": email, "password": PASSWORD, "next": requests.utils.unquote(target)})
     assert reply.status_code == 303, reply.text
     assert reply.headers["Location"] == "/"
+
+
+def test_the_assistant_page_asks_before_deleting_and_deletes_on_yes(stack):
+    """Without JavaScript the page carries the conversation in a hidden field, so the "yes" that
+    confirms a deletion reaches the proposal it answers."""
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    created = session.post(stack.url("/api/me/tasks"), json={"title": "old receipts"}, headers={"X-CSRF-Token": csrf}, timeout=10)
+    task_id = created.json()["id"]
+    asked = session.post(stack.url("/chat"), data={"_csrf": csrf, "message": f"delete task {task_id}"}, timeout=30)
+    assert asked.status_code == 200 and "Reply “yes”" in asked.text
+    conversation = re.search(r'name="conversation_id" value="([^"]+)"', asked.text).group(1)
+    assert session.get(stack.url(f"/api/me/tasks/{task_id}"), timeout=10).status_code == 200
+    done = session.post(stack.url("/chat"), data={"_csrf": csrf, "message": "yes", "conversation_id": conversation}, timeout=30)
+    assert f"Deleted task {task_id}." in done.text
+    assert session.get(stack.url(f"/api/me/tasks/{task_id}"), timeout=10).status_code == 404
