@@ -88,7 +88,7 @@ import TodoStore
                     secretHash: UUID().uuidString)
                 try await storage.sessions.createSession(SessionStoreTests.session(owner, at: now))
                 _ = try await storage.conversations.createConversation(
-                    Conversation(id: UUID().uuidString.lowercased(), userID: owner.id, title: "chat", createdAt: now, updatedAt: now))
+                    Conversation(id: UUID().uuidString.lowercased(), userID: owner.id, title: "chat", createdAt: now, updatedAt: now), limit: 10)
             }
             #expect(try await storage.accounts.deleteUser(id: user.id))
             #expect(try await storage.accounts.user(id: user.id) == nil)

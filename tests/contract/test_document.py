@@ -51,6 +51,9 @@ def test_every_operation_is_complete(spec, document):
         manages_tokens = operation.template.startswith("/api/tokens")
         if not secured:
             assert "security" not in operation.spec, f"{operation.name}: security"
+        elif (operation.method, operation.template) in (("POST", "/api/auth/password"), ("DELETE", "/api/auth/me")):
+            assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
+            assert "PasswordCheckFailed" in json.dumps(operation.spec["responses"]["403"]), f"{operation.name}: 403"
         elif manages_sessions:
             assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
             assert "SessionManagementForbidden" in json.dumps(operation.spec["responses"]["403"]), (

@@ -9,14 +9,18 @@ provoke.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from conftest import DEFAULT_BINARY
 from openapi_contract import (
     CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, ContractClient, EventStream, sign_up,
 )
@@ -626,6 +630,53 @@ def test_sessions_and_log_out(api, bob):
     for token in (gina.token, tablet):
         api.get("/api/auth/sessions", token=token, expect=401)
     api.get("/api/auth/me", token=pat, expect=200)
+
+
+def test_password_change_account_deletion_and_a_disabled_account(api, server, bob):
+    hugo = sign_up(api)
+    pat = api.post("/api/tokens", token=hugo.token, json_body={"name": "script"}, expect=201).json()["token"]
+    other = api.post("/api/auth/login", json_body={"email": hugo.email, "password": hugo.password}, expect=200).json()["token"]
+    change = {"current_password": hugo.password, "new_password": "a brand new password"}
+    for path, method, body in (("/api/auth/password", "POST", change), ("/api/auth/me", "DELETE", {"password": hugo.password})):
+        assert error_of(api.request(method, path, token=pat, json_body=body, expect=403))["code"] == "forbidden"
+        api.request(method, path, json_body=body, expect=401)
+        assert error_of(api.request(method, path, token=hugo.token, data="{nope", expect=400))["code"] == "invalid_json"
+        api.request(method, path, token=hugo.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+        assert detail_fields(api.request(method, path, token=hugo.token, json_body={**body, "extra": 1}, expect=422)) == {"extra"}
+    wrong = api.post("/api/auth/password", token=hugo.token, json_body={**change, "current_password": "not it"}, expect=403)
+    assert error_of(wrong)["code"] == "wrong_password"
+    short = api.post("/api/auth/password", token=hugo.token, json_body={**change, "new_password": "short"}, expect=422,
+                     schema_rejects=False)
+    assert detail_fields(short) == {"new_password"}
+
+    assert api.post("/api/auth/password", token=hugo.token, json_body=change, expect=204).content == b""
+    api.get("/api/auth/me", token=other, expect=401)
+    api.get("/api/auth/me", token=pat, expect=200)
+    api.post("/api/auth/login", json_body={"email": hugo.email, "password": hugo.password}, expect=401)
+
+    # Wrong passwords are counted like log-ins: the tenth is the last one checked.
+    for _ in range(9):
+        api.request("DELETE", "/api/auth/me", token=hugo.token, json_body={"password": "not it"}, expect=403)
+    throttled = api.request("DELETE", "/api/auth/me", token=hugo.token, json_body={"password": "a brand new password"}, expect=429)
+    assert error_of(throttled)["code"] == "too_many_attempts"
+    api.post("/api/auth/password", token=hugo.token, json_body={**change, "current_password": "a brand new password"}, expect=429)
+
+    # A disabled account (an operator's `todo user disable`) hears so only with the right password.
+    ivy = sign_up(api)
+    database = f"sqlite://{server.log_path.parent}/todo.db"
+    binary = Path(os.environ.get("TODO_BIN") or DEFAULT_BINARY)
+    subprocess.run([str(binary), "user", "disable", ivy.email], env={"PATH": os.environ["PATH"], "DATABASE_URL": database,
+                   "LOG_LEVEL": "error"}, check=True, capture_output=True, timeout=60)
+    disabled = api.post("/api/auth/login", json_body={"email": ivy.email, "password": ivy.password}, expect=403)
+    assert error_of(disabled)["code"] == "account_disabled"
+    api.post("/api/auth/login", json_body={"email": ivy.email, "password": "not it"}, expect=401)
+
+    # Deleted: every token stops, the e-mail is free again.
+    ada = sign_up(api)
+    create(api, ada, title="mine")
+    assert api.request("DELETE", "/api/auth/me", token=ada.token, json_body={"password": ada.password}, expect=204).content == b""
+    api.get(TASKS, token=ada.token, expect=401)
+    api.post("/api/auth/signup", json_body={"email": ada.email, "password": ada.password}, expect=201)
 
 
 TOKEN_422 = [
