@@ -16,6 +16,8 @@ public struct APIConfiguration: Sendable {
     public var signUpAddressLimit = 10
     public var signUpLimit = 60
     public var accessLog = true
+    /// Whether anyone may create an account (`SIGNUP=open`), or only operators (`closed`).
+    public var signUpOpen = true
     /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])
     public var migrateOnStart = true

@@ -63,7 +63,8 @@ func buildRouter(
         throttle: LoginThrottle(
             attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5),
         signUps: SignUpThrottle(
-            attempts: storage.attempts, addressLimit: configuration.signUpAddressLimit, limit: configuration.signUpLimit)
+            attempts: storage.attempts, addressLimit: configuration.signUpAddressLimit, limit: configuration.signUpLimit),
+        signUpOpen: configuration.signUpOpen
     ).addRoutes(to: router.group("api/auth"))
     TokenController(accounts: storage.accounts, body: body).addRoutes(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))

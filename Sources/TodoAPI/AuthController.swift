@@ -13,6 +13,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     let body: JSONBody
     let throttle: LoginThrottle
     let signUps: SignUpThrottle
+    let signUpOpen: Bool
 
     struct Session: ResponseEncodable {
         var token: String
@@ -40,6 +41,9 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
+        guard signUpOpen else {
+            throw APIError(.forbidden, code: "signup_closed", message: "sign-up is closed on this server; ask its operator for an account")
+        }
         let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password", "name"])
         var issues: [FieldIssue] = []
         let email = collect(&issues) { () throws(ValidationError) in try Credentials.normalizedEmail(try fields.string("email")) }

@@ -8,6 +8,7 @@ struct AuthPages: Sendable {
     let client: TodoClient
     let views: Views
     let sessionLifetime: Duration
+    let signUpOpen: Bool
 
     struct FormPage {
         var chrome: Chrome
@@ -16,6 +17,7 @@ struct AuthPages: Sendable {
         var next: String
         var errors: [String]
         var hasErrors: Bool
+        var signUpOpen: Bool
     }
 
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
@@ -34,6 +36,7 @@ struct AuthPages: Sendable {
 
     @Sendable func showSignUp(_ request: Request, context: WebRequestContext) async throws -> Response {
         if context.sessionToken != nil { return .redirect(to: "/") }
+        guard signUpOpen else { return closed(context) }
         return page("signup", context, title: "Create your account", email: "", name: "", next: "/", errors: [])
     }
 
@@ -57,6 +60,7 @@ struct AuthPages: Sendable {
     }
 
     @Sendable func signUp(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard signUpOpen else { return closed(context) }
         let form = context.form
         let email = form.text("email") ?? ""
         let name = form.text("name") ?? ""
@@ -64,6 +68,8 @@ struct AuthPages: Sendable {
             let session = try await client.signUp(
                 email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, for: request.browser(context))
             return start(session, context: context, then: "/")
+        } catch TodoClientError.forbidden(let problem) where problem.code == "signup_closed" {
+            return closed(context)
         } catch TodoClientError.conflict {
             return page("signup", context, title: "Create your account", email: email, name: name, next: "/",
                         errors: ["An account with this e-mail already exists. Log in instead."], status: .conflict)
@@ -108,6 +114,12 @@ struct AuthPages: Sendable {
     func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
               errors: [String], status: HTTPResponse.Status = .ok) -> Response {
         views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
-                                      errors: errors, hasErrors: !errors.isEmpty), status: status)
+                                      errors: errors, hasErrors: !errors.isEmpty, signUpOpen: signUpOpen), status: status)
+    }
+
+    /// The log-in page, saying that accounts are made by the operator.
+    func closed(_ context: WebRequestContext) -> Response {
+        page("login", context, title: "Log in", email: "", name: "", next: "/",
+             errors: ["Sign-up is closed on this site. Ask its operator for an account."], status: .forbidden)
     }
 }

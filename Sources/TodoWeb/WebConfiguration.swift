@@ -17,6 +17,8 @@ public struct WebConfiguration: Sendable {
     /// The backend API, reached only over HTTP, like `http://127.0.0.1:8000`.
     public var backendURL = "http://127.0.0.1:8000"
     public var cookieSecure = CookieSecurity.auto
+    /// Whether the sign-up form is offered (`SIGNUP=open`); `closed` hides it.
+    public var signUpOpen = true
     /// The proxies in front (ingress, TLS proxy) whose `X-Forwarded-Proto` says whether the
     /// browser used HTTPS.
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])

@@ -44,6 +44,17 @@ struct Environment {
         return text
     }
 
+    /// `SIGNUP`: `open` (anyone may create an account) or `closed` (operators do, with `todo user
+    /// create`); the API and the web UI both read it.
+    func signUpOpen() throws -> Bool {
+        switch string("SIGNUP")?.lowercased() ?? "open" {
+        case "open": return true
+        case "closed": return false
+        case "invite": throw ConfigurationError("SIGNUP=invite is not available yet: use open, or closed with todo user create")
+        case let other: throw ConfigurationError("SIGNUP must be open or closed, got '\(other)'")
+        }
+    }
+
     /// `TRUSTED_PROXIES`, the proxies in front of a role (the API and the web UI read it).
     func trustedProxies(default fallback: TrustedProxies) throws -> TrustedProxies {
         guard let proxies = string("TRUSTED_PROXIES") else { return fallback }
@@ -151,6 +162,7 @@ extension APIConfiguration {
         accessLog = try environment.bool("ACCESS_LOG", default: true)
         signUpAddressLimit = try environment.integer("SIGNUP_ADDRESS_LIMIT", default: 10, range: 1...100_000)
         signUpLimit = try environment.integer("SIGNUP_LIMIT", default: 60, range: 1...100_000)
+        signUpOpen = try environment.signUpOpen()
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
     }

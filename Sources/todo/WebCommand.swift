@@ -27,7 +27,7 @@ struct Web: AsyncParsableCommand {
 
 extension WebConfiguration {
     /// The web UI's settings (README, "Configuration"): `PORT` (or `WEB_PORT`), `HOST`,
-    /// `BACKEND_URL`, `COOKIE_SECURE`, `TRUSTED_PROXIES`, `SESSION_TTL_SECONDS`, `BACKEND_TIMEOUT_SECONDS`,
+    /// `BACKEND_URL`, `COOKIE_SECURE`, `TRUSTED_PROXIES`, `SIGNUP`, `SESSION_TTL_SECONDS`, `BACKEND_TIMEOUT_SECONDS`,
     /// `MAX_BODY_SIZE`, `ACCESS_LOG`, `EVENT_STREAMS_PER_USER` (per browser session here),
     /// `EVENT_STREAM_CONNECTIONS`.
     init(_ environment: Environment, defaultHost: String) throws {
@@ -45,6 +45,7 @@ extension WebConfiguration {
         case let other: throw ConfigurationError("COOKIE_SECURE must be auto, true or false, got '\(other)'")
         }
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
+        signUpOpen = try environment.signUpOpen()
         sessionLifetime = .seconds(try environment.integer("SESSION_TTL_SECONDS", default: 86_400, range: 60...31_536_000))
         backendTimeout = .seconds(try environment.integer("BACKEND_TIMEOUT_SECONDS", default: 10, range: 1...300))
         maxBodySize = try environment.integer("MAX_BODY_SIZE", default: 16 << 20, range: 1024...(1 << 30))

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Testing
 @testable import TodoAPI
+import TodoCore
 
 /// Changing the password, deleting the account, and what a disabled account can still do.
 @Suite struct AccountTests {
@@ -80,6 +81,18 @@ import Testing
             #expect(try await api.request(.get, "/api/auth/me", token: token).status == .unauthorized)
             #expect(try await api.storage.accounts.setDisabled(false, userID: userID))
             #expect(try await api.request(.get, "/api/auth/me", token: token).status == .ok)
+        }
+    }
+
+    @Test func withSignUpClosedOnlyOperatorsMakeAccounts() async throws {
+        try await APIHarness.run(configure: { $0.signUpOpen = false }) { api in
+            let refused = try await api.request(.post, "/api/auth/signup", body: #"{"email": "tom@example.com", "password": "long enough"}"#)
+            #expect(refused.status == .forbidden && refused.errorCode == "signup_closed")
+            #expect(try await api.storage.accounts.credentials(email: "tom@example.com") == nil)
+            let user = User(id: UUID().uuidString.lowercased(), email: "uma@example.com", name: nil, createdAt: .now())
+            _ = try await api.storage.accounts.createUser(user, passwordHash: try await PasswordHasher(cost: 4).hash("long enough"))
+            let logIn = try await api.request(.post, "/api/auth/login", body: #"{"email": "uma@example.com", "password": "long enough"}"#)
+            #expect(logIn.status == .ok)
         }
     }
 }

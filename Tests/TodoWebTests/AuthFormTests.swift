@@ -335,4 +335,19 @@ import TodoServer
             #expect(AuthFormTests.refused(logIn))
         }
     }
+
+    @Test func withSignUpClosedTheFormIsGoneAndTheRouteRefused() async throws {
+        try await WebHarness.run(web: { $0.signUpOpen = false }) { web in
+            let logIn = try await web.request(.get, "/login")
+            #expect(!logIn.text.contains("href=\"/signup\""))
+            let page = try await web.request(.get, "/signup")
+            #expect(page.status == .forbidden && page.text.contains("Sign-up is closed"))
+            #expect(page.inputValue("name") == nil)
+            let (cookies, csrf) = try await web.visitor()
+            let posted = try await web.request(.post, "/signup", cookies: cookies, form: [
+                ("_csrf", csrf), ("email", AuthFormTests.newEmail()), ("password", LiveBackend.password),
+            ])
+            #expect(posted.status == .forbidden && posted.cookie(Session.cookieName) == nil)
+        }
+    }
 }

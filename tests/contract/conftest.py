@@ -39,6 +39,8 @@ class Server:
     process: subprocess.Popen
     log_path: Path
     mcp: "Server | None" = None
+    # The `todo` binary it runs, for commands on its database (`todo user`).
+    binary: Path | None = None
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -126,7 +128,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
             [str(binary), "api"], env=environment, cwd=directory, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT,
         )
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    server = Server(f"http://127.0.0.1:{port}", process, log_path, binary=binary)
     _running.append(server)
     try:
         _wait_ready(server, "api")

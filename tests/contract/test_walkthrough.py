@@ -15,12 +15,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import DEFAULT_BINARY
 from openapi_contract import (
     CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, ContractClient, EventStream, sign_up,
 )
@@ -664,8 +662,7 @@ def test_password_change_account_deletion_and_a_disabled_account(api, server, bo
     # A disabled account (an operator's `todo user disable`) hears so only with the right password.
     ivy = sign_up(api)
     database = f"sqlite://{server.log_path.parent}/todo.db"
-    binary = Path(os.environ.get("TODO_BIN") or DEFAULT_BINARY)
-    subprocess.run([str(binary), "user", "disable", ivy.email], env={"PATH": os.environ["PATH"], "DATABASE_URL": database,
+    subprocess.run([str(server.binary), "user", "disable", ivy.email], env={"PATH": os.environ["PATH"], "DATABASE_URL": database,
                    "LOG_LEVEL": "error"}, check=True, capture_output=True, timeout=60)
     disabled = api.post("/api/auth/login", json_body={"email": ivy.email, "password": ivy.password}, expect=403)
     assert error_of(disabled)["code"] == "account_disabled"
@@ -1104,6 +1101,8 @@ UNPROVOKABLE_BY_OPERATION = {
     ("PATCH", "/api/{user_id}/tasks/{id}", "409"),
     ("PATCH", "/api/{user_id}/tasks/{id}/complete", "409"),
     ("GET", "/readyz", "503"),
+    # Needs a server with SIGNUP=closed: Tests/TodoAPITests/AccountTests.swift and tests/web cover it.
+    ("POST", "/api/auth/signup", "403"),
 }
 
 
