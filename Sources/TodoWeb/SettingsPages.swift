@@ -77,25 +77,25 @@ struct SettingsPages: Sendable {
     }
 
     @Sendable func revokeToken(_ request: Request, context: WebRequestContext) async throws -> Response {
-        let token = try context.requireSession()
-        guard let id = context.parameters.get("token_id") else { throw WebError.notFound }
-        do {
-            try await client.revokeToken(token: token, id: id)
-        } catch TodoClientError.notFound {
-            // Already revoked.
-        }
-        return .redirect(to: "/settings#tokens")
+        try await remove("token_id", context, then: "/settings#tokens") { try await client.revokeToken(token: $0, id: $1) }
     }
 
     @Sendable func endSession(_ request: Request, context: WebRequestContext) async throws -> Response {
+        try await remove("session_id", context, then: "/settings#sessions") { try await client.endSession(token: $0, id: $1) }
+    }
+
+    /// Removes the listed item the path names, then back to its list; one already gone is fine.
+    private func remove(
+        _ parameter: String, _ context: WebRequestContext, then list: String, _ delete: (String, String) async throws -> Void
+    ) async throws -> Response {
         let token = try context.requireSession()
-        guard let id = context.parameters.get("session_id") else { throw WebError.notFound }
+        guard let id = context.parameters.get(parameter) else { throw WebError.notFound }
         do {
-            try await client.endSession(token: token, id: id)
+            try await delete(token, id)
         } catch TodoClientError.notFound {
-            // Already ended.
+            // Already gone.
         }
-        return .redirect(to: "/settings#sessions")
+        return .redirect(to: list)
     }
 
     /// Ends every session of the account, this browser's too.
