@@ -7,6 +7,7 @@ struct TransferController<Context: AppRequestContext>: Sendable {
     let tasks: any TaskStore
     /// Imports may be much larger than other requests; they have their own limit.
     let importBody: JSONBody
+    let taskLimit: Int
 
     struct Imported: ResponseEncodable {
         var imported: Int
@@ -27,7 +28,7 @@ struct TransferController<Context: AppRequestContext>: Sendable {
     @Sendable func importTasks(_ request: Request, context: Context) async throws -> Imported {
         let userID = try context.requireUser()
         let imported = try TaskExport.tasks(from: try await importBody.require(request), userID: userID, now: .now())
-        guard let count = try await tasks.importTasks(imported, userID: userID) else {
+        guard let count = try await tasks.importTasks(imported, userID: userID, limit: taskLimit) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         context.logger.info("imported tasks", metadata: ["count": "\(count)"])
