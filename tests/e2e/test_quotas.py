@@ -1,5 +1,6 @@
 """Quotas of real `todo` processes (issue 18, item 6), on SQLite and PostgreSQL: personal tokens
-counted race-free, tasks per user across replicas and after an upgrade."""
+counted race-free, tasks per user across replicas and after an upgrade, and MCP sessions per
+user."""
 from __future__ import annotations
 
 import sqlite3
@@ -9,7 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from server import Client
+from server import Client, free_port
+
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -97,3 +102,25 @@ def test_an_upgraded_database_counts_the_tasks_it_already_had(start, database):
     first = user.session.get(f"{upgraded.base}/api/me/tasks", timeout=5).json()["items"][0]
     assert user.session.delete(f"{upgraded.base}/api/me/tasks/{first['id']}", timeout=5).status_code == 204
     assert user.session.post(f"{upgraded.base}/api/me/tasks", json={"title": "sixth"}, timeout=5).status_code == 201
+
+
+def test_a_users_mcp_sessions_are_capped_by_the_setting(start):
+    api = start("api")
+    api.wait_ready()
+    mcp = start("mcp", PORT=free_port(), BACKEND_URL=api.base, DATABASE_URL=None, AUTH_SECRET=None, MCP_SESSIONS_PER_USER=2)
+    mcp.wait_ready()
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {Client(api.base).token}"}
+
+    def initialize():
+        reply = requests.post(f"{mcp.base}/mcp", json=INIT, headers=headers, timeout=10)
+        assert reply.status_code == 200, reply.text
+        return reply.headers["Mcp-Session-Id"]
+
+    def answers(session):
+        reply = requests.post(f"{mcp.base}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                              headers={**headers, "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}, timeout=10)
+        assert reply.status_code in (200, 404), reply.text
+        return reply.status_code == 200
+
+    sessions = [initialize() for _ in range(3)]
+    assert [answers(session) for session in sessions] == [False, True, True]
