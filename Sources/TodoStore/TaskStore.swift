@@ -28,16 +28,24 @@ extension TaskStore {
 
     /// Every task of the user, oldest first, read page by page.
     public func allTasks(userID: UserID) async throws -> [TodoTask] {
+        var tasks: [TodoTask] = []
+        var page = try await tasksOldestFirst(userID: userID, after: nil)
+        tasks += page.items
+        while let cursor = page.nextCursor {
+            page = try await tasksOldestFirst(userID: userID, after: cursor)
+            tasks += page.items
+        }
+        return tasks
+    }
+
+    /// A page of the user's tasks, oldest first: the first, or the one after `cursor` (keyset
+    /// pagination, so each page costs the same however far in it is).
+    public func tasksOldestFirst(userID: UserID, after cursor: TaskCursor?) async throws -> TaskPage {
         var query = TaskQuery()
         query.sort = .init(field: .created, descending: false)
         query.limit = TaskQuery.maximumLimit
-        var tasks: [TodoTask] = []
-        repeat {
-            let page = try await listTasks(userID: userID, query: query)
-            tasks += page.items
-            query.cursor = page.nextCursor
-        } while query.cursor != nil
-        return tasks
+        query.cursor = cursor
+        return try await listTasks(userID: userID, query: query)
     }
 
     public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {

@@ -1,8 +1,9 @@
 """Quotas of real `todo` processes (issue 18, item 6), on SQLite and PostgreSQL: personal tokens
-counted race-free, tasks per user across replicas and after an upgrade, and MCP sessions per
-user."""
+counted race-free, tasks per user across replicas and after an upgrade, MCP sessions per user,
+and an export that streams."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -124,3 +125,21 @@ def test_a_users_mcp_sessions_are_capped_by_the_setting(start):
 
     sessions = [initialize() for _ in range(3)]
     assert [answers(session) for session in sessions] == [False, True, True]
+
+
+def test_an_export_is_streamed_in_chunks_and_parses_whole(start, database):
+    """The document is written as its pages are read: chunked, with no Content-Length."""
+    url, _ = database
+    server = start("api", DATABASE_URL=url)
+    server.wait_ready()
+    user = Client(server.base)
+    tasks = [{"title": f"task {index}", "tags": ["bulk"]} for index in range(1000)]
+    imported = user.session.post(user.url("/import"), json={"format": "todo-export", "version": 1, "tasks": tasks}, timeout=60)
+    assert imported.json() == {"imported": 1000}
+    reply = user.session.get(user.url("/export"), timeout=60, stream=True)
+    assert reply.status_code == 200
+    assert reply.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in reply.headers
+    document = json.loads(reply.content)
+    assert list(document) == ["exported_at", "format", "tasks", "version"]
+    assert [task["title"] for task in document["tasks"]] == [task["title"] for task in tasks]
