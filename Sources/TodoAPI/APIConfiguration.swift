@@ -15,6 +15,9 @@ public struct APIConfiguration: Sendable {
     /// Sign-ups per client address an hour, and from all addresses together a minute.
     public var signUpAddressLimit = 10
     public var signUpLimit = 60
+    /// Tasks per user: a create, an import or a completed recurring task's next occurrence that
+    /// would pass it is refused with 409 `quota_exceeded`.
+    public var tasksPerUserLimit = 100_000
     public var accessLog = true
     /// Whether anyone may create an account (`SIGNUP=open`), or only operators (`closed`).
     public var signUpOpen = true

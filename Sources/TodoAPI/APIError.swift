@@ -43,14 +43,19 @@ public struct APIError: Error, Sendable {
         return error
     }
 
-    /// 409 `quota_exceeded`: a quota is full. Not 429, since waiting does not help, nor 403, which
-    /// here means another user's data: the request conflicts with what the user already has.
-    static func quotaExceeded(_ reached: ChatQuotaReached) -> APIError {
+    /// 409 `quota_exceeded`: the user holds as many as a quota allows; `details` names the quota
+    /// and its limit. Not 429, since waiting does not help, nor 403, which here means another
+    /// user's data: the request conflicts with what the user already has.
+    static func quotaExceeded(_ reached: QuotaReached) -> APIError {
         let message = switch reached.quota {
+        case .tasks: "an account holds at most \(reached.limit) tasks; delete some first"
+        case .personalTokens: "an account holds at most \(reached.limit) personal tokens; revoke one first"
         case .conversations: "you have \(reached.limit) conversations, the most allowed; continue one of them"
         case .messages: "this conversation holds \(reached.limit) of your messages, the most allowed; start a new conversation"
         }
-        return APIError(.conflict, code: "quota_exceeded", message: message)
+        let scope = reached.quota == .messages ? "per conversation" : "per account"
+        return APIError(.conflict, code: "quota_exceeded", message: message,
+                        details: [FieldIssue(field: reached.quota.rawValue, message: "at most \(reached.limit) \(scope)")])
     }
 
     static let forbidden = APIError(.forbidden, code: "forbidden", message: "this resource belongs to another user")

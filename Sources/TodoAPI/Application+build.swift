@@ -70,8 +70,10 @@ func buildRouter(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     let user = router.group("api/:user_id")
         .add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: true))
-    TaskController(tasks: storage.tasks, body: body).addRoutes(to: user.group("tasks"))
-    TransferController(tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize)).addRoutes(to: user)
+    TaskController(tasks: storage.tasks, body: body, taskLimit: configuration.tasksPerUserLimit).addRoutes(to: user.group("tasks"))
+    TransferController(
+        tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize), taskLimit: configuration.tasksPerUserLimit
+    ).addRoutes(to: user)
     EventController(
         events: storage.events, tasks: storage.tasks, hub: hub, heartbeat: configuration.eventHeartbeat,
         streams: InFlightLimit(limit: configuration.eventStreamsPerUser)

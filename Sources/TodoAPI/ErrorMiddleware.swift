@@ -31,7 +31,7 @@ struct ErrorMiddleware<Context: AppRequestContext>: RouterMiddleware {
             return error
         case let error as ValidationError:
             return .validation(error)
-        case let error as ChatQuotaReached:
+        case let error as QuotaReached:
             return .quotaExceeded(error)
         case let error as StoreError:
             switch error.kind {

@@ -7,7 +7,8 @@ import TodoStore
 struct TaskController<Context: AppRequestContext>: Sendable {
     let tasks: any TaskStore
     let body: JSONBody
-    var service: TaskService { TaskService(tasks: tasks) }
+    let taskLimit: Int
+    var service: TaskService { TaskService(tasks: tasks, taskLimit: taskLimit) }
 
     /// A page of the list, written by `TaskJSON`.
     struct Page: ResponseGenerator {
@@ -42,7 +43,7 @@ struct TaskController<Context: AppRequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let fields = try TaskFields(json: try await body.require(request))
         let userID = try context.requireUser()
-        guard let task = try await tasks.insertTask(fields, userID: userID, at: .now()) else {
+        guard let task = try await tasks.insertTask(fields, userID: userID, at: .now(), limit: taskLimit) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         var response = try Self.response(task, request: request, context: context, status: .created)

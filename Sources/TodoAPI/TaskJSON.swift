@@ -29,6 +29,34 @@ enum TaskJSON {
     }
 }
 
+/// The export document (`TaskExport`) in pieces, so that it can be sent while its tasks are
+/// read: together they are the bytes `APIJSON.encoder` makes of the whole document, keys sorted
+/// (`exported_at`, `format`, `tasks`, `version`), each task as `TaskJSON` writes it.
+enum ExportJSON {
+    /// Up to the opening bracket of `tasks`.
+    static func start(exportedAt: Timestamp) -> ByteBuffer {
+        var json = JSONBytes(capacity: 80)
+        json.append("{\"exported_at\":")
+        json.appendTime(exportedAt)
+        json.append(",\"format\":")
+        json.appendString(TaskExport.format)
+        json.append(",\"tasks\":[")
+        return json.buffer
+    }
+
+    /// A page of tasks, after `count` tasks already written.
+    static func tasks(_ tasks: [TodoTask], after count: Int) -> ByteBuffer {
+        var json = JSONBytes(capacity: tasks.count * 320)
+        for (index, task) in tasks.enumerated() {
+            if count + index > 0 { json.append(",") }
+            json.append(task)
+        }
+        return json.buffer
+    }
+
+    static let end = ByteBuffer(string: "],\"version\":\(TaskExport.version)}")
+}
+
 extension JSONBytes {
     var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
 

@@ -5,6 +5,8 @@ import TodoStore
 /// changed the task meanwhile (optimistic concurrency on `version`).
 struct TaskService: Sendable {
     let tasks: any TaskStore
+    /// The user's quota of tasks, which a completed recurring task's next occurrence counts against.
+    let taskLimit: Int
     /// A write lost to a concurrent one is retried this many times when the client sent no If-Match.
     static let attempts = 5
 
@@ -15,7 +17,8 @@ struct TaskService: Sendable {
 
     /// Applies `change` to the task's fields. With `ifVersion`, the task must still be at that
     /// version (412 otherwise); without it, a concurrent write makes us re-read and re-apply.
-    /// Completing a recurring task stores its next occurrence in the same transaction.
+    /// Completing a recurring task stores its next occurrence in the same transaction; at the task
+    /// quota neither is stored (409): the series is never cut short, only its completion refused.
     func update(
         id: TaskID, userID: UserID, ifVersion: Int?,
         change: (TodoTask) throws -> TaskFields
@@ -26,7 +29,7 @@ struct TaskService: Sendable {
             let now = Timestamp.now()
             var updated = current.replacingFields(with: try change(current), at: now)
             let followUp = Self.followUp(completing: current, as: updated, at: now)
-            if case .saved(let next) = try await tasks.saveTask(updated, expectedVersion: current.version, followedBy: followUp) {
+            if case .saved(let next) = try await tasks.saveTask(updated, expectedVersion: current.version, followedBy: followUp, taskLimit: taskLimit) {
                 updated.nextOccurrenceID = next?.id ?? updated.nextOccurrenceID
                 return updated
             }

@@ -8,6 +8,7 @@ import TodoStore
 struct TokenController<Context: AppRequestContext>: Sendable {
     let accounts: any AccountStore
     let body: JSONBody
+    /// Fixed, not a setting: the document promises clients a token list of at most 50 (`TokenList`).
     static var maximumTokens: Int { 50 }
 
     struct Created: ResponseEncodable {
@@ -45,13 +46,13 @@ struct TokenController<Context: AppRequestContext>: Sendable {
             guard time > .now() else { throw ValidationError(field: "expires_at", "must be in the future") }
             expiresAt = time
         }
-        guard try await accounts.tokens(userID: userID).count < Self.maximumTokens else {
-            throw ValidationError(field: "name", "at most \(Self.maximumTokens) tokens per account; revoke one first")
-        }
         let secret = PersonalTokens.newSecret()
         let token = PersonalToken(id: UUID().uuidString.lowercased(), userID: userID, name: name, createdAt: .now(),
                                   expiresAt: expiresAt, lastUsedAt: nil)
-        try await accounts.createToken(token, secretHash: PersonalTokens.hash(secret))
+        // The store counts and inserts in one step: a burst of creations cannot pass the limit together.
+        guard try await accounts.createToken(token, secretHash: PersonalTokens.hash(secret), limit: Self.maximumTokens) else {
+            throw APIError.unauthorized("the account no longer exists")
+        }
         return EditedResponse(status: .created, response: Created(token: token, secret: secret))
     }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import TodoCore
 import TodoStore
 
@@ -7,6 +8,7 @@ struct TransferController<Context: AppRequestContext>: Sendable {
     let tasks: any TaskStore
     /// Imports may be much larger than other requests; they have their own limit.
     let importBody: JSONBody
+    let taskLimit: Int
 
     struct Imported: ResponseEncodable {
         var imported: Int
@@ -17,22 +19,45 @@ struct TransferController<Context: AppRequestContext>: Sendable {
         group.post("import", use: importTasks)
     }
 
+    /// Streams the document a page of tasks at a time (`ExportJSON`): a whole account's tasks
+    /// held at once cost the backend hundreds of megabytes at the task quota (docs/SECURITY.md).
+    /// The first page is read before the answer starts, so a database that is down still gets a
+    /// 503; a failure later can only cut the body short, which a client sees as an incomplete
+    /// chunked body, never as a complete document.
     @Sendable func export(_ request: Request, context: Context) async throws -> Response {
-        let document = TaskExport(exportedAt: .now(), tasks: try await tasks.allTasks(userID: try context.requireUser()))
-        var response = try context.responseEncoder.encode(document, from: request, context: context)
-        response.headers[.contentDisposition] = "attachment; filename=\"todo-export.json\""
-        return response
+        let userID = try context.requireUser()
+        let exportedAt = Timestamp.now()
+        let first = try await tasks.tasksOldestFirst(userID: userID, after: nil)
+        let tasks = self.tasks, logger = context.logger
+        let body = ResponseBody { writer in
+            do {
+                try await writer.write(ExportJSON.start(exportedAt: exportedAt))
+                var page = first, written = 0
+                while true {
+                    try await writer.write(ExportJSON.tasks(page.items, after: written))
+                    written += page.items.count
+                    guard let cursor = page.nextCursor else { break }
+                    page = try await tasks.tasksOldestFirst(userID: userID, after: cursor)
+                }
+                try await writer.write(ExportJSON.end)
+                try await writer.finish(nil)
+            } catch {
+                logger.error("export cut short", metadata: ["error": "\(String(reflecting: error))"])
+                throw error
+            }
+        }
+        return Response(status: .ok, headers: [
+            .contentType: "application/json; charset=utf-8", .contentDisposition: "attachment; filename=\"todo-export.json\"",
+        ], body: body)
     }
 
     @Sendable func importTasks(_ request: Request, context: Context) async throws -> Imported {
         let userID = try context.requireUser()
         let imported = try TaskExport.tasks(from: try await importBody.require(request), userID: userID, now: .now())
-        guard let count = try await tasks.importTasks(imported, userID: userID) else {
+        guard let count = try await tasks.importTasks(imported, userID: userID, limit: taskLimit) else {
             throw APIError.unauthorized("the account no longer exists")
         }
         context.logger.info("imported tasks", metadata: ["count": "\(count)"])
         return Imported(imported: count)
     }
 }
-
-extension TaskExport: ResponseEncodable {}

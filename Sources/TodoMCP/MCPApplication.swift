@@ -22,6 +22,8 @@ public struct MCPConfiguration: Sendable {
     public var allowedOrigins: [String] = []
     /// A session unused this long is closed.
     public var sessionIdleTimeout: Duration = .seconds(3600)
+    /// Sessions per user in this process; a new one beyond closes the user's least recently used.
+    public var sessionsPerUser = 20
     /// The public base URL of the server (`https://todo.example`, where `/mcp` is served), for the
     /// protected-resource metadata. Never taken from a request's `Host`, which its sender chooses:
     /// without it there is no metadata (404) and the 401 challenge names none.
@@ -53,7 +55,9 @@ public func buildMCPApplication(
     httpConfiguration.timeout.connect = .seconds(3)
     let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     let client = TodoClient(baseURL: configuration.backendURL, http: http)
-    let sessions = MCPSessions(tools: TaskTools(client: client), idleTimeout: configuration.sessionIdleTimeout, logger: logger)
+    let sessions = MCPSessions(
+        tools: TaskTools(client: client), idleTimeout: configuration.sessionIdleTimeout, sessionsPerUser: configuration.sessionsPerUser,
+        logger: logger)
     let endpoint = MCPEndpoint(configuration: configuration, client: client, sessions: sessions, identities: IdentityCache(client: client))
     let router = Router()
     router.get("healthz") { _, _ in ["status": "ok"] }

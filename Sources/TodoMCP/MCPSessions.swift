@@ -5,7 +5,8 @@ import TodoCore
 
 /// The MCP sessions of this process. Each session has its own SDK server and Streamable HTTP
 /// transport and belongs to the user who initialized it: a request for a session with another
-/// user's token is answered as if the session did not exist.
+/// user's token is answered as if the session did not exist. A user holds at most
+/// `sessionsPerUser` sessions: a new one closes the user's least recently used (see `open`).
 actor MCPSessions {
     struct Session {
         var server: Server
@@ -17,11 +18,13 @@ actor MCPSessions {
     private var sessions: [String: Session] = [:]
     private let tools: TaskTools
     private let idleTimeout: Duration
+    private let sessionsPerUser: Int
     private let logger: Logger
 
-    init(tools: TaskTools, idleTimeout: Duration, logger: Logger) {
+    init(tools: TaskTools, idleTimeout: Duration, sessionsPerUser: Int, logger: Logger) {
         self.tools = tools
         self.idleTimeout = idleTimeout
+        self.sessionsPerUser = max(1, sessionsPerUser)
         self.logger = logger
     }
 
@@ -47,6 +50,12 @@ actor MCPSessions {
         return await open(request, userID: userID)
     }
 
+    /// A new session for `userID`. At the user's limit the least recently used session is closed
+    /// rather than the new one refused: its client hears 404 on its next request and, as the MCP
+    /// specification asks, initializes again, while a refusal would lock out a user whose crashed
+    /// or restarted clients left sessions behind until they idle out (an hour by default). A
+    /// session counts once its `initialize` is answered: one still being opened is never the one
+    /// closed, so a burst of initializations all succeed and the latest `sessionsPerUser` stay.
     private func open(_ request: HTTPRequest, userID: UserID) async -> HTTPResponse {
         let id = UUID().uuidString.lowercased()
         let transport = StatefulHTTPServerTransport(
@@ -55,22 +64,46 @@ actor MCPSessions {
                 AcceptHeaderValidator(mode: .sseRequired), ContentTypeValidator(), ProtocolVersionValidator(), SessionValidator(),
             ]),
             logger: logger)
+        let server = await Self.makeServer(tools: tools)
+        let session = Session(server: server, transport: transport, userID: userID, lastUsed: .now)
+        let response: HTTPResponse
         do {
-            let server = await Self.makeServer(tools: tools)
             try await server.start(transport: transport)
-            sessions[id] = Session(server: server, transport: transport, userID: userID, lastUsed: .now)
-            let response = await transport.handleRequest(request)
-            if case .error = response { await close(id) }
-            logger.info("mcp session opened", metadata: ["session": "\(id)", "user_id": "\(userID)"])
-            return response
+            response = await transport.handleRequest(request)
         } catch {
-            await transport.disconnect()
+            await Self.stop(session)
             return .error(statusCode: 500, .internalError("could not open a session"))
         }
+        if case .error = response {
+            await Self.stop(session)
+            return response
+        }
+        // Counted and registered with no suspension point in between: the actor runs nothing else
+        // meanwhile, so concurrent initializations of one user cannot pass the limit together.
+        let evicted = removeLeastRecentlyUsed(of: userID, keeping: sessionsPerUser - 1)
+        sessions[id] = session
+        logger.info("mcp session opened", metadata: ["session": "\(id)", "user_id": "\(userID)"])
+        for (oldID, old) in evicted {
+            logger.info("mcp session closed for a newer one of its user", metadata: ["session": "\(oldID)", "user_id": "\(userID)"])
+            await Self.stop(old)
+        }
+        return response
+    }
+
+    /// Takes the user's least recently used sessions out until `keeping` remain, and returns them.
+    private func removeLeastRecentlyUsed(of userID: UserID, keeping: Int) -> [(String, Session)] {
+        let own = sessions.filter { $0.value.userID == userID }.sorted { $0.value.lastUsed < $1.value.lastUsed }
+        let removed = own.prefix(max(0, own.count - keeping))
+        for (id, _) in removed { sessions[id] = nil }
+        return removed.map { ($0.key, $0.value) }
     }
 
     func close(_ id: String) async {
         guard let session = sessions.removeValue(forKey: id) else { return }
+        await Self.stop(session)
+    }
+
+    private static func stop(_ session: Session) async {
         await session.server.stop()
         await session.transport.disconnect()
     }

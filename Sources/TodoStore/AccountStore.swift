@@ -7,8 +7,10 @@ public protocol AccountStore: Sendable {
     func credentials(email: String) async throws -> StoredCredentials?
     func user(id: UserID) async throws -> User?
 
-    /// Stores a personal token by the hash of its secret.
-    func createToken(_ token: PersonalToken, secretHash: String) async throws
+    /// Stores a personal token by the hash of its secret, unless its user already has `limit`
+    /// tokens (`QuotaReached`); false when the user does not exist. Concurrent calls for one user
+    /// are counted one at a time, so a burst of them cannot pass the limit together.
+    func createToken(_ token: PersonalToken, secretHash: String, limit: Int) async throws -> Bool
     func tokens(userID: UserID) async throws -> [PersonalToken]
     func deleteToken(id: String, userID: UserID) async throws -> Bool
     /// The token with this secret hash (a read: an unknown token costs no write).

@@ -3,7 +3,7 @@ import TodoCore
 
 /// The assistant's conversations and their messages.
 public protocol ConversationStore: Sendable {
-    /// Stores a new conversation unless the user already has `limit` (then `ChatQuotaReached`);
+    /// Stores a new conversation unless the user already has `limit` (then `QuotaReached`);
     /// nil when the user does not exist. Concurrent calls for one user are counted one at a time,
     /// so a burst of them cannot pass the limit together.
     func createConversation(_ conversation: Conversation, limit: Int) async throws -> Conversation?
@@ -11,7 +11,7 @@ public protocol ConversationStore: Sendable {
     /// The user's conversations, most recently active first.
     func conversations(userID: UserID, limit: Int) async throws -> [Conversation]
     /// Appends the user's `message` unless the conversation already holds `limit` messages from the
-    /// user (then `ChatQuotaReached`), and marks the conversation active at the message's time.
+    /// user (then `QuotaReached`), and marks the conversation active at the message's time.
     /// Concurrent calls for one conversation are counted one at a time.
     func appendUserMessage(_ message: ChatMessage, conversationID: String, limit: Int) async throws
     /// Appends messages (in order) and marks the conversation active at `time`.
@@ -32,22 +32,4 @@ extension ChatMessage {
         let calls = try storedToolCalls.map { try JSONDecoder().decode([ToolCall].self, from: Data($0.utf8)) } ?? []
         self.init(role: role, content: content, toolCalls: calls, toolCallID: toolCallID, createdAt: createdAt)
     }
-}
-
-/// A chat write refused because its quota is full: the user's conversations, or the user's messages
-/// in one conversation.
-public struct ChatQuotaReached: Error, Equatable, CustomStringConvertible {
-    public enum Quota: Sendable, Equatable {
-        case conversations, messages
-    }
-
-    public var quota: Quota
-    public var limit: Int
-
-    public init(_ quota: Quota, limit: Int) {
-        self.quota = quota
-        self.limit = limit
-    }
-
-    public var description: String { "the quota of \(limit) \(quota) is reached" }
 }

@@ -167,6 +167,33 @@ enum Migrations {
         Migration(version: 6, name: "disabled accounts", statements: [
             "ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false",
         ]),
+        // Each user's number of tasks, for the task quota (`TaskStore`): counting a user's tasks
+        // on every create would cost a scan of up to the whole quota. Statement-level triggers
+        // keep it, one update per statement and user, whatever the path (create, import, next
+        // occurrence, delete, a user's deletion). The triggers come before the count, in the
+        // same transaction, which holds the tables' locks: no task goes uncounted meanwhile.
+        Migration(version: 7, name: "task counts", statements: [
+            "ALTER TABLE users ADD COLUMN task_count integer NOT NULL DEFAULT 0",
+            """
+            CREATE FUNCTION tasks_count_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE users SET task_count = users.task_count + CASE TG_OP WHEN 'INSERT' THEN changed.count ELSE -changed.count END
+                FROM (SELECT user_id, count(*) AS count FROM changed_tasks GROUP BY user_id) AS changed
+                WHERE users.id = changed.user_id;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER tasks_count_inserts AFTER INSERT ON tasks REFERENCING NEW TABLE AS changed_tasks
+            FOR EACH STATEMENT EXECUTE FUNCTION tasks_count_changes()
+            """,
+            """
+            CREATE TRIGGER tasks_count_deletes AFTER DELETE ON tasks REFERENCING OLD TABLE AS changed_tasks
+            FOR EACH STATEMENT EXECUTE FUNCTION tasks_count_changes()
+            """,
+            "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE tasks.user_id = users.id)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -294,6 +321,22 @@ enum Migrations {
         ]),
         Migration(version: 6, name: "disabled accounts", statements: [
             "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+        ]),
+        // SQLite has row-level triggers only; its updates of the user's row stay in its page cache
+        // until the group's one commit.
+        Migration(version: 7, name: "task counts", statements: [
+            "ALTER TABLE users ADD COLUMN task_count INTEGER NOT NULL DEFAULT 0",
+            """
+            CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
+                UPDATE users SET task_count = task_count + 1 WHERE id = NEW.user_id;
+            END
+            """,
+            """
+            CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+                UPDATE users SET task_count = task_count - 1 WHERE id = OLD.user_id;
+            END
+            """,
+            "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE tasks.user_id = users.id)",
         ]),
     ]
 }

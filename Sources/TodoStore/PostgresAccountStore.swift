@@ -34,13 +34,25 @@ struct PostgresAccountStore: AccountStore {
         }
     }
 
-    func createToken(_ token: PersonalToken, secretHash: String) async throws {
-        _ = try await database.write(
-            """
-            INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at)
-            VALUES (\(token.id), \(token.userID), \(token.name), \(secretHash), \(token.createdAt), \(token.expiresAt))
-            """,
-            PostgresDatabase.hasRows)
+    /// Locks the user's row first (FOR NO KEY UPDATE: foreign-key checks do not wait for it), so
+    /// that the insert, a statement of its own and so with a snapshot taken after the lock, counts
+    /// every token committed before it. In one statement the count would come from a snapshot taken
+    /// before the wait: under READ COMMITTED a burst of creations would each count the same tokens.
+    func createToken(_ token: PersonalToken, secretHash: String, limit: Int) async throws -> Bool {
+        let outcome = try await database.transaction { connection, logger -> Result<Bool, QuotaReached> in
+            let user = try await connection.query("SELECT 1 FROM users WHERE id = \(token.userID) FOR NO KEY UPDATE", logger: logger)
+            guard try await PostgresDatabase.hasRows(user) else { return .success(false) }
+            let inserted = try await connection.query(
+                """
+                INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at)
+                SELECT \(token.id), \(token.userID), \(token.name), \(secretHash), \(token.createdAt), \(token.expiresAt)::timestamptz
+                WHERE (SELECT count(*) FROM api_tokens WHERE user_id = \(token.userID)) < \(limit)
+                RETURNING id
+                """,
+                logger: logger)
+            return try await PostgresDatabase.hasRows(inserted) ? .success(true) : .failure(QuotaReached(.personalTokens, limit: limit))
+        }
+        return try outcome?.get() ?? false
     }
 
     func tokens(userID: UserID) async throws -> [PersonalToken] {
@@ -95,10 +107,14 @@ struct PostgresAccountStore: AccountStore {
         try await database.write("UPDATE users SET disabled = \(disabled) WHERE id = \(userID) RETURNING id", PostgresDatabase.hasRows)
     }
 
-    /// Tasks, tokens, sessions and conversations go with the row (ON DELETE CASCADE); the events,
-    /// which outlive their tasks, including those the cascade itself records, are deleted after it.
+    /// The tasks are deleted first, then the row, and tokens, sessions and conversations with it
+    /// (ON DELETE CASCADE); the events, which outlive their tasks, including those deleting them
+    /// records, are deleted last. Tasks before the row: deleting or completing one task locks its
+    /// row and then the user's (its task count), so taking them in the same order, an account
+    /// deleted while one of its tasks changes cannot deadlock with that change.
     func deleteUser(id: UserID) async throws -> Bool {
         try await database.transaction { connection, logger -> Bool in
+            _ = try await connection.query("DELETE FROM tasks WHERE user_id = \(id)", logger: logger)
             guard try await PostgresDatabase.hasRows(try await connection.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: logger))
             else { return false }
             _ = try await connection.query("DELETE FROM events WHERE user_id = \(id)", logger: logger)

@@ -25,7 +25,7 @@ struct PostgresConversationStore: ConversationStore {
         }
         switch outcome {
         case .admitted?: return conversation
-        case .full?: throw ChatQuotaReached(.conversations, limit: limit)
+        case .full?: throw QuotaReached(.conversations, limit: limit)
         case .missing?, nil: return nil
         }
     }
@@ -66,7 +66,7 @@ struct PostgresConversationStore: ConversationStore {
             _ = try await connection.query("UPDATE conversations SET updated_at = \(message.createdAt) WHERE id = \(conversationID)", logger: logger)
             return .admitted
         }
-        if outcome == .full { throw ChatQuotaReached(.messages, limit: limit) }
+        if outcome == .full { throw QuotaReached(.messages, limit: limit) }
     }
 
     func appendMessages(_ messages: [ChatMessage], conversationID: String, at time: Timestamp) async throws {

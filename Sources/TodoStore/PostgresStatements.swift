@@ -54,27 +54,58 @@ struct NewestTasksStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> TodoTask { try TaskRecordReader.task(row) }
 }
 
-/// A new task, if its user still exists; returns the new id.
+/// What became of a new task.
+enum TaskInsertOutcome: Sendable, Equatable {
+    case inserted(TaskID)
+    /// Its owner does not exist (any more).
+    case ownerMissing
+    /// Its owner has as many tasks as the quota allows.
+    case quotaReached
+}
+
+/// A new task, if its owner exists and has fewer tasks than the limit (the parameter after the
+/// columns'): one row with the new id, or with NULL at the quota; no row without an owner. The
+/// owner's row is locked first (FOR NO KEY UPDATE, which foreign-key checks do not wait for):
+/// a concurrent insert for the same user waits there, then reads the count as the first one's
+/// trigger left it, so two inserts at the quota minus one cannot both pass.
 struct InsertTaskStatement: PostgresPreparedStatement {
     static let name = "todo_insert_task"
-    static let sql = TaskSQL.postgres.insert
+    static let sql = """
+        WITH owner AS (SELECT task_count FROM users WHERE id = \(TaskSQL.postgres.ownerParameter) FOR NO KEY UPDATE),
+        inserted AS (
+            \(TaskSQL.postgres.insertSelect) FROM owner WHERE owner.task_count < \(TaskSQL.postgres.limitParameter) RETURNING id
+        )
+        SELECT inserted.id FROM owner LEFT JOIN inserted ON true
+        """
     /// Stated, not inferred from the first call's values: a NULL there would leave a type open.
-    static let bindingDataTypes = ColumnKind.of(TaskColumn.inserted).map(\.postgresType)
+    static let bindingDataTypes = ColumnKind.of(TaskColumn.inserted).map(\.postgresType) + [.int8]
 
     var task: TodoTask
+    var limit: Int
 
     func makeBindings() throws -> PostgresBindings {
-        var writer = PostgresRowWriter(capacity: TaskColumn.inserted.count)
+        var writer = PostgresRowWriter(capacity: TaskColumn.inserted.count + 1)
         TaskRow.write(task, TaskColumn.inserted, to: &writer)
+        writer.bigInteger(Int64(limit))
         return writer.bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+    func decodeRow(_ row: PostgresRow) throws -> Int64? { try row.decode(Int64?.self) }
+
+    /// The outcome told by the statement's rows.
+    static func outcome(_ rows: [Int64?]) -> TaskInsertOutcome {
+        guard let row = rows.first else { return .ownerMissing }
+        return row.map(TaskInsertOutcome.inserted) ?? .quotaReached
+    }
 }
 
-/// Several new tasks in one statement (a group of `WriteGroups`), each only if its user still
-/// exists; returns one row per task in their order: the id it was given and whether it was
-/// inserted. Columns travel as arrays, one per column (`PostgresColumnArrays`).
+/// Several new tasks in one statement (a group of `WriteGroups`), each only if its owner exists
+/// and stays within its limit; returns one row per task in their order: the id it was given,
+/// whether it was inserted and whether its owner exists. The owners' rows are locked in id order
+/// (so that two groups never wait for each other in a cycle) before their counts are read, as in
+/// `InsertTaskStatement`; tasks of one owner are admitted in their order, while the count plus
+/// their rank stays within the limit. Columns travel as arrays, one per column
+/// (`PostgresColumnArrays`), then the limits.
 struct InsertTasksStatement: PostgresPreparedStatement {
     static let name = "todo_insert_tasks"
     private static let kinds = ColumnKind.of(TaskColumn.inserted)
@@ -82,38 +113,50 @@ struct InsertTasksStatement: PostgresPreparedStatement {
         let columns = TaskColumn.inserted.map(\.rawValue)
         let arrays = zip(kinds.indices, kinds).map { index, kind in "$\(index + 1)::\(kind.postgresArrayCast)" }
         let values = zip(columns, kinds).map { column, kind in kind.postgresValue(of: column) }
+        let owners = "$\(TaskColumn.inserted.firstIndex(of: .userID)! + 1)::text[]", limits = "$\(kinds.count + 1)::int8[]"
         return """
             WITH input AS (
                 SELECT nextval('tasks_id_seq') AS id, *
-                FROM unnest(\(arrays.joined(separator: ", ")))
-                    WITH ORDINALITY AS r (\(columns.joined(separator: ", ")), position)
+                FROM unnest(\(arrays.joined(separator: ", ")), \(limits))
+                    WITH ORDINALITY AS r (\(columns.joined(separator: ", ")), task_limit, position)
+            ), owners AS (
+                SELECT id, task_count FROM users WHERE id = ANY(\(owners)) ORDER BY id FOR NO KEY UPDATE
+            ), admitted AS (
+                SELECT input.*,
+                    owners.task_count + row_number() OVER (PARTITION BY input.user_id ORDER BY input.position) <= input.task_limit
+                        AS within_quota
+                FROM input JOIN owners ON owners.id = input.user_id
             ), inserted AS (
                 INSERT INTO tasks (id, \(columns.joined(separator: ", ")))
                 OVERRIDING SYSTEM VALUE
                 SELECT id, \(values.joined(separator: ", "))
-                FROM input WHERE EXISTS (SELECT 1 FROM users WHERE users.id = input.user_id)
+                FROM admitted WHERE within_quota
                 ORDER BY position
                 RETURNING id
             )
-            SELECT input.id, inserted.id IS NOT NULL FROM input LEFT JOIN inserted USING (id) ORDER BY input.position
+            SELECT input.id, inserted.id IS NOT NULL, owners.id IS NOT NULL
+            FROM input LEFT JOIN inserted USING (id) LEFT JOIN owners ON owners.id = input.user_id
+            ORDER BY input.position
             """
     }()
-    static let bindingDataTypes = kinds.map(\.postgresArrayType)
+    static let bindingDataTypes = kinds.map(\.postgresArrayType) + [.int8Array]
 
-    var tasks: [TodoTask]
+    var tasks: [(task: TodoTask, limit: Int)]
 
     func makeBindings() throws -> PostgresBindings {
         var columns = PostgresColumnArrays()
-        for task in tasks {
+        for (task, _) in tasks {
             columns.startRow()
             TaskRow.write(task, TaskColumn.inserted, to: &columns)
         }
-        return columns.bindings(count: Self.kinds.count)
+        var bindings = columns.bindings(count: Self.kinds.count)
+        bindings.append(tasks.map { Int64($0.limit) })
+        return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Int64? {
-        let (id, inserted) = try row.decode((Int64, Bool).self)
-        return inserted ? id : nil
+    func decodeRow(_ row: PostgresRow) throws -> TaskInsertOutcome {
+        let (id, inserted, ownerExists) = try row.decode((Int64, Bool, Bool).self)
+        return inserted ? .inserted(id) : ownerExists ? .quotaReached : .ownerMissing
     }
 }
 

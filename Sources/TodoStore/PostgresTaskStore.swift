@@ -8,12 +8,14 @@ final class PostgresTaskStore: TaskStore {
     private let database: PostgresDatabase
 
     /// New tasks, inserted and committed in groups (see `insertTogether`).
-    private let inserts: WriteGroups<NewTask, Int64?>
+    private let inserts: WriteGroups<NewTask, TaskInsertOutcome>
 
-    /// A task waiting for its group, and when its caller's `timeout` runs out: waiting for the
-    /// group ahead counts, so a create fails within `timeout` even while the database is down.
+    /// A task waiting for its group, its owner's quota, and when its caller's `timeout` runs out:
+    /// waiting for the group ahead counts, so a create fails within `timeout` even while the
+    /// database is down.
     private struct NewTask: Sendable {
         var task: TodoTask
+        var limit: Int
         var deadline: ContinuousClock.Instant
     }
 
@@ -22,21 +24,26 @@ final class PostgresTaskStore: TaskStore {
         self.inserts = WriteGroups { group in await Self.insertTogether(group, database: database) }
     }
 
-    func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        guard let id = try await StoreError.translating({
-            try await inserts.write(NewTask(task: task, deadline: .now + database.timeout))
-        }) else { return nil }
-        database.announcer.changed()
-        var stored = task
-        stored.id = id
-        return stored
+    func insertTask(_ task: TodoTask, limit: Int) async throws -> TodoTask? {
+        let outcome = try await StoreError.translating {
+            try await inserts.write(NewTask(task: task, limit: limit, deadline: .now + database.timeout))
+        }
+        switch outcome {
+        case .inserted(let id):
+            database.announcer.changed()
+            var stored = task
+            stored.id = id
+            return stored
+        case .ownerMissing: return nil
+        case .quotaReached: throw QuotaReached(.tasks, limit: limit)
+        }
     }
 
     /// Inserts a group of new tasks with one statement (`InsertTasksStatement`) and one commit:
     /// creating tasks was bound by round trips and commits, two of each per task. A server error
     /// (a constraint, say) fails the whole statement; then each task goes on its own, so that a
     /// bad task fails alone. Tasks whose deadline passed while they waited fail without running.
-    private static func insertTogether(_ group: [WriteGroups<NewTask, Int64?>.Write], database: PostgresDatabase) async {
+    private static func insertTogether(_ group: [WriteGroups<NewTask, TaskInsertOutcome>.Write], database: PostgresDatabase) async {
         let group = group.filter { write in
             if remaining(write.input.deadline) != nil { return true }
             write.fail(Self.expired)
@@ -44,14 +51,16 @@ final class PostgresTaskStore: TaskStore {
         }
         if group.count > 1, let limit = remaining(group.map(\.input.deadline).min()!) {
             do {
-                let statement = InsertTasksStatement(tasks: group.map(\.input.task))
-                let ids = try await database.write(within: limit) { connection, logger in
-                    var ids: [Int64?] = []
-                    for try await id in try await connection.execute(statement, logger: logger) { ids.append(id) }
-                    return ids
+                let statement = InsertTasksStatement(tasks: group.map { ($0.input.task, $0.input.limit) })
+                let outcomes = try await database.write(within: limit) { connection, logger in
+                    var outcomes: [TaskInsertOutcome] = []
+                    for try await outcome in try await connection.execute(statement, logger: logger) { outcomes.append(outcome) }
+                    return outcomes
                 }
-                guard ids.count == group.count else { throw StoreError.invalid("a group insert returned \(ids.count) of \(group.count) rows") }
-                for (write, id) in zip(group, ids) { write.succeed(id) }
+                guard outcomes.count == group.count else {
+                    throw StoreError.invalid("a group insert returned \(outcomes.count) of \(group.count) rows")
+                }
+                for (write, outcome) in zip(group, outcomes) { write.succeed(outcome) }
                 return
             } catch let error as StoreError where error.kind != .unavailable {
                 database.logger.debug("a group insert failed; inserting its tasks one by one", metadata: ["error": "\(error)"])
@@ -64,7 +73,7 @@ final class PostgresTaskStore: TaskStore {
             do {
                 guard let limit = remaining(write.input.deadline) else { throw Self.expired }
                 write.succeed(try await database.write(within: limit) { connection, logger in
-                    try await insert(write.input.task, on: connection, logger: logger)
+                    try await insert(write.input.task, limit: write.input.limit, on: connection, logger: logger)
                 })
             } catch {
                 write.fail(error)
@@ -81,11 +90,10 @@ final class PostgresTaskStore: TaskStore {
         return left > .zero ? left : nil
     }
 
-    /// The new task's id, or nil when its user does not exist.
-    private static func insert(_ task: TodoTask, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
-        var id: Int64?
-        for try await value in try await connection.execute(InsertTaskStatement(task: task), logger: logger) { id = value }
-        return id
+    private static func insert(_ task: TodoTask, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> TaskInsertOutcome {
+        var rows: [Int64?] = []
+        for try await row in try await connection.execute(InsertTaskStatement(task: task, limit: limit), logger: logger) { rows.append(row) }
+        return InsertTaskStatement.outcome(rows)
     }
 
     func task(id: TaskID, userID: UserID) async throws -> TodoTask? {
@@ -115,26 +123,40 @@ final class PostgresTaskStore: TaskStore {
         return TaskListSQL.page(rows: rows, query: query)
     }
 
-    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
+    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome {
         guard let next else {
             let saved = try await database.write(UpdateTaskStatement.query(task, expectedVersion: expectedVersion), PostgresDatabase.hasRows)
             guard saved else { return .conflict }
             database.announcer.changed()
             return .saved(next: nil)
         }
-        let outcome = try await database.transaction { connection, logger in
-            var stored = next
-            guard let newID = try await Self.insert(next, on: connection, logger: logger) else { throw PostgresDatabase.Rollback() }
-            stored.id = newID
+        let outcome = try await database.transaction { connection, logger -> Result<SaveOutcome, QuotaReached> in
+            // The task's row first, then (inserting) its owner's: a delete takes them in that
+            // order too (the row, then its trigger's count), so the two never deadlock.
+            let current = try await connection.query(
+                """
+                SELECT 1 FROM tasks WHERE id = \(task.id) AND user_id = \(task.userID) AND version = \(Int32(expectedVersion))
+                FOR NO KEY UPDATE
+                """,
+                logger: logger)
+            guard try await PostgresDatabase.hasRows(current) else { throw PostgresDatabase.Rollback() }
+            let newID: TaskID
+            switch try await Self.insert(next, limit: taskLimit, on: connection, logger: logger) {
+            case .inserted(let id): newID = id
+            case .quotaReached: return .failure(QuotaReached(.tasks, limit: taskLimit))
+            case .ownerMissing: throw PostgresDatabase.Rollback()
+            }
             var linked = task
             linked.nextOccurrenceID = newID
             let updated = try await connection.query(UpdateTaskStatement.query(linked, expectedVersion: expectedVersion), logger: logger)
             guard try await PostgresDatabase.hasRows(updated) else { throw PostgresDatabase.Rollback() }
-            return SaveOutcome.saved(next: stored)
+            var stored = next
+            stored.id = newID
+            return .success(.saved(next: stored))
         }
-        guard let outcome else { return .conflict }
+        guard let saved = try outcome?.get() else { return .conflict }
         database.announcer.changed()
-        return outcome
+        return saved
     }
 
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
@@ -153,16 +175,25 @@ final class PostgresTaskStore: TaskStore {
         return .versionMismatch
     }
 
-    func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int? {
-        let count = try await database.transaction { connection, logger in
+    func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int? {
+        let outcome = try await database.transaction { connection, logger -> Result<Int, QuotaReached> in
+            // Locked, so that the count stays as read until the inserts commit.
+            let owner = try await connection.query("SELECT task_count FROM users WHERE id = \(userID) FOR NO KEY UPDATE", logger: logger)
+            var count: Int32?
+            for try await value in owner.decode(Int32.self) { count = value }
+            guard let count else { throw PostgresDatabase.Rollback() }
+            guard Int(count) + tasks.count <= limit else { return .failure(QuotaReached(.tasks, limit: limit)) }
             for task in tasks {
                 var owned = task
                 owned.userID = userID
-                guard try await Self.insert(owned, on: connection, logger: logger) != nil else { throw PostgresDatabase.Rollback() }
+                guard case .inserted = try await Self.insert(owned, limit: limit, on: connection, logger: logger) else {
+                    throw PostgresDatabase.Rollback()
+                }
             }
-            return tasks.count
+            return .success(tasks.count)
         }
-        if count != nil { database.announcer.changed() }
+        guard let count = try outcome?.get() else { return nil }
+        database.announcer.changed()
         return count
     }
 }

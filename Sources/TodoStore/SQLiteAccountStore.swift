@@ -34,11 +34,20 @@ struct SQLiteAccountStore: AccountStore {
         return User(id: id, email: email, name: row.column("name")?.string, createdAt: created)
     }
 
-    func createToken(_ token: PersonalToken, secretHash: String) async throws {
-        _ = try await database.write(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /// One statement counts and inserts; SQLite's one writer runs statements one after another.
+    func createToken(_ token: PersonalToken, secretHash: String, limit: Int) async throws -> Bool {
+        let rows = try await database.write(
+            """
+            INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM users
+            WHERE users.id = ?2 AND (SELECT count(*) FROM api_tokens WHERE user_id = ?2) < ?7
+            RETURNING id
+            """,
             [.text(token.id), .text(token.userID), .text(token.name), .text(secretHash), SQLiteDatabase.time(token.createdAt),
-             SQLiteDatabase.time(token.expiresAt)])
+             SQLiteDatabase.time(token.expiresAt), .integer(limit)])
+        guard rows.isEmpty else { return true }
+        guard try await user(id: token.userID) != nil else { return false }
+        throw QuotaReached(.personalTokens, limit: limit)
     }
 
     func tokens(userID: UserID) async throws -> [PersonalToken] {

@@ -17,7 +17,7 @@ struct SQLiteConversationStore: ConversationStore {
              SQLiteDatabase.time(conversation.updatedAt), .integer(limit)])
         guard rows.isEmpty else { return conversation }
         guard try await !database.read("SELECT 1 FROM users WHERE id = ?1", [.text(conversation.userID)]).isEmpty else { return nil }
-        throw ChatQuotaReached(.conversations, limit: limit)
+        throw QuotaReached(.conversations, limit: limit)
     }
 
     func conversation(id: String, userID: UserID) async throws -> Conversation? {
@@ -43,7 +43,7 @@ struct SQLiteConversationStore: ConversationStore {
             _ = try await writer.query(Self.markActive, [.text(conversationID), SQLiteDatabase.time(message.createdAt)])
             return true
         }
-        if appended == nil { throw ChatQuotaReached(.messages, limit: limit) }
+        if appended == nil { throw QuotaReached(.messages, limit: limit) }
     }
 
     func appendMessages(_ messages: [ChatMessage], conversationID: String, at time: Timestamp) async throws {

@@ -5,9 +5,22 @@ import TodoCore
 struct SQLiteTaskStore: TaskStore {
     let database: SQLiteDatabase
 
-    func insertTask(_ task: TodoTask) async throws -> TodoTask? {
-        let rows = try await database.write(TaskSQL.sqlite.insert, Self.insertBinds(task))
-        guard let id = rows.first?.column("id")?.integer else { return nil }
+    /// A new task, if its owner exists and has fewer tasks than the limit; returns its id. The
+    /// count it reads is the count the insert trigger changes: SQLite's one writer runs one
+    /// statement at a time.
+    static let insert = """
+        \(TaskSQL.sqlite.insertSelect) FROM users
+        WHERE users.id = \(TaskSQL.sqlite.ownerParameter) AND users.task_count < \(TaskSQL.sqlite.limitParameter) RETURNING id
+        """
+
+    func insertTask(_ task: TodoTask, limit: Int) async throws -> TodoTask? {
+        let rows = try await database.write(Self.insert, Self.insertBinds(task, limit: limit))
+        guard let id = rows.first?.column("id")?.integer else {
+            // Refused: the owner is gone, or at the quota.
+            let owner = try await database.read(Self.selectTaskCount, [.text(task.userID)])
+            if owner.isEmpty { return nil }
+            throw QuotaReached(.tasks, limit: limit)
+        }
         var stored = task
         stored.id = TaskID(id)
         return stored
@@ -27,22 +40,28 @@ struct SQLiteTaskStore: TaskStore {
         return TaskListSQL.page(rows: decoded, query: query)
     }
 
-    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome {
+    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome {
         guard let next else {
             let rows = try await database.write(TaskSQL.sqlite.update, Self.updateBinds(task, expectedVersion: expectedVersion))
             return rows.isEmpty ? .conflict : .saved(next: nil)
         }
-        return try await database.transaction { writer in
-            let inserted = try await writer.query(TaskSQL.sqlite.insert, Self.insertBinds(next))
-            guard let id = inserted.first?.column("id")?.integer else { throw SQLiteDatabase.Rollback() }
+        let outcome = try await database.transaction { writer -> Result<SaveOutcome, QuotaReached> in
+            // The task first: a changed task is a conflict, whatever the quota says.
+            let current = try await writer.query(
+                "SELECT 1 FROM tasks WHERE id = ?1 AND user_id = ?2 AND version = ?3",
+                [.integer(Int(task.id)), .text(task.userID), .integer(expectedVersion)])
+            guard !current.isEmpty else { throw SQLiteDatabase.Rollback() }
+            let inserted = try await writer.query(Self.insert, Self.insertBinds(next, limit: taskLimit))
+            guard let id = inserted.first?.column("id")?.integer else { return .failure(QuotaReached(.tasks, limit: taskLimit)) }
             var linked = task
             linked.nextOccurrenceID = TaskID(id)
             let updated = try await writer.query(TaskSQL.sqlite.update, Self.updateBinds(linked, expectedVersion: expectedVersion))
             guard !updated.isEmpty else { throw SQLiteDatabase.Rollback() }
             var stored = next
             stored.id = TaskID(id)
-            return SaveOutcome.saved(next: stored)
-        } ?? .conflict
+            return .success(.saved(next: stored))
+        }
+        return try outcome?.get() ?? .conflict
     }
 
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
@@ -54,23 +73,37 @@ struct SQLiteTaskStore: TaskStore {
         return .versionMismatch
     }
 
-    func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int? {
-        try await database.transaction { writer in
+    func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int? {
+        let outcome = try await database.transaction { writer -> Result<Int, QuotaReached> in
+            guard let count = try Self.taskCount(try await writer.query(Self.selectTaskCount, [.text(userID)])) else {
+                throw SQLiteDatabase.Rollback()
+            }
+            guard count + tasks.count <= limit else { return .failure(QuotaReached(.tasks, limit: limit)) }
             for task in tasks {
                 var owned = task
                 owned.userID = userID
-                guard try await !writer.query(TaskSQL.sqlite.insert, Self.insertBinds(owned)).isEmpty else { throw SQLiteDatabase.Rollback() }
+                guard try await !writer.query(Self.insert, Self.insertBinds(owned, limit: limit)).isEmpty else { throw SQLiteDatabase.Rollback() }
             }
-            return tasks.count
+            return .success(tasks.count)
         }
+        return try outcome?.get()
+    }
+
+    /// The number of tasks of the user (`?1`): no row when the user does not exist.
+    private static let selectTaskCount = "SELECT task_count FROM users WHERE id = ?1"
+
+    private static func taskCount(_ rows: [SQLiteRow]) throws -> Int? {
+        guard let row = rows.first else { return nil }
+        guard let count = row.column("task_count")?.integer else { throw StoreError.invalid("malformed users row") }
+        return count
     }
 
     // MARK: Row mapping
 
-    private static func insertBinds(_ task: TodoTask) -> [SQLiteData] {
+    private static func insertBinds(_ task: TodoTask, limit: Int) -> [SQLiteData] {
         var writer = SQLiteRowWriter()
         TaskRow.write(task, TaskColumn.inserted, to: &writer)
-        return writer.values
+        return writer.values + [.integer(limit)]
     }
 
     private static func updateBinds(_ task: TodoTask, expectedVersion: Int) -> [SQLiteData] {

@@ -154,8 +154,12 @@ struct TaskListSQL {
 
 /// The texts of the single-task statements in one dialect, made from `TaskColumn`.
 struct TaskSQL: Sendable {
-    /// A new task, only if its user exists; returns its id.
-    let insert: String
+    /// `INSERT INTO tasks (...) SELECT <the inserted columns' parameters>`: each database adds
+    /// where the row comes from (its owner's row, which must exist and be under the quota) and
+    /// what it returns.
+    let insertSelect: String
+    /// The parameter of the new task's owner, and the one after the columns' that holds the quota.
+    let ownerParameter: String, limitParameter: String
     /// The `updated` columns of a task, only at the expected version; returns the id when it
     /// was. A changed reminder time fires again (`reminded_at` cleared).
     let update: String
@@ -167,12 +171,12 @@ struct TaskSQL: Sendable {
         func placeholder(_ column: TaskColumn, in columns: [TaskColumn]) -> String {
             dialect.placeholder(columns.firstIndex(of: column)! + 1)
         }
-        insert = """
+        insertSelect = """
             INSERT INTO tasks (\(inserted.map(\.rawValue).joined(separator: ", ")))
             SELECT \((1...inserted.count).map(dialect.placeholder).joined(separator: ", "))
-            WHERE EXISTS (SELECT 1 FROM users WHERE id = \(placeholder(.userID, in: inserted)))
-            RETURNING id
             """
+        ownerParameter = placeholder(.userID, in: inserted)
+        limitParameter = dialect.placeholder(inserted.count + 1)
         let assignments = updated.map { "\($0.rawValue) = \(placeholder($0, in: updated))" }
         let reminder = dialect.same(TaskColumn.remindAt.rawValue, placeholder(.remindAt, in: updated))
         update = """

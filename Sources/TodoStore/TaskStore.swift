@@ -1,43 +1,56 @@
 import TodoCore
 
-/// Tasks: each belongs to one user.
+/// Tasks: each belongs to one user, who may hold at most a number of them (`limit`). A user's
+/// count lives on the user's row, kept by triggers on every insert and delete; each write that
+/// adds tasks checks it while it holds that row, so concurrent writes are counted one at a time.
 public protocol TaskStore: Sendable {
-    /// Stores a new task (its `id` is ignored) for an existing user; nil when the user does not exist (any more).
-    func insertTask(_ task: TodoTask) async throws -> TodoTask?
+    /// Stores a new task (its `id` is ignored) for an existing user who has fewer than `limit`
+    /// tasks; nil when the user does not exist (any more), `QuotaReached` when the user has `limit`.
+    func insertTask(_ task: TodoTask, limit: Int) async throws -> TodoTask?
     func task(id: TaskID, userID: UserID) async throws -> TodoTask?
     func listTasks(userID: UserID, query: TaskQuery) async throws -> TaskPage
     /// Writes `task` over the stored row if the stored version is still `expectedVersion`.
     /// With `next`, also stores that task and links it as `task`'s next occurrence, in the
-    /// same transaction.
-    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?) async throws -> SaveOutcome
+    /// same transaction; if the user has `taskLimit` tasks, nothing is written (`QuotaReached`).
+    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome
     /// Deletes the task (only at `expectedVersion` when given).
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome
-    /// Stores all the tasks or none; nil when the user does not exist.
-    func importTasks(_ tasks: [TodoTask], userID: UserID) async throws -> Int?
+    /// Stores all the tasks or none: none when they would take the user past `limit` tasks
+    /// (`QuotaReached`); nil when the user does not exist.
+    func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int?
 }
 
 extension TaskStore {
     /// Stores a new task made of `fields`.
-    public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp) async throws -> TodoTask? {
-        try await insertTask(.new(fields, userID: userID, at: now))
+    public func insertTask(_ fields: TaskFields, userID: UserID, at now: Timestamp, limit: Int) async throws -> TodoTask? {
+        try await insertTask(.new(fields, userID: userID, at: now), limit: limit)
     }
 
     /// Every task of the user, oldest first, read page by page.
     public func allTasks(userID: UserID) async throws -> [TodoTask] {
-        var query = TaskQuery()
-        query.sort = .init(field: .created, descending: false)
-        query.limit = TaskQuery.maximumLimit
         var tasks: [TodoTask] = []
-        repeat {
-            let page = try await listTasks(userID: userID, query: query)
+        var page = try await tasksOldestFirst(userID: userID, after: nil)
+        tasks += page.items
+        while let cursor = page.nextCursor {
+            page = try await tasksOldestFirst(userID: userID, after: cursor)
             tasks += page.items
-            query.cursor = page.nextCursor
-        } while query.cursor != nil
+        }
         return tasks
     }
 
+    /// A page of the user's tasks, oldest first: the first, or the one after `cursor` (keyset
+    /// pagination, so each page costs the same however far in it is).
+    public func tasksOldestFirst(userID: UserID, after cursor: TaskCursor?) async throws -> TaskPage {
+        var query = TaskQuery()
+        query.sort = .init(field: .created, descending: false)
+        query.limit = TaskQuery.maximumLimit
+        query.cursor = cursor
+        return try await listTasks(userID: userID, query: query)
+    }
+
     public func saveTask(_ task: TodoTask, expectedVersion: Int) async throws -> Bool {
-        if case .saved = try await saveTask(task, expectedVersion: expectedVersion, followedBy: nil) { return true }
+        // Without a next occurrence nothing is added, so no quota applies.
+        if case .saved = try await saveTask(task, expectedVersion: expectedVersion, followedBy: nil, taskLimit: .max) { return true }
         return false
     }
 }

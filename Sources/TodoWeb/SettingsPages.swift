@@ -73,6 +73,9 @@ struct SettingsPages: Sendable {
             return try await page(context, token: token, newToken: NewToken(name: created.name, token: created.token), status: .created)
         } catch TodoClientError.validation(let issues, let message) {
             return try await page(context, token: token, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
+        } catch TodoClientError.conflict(let problem) {
+            // The quota of personal tokens.
+            return try await page(context, token: token, errors: [problem.message], status: .conflict)
         }
     }
 
@@ -166,6 +169,10 @@ struct SettingsPages: Sendable {
         } catch TodoClientError.validation(let issues, let message) {
             return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported:"] + PageSupport.messages(issues, message: message),
                                   status: .unprocessableContent)
+        } catch TodoClientError.conflict(let problem) {
+            // The task quota: nothing was imported.
+            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported: \(problem.message)."],
+                                  status: .conflict)
         }
     }
 

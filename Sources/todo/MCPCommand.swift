@@ -36,5 +36,6 @@ extension MCPConfiguration {
         publicURL = try environment.url("MCP_PUBLIC_URL")
         webURL = try environment.url("MCP_WEB_URL")
         sessionIdleTimeout = .seconds(try environment.integer("MCP_SESSION_IDLE_SECONDS", default: 3600, range: 10...86_400))
+        sessionsPerUser = try environment.integer("MCP_SESSIONS_PER_USER", default: 20, range: 1...1000)
     }
 }

@@ -163,8 +163,16 @@ extension APIConfiguration {
         signUpAddressLimit = try environment.integer("SIGNUP_ADDRESS_LIMIT", default: 10, range: 1...100_000)
         signUpLimit = try environment.integer("SIGNUP_LIMIT", default: 60, range: 1...100_000)
         signUpOpen = try environment.signUpOpen()
+        tasksPerUserLimit = try environment.tasksPerUserLimit()
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
+    }
+}
+
+extension Environment {
+    /// `TASKS_PER_USER_LIMIT`: the API and `todo import` hold every account to it.
+    func tasksPerUserLimit() throws -> Int {
+        try integer("TASKS_PER_USER_LIMIT", default: 100_000, range: 1...10_000_000)
     }
 }
 

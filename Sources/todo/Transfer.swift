@@ -68,10 +68,11 @@ struct Import: AsyncParsableCommand {
         let email = try Credentials.normalizedEmail(self.email)
         let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
         let json = try JSONDecoder().decode(JSONValue.self, from: data)
+        let limit = try Environment().tasksPerUserLimit()
         let count = try await withDatabase(label: "todo.import") { storage, _ in
             guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
             let tasks = try TaskExport.tasks(from: json, userID: account.user.id, now: .now())
-            guard let count = try await storage.tasks.importTasks(tasks, userID: account.user.id) else {
+            guard let count = try await storage.tasks.importTasks(tasks, userID: account.user.id, limit: limit) else {
                 throw ValidationError("the account disappeared during the import")
             }
             return count

@@ -12,7 +12,7 @@ import TodoStore
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
             let fields = TaskFields(title: "Rent", dueAt: time("2026-01-31T09:00:00Z"), recurrence: Recurrence(frequency: .monthly))
-            let task = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: .now(), limit: taskLimit))
             #expect(task.series == Series(start: time("2026-01-31T09:00:00Z"), occurrence: 0))
             var done = task.fields
             done.completed = true
@@ -20,7 +20,7 @@ import TodoStore
             let (nextFields, series) = try #require(completed.nextOccurrence())
             var next = TodoTask.new(nextFields, userID: user.id, at: .now())
             next.series = series
-            guard case .saved(let stored?) = try await storage.tasks.saveTask(completed, expectedVersion: 1, followedBy: next) else {
+            guard case .saved(let stored?) = try await storage.tasks.saveTask(completed, expectedVersion: 1, followedBy: next, taskLimit: taskLimit) else {
                 Issue.record("not saved")
                 return
             }
@@ -38,12 +38,12 @@ import TodoStore
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
             let fields = TaskFields(title: "Daily", dueAt: time("2026-01-01T09:00:00Z"), recurrence: Recurrence(frequency: .daily))
-            let task = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: .now(), limit: taskLimit))
             var done = task.fields
             done.completed = true
             let completed = task.replacingFields(with: done, at: .now())
             let next = TodoTask.new(try #require(completed.nextOccurrence()).fields, userID: user.id, at: .now())
-            #expect(try await storage.tasks.saveTask(completed, expectedVersion: 5, followedBy: next) == .conflict)
+            #expect(try await storage.tasks.saveTask(completed, expectedVersion: 5, followedBy: next, taskLimit: taskLimit) == .conflict)
             #expect(try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items.count == 1)
         }
     }
@@ -56,12 +56,12 @@ import TodoStore
             var imported = TodoTask.new(TaskFields(title: "old one", completed: true), userID: "ignored", at: old)
             imported.completedAt = time("2020-06-01T00:00:00Z")
             let tasks = [imported, TodoTask.new(TaskFields(title: "second"), userID: "ignored", at: old)]
-            #expect(try await storage.tasks.importTasks(tasks, userID: user.id) == 2)
+            #expect(try await storage.tasks.importTasks(tasks, userID: user.id, limit: taskLimit) == 2)
             let stored = try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items
             #expect(Set(stored.map(\.fields.title)) == ["old one", "second"])
             #expect(stored.allSatisfy { $0.createdAt == old })
             #expect(stored.first { $0.fields.title == "old one" }?.completedAt == time("2020-06-01T00:00:00Z"))
-            #expect(try await storage.tasks.importTasks(tasks, userID: "no-such-user") == nil)
+            #expect(try await storage.tasks.importTasks(tasks, userID: "no-such-user", limit: taskLimit) == nil)
         }
     }
 
@@ -71,7 +71,7 @@ import TodoStore
             let user = try await makeUser(storage)
             let token = PersonalToken(id: UUID().uuidString, userID: user.id, name: "cli", createdAt: time("2026-01-01T00:00:00Z"),
                                       expiresAt: time("2027-01-01T00:00:00Z"), lastUsedAt: nil)
-            try await storage.accounts.createToken(token, secretHash: "hash-\(token.id)")
+            #expect(try await storage.accounts.createToken(token, secretHash: "hash-\(token.id)", limit: tokenLimit))
             #expect(try await storage.accounts.tokens(userID: user.id) == [token])
             #expect(try await storage.accounts.token(secretHash: "hash-\(token.id)") == token)
             #expect(try await storage.accounts.token(secretHash: "nope") == nil)
@@ -88,7 +88,7 @@ import TodoStore
             let user = try await makeUser(storage)
             let token = PersonalToken(id: UUID().uuidString, userID: user.id, name: "cli", createdAt: time("2026-01-01T00:00:00Z"),
                                       expiresAt: nil, lastUsedAt: nil)
-            try await storage.accounts.createToken(token, secretHash: "hash-\(token.id)")
+            #expect(try await storage.accounts.createToken(token, secretHash: "hash-\(token.id)", limit: tokenLimit))
             func lastUse() async throws -> Timestamp? { try await storage.accounts.token(secretHash: "hash-\(token.id)")?.lastUsedAt }
             try await storage.accounts.touchToken(id: token.id, at: time("2026-02-02T00:00:00Z"))
             #expect(try await lastUse() == time("2026-02-02T00:00:00Z"))
@@ -104,7 +104,7 @@ import TodoStore
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
             let start = try await storage.events.latestEventID()
-            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "a"), userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "a"), userID: user.id, at: .now(), limit: taskLimit))
             #expect(try await storage.tasks.saveTask(task.replacingFields(with: TaskFields(title: "b"), at: .now()), expectedVersion: 1))
             #expect(try await storage.tasks.deleteTask(id: task.id, userID: user.id, expectedVersion: nil) == .deleted)
             let events = try await storage.events.events(userID: user.id, after: start, limit: 10)
@@ -125,11 +125,11 @@ import TodoStore
             let start = try await storage.events.latestEventID()
             let past = Timestamp.now().adding(milliseconds: -60_000)
             for index in 0..<30 {
-                _ = try await storage.tasks.insertTask(TaskFields(title: "r\(index)", remindAt: past), userID: user.id, at: .now())
+                _ = try await storage.tasks.insertTask(TaskFields(title: "r\(index)", remindAt: past), userID: user.id, at: .now(), limit: taskLimit)
             }
             _ = try await storage.tasks.insertTask(TaskFields(title: "later", remindAt: .now().adding(milliseconds: 3_600_000)),
-                                                userID: user.id, at: .now())
-            _ = try await storage.tasks.insertTask(TaskFields(title: "done", completed: true, remindAt: past), userID: user.id, at: .now())
+                                                userID: user.id, at: .now(), limit: taskLimit)
+            _ = try await storage.tasks.insertTask(TaskFields(title: "done", completed: true, remindAt: past), userID: user.id, at: .now(), limit: taskLimit)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask { while try await storage.events.claimDueReminders(at: .now(), limit: 7) > 0 {} }
@@ -156,7 +156,7 @@ import TodoStore
             let user = try await makeUser(storage)
             let past = Timestamp.now().adding(milliseconds: -1000)
             let start = try await storage.events.latestEventID()
-            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "r", remindAt: past), userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "r", remindAt: past), userID: user.id, at: .now(), limit: taskLimit))
             _ = try await storage.events.claimDueReminders(at: .now(), limit: 1000)
             var fields = task.fields
             fields.title = "renamed"
@@ -220,8 +220,8 @@ import TodoStore
                 return await group.reduce(into: []) { $0.append($1) }
             }
             #expect(outcomes.filter { (try? $0.get()) != nil }.count == 3)
-            #expect(outcomes.compactMap { $0.failure as? ChatQuotaReached }.count == 37)
-            #expect(outcomes.compactMap(\.failure).allSatisfy { ($0 as? ChatQuotaReached) == ChatQuotaReached(.conversations, limit: 3) })
+            #expect(outcomes.compactMap { $0.failure as? QuotaReached }.count == 37)
+            #expect(outcomes.compactMap(\.failure).allSatisfy { ($0 as? QuotaReached) == QuotaReached(.conversations, limit: 3) })
             #expect(try await storage.conversations.conversations(userID: user.id, limit: 100).count == 3)
             let other = try await makeUser(storage)
             let created = try await storage.conversations.createConversation(Self.conversation(of: other), limit: 3)
@@ -254,7 +254,7 @@ import TodoStore
                 return await group.reduce(into: []) { $0.append($1) }
             }
             #expect(outcomes.filter { $0.failure == nil }.count == 4)
-            #expect(outcomes.compactMap(\.failure).allSatisfy { ($0 as? ChatQuotaReached) == ChatQuotaReached(.messages, limit: 4) })
+            #expect(outcomes.compactMap(\.failure).allSatisfy { ($0 as? QuotaReached) == QuotaReached(.messages, limit: 4) })
             let stored = try await storage.conversations.messages(conversationID: conversation.id, limit: 100)
             #expect(stored.map(\.role) == [.assistant, .assistant, .assistant, .user, .user, .user, .user])
         }

@@ -27,11 +27,11 @@ import TodoStore
         let start = time("2026-01-01T00:00:00Z")
         for (index, fields) in samples.enumerated() {
             let at = start.adding(milliseconds: Int64(index))
-            tasks.append(try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: at)))
+            tasks.append(try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: at, limit: taskLimit)))
         }
         // Decoys of another user must never show up.
         let other = try await makeUser(storage)
-        for fields in samples { _ = try await storage.tasks.insertTask(fields, userID: other.id, at: start) }
+        for fields in samples { _ = try await storage.tasks.insertTask(fields, userID: other.id, at: start, limit: taskLimit) }
         return (user, tasks)
     }
 
@@ -166,7 +166,7 @@ import TodoStore
             for index in 0..<(TaskQuery.defaultLimit + 3) {
                 // Pairs of tasks share a creation time: the order falls back to the id.
                 let at = start.adding(milliseconds: Int64(index / 2))
-                stored.append(try #require(try await storage.tasks.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: at)))
+                stored.append(try #require(try await storage.tasks.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: at, limit: taskLimit)))
             }
             let newestFirst = stored.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
             let first = try await storage.tasks.listTasks(userID: user.id, query: TaskQuery())

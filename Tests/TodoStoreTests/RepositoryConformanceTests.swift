@@ -61,7 +61,7 @@ import TodoStore
                 recurrence: Recurrence(frequency: .monthly, interval: 2, until: time("2027-01-01T00:00:00Z"), count: 12,
                                        timezone: "Europe/Berlin"))
             let now = time("2026-01-01T12:00:00.007Z")
-            let created = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: now))
+            let created = try #require(try await storage.tasks.insertTask(fields, userID: user.id, at: now, limit: taskLimit))
             #expect(created.fields == fields)
             #expect(created.completedAt == now)
             #expect(created.version == 1)
@@ -75,7 +75,7 @@ import TodoStore
         try await withStorage(backend) { storage in
             let owner = try await makeUser(storage)
             let stranger = try await makeUser(storage)
-            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "private"), userID: owner.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "private"), userID: owner.id, at: .now(), limit: taskLimit))
             #expect(try await storage.tasks.task(id: task.id, userID: stranger.id) == nil)
             #expect(try await storage.tasks.listTasks(userID: stranger.id, query: TaskQuery()).items.isEmpty)
             var stolen = task
@@ -90,7 +90,7 @@ import TodoStore
     @Test(arguments: backends)
     func taskForUnknownUserIsNotStored(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
-            let stored = try await storage.tasks.insertTask(TaskFields(title: "orphan"), userID: "no-such-user", at: .now())
+            let stored = try await storage.tasks.insertTask(TaskFields(title: "orphan"), userID: "no-such-user", at: .now(), limit: taskLimit)
             #expect(stored == nil)
         }
     }
@@ -99,7 +99,7 @@ import TodoStore
     func saveSucceedsOnlyAtTheExpectedVersion(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
-            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "v1"), userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "v1"), userID: user.id, at: .now(), limit: taskLimit))
             let second = task.replacingFields(with: TaskFields(title: "v2"), at: .now())
             #expect(try await storage.tasks.saveTask(second, expectedVersion: 1))
             let lost = task.replacingFields(with: TaskFields(title: "lost update"), at: .now())
@@ -114,7 +114,7 @@ import TodoStore
     func deleteHonoursExpectedVersion(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
-            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "bye"), userID: user.id, at: .now()))
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "bye"), userID: user.id, at: .now(), limit: taskLimit))
             #expect(try await storage.tasks.deleteTask(id: task.id, userID: user.id, expectedVersion: 7) == .versionMismatch)
             #expect(try await storage.tasks.deleteTask(id: task.id, userID: user.id, expectedVersion: 1) == .deleted)
             #expect(try await storage.tasks.deleteTask(id: task.id, userID: user.id, expectedVersion: nil) == .notFound)
@@ -126,9 +126,9 @@ import TodoStore
     func deletedIdIsNeverReused(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
-            let first = try #require(try await storage.tasks.insertTask(TaskFields(title: "a"), userID: user.id, at: .now()))
+            let first = try #require(try await storage.tasks.insertTask(TaskFields(title: "a"), userID: user.id, at: .now(), limit: taskLimit))
             _ = try await storage.tasks.deleteTask(id: first.id, userID: user.id, expectedVersion: nil)
-            let second = try #require(try await storage.tasks.insertTask(TaskFields(title: "b"), userID: user.id, at: .now()))
+            let second = try #require(try await storage.tasks.insertTask(TaskFields(title: "b"), userID: user.id, at: .now(), limit: taskLimit))
             #expect(second.id > first.id)
         }
     }

@@ -82,10 +82,10 @@ import TodoStore
             let user = try await makeUser(storage), other = try await makeUser(storage)
             let now = Timestamp.now()
             for owner in [user, other] {
-                _ = try await storage.tasks.insertTask(TaskFields(title: "task of \(owner.id)"), userID: owner.id, at: now)
-                try await storage.accounts.createToken(
+                _ = try await storage.tasks.insertTask(TaskFields(title: "task of \(owner.id)"), userID: owner.id, at: now, limit: taskLimit)
+                #expect(try await storage.accounts.createToken(
                     PersonalToken(id: UUID().uuidString.lowercased(), userID: owner.id, name: "t", createdAt: now, expiresAt: nil, lastUsedAt: nil),
-                    secretHash: UUID().uuidString)
+                    secretHash: UUID().uuidString, limit: tokenLimit))
                 try await storage.sessions.createSession(SessionStoreTests.session(owner, at: now))
                 _ = try await storage.conversations.createConversation(
                     Conversation(id: UUID().uuidString.lowercased(), userID: owner.id, title: "chat", createdAt: now, updatedAt: now), limit: 10)
@@ -114,9 +114,9 @@ import TodoStore
             let session = SessionStoreTests.session(user, at: now)
             try await storage.sessions.createSession(session)
             let hash = UUID().uuidString
-            try await storage.accounts.createToken(
+            #expect(try await storage.accounts.createToken(
                 PersonalToken(id: UUID().uuidString.lowercased(), userID: user.id, name: "t", createdAt: now, expiresAt: nil, lastUsedAt: nil),
-                secretHash: hash)
+                secretHash: hash, limit: tokenLimit))
             #expect(try await storage.accounts.setDisabled(true, userID: user.id))
             #expect(try await storage.sessions.session(id: session.id, at: now) == nil)
             #expect(try await storage.accounts.token(secretHash: hash) == nil)
@@ -135,9 +135,9 @@ import TodoStore
             let now = Timestamp.now()
             let kept = SessionStoreTests.session(user, at: now), ended = SessionStoreTests.session(user, at: now)
             for session in [kept, ended] { try await storage.sessions.createSession(session) }
-            try await storage.accounts.createToken(
+            #expect(try await storage.accounts.createToken(
                 PersonalToken(id: UUID().uuidString.lowercased(), userID: user.id, name: "t", createdAt: now, expiresAt: nil, lastUsedAt: nil),
-                secretHash: UUID().uuidString)
+                secretHash: UUID().uuidString, limit: tokenLimit))
             #expect(try await storage.accounts.changePassword(userID: user.id, hash: "new", keepingSession: kept.id, revokingTokens: false))
             #expect(try await storage.sessions.sessions(userID: user.id, at: now).map(\.id) == [kept.id])
             #expect(try await storage.accounts.credentials(email: user.email)?.passwordHash == "new")

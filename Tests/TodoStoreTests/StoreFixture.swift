@@ -39,16 +39,34 @@ func withStorage(_ backend: Backend, _ body: (Storage) async throws -> Void) asy
         do { try await body(opened.storage) } catch { await opened.close(); throw error }
         await opened.close()
     case .postgres:
-        guard let url = Backend.postgresURL else { throw MissingPostgres() }
-        // The deadline guards production requests against a database that is down; here the
-        // whole suite runs at once on a busy machine, and a slow answer is not what it tests.
-        let opened = try await DatabaseLocation(url: url).open(poolSize: 4, connectTimeout: .seconds(30), logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await opened.service?.run() }
-            defer { group.cancelAll() }
-            try await opened.storage.schema.migrate(logger: logger)
-            try await body(opened.storage)
+        try await withPostgres(logger: logger) { storage in
+            try await storage.schema.migrate(logger: logger)
+            try await body(storage)
         }
+    }
+}
+
+/// Two stores on one PostgreSQL database, as two backend replicas have: the writes of one are
+/// not queued behind the other's (each groups its own inserts).
+func withPostgresReplicas(_ body: (Storage, Storage) async throws -> Void) async throws {
+    var logger = Logger(label: "test")
+    logger.logLevel = .error
+    try await withPostgres(logger: logger) { first in
+        try await first.schema.migrate(logger: logger)
+        try await withPostgres(logger: logger) { second in try await body(first, second) }
+    }
+}
+
+/// The PostgreSQL of `TEST_DATABASE_URL`, its pool running while `body` runs.
+private func withPostgres(logger: Logger, _ body: (Storage) async throws -> Void) async throws {
+    guard let url = Backend.postgresURL else { throw MissingPostgres() }
+    // The deadline guards production requests against a database that is down; here the
+    // whole suite runs at once on a busy machine, and a slow answer is not what it tests.
+    let opened = try await DatabaseLocation(url: url).open(poolSize: 4, connectTimeout: .seconds(30), logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await opened.service?.run() }
+        defer { group.cancelAll() }
+        try await body(opened.storage)
     }
 }
 
@@ -61,6 +79,10 @@ func makeUser(_ storage: Storage, name: String? = nil) async throws -> User {
     }
     return created
 }
+
+/// The quotas of most tests: the API's defaults, far above what they store.
+let taskLimit = 100_000
+let tokenLimit = 50
 
 func time(_ text: String) -> Timestamp {
     Timestamp(rfc3339: text)!

@@ -26,12 +26,13 @@ import TodoCore
         #expect(try TaskRow.read(from: &row) == task)
     }
 
-    @Test func insertBindsOneParameterPerWrittenColumn() {
-        for (sql, placeholder) in [(TaskSQL.postgres.insert, "$"), (TaskSQL.sqlite.insert, "?")] {
-            #expect(Self.highestParameter(in: sql, prefix: placeholder) == TaskColumn.inserted.count)
+    /// One per written column, then the owner's quota.
+    @Test func insertBindsOneParameterPerWrittenColumnAndTheLimit() {
+        for (sql, placeholder) in [(InsertTaskStatement.sql, "$"), (InsertTasksStatement.sql, "$"), (SQLiteTaskStore.insert, "?")] {
+            #expect(Self.highestParameter(in: sql, prefix: placeholder) == TaskColumn.inserted.count + 1)
         }
-        #expect(InsertTaskStatement.bindingDataTypes.count == TaskColumn.inserted.count)
-        #expect(InsertTasksStatement.bindingDataTypes.count == TaskColumn.inserted.count)
+        #expect(InsertTaskStatement.bindingDataTypes.count == TaskColumn.inserted.count + 1)
+        #expect(InsertTasksStatement.bindingDataTypes.count == TaskColumn.inserted.count + 1)
     }
 
     @Test func updateBindsItsColumnsThenTheRowAndItsVersion() {

@@ -47,7 +47,7 @@ import TodoCore
                         var task = Self.variedTask(index, userID: index % 10 == 3 ? "no-such-user" : user.id)
                         if index == refused { task.fields.title = "nul \u{0} title" }
                         do {
-                            return (index, task, try await storage.tasks.insertTask(task), false)
+                            return (index, task, try await storage.tasks.insertTask(task, limit: taskLimit), false)
                         } catch {
                             return (index, task, nil, true)
                         }
@@ -113,18 +113,19 @@ import TodoCore
     func concurrentWritesAreEachStoredOnceAndAFailingOneHarmsNoOther(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
+            let takenHash = UUID().uuidString
+            #expect(try await storage.accounts.createToken(Self.token(of: user.id), secretHash: takenHash, limit: tokenLimit))
             let outcomes = try await withThrowingTaskGroup(of: (stored: Bool, refused: Bool).self) { group in
                 for index in 0..<120 {
                     group.addTask {
                         guard index % 10 == 5 else {
-                            let task = try await storage.tasks.insertTask(TaskFields(title: "task \(index)"), userID: user.id, at: .now())
+                            let task = try await storage.tasks.insertTask(
+                                TaskFields(title: "task \(index)"), userID: user.id, at: .now(), limit: taskLimit)
                             return (task != nil, false)
                         }
-                        // A token of an account that does not exist: the foreign key refuses it.
-                        let token = PersonalToken(id: UUID().uuidString.lowercased(), userID: "no-such-user", name: "orphan",
-                                                  createdAt: .now(), expiresAt: nil, lastUsedAt: nil)
+                        // A token whose secret hash is taken: the unique key refuses it.
                         do {
-                            try await storage.accounts.createToken(token, secretHash: UUID().uuidString)
+                            _ = try await storage.accounts.createToken(Self.token(of: user.id), secretHash: takenHash, limit: tokenLimit)
                             return (false, false)
                         } catch {
                             return (false, true)
@@ -141,5 +142,9 @@ import TodoCore
             #expect(titles.count == 108)
             #expect(Set(titles) == Set((0..<120).filter { $0 % 10 != 5 }.map { "task \($0)" }))
         }
+    }
+
+    private static func token(of userID: UserID) -> PersonalToken {
+        PersonalToken(id: UUID().uuidString.lowercased(), userID: userID, name: "script", createdAt: .now(), expiresAt: nil, lastUsedAt: nil)
     }
 }

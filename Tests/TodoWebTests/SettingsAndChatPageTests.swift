@@ -44,6 +44,28 @@ import TodoCore
         }
     }
 
+    @Test func the51stTokenIsRefusedOnThePageSayingWhy() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            for index in 0..<50 { _ = try await web.api.client.createToken(token: account.token, name: "script \(index)") }
+            let reply = try await web.request(.post, "/settings/tokens", cookies: account.cookies, form: [("_csrf", account.csrf), ("name", "one more")])
+            #expect(reply.status == .conflict)
+            #expect(reply.text.contains("an account holds at most 50 personal tokens; revoke one first"))
+            #expect(reply.text.contains(#"action="/settings/tokens""#), "the settings page itself, not an error page")
+        }
+    }
+
+    @Test func anImportPastTheTaskQuotaIsRefusedOnThePageSayingWhy() async throws {
+        try await WebHarness.run(backend: { $0.tasksPerUserLimit = 2 }) { web in
+            let account = try await web.signedIn()
+            let document = #"{"format": "todo-export", "version": 1, "tasks": [{"title": "a"}, {"title": "b"}, {"title": "c"}]}"#
+            let reply = try await Self.upload(web, account, filename: "big.json", content: document)
+            #expect(reply.status == .conflict)
+            #expect(reply.text.contains("“big.json” could not be imported: an account holds at most 2 tasks; delete some first."))
+            #expect(try await web.api.client.listTasks(token: account.token).items.isEmpty)
+        }
+    }
+
     @Test func theExportIsADownloadOfEveryTaskNamedWithTodaysDate() async throws {
         try await WebHarness.run { web in
             let account = try await web.signedIn()

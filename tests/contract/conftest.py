@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from openapi_contract import CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, Account, ContractClient, OpenAPIDocument, sign_up
+from openapi_contract import (CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, TASK_QUOTA, Account, ContractClient,
+                              OpenAPIDocument, sign_up)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = REPO_ROOT / "Sources" / "TodoAPI" / "openapi.json"
@@ -114,6 +115,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
         LOG_LEVEL="info",
         MAX_BODY_SIZE=str(MAX_BODY_SIZE),
         MAX_IMPORT_SIZE=str(MAX_IMPORT_SIZE),
+        TASKS_PER_USER_LIMIT=str(TASK_QUOTA),
         EVENT_HEARTBEAT_SECONDS="1",
         EVENT_POLL_INTERVAL_MS="100",
         EVENT_RETENTION_HOURS="24",

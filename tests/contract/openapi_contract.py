@@ -38,6 +38,9 @@ MAX_IMPORT_SIZE = 2 * MAX_BODY_SIZE
 # 409 and 429 of the chat route are reached in a few requests.
 CHAT_RATE_LIMIT = 120
 CHAT_MESSAGE_LIMIT = 5
+# The task quota the tests configure (TASKS_PER_USER_LIMIT; 100,000 by default): small enough for
+# a test to fill an account, far above what any other test stores in one.
+TASK_QUOTA = 500
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
