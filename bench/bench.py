@@ -267,10 +267,12 @@ class Postgres:
             "list50": f"SELECT {columns} FROM tasks WHERE user_id = '{user_id}' ORDER BY created_at DESC, id DESC LIMIT 51",
             "get_one": f"SELECT {columns} FROM tasks WHERE id = {task_id} AND user_id = '{user_id}'",
             "create": (
+                f"WITH owner AS (SELECT task_count FROM users WHERE id = '{user_id}' FOR NO KEY UPDATE), inserted AS ("
                 "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, "
                 "recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id) "
                 f"SELECT '{user_id}', 'Buy groceries', '', false, NULL, 2, ARRAY['home'], NULL, NULL, NULL, 1, now(), now(), "
-                f"NULL, 0, NULL WHERE EXISTS (SELECT 1 FROM users WHERE id = '{user_id}') RETURNING id"),
+                "NULL, 0, NULL FROM owner WHERE owner.task_count < 100000 RETURNING id) "
+                "SELECT inserted.id FROM owner LEFT JOIN inserted ON true"),
         }
         plans = {}
         for name, sql in statements.items():
