@@ -183,14 +183,23 @@ final class PostgresTaskStore: TaskStore {
             for try await value in owner.decode(Int32.self) { count = value }
             guard let count else { throw PostgresDatabase.Rollback() }
             guard Int(count) + tasks.count <= limit else { return .failure(QuotaReached(.tasks, limit: limit)) }
-            for task in tasks {
+            // Empty column arrays would bind no parameters at all: the statement needs a task.
+            guard !tasks.isEmpty else { return .success(0) }
+            // One statement for all: the count's trigger then updates the user's row once. A
+            // statement per task updated it once each, and every update in one transaction left a
+            // row version the next had to step over: 5,000 tasks took 3 s, 10,000 over 5 s.
+            let owned = tasks.map { task in
                 var owned = task
                 owned.userID = userID
-                guard case .inserted = try await Self.insert(owned, limit: limit, on: connection, logger: logger) else {
-                    throw PostgresDatabase.Rollback()
-                }
+                return (task: owned, limit: limit)
             }
-            return .success(tasks.count)
+            var inserted = 0
+            for try await outcome in try await connection.execute(InsertTasksStatement(tasks: owned), logger: logger) {
+                guard case .inserted = outcome else { throw PostgresDatabase.Rollback() }
+                inserted += 1
+            }
+            guard inserted == tasks.count else { throw StoreError.invalid("an import inserted \(inserted) of \(tasks.count) tasks") }
+            return .success(inserted)
         }
         guard let count = try outcome?.get() else { return nil }
         database.announcer.changed()

@@ -90,6 +90,15 @@ import TodoStore
         }
     }
 
+    @Test(arguments: backends)
+    func anEmptyImportStoresNothing(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            #expect(try await storage.tasks.importTasks([], userID: user.id, limit: 5) == 0)
+            #expect(try await storage.tasks.importTasks([], userID: "no-such-user", limit: 5) == nil)
+        }
+    }
+
     /// The series is never cut short: at the quota the completion is refused whole, and it goes
     /// through once there is room.
     @Test(arguments: backends)

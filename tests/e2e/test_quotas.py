@@ -78,6 +78,20 @@ def test_two_replicas_never_pass_the_task_quota_together(start, postgres_url):
     assert len(listed) == 25
 
 
+def test_the_largest_import_is_stored_within_the_database_timeout(start, database):
+    """10,000 tasks, the most a document holds, in one transaction of the default 5 s. On
+    PostgreSQL one statement stores them all: a statement per task updated the user's task count
+    10,000 times in one transaction, each update slower than the last, and passed the 5 s."""
+    url, _ = database
+    server = start("api", DATABASE_URL=url)
+    server.wait_ready()
+    user = Client(server.base)
+    document = {"format": "todo-export", "version": 1, "tasks": [{"title": f"task {index}"} for index in range(10_000)]}
+    reply = user.session.post(user.url("/import"), json=document, timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert reply.json() == {"imported": 10_000}
+
+
 def test_an_upgraded_database_counts_the_tasks_it_already_had(start, database):
     """Migration 7 counts each user's existing tasks: tasks stored before it (here, written with
     the counter and its triggers removed again, as schema 6 had them) count against the quota."""
