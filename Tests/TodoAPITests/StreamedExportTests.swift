@@ -21,21 +21,22 @@ import TodoCore
             == String(decoding: try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, tasks: [])), as: UTF8.self))
     }
 
-    /// 450 tasks: three pages of the store (200 a page), oldest first across the page boundaries.
+    /// 2,500 tasks: three pages of the store (1,000 a page), oldest first across the page
+    /// boundaries, their creation times out of order.
     @Test func anExportOfSeveralPagesIsTheWholeDocument() async throws {
         try await APIHarness.run { api in
             let (token, userID) = try await api.signUp()
-            let tasks = (0..<450).map { #"{"title": "task \#($0)", "created_at": "2026-01-01T00:00:\#(String(format: "%02d", $0 % 60)).\#(String(format: "%03d", $0))Z"}"# }
+            let tasks = (0..<2500).map { #"{"title": "task \#($0)", "created_at": "2026-01-01T00:\#(String(format: "%02d", $0 % 60)):00.\#(String(format: "%03d", $0 % 1000))Z"}"# }
             let imported = try await api.request(.post, "/api/me/import", token: token,
                                                  body: #"{"format": "todo-export", "version": 1, "tasks": [\#(tasks.joined(separator: ","))]}"#)
-            #expect(imported.object["imported"] as? Int == 450)
+            #expect(imported.object["imported"] as? Int == 2500)
             let export = try await api.request(.get, "/api/me/export", token: token)
             #expect(export.status == .ok)
             #expect(export.headers[.contentType] == "application/json; charset=utf-8")
             #expect(export.headers[.contentDisposition] == "attachment; filename=\"todo-export.json\"")
             let exportedAt = try #require((export.object["exported_at"] as? String).flatMap(Timestamp.init(rfc3339:)))
             let stored = try await api.storage.tasks.allTasks(userID: userID)
-            #expect(stored.count == 450)
+            #expect(stored.count == 2500)
             let whole = try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, tasks: stored))
             #expect(export.text == String(decoding: whole, as: UTF8.self))
         }
