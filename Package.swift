@@ -161,6 +161,7 @@ let package = Package(
                 .embedInCode("Templates/task_list.mustache"),
                 .embedInCode("Templates/edit.mustache"),
                 .embedInCode("Templates/settings.mustache"),
+                .embedInCode("Templates/admin.mustache"),
                 .embedInCode("Templates/chat.mustache"),
                 .embedInCode("Templates/message.mustache"),
                 .embedInCode("Static/app.css"),

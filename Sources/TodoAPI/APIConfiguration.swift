@@ -1,3 +1,4 @@
+import TodoCore
 import TodoServer
 
 /// Settings of the backend. The `todo` executable fills them from the environment.
@@ -19,8 +20,10 @@ public struct APIConfiguration: Sendable {
     /// would pass it is refused with 409 `quota_exceeded`.
     public var tasksPerUserLimit = 100_000
     public var accessLog = true
-    /// Whether anyone may create an account (`SIGNUP=open`), or only operators (`closed`).
-    public var signUpOpen = true
+    /// Who may create an account (`SIGNUP`).
+    public var signUp = SignUpPolicy.open
+    /// Whether the database's first account becomes an admin (`todo serve`: whoever sets it up).
+    public var firstAccountIsAdmin = false
     /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])
     public var migrateOnStart = true

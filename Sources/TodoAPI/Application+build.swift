@@ -38,6 +38,7 @@ public func buildApplication(
         Pruning(readiness: readiness, interval: .seconds(600)) {
             try? await storage.attempts.pruneAttempts(before: .now())
             try? await storage.sessions.pruneSessions(before: .now())
+            try? await storage.accounts.pruneInvitations(before: .now())
         },
         HTTPClientService(http: assistantHTTP))
     return app
@@ -64,8 +65,10 @@ func buildRouter(
             attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5),
         signUps: SignUpThrottle(
             attempts: storage.attempts, addressLimit: configuration.signUpAddressLimit, limit: configuration.signUpLimit),
-        signUpOpen: configuration.signUpOpen
+        signUpPolicy: configuration.signUp, firstAccountIsAdmin: configuration.firstAccountIsAdmin
     ).addRoutes(to: router.group("api/auth"))
+    AdminController(accounts: storage.accounts, sessions: sessions, body: body).addRoutes(
+        to: router.group("api/admin").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     TokenController(accounts: storage.accounts, body: body).addRoutes(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     let user = router.group("api/:user_id")

@@ -13,7 +13,8 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     let body: JSONBody
     let throttle: LoginThrottle
     let signUps: SignUpThrottle
-    let signUpOpen: Bool
+    let signUpPolicy: SignUpPolicy
+    let firstAccountIsAdmin: Bool
 
     struct Session: ResponseEncodable {
         var token: String
@@ -40,11 +41,17 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         signedIn.delete("me", use: deleteAccount)
     }
 
+    /// Under `SIGNUP=invite` only with an invitation for the e-mail; an invitation is honoured
+    /// under `open` too (it is used up), never under `closed`.
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
-        guard signUpOpen else {
+        guard signUpPolicy != .closed else {
             throw APIError(.forbidden, code: "signup_closed", message: "sign-up is closed on this server; ask its operator for an account")
         }
-        let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password", "name"])
+        let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password", "name", "invitation"])
+        let invitation = try fields.optionalString("invitation")
+        guard invitation != nil || signUpPolicy == .open else {
+            throw APIError(.forbidden, code: "invitation_required", message: "sign-up on this server is by invitation; ask its operator for a link")
+        }
         var issues: [FieldIssue] = []
         let email = collect(&issues) { () throws(ValidationError) in try Credentials.normalizedEmail(try fields.string("email")) }
         let password = collect(&issues) { () throws(ValidationError) in
@@ -57,11 +64,19 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         try await signUps.admit(address: context.clientAddress)
 
         let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
-        guard let created = try await accounts.createUser(user, passwordHash: try await hasher.hash(password)) else {
+        let creation = try await accounts.createUser(
+            user, passwordHash: try await hasher.hash(password), admin: firstAccountIsAdmin ? .ifFirstAccount : .no,
+            invitationHash: invitation.map(SecretTokens.hash))
+        switch creation {
+        case .created(let created):
+            context.logger.info("account created", metadata: ["user_id": "\(created.id)", "admin": "\(created.admin)"])
+            return EditedResponse(status: .created, response: try await session(for: created, request))
+        case .emailTaken:
             throw APIError(.conflict, code: "email_taken", message: "an account with this e-mail already exists")
+        case .invitationInvalid:
+            throw APIError(.badRequest, code: "invalid_token",
+                           message: "the invitation is unknown, used, expired or for another e-mail; ask for a new link")
         }
-        context.logger.info("account created", metadata: ["user_id": "\(created.id)"])
-        return EditedResponse(status: .created, response: try await session(for: created, request))
     }
 
     @Sendable func logIn(_ request: Request, context: Context) async throws -> Session {
@@ -88,7 +103,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     /// token); this one goes on. The current password is checked under the log-in throttle, so
     /// a stolen session cannot guess it faster than a log-in could.
     @Sendable func changePassword(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let userID = try requireLogIn(context)
+        let userID = try context.requireLogIn(toManage: "the account")
         let fields = try Fields(try await body.require(request).object(), allowed: ["current_password", "new_password", "revoke_api_tokens"])
         let current = try fields.string("current_password")
         let new = try fields.string("new_password")
@@ -105,7 +120,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
 
     /// Deletes the account and everything it owns; the password is asked again.
     @Sendable func deleteAccount(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let userID = try requireLogIn(context)
+        let userID = try context.requireLogIn(toManage: "the account")
         let fields = try Fields(try await body.require(request).object(), allowed: ["password"])
         try await checkPassword(try fields.string("password"), of: userID, context)
         guard try await accounts.deleteUser(id: userID) else { throw APIError.unauthorized("the account no longer exists") }
@@ -145,21 +160,21 @@ struct AuthController<Context: AppRequestContext>: Sendable {
 
     /// Ends every log-in session of the user, this one included. Personal tokens stay.
     @Sendable func logOutEverywhere(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let userID = try requireLogIn(context)
+        let userID = try context.requireLogIn(toManage: "sessions")
         try await sessions.store.deleteSessions(userID: userID, keeping: nil)
         sessions.forget(userID: userID)
         return .noContent
     }
 
     @Sendable func listSessions(_ request: Request, context: Context) async throws -> SessionList {
-        let userID = try requireLogIn(context)
+        let userID = try context.requireLogIn(toManage: "sessions")
         let current = context.authenticatedWith?.sessionID
         let items = try await sessions.store.sessions(userID: userID, at: .now())
         return SessionList(items: items.map { SessionInfo($0, current: $0.id == current) })
     }
 
     @Sendable func endSession(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let userID = try requireLogIn(context)
+        let userID = try context.requireLogIn(toManage: "sessions")
         // Session ids are UUIDs: anything else is no session, answered without a query.
         guard let id = context.parameters.get("session_id"), UUID(uuidString: id) != nil,
               try await sessions.store.deleteSession(id: id, userID: userID) else {
@@ -167,16 +182,6 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         }
         sessions.forget(session: id)
         return .noContent
-    }
-
-    /// Sessions are managed from a log-in, as tokens are: a script's personal token cannot sign
-    /// its user out everywhere.
-    private func requireLogIn(_ context: Context) throws -> UserID {
-        let userID = try context.requireUser()
-        guard context.authenticatedWith?.sessionID != nil else {
-            throw APIError(.forbidden, code: "forbidden", message: "personal tokens cannot manage sessions; log in instead")
-        }
-        return userID
     }
 
     /// A new log-in session and its access token.

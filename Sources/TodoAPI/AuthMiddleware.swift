@@ -102,6 +102,16 @@ extension AppRequestContext {
         return userID
     }
 
+    /// The user of a log-in session. What a leaked script token must not do (manage sessions,
+    /// tokens, accounts) needs one: 403 for a personal token.
+    func requireLogIn(toManage what: String) throws -> UserID {
+        let userID = try requireUser()
+        guard authenticatedWith?.sessionID != nil else {
+            throw APIError(.forbidden, code: "forbidden", message: "personal tokens cannot manage \(what); log in instead")
+        }
+        return userID
+    }
+
     func requireToken() throws -> String {
         guard let bearerToken else { throw APIError.unauthorized("authentication required") }
         return bearerToken

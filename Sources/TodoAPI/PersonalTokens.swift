@@ -1,21 +1,15 @@
-import Crypto
 import Foundation
 import TodoCore
 import TodoStore
 
-/// Making and checking personal API tokens. The secret is 256 random bits; only its SHA-256 is
-/// stored (a fast hash is right here: the secret is random, not a password to brute-force).
+/// Making and checking personal API tokens.
 enum PersonalTokens {
     static func newSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let encoded = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return PersonalToken.prefix + encoded
+        PersonalToken.prefix + SecretTokens.random()
     }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SecretTokens.hash(secret)
     }
 
     /// The owner of a valid, unexpired token secret. Its last use is recorded at most once per

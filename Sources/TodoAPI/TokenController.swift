@@ -35,7 +35,7 @@ struct TokenController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Created> {
-        let userID = try requireSession(context)
+        let userID = try context.requireLogIn(toManage: "tokens")
         let fields = try Fields(try await body.require(request).object(), allowed: ["name", "expires_at"])
         let name = TextRules.trimmedName(try fields.string("name"))
         guard PersonalToken.nameLength.contains(name.count), !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
@@ -57,24 +57,16 @@ struct TokenController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> List {
-        List(items: try await accounts.tokens(userID: try requireSession(context)))
+        List(items: try await accounts.tokens(userID: try context.requireLogIn(toManage: "tokens")))
     }
 
     @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let userID = try requireSession(context)
+        let userID = try context.requireLogIn(toManage: "tokens")
         // Token ids are UUIDs: anything else is no token, answered without a query.
         guard let id = context.parameters.get("token_id"), UUID(uuidString: id) != nil,
               try await accounts.deleteToken(id: id, userID: userID) else {
             throw APIError(.notFound, code: "not_found", message: "no such token")
         }
         return .noContent
-    }
-
-    private func requireSession(_ context: Context) throws -> UserID {
-        let userID = try context.requireUser()
-        guard context.authenticatedWith?.sessionID != nil else {
-            throw APIError(.forbidden, code: "forbidden", message: "personal tokens cannot manage tokens; log in instead")
-        }
-        return userID
     }
 }

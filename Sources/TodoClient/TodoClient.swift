@@ -55,9 +55,10 @@ public struct TodoClient: Sendable {
         }
     }
 
-    public func signUp(email: String, password: String, name: String?, for browser: Browser? = nil) async throws -> Session {
+    public func signUp(email: String, password: String, name: String?, invitation: String? = nil, for browser: Browser? = nil) async throws -> Session {
         var body: [String: JSONValue] = ["email": .string(email), "password": .string(password)]
         if let name { body["name"] = .string(name) }
+        if let invitation { body["invitation"] = .string(invitation) }
         return try await send(.POST, "/api/auth/signup", body: JSONValue.object(body), headers: browser?.headers ?? []).value
     }
 
@@ -116,6 +117,50 @@ public struct TodoClient: Sendable {
 
     public func me(token: String) async throws -> User {
         try await send(.GET, "/api/auth/me", token: token).value
+    }
+
+    // MARK: Administration (admins only)
+
+    /// An account as an admin sees it.
+    public struct AccountSummary: Sendable, Decodable {
+        public var user: User
+        public var disabled: Bool
+
+        enum CodingKeys: String, CodingKey { case disabled }
+
+        public init(from decoder: any Decoder) throws {
+            user = try User(from: decoder)
+            disabled = try decoder.container(keyedBy: CodingKeys.self).decode(Bool.self, forKey: .disabled)
+        }
+    }
+
+    public struct Invitation: Sendable, Decodable {
+        public var email: String
+        public var token: String
+        public var expiresAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case email, token
+            case expiresAt = "expires_at"
+        }
+    }
+
+    public func listAccounts(token: String) async throws -> [AccountSummary] {
+        struct AccountList: Decodable { var items: [AccountSummary] }
+        let list: AccountList = try await send(.GET, "/api/admin/users", token: token).value
+        return list.items
+    }
+
+    /// Disables or enables an account (`disabled`), or makes or unmakes an admin (`admin`).
+    public func changeAccount(token: String, id: String, disabled: Bool? = nil, admin: Bool? = nil) async throws -> AccountSummary {
+        var body: [String: JSONValue] = [:]
+        if let disabled { body["disabled"] = .bool(disabled) }
+        if let admin { body["admin"] = .bool(admin) }
+        return try await send(.PATCH, "/api/admin/users/\(Self.pathSegment(id))", token: token, body: JSONValue.object(body)).value
+    }
+
+    public func invite(token: String, email: String) async throws -> Invitation {
+        try await send(.POST, "/api/admin/invitations", token: token, body: JSONValue.object(["email": .string(email)])).value
     }
 
     // MARK: Tasks

@@ -6,17 +6,30 @@ public struct User: Sendable, Equatable, Codable {
     public var email: String
     public var name: String?
     public var createdAt: Timestamp
+    /// Admins see every account in the web UI, disable them and send invitations.
+    public var admin: Bool
 
-    public init(id: UserID, email: String, name: String?, createdAt: Timestamp) {
+    public init(id: UserID, email: String, name: String?, createdAt: Timestamp, admin: Bool = false) {
         self.id = id
         self.email = email
         self.name = name
         self.createdAt = createdAt
+        self.admin = admin
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, email, name
+        case id, email, name, admin
         case createdAt = "created_at"
+    }
+
+    /// `admin` is absent from the answers of servers older than it: false.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(UserID.self, forKey: .id)
+        email = try container.decode(String.self, forKey: .email)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        createdAt = try container.decode(Timestamp.self, forKey: .createdAt)
+        admin = try container.decodeIfPresent(Bool.self, forKey: .admin) ?? false
     }
 
     /// `name` is always present, `null` when unset.
@@ -26,6 +39,7 @@ public struct User: Sendable, Equatable, Codable {
         try container.encode(email, forKey: .email)
         try container.encode(name, forKey: .name)
         try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(admin, forKey: .admin)
     }
 }
 

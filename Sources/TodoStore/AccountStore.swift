@@ -2,8 +2,10 @@ import TodoCore
 
 /// Accounts and their personal API tokens.
 public protocol AccountStore: Sendable {
-    /// Creates an account, or returns nil when the e-mail is taken.
-    func createUser(_ user: User, passwordHash: String) async throws -> User?
+    /// Creates an account, or says why not. With an invitation (its token's hash), the
+    /// invitation must be for the user's e-mail and unexpired at `user.createdAt`; it is used up
+    /// in the same transaction.
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitationHash: String?) async throws -> AccountCreation
     func credentials(email: String) async throws -> StoredCredentials?
     func user(id: UserID) async throws -> User?
 
@@ -32,6 +34,37 @@ public protocol AccountStore: Sendable {
     /// Deletes the account and everything it owns, in one transaction: tasks, personal tokens,
     /// sessions, conversations and their messages, events.
     func deleteUser(id: UserID) async throws -> Bool
+    func setAdmin(_ admin: Bool, userID: UserID) async throws -> Bool
+
+    // MARK: Invitations
+
+    /// Stores an invitation by its token's hash; it replaces any other for the same e-mail, whose
+    /// link then stops working.
+    func createInvitation(_ invitation: SignUpInvitation, tokenHash: String) async throws
+    func pruneInvitations(before now: Timestamp) async throws
+}
+
+extension AccountStore {
+    /// Creates an account that is not an admin, or returns nil when the e-mail is taken.
+    public func createUser(_ user: User, passwordHash: String) async throws -> User? {
+        guard case .created(let created) = try await createUser(user, passwordHash: passwordHash, admin: .no, invitationHash: nil)
+        else { return nil }
+        return created
+    }
+}
+
+/// Whether a new account is an admin.
+public enum AdminGrant: Sendable {
+    case no, yes
+    /// Only the first account of the database (`todo serve`: whoever sets it up).
+    case ifFirstAccount
+}
+
+public enum AccountCreation: Sendable, Equatable {
+    case created(User)
+    case emailTaken
+    /// Unknown, used, expired, or for another e-mail.
+    case invitationInvalid
 }
 
 /// An account as operators see it.

@@ -194,6 +194,21 @@ enum Migrations {
             """,
             "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE tasks.user_id = users.id)",
         ]),
+        // Admins, and invitations to sign up (`SIGNUP=invite`): one pending per e-mail, found by
+        // the hash of its link's token. An admin's deletion takes their pending invitations along.
+        Migration(version: 8, name: "admins and invitations", statements: [
+            "ALTER TABLE users ADD COLUMN admin boolean NOT NULL DEFAULT false",
+            """
+            CREATE TABLE signup_invitations (
+                email text PRIMARY KEY,
+                token_hash text NOT NULL UNIQUE,
+                invited_by text REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX signup_invitations_expires ON signup_invitations (expires_at)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -337,6 +352,19 @@ enum Migrations {
             END
             """,
             "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE tasks.user_id = users.id)",
+        ]),
+        Migration(version: 8, name: "admins and invitations", statements: [
+            "ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE signup_invitations (
+                email TEXT PRIMARY KEY,
+                token_hash TEXT NOT NULL UNIQUE,
+                invited_by TEXT REFERENCES users (id) ON DELETE CASCADE,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX signup_invitations_expires ON signup_invitations (expires_at)",
         ]),
     ]
 }

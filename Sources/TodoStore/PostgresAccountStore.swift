@@ -5,30 +5,47 @@ import TodoCore
 struct PostgresAccountStore: AccountStore {
     let database: PostgresDatabase
 
-    func createUser(_ user: User, passwordHash: String) async throws -> User? {
-        let created = try await database.write(
-            """
-            INSERT INTO users (id, email, password_hash, created_at, name)
-            VALUES (\(user.id), \(user.email), \(passwordHash), \(user.createdAt), \(user.name))
-            ON CONFLICT (email) DO NOTHING RETURNING id
-            """,
-            PostgresDatabase.hasRows)
-        return created ? user : nil
+    /// The invitation goes first: an unknown one changes nothing, and a valid one is used up even
+    /// when the e-mail turns out to be taken (its account exists already).
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitationHash: String?) async throws -> AccountCreation {
+        try await database.transaction { connection, logger -> AccountCreation in
+            if let invitationHash {
+                let used = try await connection.query(
+                    """
+                    DELETE FROM signup_invitations
+                    WHERE token_hash = \(invitationHash) AND email = \(user.email) AND expires_at > \(user.createdAt) RETURNING email
+                    """, logger: logger)
+                guard try await PostgresDatabase.hasRows(used) else { return .invitationInvalid }
+            }
+            let rows = try await connection.query(
+                """
+                INSERT INTO users (id, email, password_hash, created_at, name, admin)
+                VALUES (\(user.id), \(user.email), \(passwordHash), \(user.createdAt), \(user.name),
+                        \(admin == .yes) OR (\(admin == .ifFirstAccount) AND NOT EXISTS (SELECT 1 FROM users)))
+                ON CONFLICT (email) DO NOTHING RETURNING admin
+                """, logger: logger)
+            for try await isAdmin in rows.decode(Bool.self) {
+                var created = user
+                created.admin = isAdmin
+                return .created(created)
+            }
+            return .emailTaken
+        } ?? .emailTaken
     }
 
     func credentials(email: String) async throws -> StoredCredentials? {
-        try await database.query("SELECT id, email, name, created_at, password_hash, disabled FROM users WHERE email = \(email)") { rows in
-            for try await (id, email, name, created, hash, disabled) in rows.decode((String, String, String?, Timestamp, String, Bool).self) {
-                return StoredCredentials(user: User(id: id, email: email, name: name, createdAt: created), passwordHash: hash, disabled: disabled)
+        try await database.query("SELECT id, email, name, created_at, admin, password_hash, disabled FROM users WHERE email = \(email)") { rows in
+            for try await (id, email, name, created, admin, hash, disabled) in rows.decode((String, String, String?, Timestamp, Bool, String, Bool).self) {
+                return StoredCredentials(user: User(id: id, email: email, name: name, createdAt: created, admin: admin), passwordHash: hash, disabled: disabled)
             }
             return nil
         }
     }
 
     func user(id: UserID) async throws -> User? {
-        try await database.query("SELECT id, email, name, created_at FROM users WHERE id = \(id)") { rows in
-            for try await (id, email, name, created) in rows.decode((String, String, String?, Timestamp).self) {
-                return User(id: id, email: email, name: name, createdAt: created)
+        try await database.query("SELECT id, email, name, created_at, admin FROM users WHERE id = \(id)") { rows in
+            for try await (id, email, name, created, admin) in rows.decode((String, String, String?, Timestamp, Bool).self) {
+                return User(id: id, email: email, name: name, createdAt: created, admin: admin)
             }
             return nil
         }
@@ -83,10 +100,10 @@ struct PostgresAccountStore: AccountStore {
     }
 
     func allUsers() async throws -> [Account] {
-        try await database.query("SELECT id, email, name, created_at, disabled FROM users ORDER BY created_at, id") { rows in
+        try await database.query("SELECT id, email, name, created_at, admin, disabled FROM users ORDER BY created_at, id") { rows in
             var accounts: [Account] = []
-            for try await (id, email, name, created, disabled) in rows.decode((String, String, String?, Timestamp, Bool).self) {
-                accounts.append(Account(user: User(id: id, email: email, name: name, createdAt: created), disabled: disabled))
+            for try await (id, email, name, created, admin, disabled) in rows.decode((String, String, String?, Timestamp, Bool, Bool).self) {
+                accounts.append(Account(user: User(id: id, email: email, name: name, createdAt: created, admin: admin), disabled: disabled))
             }
             return accounts
         }
@@ -105,6 +122,25 @@ struct PostgresAccountStore: AccountStore {
 
     func setDisabled(_ disabled: Bool, userID: UserID) async throws -> Bool {
         try await database.write("UPDATE users SET disabled = \(disabled) WHERE id = \(userID) RETURNING id", PostgresDatabase.hasRows)
+    }
+
+    func setAdmin(_ admin: Bool, userID: UserID) async throws -> Bool {
+        try await database.write("UPDATE users SET admin = \(admin) WHERE id = \(userID) RETURNING id", PostgresDatabase.hasRows)
+    }
+
+    func createInvitation(_ invitation: SignUpInvitation, tokenHash: String) async throws {
+        _ = try await database.write(
+            """
+            INSERT INTO signup_invitations (email, token_hash, invited_by, created_at, expires_at)
+            VALUES (\(invitation.email), \(tokenHash), \(invitation.invitedBy), \(invitation.createdAt), \(invitation.expiresAt))
+            ON CONFLICT (email) DO UPDATE SET token_hash = EXCLUDED.token_hash, invited_by = EXCLUDED.invited_by,
+                created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+            """,
+            PostgresDatabase.hasRows)
+    }
+
+    func pruneInvitations(before now: Timestamp) async throws {
+        _ = try await database.write("DELETE FROM signup_invitations WHERE expires_at <= \(now)", PostgresDatabase.hasRows)
     }
 
     /// The tasks are deleted first, then the row, and tokens, sessions and conversations with it

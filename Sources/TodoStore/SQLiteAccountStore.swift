@@ -5,33 +5,47 @@ import TodoCore
 struct SQLiteAccountStore: AccountStore {
     let database: SQLiteDatabase
 
-    func createUser(_ user: User, passwordHash: String) async throws -> User? {
-        let rows = try await database.write(
-            """
-            INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT (email) DO NOTHING RETURNING id
-            """,
-            [.text(user.id), .text(user.email), user.name.map(SQLiteData.text) ?? .null, .text(passwordHash),
-             SQLiteDatabase.time(user.createdAt)])
-        return rows.isEmpty ? nil : user
+    /// The invitation goes first: an unknown one changes nothing, and a valid one is used up even
+    /// when the e-mail turns out to be taken (its account exists already).
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitationHash: String?) async throws -> AccountCreation {
+        try await database.transaction { connection -> AccountCreation in
+            if let invitationHash {
+                let used = try await connection.query(
+                    "DELETE FROM signup_invitations WHERE token_hash = ?1 AND email = ?2 AND expires_at > ?3 RETURNING email",
+                    [.text(invitationHash), .text(user.email), SQLiteDatabase.time(user.createdAt)])
+                guard !used.isEmpty else { return .invitationInvalid }
+            }
+            let rows = try await connection.query(
+                """
+                INSERT INTO users (id, email, name, password_hash, created_at, admin)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6 OR (?7 AND NOT EXISTS (SELECT 1 FROM users)))
+                ON CONFLICT (email) DO NOTHING RETURNING admin
+                """,
+                [.text(user.id), .text(user.email), user.name.map(SQLiteData.text) ?? .null, .text(passwordHash),
+                 SQLiteDatabase.time(user.createdAt), .integer(admin == .yes ? 1 : 0), .integer(admin == .ifFirstAccount ? 1 : 0)])
+            guard let row = rows.first else { return .emailTaken }
+            var created = user
+            created.admin = row.column("admin")?.bool ?? false
+            return .created(created)
+        } ?? .emailTaken
     }
 
     func credentials(email: String) async throws -> StoredCredentials? {
         let rows = try await database.read(
-            "SELECT id, email, name, password_hash, created_at, disabled FROM users WHERE email = ?1", [.text(email)])
+            "SELECT id, email, name, password_hash, created_at, admin, disabled FROM users WHERE email = ?1", [.text(email)])
         guard let row = rows.first, let hash = row.column("password_hash")?.string else { return nil }
         return StoredCredentials(user: try Self.user(row), passwordHash: hash, disabled: row.column("disabled")?.bool ?? false)
     }
 
     func user(id: UserID) async throws -> User? {
-        try await database.read("SELECT id, email, name, created_at FROM users WHERE id = ?1", [.text(id)]).first.map(Self.user)
+        try await database.read("SELECT id, email, name, created_at, admin FROM users WHERE id = ?1", [.text(id)]).first.map(Self.user)
     }
 
     private static func user(_ row: SQLiteRow) throws -> User {
         guard let id = row.column("id")?.string, let email = row.column("email")?.string,
               let created = SQLiteDatabase.time(row.column("created_at"))
         else { throw StoreError.invalid("malformed users row") }
-        return User(id: id, email: email, name: row.column("name")?.string, createdAt: created)
+        return User(id: id, email: email, name: row.column("name")?.string, createdAt: created, admin: row.column("admin")?.bool ?? false)
     }
 
     /// One statement counts and inserts; SQLite's one writer runs statements one after another.
@@ -78,7 +92,7 @@ struct SQLiteAccountStore: AccountStore {
     }
 
     func allUsers() async throws -> [Account] {
-        try await database.read("SELECT id, email, name, created_at, disabled FROM users ORDER BY created_at, id").map { row in
+        try await database.read("SELECT id, email, name, created_at, admin, disabled FROM users ORDER BY created_at, id").map { row in
             Account(user: try Self.user(row), disabled: row.column("disabled")?.bool ?? false)
         }
     }
@@ -96,6 +110,25 @@ struct SQLiteAccountStore: AccountStore {
 
     func setDisabled(_ disabled: Bool, userID: UserID) async throws -> Bool {
         try await !database.write("UPDATE users SET disabled = ?1 WHERE id = ?2 RETURNING id", [.integer(disabled ? 1 : 0), .text(userID)]).isEmpty
+    }
+
+    func setAdmin(_ admin: Bool, userID: UserID) async throws -> Bool {
+        try await !database.write("UPDATE users SET admin = ?1 WHERE id = ?2 RETURNING id", [.integer(admin ? 1 : 0), .text(userID)]).isEmpty
+    }
+
+    func createInvitation(_ invitation: SignUpInvitation, tokenHash: String) async throws {
+        _ = try await database.write(
+            """
+            INSERT INTO signup_invitations (email, token_hash, invited_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+            ON CONFLICT (email) DO UPDATE SET token_hash = excluded.token_hash, invited_by = excluded.invited_by,
+                created_at = excluded.created_at, expires_at = excluded.expires_at
+            """,
+            [.text(invitation.email), .text(tokenHash), invitation.invitedBy.map(SQLiteData.text) ?? .null,
+             SQLiteDatabase.time(invitation.createdAt), SQLiteDatabase.time(invitation.expiresAt)])
+    }
+
+    func pruneInvitations(before now: Timestamp) async throws {
+        _ = try await database.write("DELETE FROM signup_invitations WHERE expires_at <= ?1", [SQLiteDatabase.time(now)])
     }
 
     /// Tasks, tokens, sessions and conversations go with the row (ON DELETE CASCADE); the events,

@@ -46,9 +46,10 @@ public func buildWebApplication(
 
     let pages = router.group().add(middleware: FormMiddleware(maxBodySize: configuration.maxBodySize))
     let sessionLifetime = configuration.sessionLifetime
-    AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpOpen: configuration.signUpOpen).addRoutes(to: pages)
+    AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpPolicy: configuration.signUp).addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
     SettingsPages(client: client, views: views).addRoutes(to: pages)
+    AdminPages(client: client, views: views).addRoutes(to: pages)
     ChatPages(client: client, views: views).addRoutes(to: pages)
 
     var app = Application(
@@ -81,6 +82,7 @@ enum EmbeddedFiles {
         ("task_list", PackageResources.task_list_mustache),
         ("edit", PackageResources.edit_mustache),
         ("settings", PackageResources.settings_mustache),
+        ("admin", PackageResources.admin_mustache),
         ("chat", PackageResources.chat_mustache),
         ("message", PackageResources.message_mustache),
     ]

@@ -8,13 +8,16 @@ struct AuthPages: Sendable {
     let client: TodoClient
     let views: Views
     let sessionLifetime: Duration
-    let signUpOpen: Bool
+    let signUpPolicy: SignUpPolicy
 
     struct FormPage {
         var chrome: Chrome
         var email: String
         var name: String
         var next: String
+        /// The token of the invitation the sign-up form carries, or "".
+        var invitation: String
+        var hasInvitation: Bool
         var errors: [String]
         var hasErrors: Bool
         var signUpOpen: Bool
@@ -34,10 +37,12 @@ struct AuthPages: Sendable {
         return page("login", context, title: "Log in", email: "", name: "", next: next, errors: [])
     }
 
+    /// `?invite=` carries an invitation's token; under `SIGNUP=invite` the form needs one.
     @Sendable func showSignUp(_ request: Request, context: WebRequestContext) async throws -> Response {
         if context.sessionToken != nil { return .redirect(to: "/") }
-        guard signUpOpen else { return closed(context) }
-        return page("signup", context, title: "Create your account", email: "", name: "", next: "/", errors: [])
+        let invitation = FormData(urlEncoded: Substring(request.uri.query ?? "")).text("invite")
+        if let refusal = refusal(invitation: invitation, context) { return refusal }
+        return signUpPage(context, email: "", name: "", invitation: invitation, errors: [])
     }
 
     @Sendable func logIn(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -60,22 +65,35 @@ struct AuthPages: Sendable {
     }
 
     @Sendable func signUp(_ request: Request, context: WebRequestContext) async throws -> Response {
-        guard signUpOpen else { return closed(context) }
         let form = context.form
+        let invitation = form.text("invitation")
+        if let refusal = refusal(invitation: invitation, context) { return refusal }
         let email = form.text("email") ?? ""
         let name = form.text("name") ?? ""
         do {
             let session = try await client.signUp(
-                email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, for: request.browser(context))
+                email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, invitation: invitation,
+                for: request.browser(context))
             return start(session, context: context, then: "/")
         } catch TodoClientError.forbidden(let problem) where problem.code == "signup_closed" {
             return closed(context)
+        } catch TodoClientError.forbidden(let problem) where problem.code == "invitation_required" {
+            return byInvitation(context)
         } catch TodoClientError.conflict {
-            return page("signup", context, title: "Create your account", email: email, name: name, next: "/",
-                        errors: ["An account with this e-mail already exists. Log in instead."], status: .conflict)
+            return signUpPage(context, email: email, name: name, invitation: invitation,
+                              errors: ["An account with this e-mail already exists. Log in instead."], status: .conflict)
         } catch TodoClientError.validation(let issues, let message) {
-            return page("signup", context, title: "Create your account", email: email, name: name, next: "/",
-                        errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
+            return signUpPage(context, email: email, name: name, invitation: invitation,
+                              errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
+        }
+    }
+
+    /// The page that stands in for the sign-up form when the policy leaves no form to show.
+    private func refusal(invitation: String?, _ context: WebRequestContext) -> Response? {
+        switch signUpPolicy {
+        case .closed: closed(context)
+        case .invite where invitation == nil: byInvitation(context)
+        default: nil
         }
     }
 
@@ -112,14 +130,27 @@ struct AuthPages: Sendable {
     }
 
     func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
-              errors: [String], status: HTTPResponse.Status = .ok) -> Response {
+              invitation: String? = nil, errors: [String], status: HTTPResponse.Status = .ok) -> Response {
         views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
-                                      errors: errors, hasErrors: !errors.isEmpty, signUpOpen: signUpOpen), status: status)
+                                      invitation: invitation ?? "", hasInvitation: invitation != nil, errors: errors, hasErrors: !errors.isEmpty,
+                                      signUpOpen: signUpPolicy == .open), status: status)
+    }
+
+    private func signUpPage(_ context: WebRequestContext, email: String, name: String, invitation: String?, errors: [String],
+                            status: HTTPResponse.Status = .ok) -> Response {
+        page("signup", context, title: "Create your account", email: email, name: name, next: "/", invitation: invitation,
+             errors: errors, status: status)
     }
 
     /// The log-in page, saying that accounts are made by the operator.
     func closed(_ context: WebRequestContext) -> Response {
         page("login", context, title: "Log in", email: "", name: "", next: "/",
              errors: ["Sign-up is closed on this site. Ask its operator for an account."], status: .forbidden)
+    }
+
+    /// The log-in page, saying that accounts come with an invitation.
+    func byInvitation(_ context: WebRequestContext) -> Response {
+        page("login", context, title: "Log in", email: "", name: "", next: "/",
+             errors: ["Sign-up on this site is by invitation. Ask its operator or an admin for an invitation link."], status: .forbidden)
     }
 }

@@ -38,8 +38,10 @@ struct Views: Sendable {
         Chrome(
             title: title, csrf: context.csrfToken, css: assets.path("app.css"), script: assets.path("app.js"),
             earlyScript: assets.path("theme.js"), icon: assets.path("icon.svg"),
-            user: user.map { UserBadge(email: $0.email, name: $0.name ?? $0.email, initial: String(($0.name ?? $0.email).prefix(1)).uppercased()) },
-            onTasks: section == "tasks", onSettings: section == "settings", onChat: section == "chat")
+            user: user.map {
+                UserBadge(email: $0.email, name: $0.name ?? $0.email, initial: String(($0.name ?? $0.email).prefix(1)).uppercased(), admin: $0.admin)
+            },
+            onTasks: section == "tasks", onSettings: section == "settings", onChat: section == "chat", onAdmin: section == "admin")
     }
 }
 
@@ -54,12 +56,14 @@ struct Chrome {
     var onTasks: Bool
     var onSettings: Bool
     var onChat: Bool
+    var onAdmin: Bool
 }
 
 struct UserBadge {
     var email: String
     var name: String
     var initial: String
+    var admin: Bool
 }
 
 /// A simple page: a heading, a message and a way on.

@@ -1,3 +1,4 @@
+import TodoCore
 import TodoServer
 
 /// Settings of the web UI server. The `todo` executable fills them from the environment.
@@ -17,8 +18,9 @@ public struct WebConfiguration: Sendable {
     /// The backend API, reached only over HTTP, like `http://127.0.0.1:8000`.
     public var backendURL = "http://127.0.0.1:8000"
     public var cookieSecure = CookieSecurity.auto
-    /// Whether the sign-up form is offered (`SIGNUP=open`); `closed` hides it.
-    public var signUpOpen = true
+    /// Who may sign up (`SIGNUP`): `open` offers the form to everyone, `invite` only on an
+    /// invitation's link, `closed` to nobody.
+    public var signUp = SignUpPolicy.open
     /// The proxies in front (ingress, TLS proxy) whose `X-Forwarded-Proto` says whether the
     /// browser used HTTPS.
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])

@@ -44,15 +44,13 @@ struct Environment {
         return text
     }
 
-    /// `SIGNUP`: `open` (anyone may create an account) or `closed` (operators do, with `todo user
-    /// create`); the API and the web UI both read it.
-    func signUpOpen() throws -> Bool {
-        switch string("SIGNUP")?.lowercased() ?? "open" {
-        case "open": return true
-        case "closed": return false
-        case "invite": throw ConfigurationError("SIGNUP=invite is not available yet: use open, or closed with todo user create")
-        case let other: throw ConfigurationError("SIGNUP must be open or closed, got '\(other)'")
-        }
+    /// `SIGNUP`: `open` (anyone may create an account), `closed` (operators do, with `todo user
+    /// create`) or `invite` (with a link from `todo user invite` or an admin); the API and the web
+    /// UI both read it.
+    func signUpPolicy() throws -> SignUpPolicy {
+        let text = string("SIGNUP")?.lowercased() ?? "open"
+        guard let policy = SignUpPolicy(rawValue: text) else { throw ConfigurationError("SIGNUP must be open, closed or invite, got '\(text)'") }
+        return policy
     }
 
     /// `TRUSTED_PROXIES`, the proxies in front of a role (the API and the web UI read it).
@@ -162,7 +160,7 @@ extension APIConfiguration {
         accessLog = try environment.bool("ACCESS_LOG", default: true)
         signUpAddressLimit = try environment.integer("SIGNUP_ADDRESS_LIMIT", default: 10, range: 1...100_000)
         signUpLimit = try environment.integer("SIGNUP_LIMIT", default: 60, range: 1...100_000)
-        signUpOpen = try environment.signUpOpen()
+        signUp = try environment.signUpPolicy()
         tasksPerUserLimit = try environment.tasksPerUserLimit()
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)

@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
         common.bootstrapLogging()
         var configuration = try APIConfiguration(
             environment, defaultHost: "127.0.0.1", generatedSecret: { try persistentSecret(in: common.dataDirectory) })
+        configuration.firstAccountIsAdmin = true
         let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
         let logger = Logger(label: "todo")
         let backendURL = "http://127.0.0.1:\(configuration.port)"

@@ -10,13 +10,14 @@ import TodoStore
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage accounts on the configured database.",
-        subcommands: [Create.self, List.self, Disable.self, Enable.self, Delete.self, ResetPassword.self])
+        subcommands: [Create.self, List.self, Disable.self, Enable.self, Delete.self, ResetPassword.self, Invite.self, Admin.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; its password is read from standard input.")
 
         @Argument(help: "The account's e-mail.") var email: String
         @Option(help: "The display name.") var name: String?
+        @Flag(help: "Make the account an admin: it sees every account in the web UI, disables them and invites people.") var admin = false
 
         func run() async throws {
             let email = try Credentials.normalizedEmail(self.email)
@@ -24,11 +25,12 @@ struct UserCommand: AsyncParsableCommand {
             let password = try readPassword()
             let hash = try await PasswordHasher(cost: try passwordHashCost()).hash(password)
             let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
-            let created = try await withDatabase(label: "todo.user") { storage, _ in
-                try await storage.accounts.createUser(user, passwordHash: hash)
+            let grant: AdminGrant = admin ? .yes : .no
+            let creation = try await withDatabase(label: "todo.user") { storage, _ in
+                try await storage.accounts.createUser(user, passwordHash: hash, admin: grant, invitationHash: nil)
             }
-            guard let created else { throw ValidationError("an account with the e-mail \(email) exists already") }
-            print("created \(created.email) (\(created.id))")
+            guard case .created(let created) = creation else { throw ValidationError("an account with the e-mail \(email) exists already") }
+            print("created \(created.admin ? "admin " : "")\(created.email) (\(created.id))")
         }
     }
 
@@ -37,11 +39,11 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let accounts = try await withDatabase(label: "todo.user") { storage, _ in try await storage.accounts.allUsers() }
-            print(["E-MAIL", "NAME", "CREATED", "STATUS", "ID"].joined(separator: "\t"))
+            print(["E-MAIL", "NAME", "CREATED", "STATUS", "ROLE", "ID"].joined(separator: "\t"))
             for account in accounts {
                 let user = account.user
-                print([user.email, user.name ?? "-", user.createdAt.rfc3339, account.disabled ? "disabled" : "active", user.id]
-                    .joined(separator: "\t"))
+                print([user.email, user.name ?? "-", user.createdAt.rfc3339, account.disabled ? "disabled" : "active",
+                       user.admin ? "admin" : "user", user.id].joined(separator: "\t"))
             }
         }
     }
@@ -105,6 +107,48 @@ struct UserCommand: AsyncParsableCommand {
                 }
             }
             print("new password set for \(email); every session of it has ended")
+        }
+    }
+
+    struct Invite: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a one-time sign-up link for an e-mail, valid 7 days (for SIGNUP=invite; open honours it too).",
+            discussion: "The link starts with PUBLIC_WEB_URL, the web UI's address. A new invitation for the same e-mail replaces the one before.")
+
+        @Argument(help: "The e-mail to invite.") var email: String
+
+        func run() async throws {
+            let email = try Credentials.normalizedEmail(self.email)
+            let webURL = try Environment().url("PUBLIC_WEB_URL")
+            let token = try await withDatabase(label: "todo.user") { storage, _ in
+                guard try await storage.accounts.credentials(email: email) == nil else {
+                    throw ValidationError("an account with the e-mail \(email) exists already")
+                }
+                return try await Invitations.issue(email: email, invitedBy: nil, in: storage.accounts).token
+            }
+            let path = SignUpInvitation.signUpPath(token: token)
+            guard let webURL else {
+                FileHandle.standardError.write(Data("PUBLIC_WEB_URL is not set: put the web UI's address in front of this path\n".utf8))
+                print(path)
+                return
+            }
+            print((webURL.hasSuffix("/") ? String(webURL.dropLast()) : webURL) + path)
+        }
+    }
+
+    struct Admin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make an account an admin, or (with --revoke) an ordinary account again.")
+
+        @Argument(help: "The account's e-mail.") var email: String
+        @Flag(help: "Take the admin role away.") var revoke = false
+
+        func run() async throws {
+            let email = try Credentials.normalizedEmail(self.email)
+            let admin = !revoke
+            try await withDatabase(label: "todo.user") { storage, _ in
+                guard try await storage.accounts.setAdmin(admin, userID: try await account(email, in: storage).id) else { throw noAccount(email) }
+            }
+            print(admin ? "\(email) is an admin" : "\(email) is no longer an admin")
         }
     }
 }

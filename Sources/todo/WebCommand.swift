@@ -45,7 +45,7 @@ extension WebConfiguration {
         case let other: throw ConfigurationError("COOKIE_SECURE must be auto, true or false, got '\(other)'")
         }
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
-        signUpOpen = try environment.signUpOpen()
+        signUp = try environment.signUpPolicy()
         sessionLifetime = .seconds(try environment.integer("SESSION_TTL_SECONDS", default: 86_400, range: 60...31_536_000))
         backendTimeout = .seconds(try environment.integer("BACKEND_TIMEOUT_SECONDS", default: 10, range: 1...300))
         maxBodySize = try environment.integer("MAX_BODY_SIZE", default: 16 << 20, range: 1024...(1 << 30))

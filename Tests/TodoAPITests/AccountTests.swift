@@ -85,7 +85,7 @@ import TodoCore
     }
 
     @Test func withSignUpClosedOnlyOperatorsMakeAccounts() async throws {
-        try await APIHarness.run(configure: { $0.signUpOpen = false }) { api in
+        try await APIHarness.run(configure: { $0.signUp = .closed }) { api in
             let refused = try await api.request(.post, "/api/auth/signup", body: #"{"email": "tom@example.com", "password": "long enough"}"#)
             #expect(refused.status == .forbidden && refused.errorCode == "signup_closed")
             #expect(try await api.storage.accounts.credentials(email: "tom@example.com") == nil)

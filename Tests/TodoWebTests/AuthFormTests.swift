@@ -337,7 +337,7 @@ import TodoServer
     }
 
     @Test func withSignUpClosedTheFormIsGoneAndTheRouteRefused() async throws {
-        try await WebHarness.run(web: { $0.signUpOpen = false }) { web in
+        try await WebHarness.run(web: { $0.signUp = .closed }) { web in
             let logIn = try await web.request(.get, "/login")
             #expect(!logIn.text.contains("href=\"/signup\""))
             let page = try await web.request(.get, "/signup")

@@ -1,0 +1,32 @@
+import Crypto
+import Foundation
+import TodoCore
+import TodoStore
+
+/// The secrets of links and tokens (personal tokens, invitations): 256 random bits in base64url,
+/// of which only the SHA-256 is stored. A fast hash is right here: the secret is random, not a
+/// password to brute-force.
+public enum SecretTokens {
+    public static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Invitations to sign up (`SIGNUP=invite`), made by `todo user invite` or an admin.
+public enum Invitations {
+    /// Stores a new invitation for `email`, replacing any before it, and returns its token: only
+    /// this answer holds it.
+    public static func issue(email: String, invitedBy: UserID?, in accounts: any AccountStore) async throws -> (token: String, invitation: SignUpInvitation) {
+        let token = SecretTokens.random()
+        let invitation = SignUpInvitation(email: email, invitedBy: invitedBy, createdAt: .now())
+        try await accounts.createInvitation(invitation, tokenHash: SecretTokens.hash(token))
+        return (token, invitation)
+    }
+}
