@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TodoAPI
 import TodoClient
 import TodoCore
 import TodoServer
@@ -348,6 +349,26 @@ import TodoServer
                 ("_csrf", csrf), ("email", AuthFormTests.newEmail()), ("password", LiveBackend.password),
             ])
             #expect(posted.status == .forbidden && posted.cookie(Session.cookieName) == nil)
+        }
+    }
+
+    @Test func withSignUpByInvitationOnlyTheLinksFormSignsUpAndOnce() async throws {
+        try await WebHarness.run(backend: { $0.signUp = .invite }, web: { $0.signUp = .invite }) { web in
+            #expect(try await !web.request(.get, "/login").text.contains("href=\"/signup\""))
+            let bare = try await web.request(.get, "/signup")
+            #expect(bare.status == .forbidden && bare.text.contains("by invitation") && bare.inputValue("password") == nil)
+
+            let email = AuthFormTests.newEmail()
+            let (token, _) = try await Invitations.issue(email: email, invitedBy: nil, in: web.api.storage.accounts)
+            let page = try await web.request(.get, "/signup?invite=\(token)")
+            #expect(page.status == .ok && page.inputValue("invitation") == token)
+            let (cookies, csrf) = try await web.visitor()
+            let form = [("_csrf", csrf), ("email", email), ("password", LiveBackend.password), ("invitation", token)]
+            let signedUp = try await web.request(.post, "/signup", cookies: cookies, form: form)
+            #expect(signedUp.location == "/" && signedUp.cookie(Session.cookieName) != nil)
+            let again = try await web.request(.post, "/signup", cookies: cookies, form: form)
+            #expect(again.status == .unprocessableContent && again.text.contains("invitation is unknown, used, expired"))
+            #expect(again.inputValue("invitation") == token)
         }
     }
 }

@@ -25,6 +25,8 @@ struct LiveBackend: Sendable {
     let client: TodoClient
     /// What the backend logged (its access log when `accessLog` is on).
     let log: LogRecorder
+    /// The backend's database, for what only an operator does (invitations, admins).
+    let storage: Storage
 
     static let secret = "test-secret-that-is-long-enough-0123456789"
     static let password = "correct horse battery"
@@ -54,7 +56,7 @@ struct LiveBackend: Sendable {
             let app = await buildApplication(configuration, storage: opened.storage, readiness: readiness, logger: logger)
             try await app.test(.live) { server in
                 let baseURL = "http://localhost:\(try #require(server.port))"
-                try await body(LiveBackend(baseURL: baseURL, client: TodoClient(baseURL: baseURL), log: log))
+                try await body(LiveBackend(baseURL: baseURL, client: TodoClient(baseURL: baseURL), log: log, storage: opened.storage))
             }
         } catch {
             await opened.close()

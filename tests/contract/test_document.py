@@ -49,6 +49,7 @@ def test_every_operation_is_complete(spec, document):
         # Token and session management need a log-in JWT; everywhere else a personal token does too.
         manages_sessions = operation.template.startswith("/api/auth/sessions") or operation.template == "/api/auth/logout-all"
         manages_tokens = operation.template.startswith("/api/tokens")
+        manages_accounts = operation.template.startswith("/api/admin")
         if not secured:
             assert "security" not in operation.spec, f"{operation.name}: security"
         elif (operation.method, operation.template) in (("POST", "/api/auth/password"), ("DELETE", "/api/auth/me")):
@@ -58,6 +59,9 @@ def test_every_operation_is_complete(spec, document):
             assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
             assert "SessionManagementForbidden" in json.dumps(operation.spec["responses"]["403"]), (
                 f"{operation.name}: 403 for a personal token")
+        elif manages_accounts:
+            assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
+            assert "AdminRequired" in json.dumps(operation.spec["responses"]["403"]), f"{operation.name}: 403 for others"
         elif manages_tokens:
             assert operation.spec.get("security") == [{"bearerAuth": []}], f"{operation.name}: security"
             assert "TokenManagementForbidden" in json.dumps(operation.spec["responses"]["403"]), (

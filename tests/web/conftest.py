@@ -40,9 +40,10 @@ def stack(tmp_path_factory):
     too, so that the assistant can act (the web UI does not need it)."""
     directory = tmp_path_factory.mktemp("web-stack")
     mcp_port = free_port()
+    database_url = f"sqlite://{directory}/todo.db"
     api = TodoProcess("api", {
         "AUTH_SECRET": SECRET,
-        "DATABASE_URL": f"sqlite://{directory}/todo.db",
+        "DATABASE_URL": database_url,
         "MCP_URL": f"http://127.0.0.1:{mcp_port}/mcp",
         "REMINDER_INTERVAL_MS": "200",
         "EVENT_POLL_INTERVAL_MS": "50",
@@ -56,7 +57,7 @@ def stack(tmp_path_factory):
         web.wait_ready()
         mcp = TodoProcess("mcp", {"PORT": str(mcp_port), "BACKEND_URL": api.base}, directory / "mcp.log")
         processes.append(mcp)
-        yield Stack(api, web)
+        yield Stack(api, web, database_url)
     finally:
         for process in reversed(processes):
             process.stop()

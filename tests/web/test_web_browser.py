@@ -1,6 +1,8 @@
 """The web UI in a real browser (headless Chromium) against a real backend."""
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -9,6 +11,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from server import BINARY
 from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, save_screenshot
 
 
@@ -310,3 +313,54 @@ def test_settings_create_tokens_and_import_and_export_tasks(browser, stack, tmp_
     ui.wait(lambda: not ui.finds("table.tokens"))
     revoked = requests.get(stack.api.base + "/api/me/tasks", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert revoked.status_code == 401
+
+
+def run_user_command(stack, *arguments: str) -> str:
+    """`todo user …` on the stack's database, as its operator runs it."""
+    done = subprocess.run([str(BINARY), "user", *arguments], env={"PATH": os.environ["PATH"], "DATABASE_URL": stack.database_url,
+                          "LOG_LEVEL": "error"}, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def test_an_admin_invites_someone_and_disables_an_account(browser, stack):
+    admin, member = new_email(), new_email()
+    ui = UI(browser(), stack)
+    ui.sign_up(member)
+    assert not ui.finds('a[href="/admin"]'), "only admins see the admin page"
+    ui.go("/admin")
+    assert "only an admin" in ui.find("main").text
+
+    admin_ui = UI(browser(), stack)
+    admin_ui.sign_up(admin)
+    run_user_command(stack, "admin", admin)
+    admin_ui.go("/")
+    admin_ui.find('a[href="/admin"]').click()
+    admin_ui.wait(lambda: admin_ui.finds("table.accounts"))
+    rows = {row.get_attribute("data-account"): row for row in admin_ui.finds("table.accounts tbody tr")}
+    assert "Admin" in rows[admin].text and "You" in rows[admin].text and not rows[admin].find_elements(By.CSS_SELECTOR, "button")
+
+    # Disabling signs the member out at once.
+    rows[member].find_element(By.CSS_SELECTOR, "button.danger").click()
+    admin_ui.wait(lambda: "Disabled" in {r.get_attribute("data-account"): r for r in admin_ui.finds("table.accounts tbody tr")}[member].text)
+    ui.go("/")
+    ui.wait(lambda: ui.path().startswith("/login"), message="the disabled member is sent to log in")
+
+    # The invitation link signs up its e-mail once.
+    invited = new_email()
+    admin_ui.find("#invite-email").send_keys(invited)
+    admin_ui.find("#invite-form button[type=submit]").click()
+    link = admin_ui.wait(lambda: admin_ui.finds("#invitation-link") and admin_ui.find("#invitation-link").get_attribute("value"))
+    assert link.startswith(stack.base + "/signup?invite=")
+    save_screenshot(admin_ui.driver, "admin")
+    guest = UI(browser(), stack)
+    guest.driver.get(link)
+    guest.find("#email").send_keys(invited)
+    guest.find("#password").send_keys("correct horse battery")
+    guest.find("#signup-form button[type=submit]").click()
+    guest.wait(lambda: guest.finds("#list-heading"), message="the task list after signing up with the invitation")
+    again = UI(browser(), stack)
+    again.driver.get(link)
+    again.find("#email").send_keys(new_email())
+    again.find("#password").send_keys("correct horse battery")
+    again.find("#signup-form button[type=submit]").click()
+    assert "invitation is unknown, used, expired" in again.wait(lambda: again.finds("#form-errors") and again.find("#form-errors").text)

@@ -20,10 +20,11 @@ BROWSER_TIME_ZONE = "Europe/Berlin"
 
 
 class Stack:
-    def __init__(self, api: TodoProcess, web: TodoProcess):
+    def __init__(self, api: TodoProcess, web: TodoProcess, database_url: str):
         self.api = api
         self.web = web
         self.base = web.base
+        self.database_url = database_url
 
     def url(self, path: str) -> str:
         return self.base + path
