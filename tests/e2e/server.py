@@ -83,6 +83,7 @@ class Client:
         assert reply.status_code == 201, reply.text
         self.token = reply.json()["token"]
         self.user_id = reply.json()["user"]["id"]
+        self.email = email
         self.session.headers["Authorization"] = f"Bearer {self.token}"
 
     def url(self, path: str) -> str:

@@ -6,6 +6,8 @@ import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
+import requests
+
 from server import BINARY, Client
 from sse import EventStream
 
@@ -163,5 +165,24 @@ def test_a_stream_ends_when_its_token_is_revoked(start):
         assert user.session.delete(f"{server.base}/api/tokens/{created['id']}", timeout=5).status_code == 204
         stream.thread.join(timeout=5)
         assert not stream.thread.is_alive(), "the stream outlived its revoked token"
+    finally:
+        stream.close()
+
+
+def test_a_password_change_ends_the_open_stream_of_another_session(start):
+    server = start("api", EVENT_HEARTBEAT_SECONDS=1)
+    server.wait_ready()
+    user = Client(server.base, password="correct horse battery")
+    other = requests.post(f"{server.base}/api/auth/login", json={"email": user.email, "password": "correct horse battery"},
+                          timeout=5).json()["token"]
+    stream = EventStream(f"{server.base}/api/me/events", other)
+    try:
+        time.sleep(1.5)
+        assert stream.thread.is_alive(), "the stream is open before the change"
+        changed = user.session.post(f"{server.base}/api/auth/password", timeout=5,
+                                    json={"current_password": "correct horse battery", "new_password": "a new password"})
+        assert changed.status_code == 204
+        stream.thread.join(timeout=5)
+        assert not stream.thread.is_alive(), "the stream outlived its ended session"
     finally:
         stream.close()
