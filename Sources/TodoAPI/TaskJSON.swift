@@ -1,5 +1,6 @@
 import NIOCore
 import TodoCore
+import TodoStore
 
 /// Writes tasks as JSON: the hot path of every list and read. Foundation's `JSONEncoder` spent
 /// most of a list request building and sorting keyed containers; this writes the same document
@@ -32,7 +33,24 @@ enum TaskJSON {
 /// The export document (`TaskExport`) in pieces, so that it can be sent while its tasks are
 /// read: together they are the bytes `APIJSON.encoder` makes of the whole document, keys sorted
 /// (`exported_at`, `format`, `tasks`, `version`), each task as `TaskJSON` writes it.
-enum ExportJSON {
+public enum ExportJSON {
+    /// Writes the whole document of `userID`'s tasks, `first` and the pages after it, one page
+    /// at a time: the document is never whole in memory.
+    public static func write(
+        _ first: TaskPage, userID: UserID, from store: any TaskStore, exportedAt: Timestamp,
+        to output: (ByteBuffer) async throws -> Void
+    ) async throws {
+        try await output(start(exportedAt: exportedAt))
+        var page = first, written = 0
+        while true {
+            try await output(tasks(page.items, after: written))
+            written += page.items.count
+            guard let cursor = page.nextCursor else { break }
+            page = try await store.tasksOldestFirst(userID: userID, after: cursor)
+        }
+        try await output(end)
+    }
+
     /// Up to the opening bracket of `tasks`.
     static func start(exportedAt: Timestamp) -> ByteBuffer {
         var json = JSONBytes(capacity: 80)

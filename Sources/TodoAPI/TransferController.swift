@@ -31,15 +31,7 @@ struct TransferController<Context: AppRequestContext>: Sendable {
         let tasks = self.tasks, logger = context.logger
         let body = ResponseBody { writer in
             do {
-                try await writer.write(ExportJSON.start(exportedAt: exportedAt))
-                var page = first, written = 0
-                while true {
-                    try await writer.write(ExportJSON.tasks(page.items, after: written))
-                    written += page.items.count
-                    guard let cursor = page.nextCursor else { break }
-                    page = try await tasks.tasksOldestFirst(userID: userID, after: cursor)
-                }
-                try await writer.write(ExportJSON.end)
+                try await ExportJSON.write(first, userID: userID, from: tasks, exportedAt: exportedAt) { try await writer.write($0) }
                 try await writer.finish(nil)
             } catch {
                 logger.error("export cut short", metadata: ["error": "\(String(reflecting: error))"])

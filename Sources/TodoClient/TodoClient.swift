@@ -239,9 +239,10 @@ public struct TodoClient: Sendable {
 
     // MARK: Import, export, chat
 
-    /// The caller's tasks as a `todo-export` document.
-    public func exportTasks(token: String) async throws -> JSONValue {
-        try await send(.GET, "/api/me/export", token: token).value
+    /// The caller's tasks as a `todo-export` document, as the backend streams it: the document
+    /// passes through a page of tasks at a time, never whole (100,000 tasks are some 30 MB).
+    public func exportTasks(token: String) async throws -> HTTPClientResponse.Body {
+        try await execute(.GET, "/api/me/export", token: token).body
     }
 
     /// Adds the tasks of a `todo-export` document; returns how many.
@@ -344,23 +345,36 @@ public struct TodoClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: timeout)
-        } catch {
-            throw TodoClientError.unavailable(String(describing: error))
-        }
+        let response = try await execute(request)
         let bytes = try await response.body.collect(upTo: 32 << 20)
-        guard (200..<300).contains(response.status.code) else {
-            throw TodoClientError(status: Int(response.status.code), problem: Self.problem(in: bytes),
-                                  retryAfter: response.headers.first(name: "Retry-After"))
-        }
         if Response.self == Empty.self { return (Empty() as! Response, response.headers) }
         do {
             return (try Self.decoder.decode(Response.self, from: Data(bytes.readableBytesView)), response.headers)
         } catch {
             throw TodoClientError.unexpectedResponse(String(describing: error))
         }
+    }
+
+    /// A successful answer with its body unread; an error status throws its `TodoClientError`.
+    func execute(_ method: HTTPMethod, _ path: String, token: String) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        return try await execute(request)
+    }
+
+    private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch {
+            throw TodoClientError.unavailable(String(describing: error))
+        }
+        guard (200..<300).contains(response.status.code) else {
+            throw TodoClientError(status: Int(response.status.code), problem: Self.problem(in: try await response.body.collect(upTo: 64 << 10)),
+                                  retryAfter: response.headers.first(name: "Retry-After"))
+        }
+        return response
     }
 
     static func problem(in bytes: ByteBuffer) -> APIProblem {

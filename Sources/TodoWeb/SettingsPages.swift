@@ -141,10 +141,9 @@ struct SettingsPages: Sendable {
         }
     }
 
+    /// The backend's export streamed through: a large export never sits in this server's memory.
     @Sendable func export(_ request: Request, context: WebRequestContext) async throws -> Response {
         let document = try await client.exportTasks(token: try context.requireSession())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let date = String(Timestamp.now().rfc3339.prefix(10))
         return Response(
             status: .ok,
@@ -152,7 +151,10 @@ struct SettingsPages: Sendable {
                 .contentType: "application/json", .cacheControl: "no-store",
                 .contentDisposition: "attachment; filename=\"todo-export-\(date).json\"",
             ],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(document))))
+            body: ResponseBody { writer in
+                for try await chunk in document { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            })
     }
 
     @Sendable func importTasks(_ request: Request, context: WebRequestContext) async throws -> Response {

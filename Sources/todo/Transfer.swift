@@ -14,17 +14,23 @@ func withDatabase<T: Sendable>(label: String, _ body: @escaping @Sendable (Stora
     let logger = Logger(label: label)
     let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
     let opened = try await database.open(logger: logger)
-    let result = try await withThrowingTaskGroup(of: Void.self) { tasks in
-        if let service = opened.service { tasks.addTask { try await service.run() } }
-        defer { tasks.cancelAll() }
-        let version = try await opened.storage.schema.appliedSchemaVersion()
-        guard version >= Schema.latestVersion else {
-            throw ConfigurationError("the database schema is at version \(version), this build needs \(Schema.latestVersion): run todo migrate")
+    // Closed whether the body succeeds or not: an unknown e-mail is an answer, not a crash.
+    do {
+        let result = try await withThrowingTaskGroup(of: Void.self) { tasks in
+            if let service = opened.service { tasks.addTask { try await service.run() } }
+            defer { tasks.cancelAll() }
+            let version = try await opened.storage.schema.appliedSchemaVersion()
+            guard version >= Schema.latestVersion else {
+                throw ConfigurationError("the database schema is at version \(version), this build needs \(Schema.latestVersion): run todo migrate")
+            }
+            return try await body(opened.storage, logger)
         }
-        return try await body(opened.storage, logger)
+        await opened.close()
+        return result
+    } catch {
+        await opened.close()
+        throw error
     }
-    await opened.close()
-    return result
 }
 
 struct Export: AsyncParsableCommand {
@@ -37,19 +43,30 @@ struct Export: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
 
+    /// Streams the document a page of tasks at a time, as the API does; a file appears under its
+    /// name only once complete.
     func run() async throws {
         let email = try Credentials.normalizedEmail(self.email)
-        let json = try await withDatabase(label: "todo.export") { storage, _ in
-            guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
-            let tasks = try await storage.tasks.allTasks(userID: account.user.id)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            return try encoder.encode(TaskExport(exportedAt: .now(), tasks: tasks))
+        let partial = output.map { $0 + ".partial" }
+        if let partial { guard FileManager.default.createFile(atPath: partial, contents: nil) else { throw ValidationError("cannot write \(partial)") } }
+        let file = try partial.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) } ?? FileHandle.standardOutput
+        do {
+            try await withDatabase(label: "todo.export") { storage, _ in
+                guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
+                let first = try await storage.tasks.tasksOldestFirst(userID: account.user.id, after: nil)
+                try await ExportJSON.write(first, userID: account.user.id, from: storage.tasks, exportedAt: .now()) { chunk in
+                    try file.write(contentsOf: chunk.readableBytesView)
+                }
+                try file.write(contentsOf: Data("\n".utf8))
+            }
+        } catch {
+            if let partial { try? FileManager.default.removeItem(atPath: partial) }
+            throw error
         }
-        if let output {
-            try json.write(to: URL(fileURLWithPath: output), options: .atomic)
-        } else {
-            FileHandle.standardOutput.write(json + Data("\n".utf8))
+        if let output, let partial {
+            try file.close()
+            // rename(2) replaces an existing file atomically.
+            guard rename(partial, output) == 0 else { throw ValidationError("cannot write \(output): \(String(cString: strerror(errno)))") }
         }
     }
 }

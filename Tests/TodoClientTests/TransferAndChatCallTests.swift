@@ -13,7 +13,8 @@ import TodoCore
                 TaskFields(title: "Done already", completed: true, tags: ["old"]),
             ]
             for item in fields { _ = try await backend.client.createTask(token: source, fields: item) }
-            let document = try await backend.client.exportTasks(token: source)
+            let body = try await backend.client.exportTasks(token: source).collect(upTo: 1 << 20)
+            let document = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
             let object = try #require(document.objectValue)
             #expect(object["format"] == .string("todo-export"))
             #expect(object["version"] == .integer(1))

@@ -154,6 +154,15 @@ def test_cli_export_then_import_into_a_fresh_database_gives_identical_tasks(star
     strip = lambda tasks: [{k: v for k, v in task.items() if k != "id"} for task in tasks]
     assert strip(json.loads(again.stdout)["tasks"]) == strip(document["tasks"])
 
+    # -o writes the file whole or not at all.
+    written = tmp_path / "written.json"
+    subprocess.run([str(BINARY), "export", "--email", "import@example.com", "-o", str(written)], env=env, check=True, capture_output=True)
+    assert json.loads(written.read_text()) == json.loads(again.stdout) | {"exported_at": json.loads(written.read_text())["exported_at"]}
+    missing = tmp_path / "missing.json"
+    failed = subprocess.run([str(BINARY), "export", "--email", "nobody@example.com", "-o", str(missing)], env=env, capture_output=True)
+    assert failed.returncode == 64 and b"no account for nobody@example.com" in failed.stderr, failed.stderr[-500:]
+    assert sorted(path.name for path in tmp_path.glob("missing*")) == []
+
 
 def test_a_stream_ends_when_its_token_is_revoked(start):
     server = start("api", EVENT_HEARTBEAT_SECONDS=1)

@@ -74,7 +74,8 @@ def test_an_operator_creates_disables_resets_and_deletes_an_account(stack):
     assert log_in(api, "a brand new password").status_code == 200
     assert user("delete", "olga@example.com", "--yes").returncode == 0
     assert log_in(api, "a brand new password").status_code == 401
-    assert user("disable", "olga@example.com").returncode != 0, "no such account"
+    unknown = user("disable", "olga@example.com")
+    assert unknown.returncode == 64 and "no account has the e-mail olga@example.com" in unknown.stderr, unknown.stderr
 
 
 def sign_up(api, email, invitation=None):
@@ -98,7 +99,8 @@ def test_under_signup_invite_only_an_operators_link_signs_up_and_only_once(invit
     created = sign_up(api, "ivy@example.com", token)
     assert created.status_code == 201 and created.json()["user"]["admin"] is False
     assert sign_up(api, "ivy@example.com", token).status_code == 400, "used once"
-    assert user("invite", "ivy@example.com").returncode != 0, "the e-mail has an account"
+    taken = user("invite", "ivy@example.com")
+    assert taken.returncode == 64 and "exists already" in taken.stderr, "the e-mail has an account"
 
 
 def test_an_operator_makes_admins_who_manage_accounts(stack):
@@ -118,7 +120,8 @@ def test_an_operator_makes_admins_who_manage_accounts(stack):
     assert accounts(olga).status_code == 200
     assert user("admin", "olga@example.com", "--revoke").returncode == 0
     assert accounts(olga).status_code == 403
-    assert user("admin", "nobody@example.com").returncode != 0
+    unknown = user("admin", "nobody@example.com")
+    assert unknown.returncode == 64 and "no account has the e-mail nobody@example.com" in unknown.stderr, unknown.stderr
 
 
 def test_the_first_account_of_todo_serve_is_its_admin(start):
