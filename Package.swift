@@ -188,7 +188,18 @@ let package = Package(
             ]
         ),
         // What the test targets that start servers share.
-        .target(name: "TodoTestSupport", path: "Tests/TodoTestSupport"),
+        .target(
+            name: "TodoTestSupport",
+            dependencies: [
+                "TodoAPI",
+                "TodoClient",
+                "TodoServer",
+                "TodoStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TodoTestSupport"),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
         .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
         .testTarget(

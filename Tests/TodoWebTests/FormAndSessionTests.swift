@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TodoTestSupport
 @testable import TodoWeb
 
 /// Reading forms and query strings, the CSRF token and the redirect target after a form.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TodoTestSupport
 import TodoCore
 import TodoServer
 @testable import TodoWeb

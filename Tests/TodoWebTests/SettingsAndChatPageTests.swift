@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TodoTestSupport
 import TodoAPI
 import TodoClient
 import TodoCore

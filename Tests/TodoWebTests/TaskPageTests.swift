@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TodoTestSupport
 import TodoClient
 import TodoCore
 @testable import TodoWeb
@@ -297,15 +298,5 @@ import TodoCore
                 #expect(!reply.text.contains("Private"))
             }
         }
-    }
-}
-
-/// The error a call threw.
-func clientError<Value>(_ call: () async throws -> Value) async -> TodoClientError? {
-    do {
-        _ = try await call()
-        return nil
-    } catch {
-        return error as? TodoClientError
     }
 }

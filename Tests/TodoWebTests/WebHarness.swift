@@ -19,53 +19,6 @@ import TodoStore
 import TodoTestSupport
 @testable import TodoWeb
 
-/// The real backend on a fresh SQLite database, served on a real socket.
-struct LiveBackend: Sendable {
-    let baseURL: String
-    let client: TodoClient
-    /// What the backend logged (its access log when `accessLog` is on).
-    let log: LogRecorder
-    /// The backend's database, for what only an operator does (invitations, admins).
-    let storage: Storage
-
-    static let secret = "test-secret-that-is-long-enough-0123456789"
-    static let password = "correct horse battery"
-
-    static func run(
-        configure: (inout APIConfiguration) -> Void = { _ in },
-        _ body: @Sendable (LiveBackend) async throws -> Void
-    ) async throws {
-        var configuration = APIConfiguration(authSecret: secret)
-        configuration.passwordHashCost = 4
-        configuration.accessLog = false
-        // No test here waits for reminders or live events: the scheduler and the event poller
-        // stay idle rather than wake several times a second.
-        configuration.reminderInterval = .seconds(60)
-        configuration.eventPollInterval = .seconds(60)
-        configure(&configuration)
-        let log = LogRecorder()
-        let logger = log.logger(label: "backend")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("todo-web-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
-            .open(poolSize: 2, connectTimeout: .seconds(5), logger: logger)
-        let readiness = Readiness(startedUp: false)
-        do {
-            try await opened.storage.schema.migrate(logger: logger)
-            readiness.markStartedUp()
-            let app = await buildApplication(configuration, storage: opened.storage, readiness: readiness, logger: logger)
-            try await app.test(.live) { server in
-                let baseURL = "http://localhost:\(try #require(server.port))"
-                try await body(LiveBackend(baseURL: baseURL, client: TodoClient(baseURL: baseURL), log: log, storage: opened.storage))
-            }
-        } catch {
-            await opened.close()
-            throw error
-        }
-        await opened.close()
-    }
-}
-
 /// The web UI server, driven in process through Hummingbird's router test client, in front
 /// of a live backend (or of a port where nothing listens).
 /// At most two run at once: see `ServerGate`.
@@ -82,7 +35,7 @@ struct WebHarness: Sendable {
         _ body: @escaping @Sendable (WebHarness) async throws -> Void
     ) async throws {
         try await ServerGate.shared.run {
-            try await LiveBackend.run(configure: configureBackend) { backend in
+            try await LiveBackend.serve(configure: configureBackend) { backend in
                 try await serve(backendURL: backend.baseURL, backend: backend, configureWeb, testing: testing, body)
             }
         }
@@ -245,43 +198,5 @@ enum FormEncoding {
         allowed.insert(charactersIn: "-._~")
         func escape(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "" }
         return fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
-    }
-}
-
-/// Keeps the log records of one backend, for tests that look at what it saw.
-final class LogRecorder: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: Logger.Metadata
-    }
-
-    private let records = Mutex<[Record]>([])
-
-    var all: [Record] { records.withLock { $0 } }
-
-    func append(_ record: Record) {
-        records.withLock { $0.append(record) }
-    }
-
-    func logger(label: String) -> Logger {
-        Logger(label: label) { _ in Handler(recorder: self) }
-    }
-
-    struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .info
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            recorder.append(Record(
-                level: event.level, message: event.message.description,
-                metadata: metadata.merging(event.metadata ?? [:]) { $1 }))
-        }
     }
 }
