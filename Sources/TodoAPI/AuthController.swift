@@ -14,6 +14,10 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     let throttle: LoginThrottle
     let signUps: SignUpThrottle
     let signUpOpen: Bool
+    /// `PASSWORD_LOGIN=false` (only with single sign-on): no log-in or sign-up with a password.
+    let passwordLogin: Bool
+    /// The OpenID Connect provider, when single sign-on is configured.
+    let provider: OpenIDProvider?
 
     struct Session: ResponseEncodable {
         var token: String
@@ -30,6 +34,8 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("signup", use: signUp)
         group.post("login", use: logIn)
+        group.get("oidc", use: showSingleSignOn)
+        group.post("oidc", use: signInWithProvider)
         let signedIn = group.group().add(middleware: AuthMiddleware<Context>(authenticator: authenticator, checksPathUser: false))
         signedIn.get("me", use: me)
         signedIn.post("logout", use: logOut)
@@ -41,9 +47,8 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
-        guard signUpOpen else {
-            throw APIError(.forbidden, code: "signup_closed", message: "sign-up is closed on this server; ask its operator for an account")
-        }
+        try requirePasswordLogin()
+        try requireSignUpOpen()
         let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password", "name"])
         var issues: [FieldIssue] = []
         let email = collect(&issues) { () throws(ValidationError) in try Credentials.normalizedEmail(try fields.string("email")) }
@@ -65,6 +70,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func logIn(_ request: Request, context: Context) async throws -> Session {
+        try requirePasswordLogin()
         let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password"])
         let email = try fields.string("email")
         let password = try fields.string("password")
@@ -179,8 +185,22 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         return userID
     }
 
+    /// Whether a new account may be made, by a sign-up or a first single sign-on: the one check
+    /// every way of making an account goes through.
+    func requireSignUpOpen() throws {
+        guard signUpOpen else {
+            throw APIError(.forbidden, code: "signup_closed", message: "sign-up is closed on this server; ask its operator for an account")
+        }
+    }
+
+    private func requirePasswordLogin() throws {
+        guard passwordLogin else {
+            throw APIError(.forbidden, code: "password_login_disabled", message: "this server signs in only through single sign-on")
+        }
+    }
+
     /// A new log-in session and its access token.
-    private func session(for user: User, _ request: Request) async throws -> Session {
+    func session(for user: User, _ request: Request) async throws -> Session {
         let now = Timestamp.now()
         let expires = now.adding(milliseconds: tokens.lifetime.milliseconds)
         let session = LoginSession(id: UUID().uuidString.lowercased(), userID: user.id, createdAt: now, lastUsedAt: now,

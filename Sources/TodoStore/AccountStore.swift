@@ -32,6 +32,26 @@ public protocol AccountStore: Sendable {
     /// Deletes the account and everything it owns, in one transaction: tasks, personal tokens,
     /// sessions, conversations and their messages, events.
     func deleteUser(id: UserID) async throws -> Bool
+
+    // MARK: Single sign-on
+
+    /// The account an OpenID Connect identity is linked to.
+    func account(linkedTo identity: ExternalIdentity) async throws -> Account?
+    /// Links an identity to an account; false when the account does not exist. Linking a linked
+    /// identity again changes nothing.
+    func link(_ identity: ExternalIdentity, to userID: UserID, at now: Timestamp) async throws -> Bool
+}
+
+/// An account at an OpenID Connect provider: its issuer and the subject it names the user by,
+/// a pair that stays the same when the user's e-mail changes there.
+public struct ExternalIdentity: Sendable, Equatable {
+    public var issuer: String
+    public var subject: String
+
+    public init(issuer: String, subject: String) {
+        self.issuer = issuer
+        self.subject = subject
+    }
 }
 
 /// An account as operators see it.

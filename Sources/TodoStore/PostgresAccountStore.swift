@@ -122,6 +122,31 @@ struct PostgresAccountStore: AccountStore {
         } ?? false
     }
 
+    func account(linkedTo identity: ExternalIdentity) async throws -> Account? {
+        try await database.query(
+            """
+            SELECT u.id, u.email, u.name, u.created_at, u.disabled FROM identities i JOIN users u ON u.id = i.user_id
+            WHERE i.issuer = \(identity.issuer) AND i.subject = \(identity.subject)
+            """
+        ) { rows in
+            for try await (id, email, name, created, disabled) in rows.decode((String, String, String?, Timestamp, Bool).self) {
+                return Account(user: User(id: id, email: email, name: name, createdAt: created), disabled: disabled)
+            }
+            return nil
+        }
+    }
+
+    func link(_ identity: ExternalIdentity, to userID: UserID, at now: Timestamp) async throws -> Bool {
+        _ = try await database.write(
+            """
+            INSERT INTO identities (issuer, subject, user_id, created_at)
+            SELECT \(identity.issuer), \(identity.subject), id, \(now) FROM users WHERE id = \(userID)
+            ON CONFLICT (issuer, subject) DO NOTHING
+            """,
+            PostgresDatabase.hasRows)
+        return try await user(id: userID) != nil
+    }
+
     @Sendable private static func tokens(_ rows: PostgresRowSequence) async throws -> [PersonalToken] {
         var tokens: [PersonalToken] = []
         for try await (id, userID, name, created, expires, lastUsed) in rows.decode((String, String, String, Timestamp, Timestamp?, Timestamp?).self) {

@@ -108,6 +108,24 @@ struct SQLiteAccountStore: AccountStore {
         } ?? false
     }
 
+    func account(linkedTo identity: ExternalIdentity) async throws -> Account? {
+        try await database.read(
+            """
+            SELECT u.id, u.email, u.name, u.created_at, u.disabled FROM identities i JOIN users u ON u.id = i.user_id
+            WHERE i.issuer = ?1 AND i.subject = ?2
+            """, [.text(identity.issuer), .text(identity.subject)]
+        ).first.map { row in Account(user: try Self.user(row), disabled: row.column("disabled")?.bool ?? false) }
+    }
+
+    func link(_ identity: ExternalIdentity, to userID: UserID, at now: Timestamp) async throws -> Bool {
+        _ = try await database.write(
+            """
+            INSERT INTO identities (issuer, subject, user_id, created_at) SELECT ?1, ?2, id, ?4 FROM users WHERE id = ?3
+            ON CONFLICT (issuer, subject) DO NOTHING
+            """, [.text(identity.issuer), .text(identity.subject), .text(userID), SQLiteDatabase.time(now)])
+        return try await user(id: userID) != nil
+    }
+
     private static func token(_ row: SQLiteRow) throws -> PersonalToken {
         guard let id = row.column("id")?.string, let userID = row.column("user_id")?.string,
               let name = row.column("name")?.string, let created = SQLiteDatabase.time(row.column("created_at"))

@@ -46,7 +46,9 @@ public func buildWebApplication(
 
     let pages = router.group().add(middleware: FormMiddleware(maxBodySize: configuration.maxBodySize))
     let sessionLifetime = configuration.sessionLifetime
-    AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpOpen: configuration.signUpOpen).addRoutes(to: pages)
+    AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpOpen: configuration.signUpOpen,
+              singleSignOnName: configuration.singleSignOnName, passwordLogin: configuration.passwordLogin, publicURL: configuration.publicURL)
+        .addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
     SettingsPages(client: client, views: views).addRoutes(to: pages)
     ChatPages(client: client, views: views).addRoutes(to: pages)

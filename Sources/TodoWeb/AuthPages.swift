@@ -9,6 +9,12 @@ struct AuthPages: Sendable {
     let views: Views
     let sessionLifetime: Duration
     let signUpOpen: Bool
+    /// The provider's name on the log-in page's button, when single sign-on is on.
+    let singleSignOnName: String?
+    /// Whether the log-in and sign-up forms ask for a password (`PASSWORD_LOGIN`).
+    let passwordLogin: Bool
+    /// `PUBLIC_WEB_URL`, for the provider's redirect URI.
+    let publicURL: String?
 
     struct FormPage {
         var chrome: Chrome
@@ -18,6 +24,13 @@ struct AuthPages: Sendable {
         var errors: [String]
         var hasErrors: Bool
         var signUpOpen: Bool
+        var passwordLogin: Bool
+        var singleSignOn: SingleSignOnButton?
+    }
+
+    struct SingleSignOnButton {
+        var name: String
+        var href: String
     }
 
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
@@ -26,6 +39,7 @@ struct AuthPages: Sendable {
         router.get("signup", use: showSignUp)
         router.post("signup", use: signUp)
         router.post("logout", use: logOut)
+        addSingleSignOnRoutes(to: router)
     }
 
     @Sendable func showLogIn(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -36,11 +50,12 @@ struct AuthPages: Sendable {
 
     @Sendable func showSignUp(_ request: Request, context: WebRequestContext) async throws -> Response {
         if context.sessionToken != nil { return .redirect(to: "/") }
-        guard signUpOpen else { return closed(context) }
+        guard signUpOpen, passwordLogin else { return closed(context) }
         return page("signup", context, title: "Create your account", email: "", name: "", next: "/", errors: [])
     }
 
     @Sendable func logIn(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard passwordLogin else { return closed(context) }
         let form = context.form
         let email = form.text("email") ?? ""
         let next = PageSupport.localPath(form["next"])
@@ -60,7 +75,7 @@ struct AuthPages: Sendable {
     }
 
     @Sendable func signUp(_ request: Request, context: WebRequestContext) async throws -> Response {
-        guard signUpOpen else { return closed(context) }
+        guard signUpOpen, passwordLogin else { return closed(context) }
         let form = context.form
         let email = form.text("email") ?? ""
         let name = form.text("name") ?? ""
@@ -113,13 +128,16 @@ struct AuthPages: Sendable {
 
     func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
               errors: [String], status: HTTPResponse.Status = .ok) -> Response {
-        views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
-                                      errors: errors, hasErrors: !errors.isEmpty, signUpOpen: signUpOpen), status: status)
+        let button = singleSignOnName.map { SingleSignOnButton(name: $0, href: "/auth/oidc/start?next=" + PageErrorMiddleware.escape(next)) }
+        return views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
+                                             errors: errors, hasErrors: !errors.isEmpty, signUpOpen: signUpOpen && passwordLogin,
+                                             passwordLogin: passwordLogin, singleSignOn: button), status: status)
     }
 
-    /// The log-in page, saying that accounts are made by the operator.
+    /// The log-in page, saying that accounts are made by the operator (or by single sign-on).
     func closed(_ context: WebRequestContext) -> Response {
-        page("login", context, title: "Log in", email: "", name: "", next: "/",
-             errors: ["Sign-up is closed on this site. Ask its operator for an account."], status: .forbidden)
+        let message = passwordLogin ? "Sign-up is closed on this site. Ask its operator for an account."
+            : "This site signs in only through \(singleSignOnName ?? "single sign-on")."
+        return page("login", context, title: "Log in", email: "", name: "", next: "/", errors: [message], status: .forbidden)
     }
 }
