@@ -124,11 +124,11 @@ extension AuthPages {
         return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/auth/oidc/callback"
     }
 
+    /// The authorization request's parameters, every character but RFC 3986's unreserved ones escaped.
     static func queryString(_ parameters: [(String, String)]) -> String {
-        var allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        allowed.insert(charactersIn: "-._~")
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         return parameters.map { name, value in
-            name + "=" + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
+            name + "=" + (value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "")
         }.joined(separator: "&")
     }
 }
