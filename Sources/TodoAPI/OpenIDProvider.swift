@@ -42,8 +42,10 @@ actor OpenIDProvider {
     private var metadata: (document: ProviderMetadata, fetched: ContinuousClock.Instant)?
     private var keys: (collection: JWTKeyCollection, ids: Set<String>, fetched: ContinuousClock.Instant)?
     static let metadataLifetime = Duration.seconds(3600)
-    /// A token with an unknown key id makes the keys be fetched again, at most this often.
-    static let keyRefetchInterval = Duration.seconds(30)
+    /// A token with an unknown key id makes the keys be fetched again, at most this often: a
+    /// rotated key works within seconds, and tokens with made-up key ids cannot make every
+    /// request fetch the keys.
+    static let keyRefetchInterval = Duration.seconds(10)
     /// Clocks of the provider and of this server differ a little.
     static let leeway: TimeInterval = 120
     static let timeout = TimeAmount.seconds(10)

@@ -114,10 +114,14 @@ def api_sign_in(api_base: str, provider: MockProvider, subject: str, session=Non
 class ForgingProvider:
     """A provider whose token endpoint returns `claims` signed as `forge` says, on a thread."""
 
-    def __init__(self, client_id: str):
+    def __init__(self, client_id: str, auth_methods: list[str] | None = None):
         self.key = RSAKey.generate_key(2048)
         self.kid = self.key.thumbprint()
         self.client_id = client_id
+        # token_endpoint_auth_methods_supported; None leaves it out (client_secret_basic then).
+        self.auth_methods = auth_methods
+        # The last token request: its Authorization header and form fields.
+        self.token_request: tuple[str | None, dict[str, list[str]]] = (None, {})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.issuer = f"http://127.0.0.1:{self.server.server_port}"
         self.id_token = ""
@@ -131,6 +135,11 @@ class ForgingProvider:
     def sign(self, claims: dict, key: RSAKey | None = None, kid: str | None = None) -> None:
         """The next ID token: `claims` signed with `key` (default: the published one) under `kid`."""
         self.id_token = jwt.encode({"alg": "RS256", "kid": kid or self.kid}, claims, key or self.key)
+
+    def rotate_key(self) -> None:
+        """A new signing key under a new key id, published from now on (the old one no longer)."""
+        self.key = RSAKey.generate_key(2048)
+        self.kid = self.key.thumbprint()
 
     def unsigned(self, claims: dict) -> None:
         header = b64url(json.dumps({"alg": "none", "kid": self.kid}).encode())
@@ -149,16 +158,20 @@ class ForgingProvider:
 
             def do_GET(self):
                 if self.path == "/.well-known/openid-configuration":
-                    self._json({"issuer": provider.issuer, "authorization_endpoint": provider.issuer + "/authorize",
+                    document = {"issuer": provider.issuer, "authorization_endpoint": provider.issuer + "/authorize",
                                 "token_endpoint": provider.issuer + "/token", "jwks_uri": provider.issuer + "/jwks",
-                                "id_token_signing_alg_values_supported": ["RS256"]})
+                                "id_token_signing_alg_values_supported": ["RS256"]}
+                    if provider.auth_methods is not None:
+                        document["token_endpoint_auth_methods_supported"] = provider.auth_methods
+                    self._json(document)
                 elif self.path == "/jwks":
                     self._json({"keys": [{**provider.key.as_dict(private=False), "kid": provider.kid, "use": "sig", "alg": "RS256"}]})
                 else:
                     self._json({"error": "not_found"}, status=404)
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+                provider.token_request = (self.headers.get("Authorization"), form)
                 self._json({"access_token": "at", "token_type": "Bearer", "id_token": provider.id_token})
 
             def _json(self, body, status=200):

@@ -4,6 +4,7 @@ sends. The browser's part runs here with `requests` (cookies and redirects are p
 tests/web/test_single_sign_on_browser.py runs it in Chromium."""
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -268,3 +269,35 @@ def test_forged_id_token_is_refused(forger_api, forger, forgery):
     answer = sign_in_with_forged_token(forger_api, forger, FORGERIES[forgery])
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "invalid_oidc"
+
+
+def test_the_code_is_exchanged_with_the_client_secret_and_the_pkce_verifier(forger_api, forger):
+    assert sign_in_with_forged_token(forger_api, forger, lambda claims, forger: forger.sign(claims)).status_code == 200
+    authorization, form = forger.token_request
+    assert authorization == "Basic " + base64.b64encode(f"{CLIENT_ID}:e2e-client-secret".encode()).decode()
+    assert form["grant_type"] == ["authorization_code"] and form["code"] == ["any"] and form["code_verifier"] == ["v" * 43]
+    assert form["redirect_uri"] == ["http://127.0.0.1:9/auth/oidc/callback"] and "client_secret" not in form
+
+
+def test_a_provider_that_takes_only_client_secret_post_gets_the_secret_in_the_body(start):
+    forger = ForgingProvider(CLIENT_ID, auth_methods=["client_secret_post"])
+    try:
+        api = start("api", **sso_settings(forger.issuer))
+        api.wait_ready()
+        assert sign_in_with_forged_token(api, forger, lambda claims, forger: forger.sign(claims)).status_code == 200
+        authorization, form = forger.token_request
+        assert authorization is None and form["client_id"] == [CLIENT_ID] and form["client_secret"] == ["e2e-client-secret"]
+    finally:
+        forger.stop()
+
+
+def test_a_rotated_key_is_fetched_within_seconds_but_not_on_every_token(forger_api, forger):
+    honest = lambda claims, forger: forger.sign(claims)  # noqa: E731
+    assert sign_in_with_forged_token(forger_api, forger, honest).status_code == 200  # the keys are fetched now
+    forger.rotate_key()
+    # Right after a fetch, an unknown key id does not make the backend fetch again.
+    assert sign_in_with_forged_token(forger_api, forger, honest).status_code == 400
+    deadline = time.monotonic() + 20
+    while (status := sign_in_with_forged_token(forger_api, forger, honest).status_code) != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert status == 200, "the rotated key was never fetched"
