@@ -5,6 +5,8 @@ tests/web/test_single_sign_on_browser.py runs it in Chromium."""
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
 import time
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -14,7 +16,7 @@ import requests
 from joserfc.jwk import RSAKey
 
 from oidc import AuthorizationRequest, ForgingProvider, MockProvider, api_sign_in
-from server import free_port
+from server import BINARY, free_port
 
 CLIENT_ID = "todo-e2e"
 
@@ -132,7 +134,7 @@ def test_code_issued_to_another_client_is_refused(start, provider):
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_oidc"
 
 
-def test_closed_sign_up_refuses_an_account_for_a_new_email(start, provider):
+def test_closed_sign_up_refuses_a_new_email_but_links_an_account_the_operator_made(start, provider, tmp_path):
     api, web = start_stack(start, provider.issuer, SIGNUP="closed")
     stranger = new_email()
     provider.add_user("stranger", stranger)
@@ -140,6 +142,13 @@ def test_closed_sign_up_refuses_an_account_for_a_new_email(start, provider):
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "signup_closed"
     _, answer = browser_sign_in(web, provider, "stranger")
     assert answer.status_code == 403 and "sign-up is closed" in answer.text
+
+    made = subprocess.run([str(BINARY), "user", "create", stranger], input="an operator's password\n", capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], "DATABASE_URL": f"sqlite://{tmp_path}/todo.db", "LOG_LEVEL": "error"},
+                          timeout=60)
+    assert made.returncode == 0, made.stderr
+    linked = api_sign_in(api.base, provider, "stranger")
+    assert linked.status_code == 200 and linked.json()["user"]["email"] == stranger
 
 
 def test_password_login_off_leaves_only_single_sign_on(start, provider):
