@@ -115,6 +115,15 @@ networkPolicy:
   llmEgress:
     ipBlocks: []
 YAML
+# oidc: production with single sign-on only (password log-in off), its egress on the issuer's port 443.
+cat >"$WORK/oidc.yaml" <<'YAML'
+config:
+  oidc:
+    issuer: https://id.example.com/realms/todo
+    clientId: todo
+    name: Example ID
+  passwordLogin: false
+YAML
 declare -A VARIANTS=(
   [dev]="--values $CHART/values.yaml"
   [staging]="--values $CHART/values.yaml --values $CHART/values-staging.yaml"
@@ -125,8 +134,9 @@ declare -A VARIANTS=(
   [llm-key]="--values $CHART/values.yaml --set secret.llmApiKey=sk-ci-not-a-real-key"
   [llm-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/llm-narrow.yaml"
   [llm-no-ranges]="--values $CHART/values.yaml --values $WORK/llm-no-ranges.yaml"
+  [oidc]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/oidc.yaml"
 )
-VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges)
+VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc)
 
 # render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
 render() {
@@ -222,6 +232,11 @@ check "rejects a typo in a values file (unknown key)" rejects "additional proper
 check "rejects an unknown top-level key" rejects "additional properties 'replicas' not allowed" --set replicas=3
 check "rejects database.mode=mysql (enum)" rejects "at '/database/mode': value must be one of" --set database.mode=mysql
 check "rejects config.logLevel=verbose (enum)" rejects "at '/config/logLevel': value must be one of" --set config.logLevel=verbose
+check "rejects a plain-HTTP OpenID Connect issuer" rejects "at '/config/oidc/issuer'" --set config.oidc.issuer=http://id.example.com
+check "rejects password log-in off without single sign-on" rejects "config.passwordLogin=false needs config.oidc.issuer" \
+  --set config.passwordLogin=false
+check "rejects an issuer without a client id" rejects "config.oidc.issuer needs config.oidc.clientId" \
+  --set config.oidc.issuer=https://id.example.com
 check "rejects api.autoscaling.maxReplicas=0 (minimum)" rejects "at '/api/autoscaling/maxReplicas'" --set api.autoscaling.maxReplicas=0
 check "rejects web.service.type=Ingress (enum)" rejects "at '/web/service/type'" --set web.service.type=Ingress
 check "rejects a short secret.authSecret" rejects "at '/secret/authSecret'" --set secret.authSecret=short
@@ -259,6 +274,9 @@ check "flows: LLM by API key only (OpenAI: public IPv4 on 443)" netpol "$R/llm-k
 check "flows: LLM on :8443 narrowed to 203.0.113.0/24 (production)" netpol "$R/llm-narrow.yaml" --database external \
   --llm-egress llm-provider:8443 --self-test
 check "flows: LLM with ipBlocks [] (no address range at all)" netpol "$R/llm-no-ranges.yaml" --database postgres --self-test
+# --llm-egress names any outside host the backend must reach: here the OpenID Connect provider on 443.
+check "flows: single sign-on (the provider: public IPv4 on 443)" netpol "$R/oidc.yaml" --database external \
+  --llm-egress internet-host:443 --llm-egress llm-provider:443
 # the renders without an LLM have no egress to 0.0.0.0/0 on 443 (the old chart's rule); one with an LLM has it
 public_443_egress() {
   "$PYTHON" - "$@" <<'EOF'

@@ -24,6 +24,10 @@ public struct APIConfiguration: Sendable {
     public var signUp = SignUpPolicy.open
     /// Whether the database's first account becomes an admin (`todo serve`: whoever sets it up).
     public var firstAccountIsAdmin = false
+    /// Single sign-on through an OpenID Connect provider, when set.
+    public var openID: OpenIDSettings?
+    /// Whether accounts may sign up and log in with a password (`PASSWORD_LOGIN`); off only with `openID`.
+    public var passwordLogin = true
     /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])
     public var migrateOnStart = true

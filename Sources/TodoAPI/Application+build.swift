@@ -21,8 +21,10 @@ public func buildApplication(
 ) async -> APIApplication {
     let hub = EventHub(events: storage.events, tasks: storage.tasks)
     let assistantHTTP = AssistantHTTPClient.make()
+    let providerHTTP = configuration.openID.map { _ in HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup) }
+    let provider = configuration.openID.flatMap { settings in providerHTTP.map { OpenIDProvider(settings: settings, http: $0) } }
     let router = buildRouter(
-        configuration, storage: storage, readiness: readiness, hub: hub, assistantHTTP: assistantHTTP, logger: logger,
+        configuration, storage: storage, readiness: readiness, hub: hub, assistantHTTP: assistantHTTP, provider: provider, logger: logger,
         tokens: await AccessTokens(secret: configuration.authSecret, lifetime: configuration.tokenLifetime))
     var app = Application(
         router: router,
@@ -41,12 +43,13 @@ public func buildApplication(
             try? await storage.accounts.pruneInvitations(before: .now())
         },
         HTTPClientService(http: assistantHTTP))
+    if let providerHTTP { app.addServices(HTTPClientService(http: providerHTTP)) }
     return app
 }
 
 func buildRouter(
     _ configuration: APIConfiguration, storage: Storage, readiness: Readiness, hub: EventHub,
-    assistantHTTP: HTTPClient, logger: Logger, tokens: AccessTokens
+    assistantHTTP: HTTPClient, provider: OpenIDProvider?, logger: Logger, tokens: AccessTokens
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog, trustedProxies: configuration.trustedProxies))
@@ -65,7 +68,8 @@ func buildRouter(
             attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5),
         signUps: SignUpThrottle(
             attempts: storage.attempts, addressLimit: configuration.signUpAddressLimit, limit: configuration.signUpLimit),
-        signUpPolicy: configuration.signUp, firstAccountIsAdmin: configuration.firstAccountIsAdmin
+        signUpPolicy: configuration.signUp, firstAccountIsAdmin: configuration.firstAccountIsAdmin,
+        passwordLogin: configuration.passwordLogin, provider: provider
     ).addRoutes(to: router.group("api/auth"))
     AdminController(accounts: storage.accounts, sessions: sessions, body: body).addRoutes(
         to: router.group("api/admin").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))

@@ -15,6 +15,10 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     let signUps: SignUpThrottle
     let signUpPolicy: SignUpPolicy
     let firstAccountIsAdmin: Bool
+    /// `PASSWORD_LOGIN=false` (only with single sign-on): no log-in or sign-up with a password.
+    let passwordLogin: Bool
+    /// The OpenID Connect provider, when single sign-on is configured.
+    let provider: OpenIDProvider?
 
     struct Session: ResponseEncodable {
         var token: String
@@ -31,6 +35,8 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("signup", use: signUp)
         group.post("login", use: logIn)
+        group.get("oidc", use: showSingleSignOn)
+        group.post("oidc", use: signInWithProvider)
         let signedIn = group.group().add(middleware: AuthMiddleware<Context>(authenticator: authenticator, checksPathUser: false))
         signedIn.get("me", use: me)
         signedIn.post("logout", use: logOut)
@@ -44,14 +50,10 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     /// Under `SIGNUP=invite` only with an invitation for the e-mail; an invitation is honoured
     /// under `open` too (it is used up), never under `closed`.
     @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Session> {
-        guard signUpPolicy != .closed else {
-            throw APIError(.forbidden, code: "signup_closed", message: "sign-up is closed on this server; ask its operator for an account")
-        }
+        try requirePasswordLogin()
         let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password", "name", "invitation"])
         let invitation = try fields.optionalString("invitation")
-        guard invitation != nil || signUpPolicy == .open else {
-            throw APIError(.forbidden, code: "invitation_required", message: "sign-up on this server is by invitation; ask its operator for a link")
-        }
+        try requireSignUpAllowed(withInvitation: invitation != nil)
         var issues: [FieldIssue] = []
         let email = collect(&issues) { () throws(ValidationError) in try Credentials.normalizedEmail(try fields.string("email")) }
         let password = collect(&issues) { () throws(ValidationError) in
@@ -66,7 +68,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
         let creation = try await accounts.createUser(
             user, passwordHash: try await hasher.hash(password), admin: firstAccountIsAdmin ? .ifFirstAccount : .no,
-            invitationHash: invitation.map(SecretTokens.hash))
+            invitation: invitation.map { .token(hash: SecretTokens.hash($0)) })
         switch creation {
         case .created(let created):
             context.logger.info("account created", metadata: ["user_id": "\(created.id)", "admin": "\(created.admin)"])
@@ -80,6 +82,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func logIn(_ request: Request, context: Context) async throws -> Session {
+        try requirePasswordLogin()
         let fields = try Fields(try await body.require(request).object(), allowed: ["email", "password"])
         let email = try fields.string("email")
         let password = try fields.string("password")
@@ -184,8 +187,29 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         return .noContent
     }
 
+    /// Whether a new account may be made, by a sign-up or a first single sign-on: the one check
+    /// every way of making an account goes through. Under `SIGNUP=invite` it needs an invitation
+    /// (which the store then checks and uses up).
+    func requireSignUpAllowed(withInvitation hasInvitation: Bool) throws {
+        switch signUpPolicy {
+        case .open: return
+        case .closed:
+            throw APIError(.forbidden, code: "signup_closed", message: "sign-up is closed on this server; ask its operator for an account")
+        case .invite:
+            guard hasInvitation else {
+                throw APIError(.forbidden, code: "invitation_required", message: "sign-up on this server is by invitation; ask its operator for a link")
+            }
+        }
+    }
+
+    private func requirePasswordLogin() throws {
+        guard passwordLogin else {
+            throw APIError(.forbidden, code: "password_login_disabled", message: "this server signs in only through single sign-on")
+        }
+    }
+
     /// A new log-in session and its access token.
-    private func session(for user: User, _ request: Request) async throws -> Session {
+    func session(for user: User, _ request: Request) async throws -> Session {
         let now = Timestamp.now()
         let expires = now.adding(milliseconds: tokens.lifetime.milliseconds)
         let session = LoginSession(id: UUID().uuidString.lowercased(), userID: user.id, createdAt: now, lastUsedAt: now,

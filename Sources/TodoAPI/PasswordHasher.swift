@@ -23,6 +23,12 @@ public struct PasswordHasher: Sendable {
         return header + cheapest.dropFirst(header.count)
     }
 
+    /// A hash no password matches, for an account without a password (made by single sign-on):
+    /// a decoy with a salt of its own, at the cost of a cheap hash.
+    public func unusableHash() -> String {
+        Self.decoy(cost: cost)
+    }
+
     public func hash(_ password: String) async throws -> String {
         let cost = self.cost
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }

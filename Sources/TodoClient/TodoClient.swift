@@ -67,6 +67,35 @@ public struct TodoClient: Sendable {
         return try await send(.POST, "/api/auth/login", body: body, headers: browser?.headers ?? []).value
     }
 
+    /// Where to send a browser to sign in at the OpenID Connect provider.
+    public struct SingleSignOnStart: Sendable, Decodable {
+        public var clientID: String
+        public var authorizationEndpoint: String
+        public var scope: String
+
+        enum CodingKeys: String, CodingKey {
+            case scope
+            case clientID = "client_id", authorizationEndpoint = "authorization_endpoint"
+        }
+    }
+
+    /// The provider's authorization endpoint and this server's client id there; `.notFound` when
+    /// single sign-on is not configured.
+    public func singleSignOnStart() async throws -> SingleSignOnStart {
+        try await send(.GET, "/api/auth/oidc").value
+    }
+
+    /// Signs in with the code the provider sent the browser back with. A refused code or ID token
+    /// is `.validation` (`invalid_oidc`); a provider that cannot be reached `.rejected(502, …)`.
+    public func signInWithProvider(code: String, verifier: String, redirectURI: String, nonce: String, for browser: Browser? = nil)
+        async throws -> Session
+    {
+        let body: JSONValue = .object([
+            "code": .string(code), "code_verifier": .string(verifier), "redirect_uri": .string(redirectURI), "nonce": .string(nonce),
+        ])
+        return try await send(.POST, "/api/auth/oidc", body: body, headers: browser?.headers ?? []).value
+    }
+
     /// Ends the log-in session of `token`.
     public func logOut(token: String) async throws {
         let _: Empty = try await send(.POST, "/api/auth/logout", token: token).value

@@ -2,10 +2,9 @@ import TodoCore
 
 /// Accounts and their personal API tokens.
 public protocol AccountStore: Sendable {
-    /// Creates an account, or says why not. With an invitation (its token's hash), the
-    /// invitation must be for the user's e-mail and unexpired at `user.createdAt`; it is used up
-    /// in the same transaction.
-    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitationHash: String?) async throws -> AccountCreation
+    /// Creates an account, or says why not. With an invitation, a pending one for the user's
+    /// e-mail (unexpired at `user.createdAt`) must match it; it is used up in the same transaction.
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?) async throws -> AccountCreation
     func credentials(email: String) async throws -> StoredCredentials?
     func user(id: UserID) async throws -> User?
 
@@ -42,12 +41,20 @@ public protocol AccountStore: Sendable {
     /// link then stops working.
     func createInvitation(_ invitation: SignUpInvitation, tokenHash: String) async throws
     func pruneInvitations(before now: Timestamp) async throws
+
+    // MARK: Single sign-on
+
+    /// The account an OpenID Connect identity is linked to.
+    func account(linkedTo identity: ExternalIdentity) async throws -> Account?
+    /// Links an identity to an account; false when the account does not exist. Linking a linked
+    /// identity again changes nothing.
+    func link(_ identity: ExternalIdentity, to userID: UserID, at now: Timestamp) async throws -> Bool
 }
 
 extension AccountStore {
     /// Creates an account that is not an admin, or returns nil when the e-mail is taken.
     public func createUser(_ user: User, passwordHash: String) async throws -> User? {
-        guard case .created(let created) = try await createUser(user, passwordHash: passwordHash, admin: .no, invitationHash: nil)
+        guard case .created(let created) = try await createUser(user, passwordHash: passwordHash, admin: .no, invitation: nil)
         else { return nil }
         return created
     }
@@ -60,11 +67,35 @@ public enum AdminGrant: Sendable {
     case ifFirstAccount
 }
 
+/// What shows that a new account was invited.
+public enum InvitationProof: Sendable {
+    /// The hash of the token of the invitation's link.
+    case token(hash: String)
+    /// Single sign-on: the provider vouched for the e-mail the invitation was made for.
+    case verifiedEmail
+
+    var tokenHash: String? {
+        if case .token(let hash) = self { hash } else { nil }
+    }
+}
+
 public enum AccountCreation: Sendable, Equatable {
     case created(User)
     case emailTaken
     /// Unknown, used, expired, or for another e-mail.
     case invitationInvalid
+}
+
+/// An account at an OpenID Connect provider: its issuer and the subject it names the user by,
+/// a pair that stays the same when the user's e-mail changes there.
+public struct ExternalIdentity: Sendable, Equatable {
+    public var issuer: String
+    public var subject: String
+
+    public init(issuer: String, subject: String) {
+        self.issuer = issuer
+        self.subject = subject
+    }
 }
 
 /// An account as operators see it.

@@ -209,6 +209,21 @@ enum Migrations {
             """,
             "CREATE INDEX signup_invitations_expires ON signup_invitations (expires_at)",
         ]),
+        // Accounts signed in through an OpenID Connect provider, by the provider's (issuer,
+        // subject) pair: the e-mail links an account once; afterwards the pair finds it, even
+        // when the e-mail changes at the provider.
+        Migration(version: 9, name: "single sign-on identities", statements: [
+            """
+            CREATE TABLE identities (
+                issuer text NOT NULL,
+                subject text NOT NULL,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL,
+                PRIMARY KEY (issuer, subject)
+            )
+            """,
+            "CREATE INDEX identities_user ON identities (user_id)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -365,6 +380,18 @@ enum Migrations {
             )
             """,
             "CREATE INDEX signup_invitations_expires ON signup_invitations (expires_at)",
+        ]),
+        Migration(version: 9, name: "single sign-on identities", statements: [
+            """
+            CREATE TABLE identities (
+                issuer TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (issuer, subject)
+            )
+            """,
+            "CREATE INDEX identities_user ON identities (user_id)",
         ]),
     ]
 }

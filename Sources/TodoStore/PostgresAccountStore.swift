@@ -7,13 +7,15 @@ struct PostgresAccountStore: AccountStore {
 
     /// The invitation goes first: an unknown one changes nothing, and a valid one is used up even
     /// when the e-mail turns out to be taken (its account exists already).
-    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitationHash: String?) async throws -> AccountCreation {
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?) async throws -> AccountCreation {
         try await database.transaction { connection, logger -> AccountCreation in
-            if let invitationHash {
+            if let invitation {
+                let tokenHash = invitation.tokenHash
                 let used = try await connection.query(
                     """
                     DELETE FROM signup_invitations
-                    WHERE token_hash = \(invitationHash) AND email = \(user.email) AND expires_at > \(user.createdAt) RETURNING email
+                    WHERE email = \(user.email) AND expires_at > \(user.createdAt) AND (\(tokenHash)::text IS NULL OR token_hash = \(tokenHash))
+                    RETURNING email
                     """, logger: logger)
                 guard try await PostgresDatabase.hasRows(used) else { return .invitationInvalid }
             }
@@ -156,6 +158,31 @@ struct PostgresAccountStore: AccountStore {
             _ = try await connection.query("DELETE FROM events WHERE user_id = \(id)", logger: logger)
             return true
         } ?? false
+    }
+
+    func account(linkedTo identity: ExternalIdentity) async throws -> Account? {
+        try await database.query(
+            """
+            SELECT u.id, u.email, u.name, u.created_at, u.disabled FROM identities i JOIN users u ON u.id = i.user_id
+            WHERE i.issuer = \(identity.issuer) AND i.subject = \(identity.subject)
+            """
+        ) { rows in
+            for try await (id, email, name, created, disabled) in rows.decode((String, String, String?, Timestamp, Bool).self) {
+                return Account(user: User(id: id, email: email, name: name, createdAt: created), disabled: disabled)
+            }
+            return nil
+        }
+    }
+
+    func link(_ identity: ExternalIdentity, to userID: UserID, at now: Timestamp) async throws -> Bool {
+        _ = try await database.write(
+            """
+            INSERT INTO identities (issuer, subject, user_id, created_at)
+            SELECT \(identity.issuer), \(identity.subject), id, \(now) FROM users WHERE id = \(userID)
+            ON CONFLICT (issuer, subject) DO NOTHING
+            """,
+            PostgresDatabase.hasRows)
+        return try await user(id: userID) != nil
     }
 
     @Sendable private static func tokens(_ rows: PostgresRowSequence) async throws -> [PersonalToken] {

@@ -7,12 +7,12 @@ struct SQLiteAccountStore: AccountStore {
 
     /// The invitation goes first: an unknown one changes nothing, and a valid one is used up even
     /// when the e-mail turns out to be taken (its account exists already).
-    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitationHash: String?) async throws -> AccountCreation {
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?) async throws -> AccountCreation {
         try await database.transaction { connection -> AccountCreation in
-            if let invitationHash {
+            if let invitation {
                 let used = try await connection.query(
-                    "DELETE FROM signup_invitations WHERE token_hash = ?1 AND email = ?2 AND expires_at > ?3 RETURNING email",
-                    [.text(invitationHash), .text(user.email), SQLiteDatabase.time(user.createdAt)])
+                    "DELETE FROM signup_invitations WHERE email = ?2 AND expires_at > ?3 AND (?1 IS NULL OR token_hash = ?1) RETURNING email",
+                    [invitation.tokenHash.map(SQLiteData.text) ?? .null, .text(user.email), SQLiteDatabase.time(user.createdAt)])
                 guard !used.isEmpty else { return .invitationInvalid }
             }
             let rows = try await connection.query(
@@ -139,6 +139,24 @@ struct SQLiteAccountStore: AccountStore {
             _ = try await connection.query("DELETE FROM events WHERE user_id = ?1", [.text(id)])
             return true
         } ?? false
+    }
+
+    func account(linkedTo identity: ExternalIdentity) async throws -> Account? {
+        try await database.read(
+            """
+            SELECT u.id, u.email, u.name, u.created_at, u.disabled FROM identities i JOIN users u ON u.id = i.user_id
+            WHERE i.issuer = ?1 AND i.subject = ?2
+            """, [.text(identity.issuer), .text(identity.subject)]
+        ).first.map { row in Account(user: try Self.user(row), disabled: row.column("disabled")?.bool ?? false) }
+    }
+
+    func link(_ identity: ExternalIdentity, to userID: UserID, at now: Timestamp) async throws -> Bool {
+        _ = try await database.write(
+            """
+            INSERT INTO identities (issuer, subject, user_id, created_at) SELECT ?1, ?2, id, ?4 FROM users WHERE id = ?3
+            ON CONFLICT (issuer, subject) DO NOTHING
+            """, [.text(identity.issuer), .text(identity.subject), .text(userID), SQLiteDatabase.time(now)])
+        return try await user(id: userID) != nil
     }
 
     private static func token(_ row: SQLiteRow) throws -> PersonalToken {

@@ -46,7 +46,9 @@ public func buildWebApplication(
 
     let pages = router.group().add(middleware: FormMiddleware(maxBodySize: configuration.maxBodySize))
     let sessionLifetime = configuration.sessionLifetime
-    AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpPolicy: configuration.signUp).addRoutes(to: pages)
+    AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpPolicy: configuration.signUp,
+              singleSignOnName: configuration.singleSignOnName, passwordLogin: configuration.passwordLogin, publicURL: configuration.publicURL)
+        .addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
     SettingsPages(client: client, views: views).addRoutes(to: pages)
     AdminPages(client: client, views: views).addRoutes(to: pages)

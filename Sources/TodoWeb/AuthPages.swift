@@ -9,6 +9,12 @@ struct AuthPages: Sendable {
     let views: Views
     let sessionLifetime: Duration
     let signUpPolicy: SignUpPolicy
+    /// The provider's name on the log-in page's button, when single sign-on is on.
+    let singleSignOnName: String?
+    /// Whether the log-in and sign-up forms ask for a password (`PASSWORD_LOGIN`).
+    let passwordLogin: Bool
+    /// `PUBLIC_WEB_URL`, for the provider's redirect URI.
+    let publicURL: String?
 
     struct FormPage {
         var chrome: Chrome
@@ -21,6 +27,13 @@ struct AuthPages: Sendable {
         var errors: [String]
         var hasErrors: Bool
         var signUpOpen: Bool
+        var passwordLogin: Bool
+        var singleSignOn: SingleSignOnButton?
+    }
+
+    struct SingleSignOnButton {
+        var name: String
+        var href: String
     }
 
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
@@ -29,6 +42,7 @@ struct AuthPages: Sendable {
         router.get("signup", use: showSignUp)
         router.post("signup", use: signUp)
         router.post("logout", use: logOut)
+        addSingleSignOnRoutes(to: router)
     }
 
     @Sendable func showLogIn(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -46,6 +60,7 @@ struct AuthPages: Sendable {
     }
 
     @Sendable func logIn(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard passwordLogin else { return closed(context) }
         let form = context.form
         let email = form.text("email") ?? ""
         let next = PageSupport.localPath(form["next"])
@@ -90,7 +105,8 @@ struct AuthPages: Sendable {
 
     /// The page that stands in for the sign-up form when the policy leaves no form to show.
     private func refusal(invitation: String?, _ context: WebRequestContext) -> Response? {
-        switch signUpPolicy {
+        guard passwordLogin else { return closed(context) }
+        return switch signUpPolicy {
         case .closed: closed(context)
         case .invite where invitation == nil: byInvitation(context)
         default: nil
@@ -131,9 +147,11 @@ struct AuthPages: Sendable {
 
     func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
               invitation: String? = nil, errors: [String], status: HTTPResponse.Status = .ok) -> Response {
-        views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
-                                      invitation: invitation ?? "", hasInvitation: invitation != nil, errors: errors, hasErrors: !errors.isEmpty,
-                                      signUpOpen: signUpPolicy == .open), status: status)
+        let button = singleSignOnName.map { SingleSignOnButton(name: $0, href: "/auth/oidc/start?next=" + PageErrorMiddleware.escape(next)) }
+        return views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
+                                             invitation: invitation ?? "", hasInvitation: invitation != nil, errors: errors,
+                                             hasErrors: !errors.isEmpty, signUpOpen: signUpPolicy == .open && passwordLogin,
+                                             passwordLogin: passwordLogin, singleSignOn: button), status: status)
     }
 
     private func signUpPage(_ context: WebRequestContext, email: String, name: String, invitation: String?, errors: [String],
@@ -142,10 +160,11 @@ struct AuthPages: Sendable {
              errors: errors, status: status)
     }
 
-    /// The log-in page, saying that accounts are made by the operator.
+    /// The log-in page, saying that accounts are made by the operator (or by single sign-on).
     func closed(_ context: WebRequestContext) -> Response {
-        page("login", context, title: "Log in", email: "", name: "", next: "/",
-             errors: ["Sign-up is closed on this site. Ask its operator for an account."], status: .forbidden)
+        let message = passwordLogin ? "Sign-up is closed on this site. Ask its operator for an account."
+            : "This site signs in only through \(singleSignOnName ?? "single sign-on")."
+        return page("login", context, title: "Log in", email: "", name: "", next: "/", errors: [message], status: .forbidden)
     }
 
     /// The log-in page, saying that accounts come with an invitation.

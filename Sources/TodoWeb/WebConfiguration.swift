@@ -21,6 +21,14 @@ public struct WebConfiguration: Sendable {
     /// Who may sign up (`SIGNUP`): `open` offers the form to everyone, `invite` only on an
     /// invitation's link, `closed` to nobody.
     public var signUp = SignUpPolicy.open
+    /// Single sign-on (`OIDC_ISSUER` set): the log-in page offers "Sign in with" this name
+    /// (`OIDC_NAME`, default "single sign-on"). The API holds the rest of the settings.
+    public var singleSignOnName: String?
+    /// Whether the log-in and sign-up forms ask for a password (`PASSWORD_LOGIN`).
+    public var passwordLogin = true
+    /// The address browsers reach this server at (`PUBLIC_WEB_URL`), for the provider's redirect
+    /// URI; without it, the address of the request (its `Host`).
+    public var publicURL: String?
     /// The proxies in front (ingress, TLS proxy) whose `X-Forwarded-Proto` says whether the
     /// browser used HTTPS.
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])

@@ -53,6 +53,40 @@ struct Environment {
         return policy
     }
 
+    /// `OIDC_ISSUER`: https, or http on a loopback address only (a provider on the same machine,
+    /// the tests): anywhere else plain HTTP would let the network read the client secret and
+    /// forge the provider's answers.
+    func openIDIssuer() throws -> String? {
+        guard let issuer = string("OIDC_ISSUER") else { return nil }
+        let url = URLComponents(string: issuer)
+        let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(url?.host ?? "")
+        guard let url, url.scheme == "https" || (url.scheme == "http" && loopback), url.host?.isEmpty == false,
+              url.query == nil, url.fragment == nil
+        else {
+            throw ConfigurationError("OIDC_ISSUER must be the provider's https:// issuer URL (http:// only on a loopback address), got '\(issuer)'")
+        }
+        return issuer
+    }
+
+    /// `OIDC_ISSUER`, `OIDC_CLIENT_ID` and `OIDC_CLIENT_SECRET`: all three, or none.
+    func openIDSettings() throws -> OpenIDSettings? {
+        let issuer = try openIDIssuer(), clientID = string("OIDC_CLIENT_ID"), secret = string("OIDC_CLIENT_SECRET")
+        if issuer == nil && clientID == nil && secret == nil { return nil }
+        guard let issuer, let clientID, let secret else {
+            throw ConfigurationError("single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together; set all three or none")
+        }
+        return OpenIDSettings(issuer: issuer, clientID: clientID, clientSecret: secret)
+    }
+
+    /// `PASSWORD_LOGIN`: off only when single sign-on is on, or nobody could sign in.
+    func passwordLogin(singleSignOn: Bool) throws -> Bool {
+        let enabled = try bool("PASSWORD_LOGIN", default: true)
+        guard enabled || singleSignOn else {
+            throw ConfigurationError("PASSWORD_LOGIN=false needs single sign-on (OIDC_ISSUER): otherwise nobody could sign in")
+        }
+        return enabled
+    }
+
     /// `TRUSTED_PROXIES`, the proxies in front of a role (the API and the web UI read it).
     func trustedProxies(default fallback: TrustedProxies) throws -> TrustedProxies {
         guard let proxies = string("TRUSTED_PROXIES") else { return fallback }
@@ -161,6 +195,8 @@ extension APIConfiguration {
         signUpAddressLimit = try environment.integer("SIGNUP_ADDRESS_LIMIT", default: 10, range: 1...100_000)
         signUpLimit = try environment.integer("SIGNUP_LIMIT", default: 60, range: 1...100_000)
         signUp = try environment.signUpPolicy()
+        openID = try environment.openIDSettings()
+        passwordLogin = try environment.passwordLogin(singleSignOn: openID != nil)
         tasksPerUserLimit = try environment.tasksPerUserLimit()
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)

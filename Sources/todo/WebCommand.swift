@@ -29,7 +29,7 @@ extension WebConfiguration {
     /// The web UI's settings (README, "Configuration"): `PORT` (or `WEB_PORT`), `HOST`,
     /// `BACKEND_URL`, `COOKIE_SECURE`, `TRUSTED_PROXIES`, `SIGNUP`, `SESSION_TTL_SECONDS`, `BACKEND_TIMEOUT_SECONDS`,
     /// `MAX_BODY_SIZE`, `ACCESS_LOG`, `EVENT_STREAMS_PER_USER` (per browser session here),
-    /// `EVENT_STREAM_CONNECTIONS`.
+    /// `EVENT_STREAM_CONNECTIONS`, `OIDC_ISSUER` and `OIDC_NAME`, `PASSWORD_LOGIN`, `PUBLIC_WEB_URL`.
     init(_ environment: Environment, defaultHost: String) throws {
         self.init()
         host = environment.string("HOST") ?? defaultHost
@@ -46,6 +46,9 @@ extension WebConfiguration {
         }
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
         signUp = try environment.signUpPolicy()
+        if try environment.openIDIssuer() != nil { singleSignOnName = environment.string("OIDC_NAME") ?? "single sign-on" }
+        passwordLogin = try environment.passwordLogin(singleSignOn: singleSignOnName != nil)
+        publicURL = try environment.url("PUBLIC_WEB_URL")
         sessionLifetime = .seconds(try environment.integer("SESSION_TTL_SECONDS", default: 86_400, range: 60...31_536_000))
         backendTimeout = .seconds(try environment.integer("BACKEND_TIMEOUT_SECONDS", default: 10, range: 1...300))
         maxBodySize = try environment.integer("MAX_BODY_SIZE", default: 16 << 20, range: 1024...(1 << 30))

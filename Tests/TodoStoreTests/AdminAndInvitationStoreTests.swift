@@ -18,12 +18,24 @@ import TodoStore
             let invited = Self.newUser()
             try await storage.accounts.createInvitation(SignUpInvitation(email: invited.email, invitedBy: nil, createdAt: .now()), tokenHash: "h1")
             let stranger = Self.newUser()
-            #expect(try await storage.accounts.createUser(stranger, passwordHash: "x", admin: .no, invitationHash: "h1") == .invitationInvalid)
+            #expect(try await storage.accounts.createUser(stranger, passwordHash: "x", admin: .no, invitation: .token(hash: "h1")) == .invitationInvalid)
             #expect(try await storage.accounts.credentials(email: stranger.email) == nil)
-            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitationHash: "unknown") == .invitationInvalid)
-            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitationHash: "h1") == .created(invited))
+            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .token(hash: "unknown")) == .invitationInvalid)
+            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .token(hash: "h1")) == .created(invited))
             let again = Self.newUser(invited.email)
-            #expect(try await storage.accounts.createUser(again, passwordHash: "x", admin: .no, invitationHash: "h1") == .invitationInvalid)
+            #expect(try await storage.accounts.createUser(again, passwordHash: "x", admin: .no, invitation: .token(hash: "h1")) == .invitationInvalid)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aVerifiedEmailUsesUpThePendingInvitationOfThatEmail(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let invited = Self.newUser(), stranger = Self.newUser()
+            try await storage.accounts.createInvitation(SignUpInvitation(email: invited.email, invitedBy: nil, createdAt: .now()), tokenHash: "v-\(invited.id)")
+            #expect(try await storage.accounts.createUser(stranger, passwordHash: "x", admin: .no, invitation: .verifiedEmail) == .invitationInvalid)
+            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .verifiedEmail) == .created(invited))
+            try await storage.accounts.createInvitation(SignUpInvitation(email: stranger.email, invitedBy: nil, createdAt: .now()), tokenHash: "w-\(invited.id)")
+            #expect(try await storage.accounts.createUser(stranger, passwordHash: "x", admin: .no, invitation: .token(hash: "v-\(invited.id)")) == .invitationInvalid)
         }
     }
 
@@ -33,11 +45,11 @@ import TodoStore
             let invited = Self.newUser()
             let eightDaysAgo = Timestamp.now().adding(milliseconds: -8 * 86_400_000)
             try await storage.accounts.createInvitation(SignUpInvitation(email: invited.email, invitedBy: nil, createdAt: eightDaysAgo), tokenHash: "old")
-            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitationHash: "old") == .invitationInvalid)
+            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .token(hash: "old")) == .invitationInvalid)
             try await storage.accounts.createInvitation(SignUpInvitation(email: invited.email, invitedBy: nil, createdAt: .now()), tokenHash: "new-\(invited.id)")
             try await storage.accounts.createInvitation(SignUpInvitation(email: invited.email, invitedBy: nil, createdAt: .now()), tokenHash: "newer-\(invited.id)")
-            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitationHash: "new-\(invited.id)") == .invitationInvalid)
-            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitationHash: "newer-\(invited.id)") == .created(invited))
+            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .token(hash: "new-\(invited.id)")) == .invitationInvalid)
+            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .token(hash: "newer-\(invited.id)")) == .created(invited))
         }
     }
 
@@ -50,7 +62,7 @@ import TodoStore
             try await storage.accounts.createInvitation(SignUpInvitation(email: pending.email, invitedBy: nil, createdAt: .now()), tokenHash: "p-\(pending.id)")
             try await storage.accounts.pruneInvitations(before: .now())
             // An expired invitation was refused before too; after pruning, the pending one still works.
-            #expect(try await storage.accounts.createUser(pending, passwordHash: "x", admin: .no, invitationHash: "p-\(pending.id)") == .created(pending))
+            #expect(try await storage.accounts.createUser(pending, passwordHash: "x", admin: .no, invitation: .token(hash: "p-\(pending.id)")) == .created(pending))
         }
     }
 
@@ -59,10 +71,10 @@ import TodoStore
         try await withStorage(backend) { storage in
             _ = try await makeUser(storage)
             // The database has accounts: "the first account" is someone else.
-            guard case .created(let second) = try await storage.accounts.createUser(Self.newUser(), passwordHash: "x", admin: .ifFirstAccount, invitationHash: nil)
+            guard case .created(let second) = try await storage.accounts.createUser(Self.newUser(), passwordHash: "x", admin: .ifFirstAccount, invitation: nil)
             else { Issue.record("not created"); return }
             #expect(!second.admin)
-            guard case .created(let admin) = try await storage.accounts.createUser(Self.newUser(), passwordHash: "x", admin: .yes, invitationHash: nil)
+            guard case .created(let admin) = try await storage.accounts.createUser(Self.newUser(), passwordHash: "x", admin: .yes, invitation: nil)
             else { Issue.record("not created"); return }
             #expect(admin.admin)
             #expect(try await storage.accounts.user(id: admin.id)?.admin == true)
@@ -82,7 +94,7 @@ import TodoStore
             let invited = Self.newUser()
             try await storage.accounts.createInvitation(SignUpInvitation(email: invited.email, invitedBy: admin.id, createdAt: .now()), tokenHash: "a-\(admin.id)")
             #expect(try await storage.accounts.deleteUser(id: admin.id))
-            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitationHash: "a-\(admin.id)") == .invitationInvalid)
+            #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .token(hash: "a-\(admin.id)")) == .invitationInvalid)
         }
     }
 }

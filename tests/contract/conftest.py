@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from oidc import MockProvider
 from openapi_contract import (CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, TASK_QUOTA, Account, ContractClient,
                               OpenAPIDocument, sign_up)
 
@@ -89,14 +90,22 @@ _NOT_INHERITED = {
     "BETTER_AUTH_SECRET", "API_PORT", "MIGRATE_ON_START", "SHUTDOWN_DRAIN_SECONDS", "MCP_PORT", "MCP_URL",
     "MCP_ALLOWED_ORIGINS", "MCP_PUBLIC_URL", "BACKEND_URL", "ASSISTANT_MAX_STEPS", "LLM_BASE_URL", "LLM_API_KEY",
     "LLM_MODEL", "LLM_TIMEOUT_SECONDS", "LLM_ATTEMPTS", "CHAT_TIME_LIMIT_SECONDS", "CHAT_RATE_LIMIT", "CHAT_CONVERSATION_LIMIT",
-    "CHAT_MESSAGE_LIMIT",
+    "CHAT_MESSAGE_LIMIT", "OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_NAME", "PASSWORD_LOGIN", "PUBLIC_WEB_URL",
 }
 
 _running: list[Server] = []
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> MockProvider:
+    """A real OpenID Connect provider for single sign-on, `OIDC_ISSUER` of the server."""
+    provider = MockProvider(tmp_path_factory.mktemp("oidc") / "provider.log")
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, oidc_provider: MockProvider) -> Server:
     binary = Path(os.environ.get("TODO_BIN") or DEFAULT_BINARY)
     if not binary.is_file():
         pytest.fail(f"backend binary not found at {binary}: run `swift build` first or set TODO_BIN", pytrace=False)
@@ -123,6 +132,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
         MCP_URL=f"http://127.0.0.1:{mcp_port}/mcp",
         CHAT_RATE_LIMIT=str(CHAT_RATE_LIMIT),
         CHAT_MESSAGE_LIMIT=str(CHAT_MESSAGE_LIMIT),
+        OIDC_ISSUER=oidc_provider.issuer,
+        OIDC_CLIENT_ID="todo-contract-tests",
+        OIDC_CLIENT_SECRET="contract-client-secret",
     )
     log_path = directory / "server.log"
     with open(log_path, "wb") as log:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from oidc import AuthorizationRequest
 from openapi_contract import (
     CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, TASK_QUOTA, ContractClient, EventStream, sign_up,
 )
@@ -75,6 +76,63 @@ def test_accounts(api, alice):
     for header in ({"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic YWxpY2U6c2VjcmV0"}, {}):
         response = api.get("/api/auth/me", headers=header, expect=401)
         assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_single_sign_on(api, server, oidc_provider):
+    start = api.get("/api/auth/oidc", expect=200).json()
+    assert start["issuer"] == oidc_provider.issuer and start["client_id"] == "todo-contract-tests"
+    assert start["authorization_endpoint"].startswith(oidc_provider.issuer + "/") and "openid" in start["scope"].split()
+
+    def provider_answer(subject: str) -> tuple[AuthorizationRequest, str]:
+        request = AuthorizationRequest(start, redirect_uri="http://127.0.0.1:9/auth/oidc/callback")
+        return request, oidc_provider.authorize(request.url, subject)
+
+    # A new verified e-mail: an account is made, without a password.
+    email = f"sso-{uuid.uuid4().hex[:12]}@example.com"
+    oidc_provider.add_user("subject-" + email, email, name="Sam")
+    request, callback = provider_answer("subject-" + email)
+    made = api.post("/api/auth/oidc", json_body=request.body(callback), expect=200).json()
+    assert made["user"]["email"] == email and made["user"]["name"] == "Sam" and made["token_type"] == "Bearer"
+    assert api.get("/api/auth/me", token=made["token"], expect=200).json()["id"] == made["user"]["id"]
+    # A code works once.
+    assert error_of(api.post("/api/auth/oidc", json_body=request.body(callback), expect=400))["code"] == "invalid_oidc"
+
+    # The provider's subject finds the account again, even after the e-mail changed there.
+    oidc_provider.add_user("subject-" + email, "renamed-" + email)
+    request, callback = provider_answer("subject-" + email)
+    assert api.post("/api/auth/oidc", json_body=request.body(callback), expect=200).json()["user"]["id"] == made["user"]["id"]
+
+    # A password account with the verified e-mail is linked, not duplicated; its password still works.
+    carol = sign_up(api)
+    oidc_provider.add_user("carol-at-provider", carol.email.upper())
+    request, callback = provider_answer("carol-at-provider")
+    assert api.post("/api/auth/oidc", json_body=request.body(callback), expect=200).json()["user"]["id"] == carol.id
+    api.post("/api/auth/login", json_body={"email": carol.email, "password": carol.password}, expect=200)
+
+    # A nonce other than the authorization request's, or an e-mail the provider did not verify: refused.
+    request, callback = provider_answer("carol-at-provider")
+    wrong_nonce = api.post("/api/auth/oidc", json_body=request.body(callback, nonce="another nonce"), expect=400)
+    assert error_of(wrong_nonce)["code"] == "invalid_oidc" and "nonce" in error_of(wrong_nonce)["message"]
+    unverified = f"unverified-{uuid.uuid4().hex[:12]}@example.com"
+    oidc_provider.add_user("subject-" + unverified, unverified, verified=False)
+    request, callback = provider_answer("subject-" + unverified)
+    assert error_of(api.post("/api/auth/oidc", json_body=request.body(callback), expect=400))["code"] == "invalid_oidc"
+    request, callback = provider_answer("subject-" + unverified)
+    unknown_code = api.post("/api/auth/oidc", json_body=request.body(callback, code="not-a-code"), expect=400)
+    assert error_of(unknown_code)["code"] == "invalid_oidc"
+
+    # A disabled account stays out, whichever way it signs in.
+    database = f"sqlite://{server.log_path.parent}/todo.db"
+    subprocess.run([str(server.binary), "user", "disable", carol.email], env={"PATH": os.environ["PATH"], "DATABASE_URL": database,
+                   "LOG_LEVEL": "error"}, check=True, capture_output=True, timeout=60)
+    request, callback = provider_answer("carol-at-provider")
+    assert error_of(api.post("/api/auth/oidc", json_body=request.body(callback), expect=403))["code"] == "account_disabled"
+
+    body = {"code": "c", "code_verifier": "v", "redirect_uri": "http://127.0.0.1:9/auth/oidc/callback", "nonce": "n"}
+    assert error_of(api.post("/api/auth/oidc", data="{nope", expect=400))["code"] == "invalid_json"
+    api.post("/api/auth/oidc", data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    assert detail_fields(api.post("/api/auth/oidc", json_body={**body, "extra": 1}, expect=422)) == {"extra"}
+    assert detail_fields(api.post("/api/auth/oidc", json_body={"code": "c"}, expect=422)) >= {"code_verifier"}
 
 
 def test_repeated_failed_logins_are_throttled(api):
@@ -1173,6 +1231,11 @@ UNPROVOKABLE_BY_OPERATION = {
     # Needs a server with SIGNUP=closed or invite: Tests/TodoAPITests/AccountTests.swift and AdminTests.swift,
     # tests/e2e/test_user_cli.py and tests/web cover them.
     ("POST", "/api/auth/signup", "403"),
+    # Need a server without single sign-on, or with a provider that does not answer: tests/e2e/test_single_sign_on.py.
+    ("GET", "/api/auth/oidc", "404"),
+    ("GET", "/api/auth/oidc", "502"),
+    ("POST", "/api/auth/oidc", "404"),
+    ("POST", "/api/auth/oidc", "502"),
 }
 
 

@@ -65,7 +65,13 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture
-def browser(chromium, stack):
+def browser(any_browser, stack):
+    """`any_browser` with the session's stack running."""
+    return any_browser
+
+
+@pytest.fixture
+def any_browser(chromium):
     """Makes headless Chromium windows (`browser()`, `browser(javascript=False)`, `browser(width=390)`);
     all are closed after the test."""
     from selenium import webdriver

@@ -320,7 +320,8 @@ all fail with the same message.
 {{- if and (eq $v.database.mode "external") $v.networkPolicy.enabled (not $v.database.external.cidrs) -}}
 {{- fail "database.mode=external needs database.external.cidrs: the address range(s) of the database, for the backend's NetworkPolicy egress (keep them narrow: not the pod network)" -}}
 {{- end -}}
-{{- range $index, $block := $v.networkPolicy.llmEgress.ipBlocks -}}
+{{- range $egress := list "llmEgress" "oidcEgress" -}}
+{{- range $index, $block := (get $v.networkPolicy $egress).ipBlocks -}}
 {{- $cidr := splitList "/" $block.cidr -}}
 {{- $cidrBits := include "todo-app.ipBits" (first $cidr) -}}
 {{- $cidrLength := last $cidr | atoi -}}
@@ -328,9 +329,19 @@ all fail with the same message.
 {{- $range := splitList "/" $except -}}
 {{- $bits := include "todo-app.ipBits" (first $range) -}}
 {{- if or (ne (len $bits) (len $cidrBits)) (le (last $range | atoi) $cidrLength) (not (hasPrefix (trunc $cidrLength $cidrBits) $bits)) -}}
-{{- fail (printf "networkPolicy.llmEgress.ipBlocks[%d]: except %s is not a smaller range inside cidr %s, which Kubernetes requires. If you used --set networkPolicy.llmEgress.ipBlocks[0].cidr=..., it kept the default except list: give the whole list in a values file or with --set-json" $index $except $block.cidr) -}}
+{{- fail (printf "networkPolicy.%s.ipBlocks[%d]: except %s is not a smaller range inside cidr %s, which Kubernetes requires. If you used --set networkPolicy.%s.ipBlocks[0].cidr=..., it kept the default except list: give the whole list in a values file or with --set-json" $egress $index $except $block.cidr $egress) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not $v.config.passwordLogin) (not $v.config.oidc.issuer) -}}
+{{- fail "config.passwordLogin=false needs config.oidc.issuer: otherwise nobody could sign in" -}}
+{{- end -}}
+{{- if and $v.config.oidc.issuer (not $v.config.oidc.clientId) -}}
+{{- fail "config.oidc.issuer needs config.oidc.clientId (and OIDC_CLIENT_SECRET in the Secret: secret.oidcClientSecret with secret.create=true)" -}}
+{{- end -}}
+{{- if and (not $v.secret.create) $v.secret.oidcClientSecret -}}
+{{- fail "secret.oidcClientSecret is only used when secret.create=true; with an existing Secret put OIDC_CLIENT_SECRET in that Secret (see docs/SECRETS.md)" -}}
 {{- end -}}
 {{- $llmPort := include "todo-app.llmEgressPort" . | int -}}
 {{- if and (include "todo-app.llmBaseUrl" .) (or (lt $llmPort 1) (gt $llmPort 65535)) -}}
@@ -412,12 +423,38 @@ https://api.openai.com/v1
 
 {{/* TCP port of the LLM egress: networkPolicy.llmEgress.port, else the URL's port, else 443 (https) or 80 (http). */}}
 {{- define "todo-app.llmEgressPort" -}}
-{{- $port := int .Values.networkPolicy.llmEgress.port -}}
+{{- include "todo-app.urlPort" (dict "port" .Values.networkPolicy.llmEgress.port "url" (include "todo-app.llmBaseUrl" .)) -}}
+{{- end -}}
+
+{{/* TCP port of the OpenID Connect provider's egress: networkPolicy.oidcEgress.port, else the issuer URL's port, else 443. */}}
+{{- define "todo-app.oidcEgressPort" -}}
+{{- include "todo-app.urlPort" (dict "port" .Values.networkPolicy.oidcEgress.port "url" .Values.config.oidc.issuer) -}}
+{{- end -}}
+
+{{/* `port` when set, else the port of `url`: its explicit one, else 443 (https) or 80 (http). */}}
+{{- define "todo-app.urlPort" -}}
+{{- $port := int .port -}}
 {{- if not $port -}}
-{{- $url := urlParse (include "todo-app.llmBaseUrl" . | default "https://unset") -}}
+{{- $url := urlParse (.url | default "https://unset") -}}
 {{- $port = regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default (ternary "443" "80" (eq $url.scheme "https")) | int -}}
 {{- end -}}
 {{- $port -}}
+{{- end -}}
+
+{{/* A NetworkPolicy egress rule to address ranges (`blocks`, ipBlocks) on one TCP `port`. */}}
+{{- define "todo-app.netpolRangeEgress" -}}
+- to:
+    {{- range .blocks }}
+    - ipBlock:
+        cidr: {{ .cidr }}
+        {{- with .except }}
+        except:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+    {{- end }}
+  ports:
+    - protocol: TCP
+      port: {{ .port }}
 {{- end -}}
 
 {{/* NetworkPolicy egress rule to the database: the in-chart PostgreSQL or the external CIDRs (root context). */}}
