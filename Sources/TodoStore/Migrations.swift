@@ -194,6 +194,19 @@ enum Migrations {
             """,
             "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE tasks.user_id = users.id)",
         ]),
+        // Password resets by e-mail or an operator's link: only the token's SHA-256 is kept.
+        Migration(version: 8, name: "password resets", statements: [
+            """
+            CREATE TABLE password_resets (
+                token_hash text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX password_resets_user ON password_resets (user_id)",
+            "CREATE INDEX password_resets_expires ON password_resets (expires_at)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -337,6 +350,18 @@ enum Migrations {
             END
             """,
             "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE tasks.user_id = users.id)",
+        ]),
+        Migration(version: 8, name: "password resets", statements: [
+            """
+            CREATE TABLE password_resets (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX password_resets_user ON password_resets (user_id)",
+            "CREATE INDEX password_resets_expires ON password_resets (expires_at)",
         ]),
     ]
 }

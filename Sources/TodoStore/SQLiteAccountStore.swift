@@ -89,6 +89,7 @@ struct SQLiteAccountStore: AccountStore {
             else { return false }
             _ = try await connection.query(
                 "DELETE FROM sessions WHERE user_id = ?1 AND id IS NOT ?2", [.text(userID), keepingSession.map(SQLiteData.text) ?? .null])
+            _ = try await connection.query("DELETE FROM password_resets WHERE user_id = ?1", [.text(userID)])
             if revokingTokens { _ = try await connection.query("DELETE FROM api_tokens WHERE user_id = ?1", [.text(userID)]) }
             return true
         } ?? false
@@ -98,7 +99,7 @@ struct SQLiteAccountStore: AccountStore {
         try await !database.write("UPDATE users SET disabled = ?1 WHERE id = ?2 RETURNING id", [.integer(disabled ? 1 : 0), .text(userID)]).isEmpty
     }
 
-    /// Tasks, tokens, sessions and conversations go with the row (ON DELETE CASCADE); the events,
+    /// Tasks, tokens, sessions, password resets and conversations go with the row (ON DELETE CASCADE); the events,
     /// which outlive their tasks, including those the cascade itself records, are deleted after it.
     func deleteUser(id: UserID) async throws -> Bool {
         try await database.transaction { connection -> Bool in
