@@ -3,19 +3,30 @@ import Foundation
 import TodoCore
 import TodoStore
 
-/// Making and checking personal API tokens. The secret is 256 random bits; only its SHA-256 is
-/// stored (a fast hash is right here: the secret is random, not a password to brute-force).
-enum PersonalTokens {
-    static func newSecret() -> String {
+/// Random secrets that are stored only as their SHA-256 (a fast hash is right here: the secret
+/// is 256 random bits, not a password to brute-force): personal tokens, password-reset tokens.
+enum RandomSecret {
+    /// 32 random bytes, base64url without padding (43 characters).
+    static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let encoded = Data(bytes).base64EncodedString()
+        return Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return PersonalToken.prefix + encoded
     }
 
     static func hash(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Making and checking personal API tokens.
+enum PersonalTokens {
+    static func newSecret() -> String {
+        PersonalToken.prefix + RandomSecret.make()
+    }
+
+    static func hash(_ secret: String) -> String {
+        RandomSecret.hash(secret)
     }
 
     /// The owner of a valid, unexpired token secret. Its last use is recorded at most once per

@@ -676,6 +676,40 @@ def test_password_change_account_deletion_and_a_disabled_account(api, server, bo
     api.post("/api/auth/signup", json_body={"email": ada.email, "password": ada.password}, expect=201)
 
 
+def reset_link(server, email: str) -> str:
+    """A one-time reset link from the operator's `todo user reset-password --link`."""
+    database = f"sqlite://{server.log_path.parent}/todo.db"
+    made = subprocess.run([str(server.binary), "user", "reset-password", email, "--link"], check=True, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], "DATABASE_URL": database, "LOG_LEVEL": "error",
+                               "PUBLIC_WEB_URL": "https://todo.example"}, timeout=60)
+    link = made.stdout.strip().splitlines()[-1]
+    assert link.startswith("https://todo.example/reset?token="), made.stdout
+    return link.split("token=", 1)[1]
+
+
+def test_forgot_and_reset_password(api, server):
+    jo = sign_up(api)
+    # Without SMTP_URL the answer says so, the same for an account and for no account.
+    for email in (jo.email, "nobody-" + jo.email):
+        assert api.post("/api/auth/forgot", json_body={"email": email}, expect=202).json() == {"mail_configured": False}
+    for path in ("/api/auth/forgot", "/api/auth/reset"):
+        assert error_of(api.post(path, data="{nope", expect=400))["code"] == "invalid_json"
+        api.post(path, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    assert detail_fields(api.post("/api/auth/forgot", json_body={"email": "not-an-address"}, expect=422, schema_rejects=False)) == {"email"}
+    assert detail_fields(api.post("/api/auth/reset", json_body={"token": "x"}, expect=422)) == {"new_password"}
+
+    token = reset_link(server, jo.email)
+    short = api.post("/api/auth/reset", json_body={"token": token, "new_password": "short"}, expect=422, schema_rejects=False)
+    assert detail_fields(short) == {"new_password"}
+    new = {"token": token, "new_password": "reset by a link"}
+    assert api.post("/api/auth/reset", json_body=new, expect=204).content == b""
+    api.get("/api/auth/me", token=jo.token, expect=401)
+    api.post("/api/auth/login", json_body={"email": jo.email, "password": "reset by a link"}, expect=200)
+    again = api.post("/api/auth/reset", json_body={**new, "new_password": "a second reset"}, expect=400)
+    assert error_of(again)["code"] == "invalid_token"
+    assert error_of(api.post("/api/auth/reset", json_body={**new, "token": "made up"}, expect=400))["code"] == "invalid_token"
+
+
 TOKEN_422 = [
     ({}, {"name"}, True),
     ({"name": ""}, {"name"}, True),
