@@ -47,6 +47,7 @@ public func buildWebApplication(
     let pages = router.group().add(middleware: FormMiddleware(maxBodySize: configuration.maxBodySize))
     let sessionLifetime = configuration.sessionLifetime
     AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpOpen: configuration.signUpOpen).addRoutes(to: pages)
+    PasswordResetPages(client: client, views: views).addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
     SettingsPages(client: client, views: views).addRoutes(to: pages)
     ChatPages(client: client, views: views).addRoutes(to: pages)
@@ -76,6 +77,8 @@ enum EmbeddedFiles {
     static let templates: [(String, [UInt8])] = [
         ("layout", PackageResources.layout_mustache),
         ("login", PackageResources.login_mustache),
+        ("forgot", PackageResources.forgot_mustache),
+        ("reset", PackageResources.reset_mustache),
         ("signup", PackageResources.signup_mustache),
         ("tasks", PackageResources.tasks_mustache),
         ("task_list", PackageResources.task_list_mustache),

@@ -18,6 +18,7 @@ struct AuthPages: Sendable {
         var errors: [String]
         var hasErrors: Bool
         var signUpOpen: Bool
+        var notice: String?
     }
 
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
@@ -29,9 +30,11 @@ struct AuthPages: Sendable {
     }
 
     @Sendable func showLogIn(_ request: Request, context: WebRequestContext) async throws -> Response {
-        let next = PageSupport.localPath(FormData(urlEncoded: Substring(request.uri.query ?? ""))["next"])
+        let query = FormData(urlEncoded: Substring(request.uri.query ?? ""))
+        let next = PageSupport.localPath(query["next"])
         if context.sessionToken != nil { return .redirect(to: next) }
-        return page("login", context, title: "Log in", email: "", name: "", next: next, errors: [])
+        let notice = query["reset"] == "done" ? "Your password has been changed. Log in with the new one." : nil
+        return page("login", context, title: "Log in", email: "", name: "", next: next, errors: [], notice: notice)
     }
 
     @Sendable func showSignUp(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -112,9 +115,9 @@ struct AuthPages: Sendable {
     }
 
     func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
-              errors: [String], status: HTTPResponse.Status = .ok) -> Response {
+              errors: [String], notice: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
-                                      errors: errors, hasErrors: !errors.isEmpty, signUpOpen: signUpOpen), status: status)
+                                      errors: errors, hasErrors: !errors.isEmpty, signUpOpen: signUpOpen, notice: notice), status: status)
     }
 
     /// The log-in page, saying that accounts are made by the operator.

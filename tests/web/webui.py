@@ -20,9 +20,11 @@ BROWSER_TIME_ZONE = "Europe/Berlin"
 
 
 class Stack:
-    def __init__(self, api: TodoProcess, web: TodoProcess):
+    def __init__(self, api: TodoProcess, web: TodoProcess, mailbox=None):
         self.api = api
         self.web = web
+        # The SMTP server the API mails to (tests/e2e/mailbox.py).
+        self.mailbox = mailbox
         self.base = web.base
 
     def url(self, path: str) -> str:
