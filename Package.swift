@@ -254,6 +254,7 @@ let package = Package(
             dependencies: [
                 "TodoTestSupport",
                 "TodoWeb",
+                "TodoMail",
                 "TodoClient",
                 "TodoAPI",
                 "TodoStore",
