@@ -8,16 +8,11 @@ struct PasswordResetPages: Sendable {
     let client: TodoClient
     let views: Views
 
-    struct ForgotPage {
+    /// The model of both forms: the e-mail asked for, or the link's token.
+    struct FormPage {
         var chrome: Chrome
-        var email: String
-        var errors: [String]
-        var hasErrors: Bool
-    }
-
-    struct ResetPage {
-        var chrome: Chrome
-        var token: String
+        var email = ""
+        var token = ""
         var errors: [String]
         var hasErrors: Bool
     }
@@ -84,12 +79,12 @@ struct PasswordResetPages: Sendable {
     }
 
     private func forgotPage(_ context: WebRequestContext, email: String, errors: [String], status: HTTPResponse.Status = .ok) -> Response {
-        views.page("forgot", ForgotPage(chrome: views.chrome(context, title: "Forgot your password?"), email: email,
-                                        errors: errors, hasErrors: !errors.isEmpty), status: status)
+        views.page("forgot", FormPage(chrome: views.chrome(context, title: "Forgot your password?"), email: email,
+                                      errors: errors, hasErrors: !errors.isEmpty), status: status)
     }
 
     private func resetPage(_ context: WebRequestContext, token: String, errors: [String], status: HTTPResponse.Status = .ok) -> Response {
-        views.page("reset", ResetPage(chrome: views.chrome(context, title: "Choose a new password"), token: token,
-                                      errors: errors, hasErrors: !errors.isEmpty), status: status)
+        views.page("reset", FormPage(chrome: views.chrome(context, title: "Choose a new password"), token: token,
+                                     errors: errors, hasErrors: !errors.isEmpty), status: status)
     }
 }

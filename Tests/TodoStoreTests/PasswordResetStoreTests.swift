@@ -12,13 +12,20 @@ import TodoStore
         PasswordReset(tokenHash: UUID().uuidString, userID: user.id, createdAt: now, expiresAt: now.adding(milliseconds: lifetime))
     }
 
+    /// A new account with one pending reset, made at `now`.
+    static func pending(_ storage: Storage) async throws -> (user: User, reset: PasswordReset, now: Timestamp) {
+        let user = try await makeUser(storage)
+        let now = Timestamp.now()
+        let reset = Self.reset(user, at: now)
+        #expect(try await storage.passwordResets.createPasswordReset(reset))
+        return (user, reset, now)
+    }
+
     @Test(arguments: backends)
     func aResetWorksOnceAndEndsEverySession(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
-            let user = try await makeUser(storage), other = try await makeUser(storage)
-            let now = Timestamp.now()
-            let reset = Self.reset(user, at: now)
-            #expect(try await storage.passwordResets.createPasswordReset(reset))
+            let (user, reset, now) = try await Self.pending(storage)
+            let other = try await makeUser(storage)
             for owner in [user, other] { try await storage.sessions.createSession(SessionStoreTests.session(owner, at: now)) }
             #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: reset.tokenHash, at: now) == user.id)
             #expect(try await storage.passwordResets.resetPassword(tokenHash: reset.tokenHash, passwordHash: "new", at: now) == user.id)
@@ -31,20 +38,21 @@ import TodoStore
         }
     }
 
+    /// The reset was made three hours ago: pruning up to its expiry touches no reset of the tests
+    /// that run alongside on the same database.
     @Test(arguments: backends)
     func anExpiredResetDoesNotWorkAndIsPruned(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
-            let now = Timestamp.now()
-            let reset = Self.reset(user, at: now)
+            let made = Timestamp.now().adding(milliseconds: -3 * 3_600_000)
+            let reset = Self.reset(user, at: made)
             #expect(try await storage.passwordResets.createPasswordReset(reset))
             #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: reset.tokenHash, at: reset.expiresAt) == nil)
             #expect(try await storage.passwordResets.resetPassword(tokenHash: reset.tokenHash, passwordHash: "new", at: reset.expiresAt) == nil)
-            let before = now.adding(milliseconds: -1)
-            try await storage.passwordResets.prunePasswordResets(before: before)
-            #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: reset.tokenHash, at: now) == user.id)
+            try await storage.passwordResets.prunePasswordResets(before: reset.expiresAt.adding(milliseconds: -1))
+            #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: reset.tokenHash, at: made) == user.id)
             try await storage.passwordResets.prunePasswordResets(before: reset.expiresAt)
-            #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: reset.tokenHash, at: now) == nil)
+            #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: reset.tokenHash, at: made) == nil)
             #expect(try await storage.accounts.credentials(email: user.email)?.passwordHash != "new")
         }
     }
@@ -65,10 +73,7 @@ import TodoStore
     @Test(arguments: backends)
     func aPasswordChangeVoidsPendingResets(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
-            let user = try await makeUser(storage)
-            let now = Timestamp.now()
-            let reset = Self.reset(user, at: now)
-            #expect(try await storage.passwordResets.createPasswordReset(reset))
+            let (user, reset, now) = try await Self.pending(storage)
             #expect(try await storage.accounts.changePassword(userID: user.id, hash: "changed", keepingSession: nil, revokingTokens: false))
             #expect(try await storage.passwordResets.resetPassword(tokenHash: reset.tokenHash, passwordHash: "new", at: now) == nil)
             #expect(try await storage.accounts.credentials(email: user.email)?.passwordHash == "changed")
@@ -78,10 +83,7 @@ import TodoStore
     @Test(arguments: backends)
     func aDisabledOrMissingAccountGetsNoReset(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
-            let user = try await makeUser(storage)
-            let now = Timestamp.now()
-            let pending = Self.reset(user, at: now)
-            #expect(try await storage.passwordResets.createPasswordReset(pending))
+            let (user, pending, now) = try await Self.pending(storage)
             #expect(try await storage.accounts.setDisabled(true, userID: user.id))
             #expect(try await storage.passwordResets.createPasswordReset(Self.reset(user, at: now)) == false)
             #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: pending.tokenHash, at: now) == nil)
