@@ -203,7 +203,14 @@ let package = Package(
         .target(name: "TodoTestSupport", path: "Tests/TodoTestSupport"),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
         .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
-        .testTarget(name: "TodoMailTests", dependencies: ["TodoMail"]),
+        .testTarget(
+            name: "TodoMailTests",
+            dependencies: [
+                "TodoMail",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "TodoStoreTests",
             dependencies: [
