@@ -72,6 +72,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Outgoing mail: a small SMTP client (STARTTLS, implicit TLS, AUTH) for password resets.
+        .target(
+            name: "TodoMail",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Backend HTTP API: routes, auth, errors, operations endpoints.
         .target(
             name: "TodoAPI",
@@ -80,6 +89,7 @@ let package = Package(
                 "TodoServer",
                 "TodoStore",
                 "TodoAssistant",
+                "TodoMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -156,6 +166,8 @@ let package = Package(
             resources: [
                 .embedInCode("Templates/layout.mustache"),
                 .embedInCode("Templates/login.mustache"),
+                .embedInCode("Templates/forgot.mustache"),
+                .embedInCode("Templates/reset.mustache"),
                 .embedInCode("Templates/signup.mustache"),
                 .embedInCode("Templates/tasks.mustache"),
                 .embedInCode("Templates/task_list.mustache"),
@@ -177,6 +189,7 @@ let package = Package(
                 "TodoAPI",
                 "TodoStore",
                 "TodoCore",
+                "TodoMail",
                 "TodoMCP",
                 "TodoWeb",
                 "TodoAssistant",
@@ -202,6 +215,14 @@ let package = Package(
             path: "Tests/TodoTestSupport"),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
         .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
+        .testTarget(
+            name: "TodoMailTests",
+            dependencies: [
+                "TodoMail",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "TodoStoreTests",
             dependencies: [
@@ -252,6 +273,7 @@ let package = Package(
             dependencies: [
                 "TodoTestSupport",
                 "TodoWeb",
+                "TodoMail",
                 "TodoClient",
                 "TodoAPI",
                 "TodoStore",

@@ -124,6 +124,18 @@ config:
     name: Example ID
   passwordLogin: false
 YAML
+# mail: reset mails through one relay on 587, its URL in the chart-made Secret.
+cat >"$WORK/mail.yaml" <<'YAML'
+mail:
+  enabled: true
+  from: Todo <todo@example.com>
+  webUrl: https://todo.example
+  egress:
+    ipBlocks:
+      - cidr: 198.51.100.25/32
+secret:
+  smtpUrl: smtp://mailer:secret@mail.example.com:587
+YAML
 declare -A VARIANTS=(
   [dev]="--values $CHART/values.yaml"
   [staging]="--values $CHART/values.yaml --values $CHART/values-staging.yaml"
@@ -135,8 +147,9 @@ declare -A VARIANTS=(
   [llm-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/llm-narrow.yaml"
   [llm-no-ranges]="--values $CHART/values.yaml --values $WORK/llm-no-ranges.yaml"
   [oidc]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/oidc.yaml"
+  [mail]="--values $CHART/values.yaml --values $WORK/mail.yaml"
 )
-VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc)
+VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail)
 
 # render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
 render() {
@@ -254,6 +267,12 @@ check "rejects an except outside its cidr (--set ipBlocks[0].cidr= over values.y
   --set 'networkPolicy.llmEgress.ipBlocks[0].cidr=203.0.113.0/24'
 check "rejects an LLM URL whose port is not a TCP port" rejects "the port of the LLM URL (70000) is not a TCP port" \
   --set config.llm.baseUrl=https://llm.example.com:70000/v1
+check "rejects mail.enabled without mail.from" rejects "mail.enabled needs mail.from" \
+  --set mail.enabled=true --set secret.smtpUrl=smtp://mail.example.com --set mail.webUrl=https://todo.example
+check "rejects mail.enabled without a range for its egress" rejects "mail.enabled needs mail.egress.ipBlocks" \
+  --set mail.enabled=true --set mail.from=todo@example.com --set secret.smtpUrl=smtp://mail.example.com --set mail.webUrl=https://todo.example
+check "rejects secret.smtpUrl without mail.enabled" rejects "secret.smtpUrl is set but mail.enabled is false" \
+  --set secret.smtpUrl=smtp://mail.example.com
 check "rejects the removed networkPolicy.llmEgress.enabled" rejects "at '/networkPolicy/llmEgress': additional properties 'enabled' not allowed" \
   --set networkPolicy.llmEgress.enabled=true
 
@@ -277,6 +296,7 @@ check "flows: LLM with ipBlocks [] (no address range at all)" netpol "$R/llm-no-
 # --llm-egress names any outside host the backend must reach: here the OpenID Connect provider on 443.
 check "flows: single sign-on (the provider: public IPv4 on 443)" netpol "$R/oidc.yaml" --database external \
   --llm-egress internet-host:443 --llm-egress llm-provider:443
+check "flows: reset mails to one relay on 587" netpol "$R/mail.yaml" --database postgres --mail-egress mail-server:587 --self-test
 # the renders without an LLM have no egress to 0.0.0.0/0 on 443 (the old chart's rule); one with an LLM has it
 public_443_egress() {
   "$PYTHON" - "$@" <<'EOF'

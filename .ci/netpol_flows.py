@@ -25,7 +25,8 @@ no other). Without it, no flow from the backend to an outside host on 443 (or an
 port but the external database's) is expected. Besides the flows, the egress rules
 themselves are checked: every rule names its destinations and ports (an empty `to`
 or `ports` would open every address or port), and address ranges (ipBlocks) appear
-only with the database's port or the LLM's, so no rule such as 0.0.0.0/0:443 is
+only with the database's port, the LLM's or the mail server's (--mail-egress, the same
+for mail.enabled), so no rule such as 0.0.0.0/0:443 is
 left behind when no LLM is configured.
 
 --self-test additionally breaks the policies in three ways (drops the web policy,
@@ -194,6 +195,7 @@ def world(namespace):
         Endpoint("internet-host", "93.184.216.34", [(80, "TCP"), (443, "TCP"), (5432, "TCP")]),
         Endpoint("private-network-host", "10.20.30.40", [(443, "TCP"), (5432, "TCP")]),
         Endpoint("llm-provider", "203.0.113.10", [(443, "TCP"), (8443, "TCP")]),
+        Endpoint("mail-server", "198.51.100.25", [(25, "TCP"), (465, "TCP"), (587, "TCP")]),
         Endpoint("cloud-metadata", "169.254.169.254", [(80, "TCP"), (443, "TCP")]),
     ]
 
@@ -222,7 +224,7 @@ def expected_flows(endpoints, args):
         "api -> mcp:8001/TCP",
         "mcp -> api:8000/TCP",
     }
-    for destination in args.llm_egress:
+    for destination in args.llm_egress + args.mail_egress:
         flows.add(f"api -> {destination}/TCP")
     for name in release:
         flows.add(f"{name} -> kube-dns:53/UDP")
@@ -257,7 +259,7 @@ def egress_rule_problems(policies, endpoints, args):
     """Rules that open more than the sample endpoints show: a missing `to` or `ports`, or an
     address range (ipBlock) on a port other than the external database's or the LLM's."""
     release = [e for e in endpoints if e.release]
-    range_ports = {int(d.rsplit(":", 1)[1]) for d in args.llm_egress}
+    range_ports = {int(d.rsplit(":", 1)[1]) for d in args.llm_egress + args.mail_egress}
     if args.database == "external":
         range_ports.add(5432)
     problems = []
@@ -285,7 +287,8 @@ def egress_rule_problems(policies, endpoints, args):
                 outside = sorted(str(p) for p in ports - range_ports)
                 if outside:
                     ranges = block["cidr"] + (f" except {', '.join(block['except'])}" if block.get("except") else "")
-                    why = "no LLM is configured" if not args.llm_egress else "not the LLM's or the database's port"
+                    why = ("no LLM or mail server is configured" if not args.llm_egress + args.mail_egress
+                           else "not the LLM's, the mail server's or the database's port")
                     problems.append(f"{where}: address range {ranges} on port {', '.join(outside)} ({why})")
     return problems
 
@@ -313,6 +316,8 @@ def main():
     parser.add_argument("--llm-egress", action="append", default=[], metavar="HOST:PORT",
                         help="an LLM is configured: the backend must reach this outside host on this port "
                              "(repeatable; hosts: internet-host, private-network-host, llm-provider, cloud-metadata)")
+    parser.add_argument("--mail-egress", action="append", default=[], metavar="HOST:PORT",
+                        help="mail.enabled: the backend must reach this mail server on this port (repeatable)")
     parser.add_argument("--no-migrate-job", dest="migrate_job", action="store_false")
     parser.add_argument("--self-test", action="store_true", help="also prove that broken policies are caught")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every allowed flow")
@@ -331,10 +336,10 @@ def main():
 
     endpoints = release_endpoints(documents, namespace_labels) + world(namespace)
     outside = {e.name: e for e in endpoints if not e.is_pod}
-    for destination in args.llm_egress:
+    for destination in args.llm_egress + args.mail_egress:
         host, _, port = destination.rpartition(":")
         if host not in outside or not port.isdigit() or (int(port), "TCP") not in outside[host].ports:
-            sys.exit(f"--llm-egress {destination}: not one of "
+            sys.exit(f"egress {destination}: not one of "
                      + ", ".join(f"{e.name}:{p}" for e in outside.values() for p, _ in e.ports))
     components = {e.name for e in endpoints if e.release}
     if components != expected_components(args):

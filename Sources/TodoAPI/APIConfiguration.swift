@@ -1,4 +1,5 @@
 import TodoCore
+import TodoMail
 import TodoServer
 
 /// Settings of the backend. The `todo` executable fills them from the environment.
@@ -42,6 +43,11 @@ public struct APIConfiguration: Sendable {
     /// How long events stay available for `Last-Event-ID` resumption.
     public var eventRetention: Duration = .seconds(86_400)
     public var assistant = AssistantConfiguration()
+    /// Sends "forgot password" mails (`SMTP_URL`, `MAIL_FROM`); nil: no mail, and passwords are
+    /// reset by the operator (`todo user reset-password`). Needs `publicWebURL`.
+    public var mailer: (any Mailer)?
+    /// The web UI's public address (`PUBLIC_WEB_URL`), where reset links point.
+    public var publicWebURL: String?
 
     public init(authSecret: String) {
         self.authSecret = authSecret

@@ -41,6 +41,7 @@ public func buildApplication(
             try? await storage.attempts.pruneAttempts(before: .now())
             try? await storage.sessions.pruneSessions(before: .now())
             try? await storage.accounts.pruneInvitations(before: .now())
+            try? await storage.passwordResets.prunePasswordResets(before: .now())
         },
         HTTPClientService(http: assistantHTTP))
     if let providerHTTP { app.addServices(HTTPClientService(http: providerHTTP)) }
@@ -62,8 +63,9 @@ func buildRouter(
     let authenticator = BearerAuthenticator(tokens: tokens, accounts: storage.accounts, sessions: sessions)
     OperationsController(schema: storage.schema, readiness: readiness, databaseCheckTimeout: .seconds(2))
         .addRoutes(to: router)
+    let hasher = PasswordHasher(cost: configuration.passwordHashCost)
     AuthController(
-        accounts: storage.accounts, sessions: sessions, authenticator: authenticator, tokens: tokens, hasher: PasswordHasher(cost: configuration.passwordHashCost), body: body,
+        accounts: storage.accounts, sessions: sessions, authenticator: authenticator, tokens: tokens, hasher: hasher, body: body,
         throttle: LoginThrottle(
             attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5),
         signUps: SignUpThrottle(
@@ -73,6 +75,10 @@ func buildRouter(
     ).addRoutes(to: router.group("api/auth"))
     AdminController(accounts: storage.accounts, sessions: sessions, body: body).addRoutes(
         to: router.group("api/admin").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
+    PasswordResetController(
+        resets: storage.passwordResets, sessions: sessions, hasher: hasher, body: body,
+        mailer: ResetMailer(configuration, accounts: storage.accounts, resets: storage.passwordResets, attempts: storage.attempts)
+    ).addRoutes(to: router.group("api/auth"))
     TokenController(accounts: storage.accounts, body: body).addRoutes(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     let user = router.group("api/:user_id")

@@ -3,7 +3,7 @@ import Foundation
 import TodoCore
 import TodoStore
 
-/// The secrets of links and tokens (personal tokens, invitations): 256 random bits in base64url,
+/// The secrets of links and tokens (personal tokens, invitations, password resets): 256 random bits in base64url,
 /// of which only the SHA-256 is stored. A fast hash is right here: the secret is random, not a
 /// password to brute-force.
 public enum SecretTokens {

@@ -115,6 +115,25 @@ public struct TodoClient: Sendable {
         let _: Empty = try await send(.POST, "/api/auth/password", token: token, body: body).value
     }
 
+    /// Asks for a reset link by mail. The answer is the same whether or not the e-mail has an
+    /// account; it says whether the server sends mail at all (if not, the operator resets passwords).
+    public func forgotPassword(email: String, for browser: Browser? = nil) async throws -> Bool {
+        struct Accepted: Decodable {
+            var mailConfigured: Bool
+            enum CodingKeys: String, CodingKey { case mailConfigured = "mail_configured" }
+        }
+        let body: JSONValue = .object(["email": .string(email)])
+        let accepted: Accepted = try await send(.POST, "/api/auth/forgot", body: body, headers: browser?.headers ?? []).value
+        return accepted.mailConfigured
+    }
+
+    /// A new password with a reset link's token; every session of the account ends. A token that
+    /// is unknown, expired or used is `.rejected` with code `invalid_token`.
+    public func resetPassword(token: String, newPassword: String, for browser: Browser? = nil) async throws {
+        let body: JSONValue = .object(["token": .string(token), "new_password": .string(newPassword)])
+        let _: Empty = try await send(.POST, "/api/auth/reset", body: body, headers: browser?.headers ?? []).value
+    }
+
     /// Deletes the account and everything it owns.
     public func deleteAccount(token: String, password: String) async throws {
         let _: Empty = try await send(.DELETE, "/api/auth/me", token: token, body: JSONValue.object(["password": .string(password)])).value
@@ -520,6 +539,7 @@ public enum TodoClientError: Error, Sendable, Equatable, CustomStringConvertible
 
     init(status: Int, problem: APIProblem, retryAfter: String?) {
         self = switch status {
+        case 400 where problem.code == "invalid_token": .rejected(status: 400, problem)
         case 400, 422: .validation(problem.details ?? [], message: problem.message)
         case 401: .unauthorized(problem)
         case 403: .forbidden(problem)

@@ -25,13 +25,13 @@ public protocol AccountStore: Sendable {
     /// Every account, oldest first, with whether it is disabled (for operators).
     func allUsers() async throws -> [Account]
     /// Replaces the password hash and, in the same transaction, ends every log-in session but
-    /// `keepingSession` and, with `revokingTokens`, deletes the personal tokens. False when the
-    /// account does not exist.
+    /// `keepingSession`, voids the pending password resets and, with `revokingTokens`, deletes the
+    /// personal tokens. False when the account does not exist.
     func changePassword(userID: UserID, hash: String, keepingSession: String?, revokingTokens: Bool) async throws -> Bool
     /// A disabled account cannot log in, and its sessions and tokens are not accepted.
     func setDisabled(_ disabled: Bool, userID: UserID) async throws -> Bool
     /// Deletes the account and everything it owns, in one transaction: tasks, personal tokens,
-    /// sessions, conversations and their messages, events.
+    /// sessions, password resets, conversations and their messages, events.
     func deleteUser(id: UserID) async throws -> Bool
     func setAdmin(_ admin: Bool, userID: UserID) async throws -> Bool
 

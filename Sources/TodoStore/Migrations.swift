@@ -224,6 +224,19 @@ enum Migrations {
             """,
             "CREATE INDEX identities_user ON identities (user_id)",
         ]),
+        // Password resets by e-mail or an operator's link: only the token's SHA-256 is kept.
+        Migration(version: 10, name: "password resets", statements: [
+            """
+            CREATE TABLE password_resets (
+                token_hash text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX password_resets_user ON password_resets (user_id)",
+            "CREATE INDEX password_resets_expires ON password_resets (expires_at)",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -392,6 +405,18 @@ enum Migrations {
             )
             """,
             "CREATE INDEX identities_user ON identities (user_id)",
+        ]),
+        Migration(version: 10, name: "password resets", statements: [
+            """
+            CREATE TABLE password_resets (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX password_resets_user ON password_resets (user_id)",
+            "CREATE INDEX password_resets_expires ON password_resets (expires_at)",
         ]),
     ]
 }

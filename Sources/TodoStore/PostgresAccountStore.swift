@@ -117,6 +117,7 @@ struct PostgresAccountStore: AccountStore {
             guard try await PostgresDatabase.hasRows(changed) else { return false }
             _ = try await connection.query(
                 "DELETE FROM sessions WHERE user_id = \(userID) AND id IS DISTINCT FROM \(keepingSession)", logger: logger)
+            _ = try await connection.query("DELETE FROM password_resets WHERE user_id = \(userID)", logger: logger)
             if revokingTokens { _ = try await connection.query("DELETE FROM api_tokens WHERE user_id = \(userID)", logger: logger) }
             return true
         } ?? false
@@ -145,7 +146,7 @@ struct PostgresAccountStore: AccountStore {
         _ = try await database.write("DELETE FROM signup_invitations WHERE expires_at <= \(now)", PostgresDatabase.hasRows)
     }
 
-    /// The tasks are deleted first, then the row, and tokens, sessions and conversations with it
+    /// The tasks are deleted first, then the row, and tokens, sessions, resets and conversations with it
     /// (ON DELETE CASCADE); the events, which outlive their tasks, including those deleting them
     /// records, are deleted last. Tasks before the row: deleting or completing one task locks its
     /// row and then the user's (its task count), so taking them in the same order, an account

@@ -103,6 +103,7 @@ struct SQLiteAccountStore: AccountStore {
             else { return false }
             _ = try await connection.query(
                 "DELETE FROM sessions WHERE user_id = ?1 AND id IS NOT ?2", [.text(userID), keepingSession.map(SQLiteData.text) ?? .null])
+            _ = try await connection.query("DELETE FROM password_resets WHERE user_id = ?1", [.text(userID)])
             if revokingTokens { _ = try await connection.query("DELETE FROM api_tokens WHERE user_id = ?1", [.text(userID)]) }
             return true
         } ?? false
@@ -131,7 +132,7 @@ struct SQLiteAccountStore: AccountStore {
         _ = try await database.write("DELETE FROM signup_invitations WHERE expires_at <= ?1", [SQLiteDatabase.time(now)])
     }
 
-    /// Tasks, tokens, sessions and conversations go with the row (ON DELETE CASCADE); the events,
+    /// Tasks, tokens, sessions, password resets and conversations go with the row (ON DELETE CASCADE); the events,
     /// which outlive their tasks, including those the cascade itself records, are deleted after it.
     func deleteUser(id: UserID) async throws -> Bool {
         try await database.transaction { connection -> Bool in

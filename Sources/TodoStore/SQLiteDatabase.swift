@@ -65,7 +65,7 @@ final class SQLiteDatabase: Sendable {
             schema: SQLiteSchemaStore(database: self), accounts: SQLiteAccountStore(database: self),
             tasks: SQLiteTaskStore(database: self), events: SQLiteEventStore(database: self),
             conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore(),
-            sessions: SQLiteSessionStore(database: self))
+            sessions: SQLiteSessionStore(database: self), passwordResets: SQLitePasswordResetStore(database: self))
     }
 
     /// Unicode-aware lower-casing for search and the title order.

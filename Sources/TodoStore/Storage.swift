@@ -12,10 +12,12 @@ public struct Storage: Sendable {
     public var conversations: any ConversationStore
     public var attempts: any AttemptStore
     public var sessions: any SessionStore
+    public var passwordResets: any PasswordResetStore
 
     public init(
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
-        conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore
+        conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore,
+        passwordResets: any PasswordResetStore
     ) {
         self.schema = schema
         self.accounts = accounts
@@ -24,6 +26,7 @@ public struct Storage: Sendable {
         self.conversations = conversations
         self.attempts = attempts
         self.sessions = sessions
+        self.passwordResets = passwordResets
     }
 }
 

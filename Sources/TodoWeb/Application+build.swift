@@ -49,6 +49,7 @@ public func buildWebApplication(
     AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpPolicy: configuration.signUp,
               singleSignOnName: configuration.singleSignOnName, passwordLogin: configuration.passwordLogin, publicURL: configuration.publicURL)
         .addRoutes(to: pages)
+    PasswordResetPages(client: client, views: views).addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
     SettingsPages(client: client, views: views).addRoutes(to: pages)
     AdminPages(client: client, views: views).addRoutes(to: pages)
@@ -79,6 +80,8 @@ enum EmbeddedFiles {
     static let templates: [(String, [UInt8])] = [
         ("layout", PackageResources.layout_mustache),
         ("login", PackageResources.login_mustache),
+        ("forgot", PackageResources.forgot_mustache),
+        ("reset", PackageResources.reset_mustache),
         ("signup", PackageResources.signup_mustache),
         ("tasks", PackageResources.tasks_mustache),
         ("task_list", PackageResources.task_list_mustache),

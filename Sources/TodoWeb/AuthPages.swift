@@ -29,6 +29,7 @@ struct AuthPages: Sendable {
         var signUpOpen: Bool
         var passwordLogin: Bool
         var singleSignOn: SingleSignOnButton?
+        var notice: String?
     }
 
     struct SingleSignOnButton {
@@ -46,9 +47,11 @@ struct AuthPages: Sendable {
     }
 
     @Sendable func showLogIn(_ request: Request, context: WebRequestContext) async throws -> Response {
-        let next = PageSupport.localPath(FormData(urlEncoded: Substring(request.uri.query ?? ""))["next"])
+        let query = FormData(urlEncoded: Substring(request.uri.query ?? ""))
+        let next = PageSupport.localPath(query["next"])
         if context.sessionToken != nil { return .redirect(to: next) }
-        return page("login", context, title: "Log in", email: "", name: "", next: next, errors: [])
+        let notice = query["reset"] == "done" ? "Your password has been changed. Log in with the new one." : nil
+        return page("login", context, title: "Log in", email: "", name: "", next: next, errors: [], notice: notice)
     }
 
     /// `?invite=` carries an invitation's token; under `SIGNUP=invite` the form needs one.
@@ -146,12 +149,12 @@ struct AuthPages: Sendable {
     }
 
     func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
-              invitation: String? = nil, errors: [String], status: HTTPResponse.Status = .ok) -> Response {
+              invitation: String? = nil, errors: [String], notice: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         let button = singleSignOnName.map { SingleSignOnButton(name: $0, href: "/auth/oidc/start?next=" + PageErrorMiddleware.escape(next)) }
         return views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
                                              invitation: invitation ?? "", hasInvitation: invitation != nil, errors: errors,
                                              hasErrors: !errors.isEmpty, signUpOpen: signUpPolicy == .open && passwordLogin,
-                                             passwordLogin: passwordLogin, singleSignOn: button), status: status)
+                                             passwordLogin: passwordLogin, singleSignOn: button, notice: notice), status: status)
     }
 
     private func signUpPage(_ context: WebRequestContext, email: String, name: String, invitation: String?, errors: [String],

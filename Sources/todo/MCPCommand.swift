@@ -34,7 +34,7 @@ extension MCPConfiguration {
         allowedOrigins = environment.string("MCP_ALLOWED_ORIGINS")?
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
         publicURL = try environment.url("MCP_PUBLIC_URL")
-        webURL = try environment.url("MCP_WEB_URL")
+        webURL = try environment.url("MCP_WEB_URL") ?? environment.url("PUBLIC_WEB_URL")
         sessionIdleTimeout = .seconds(try environment.integer("MCP_SESSION_IDLE_SECONDS", default: 3600, range: 10...86_400))
         sessionsPerUser = try environment.integer("MCP_SESSIONS_PER_USER", default: 20, range: 1...1000)
     }

@@ -4,6 +4,7 @@ import Logging
 import TodoAPI
 import TodoAssistant
 import TodoCore
+import TodoMail
 import TodoServer
 import TodoStore
 
@@ -200,6 +201,41 @@ extension APIConfiguration {
         tasksPerUserLimit = try environment.tasksPerUserLimit()
         trustedProxies = try environment.trustedProxies(default: trustedProxies)
         migrateOnStart = try environment.bool("MIGRATE_ON_START", default: true)
+        publicWebURL = try environment.url("PUBLIC_WEB_URL")
+        mailer = try environment.smtpMailer()
+    }
+
+    /// Reset mails link to the web UI: a mailer needs its address.
+    func checkMailSettings() throws {
+        guard mailer == nil || publicWebURL != nil else {
+            throw ConfigurationError("SMTP_URL is set, so PUBLIC_WEB_URL must be too: the web UI's address, where reset links point")
+        }
+    }
+}
+
+extension Environment {
+    /// `SMTP_URL`, `MAIL_FROM` and `SMTP_CA_FILE`: the mailer of password-reset links, or nil
+    /// when `SMTP_URL` is unset.
+    func smtpMailer() throws -> SMTPMailer? {
+        guard let url = string("SMTP_URL") else { return nil }
+        guard let from = string("MAIL_FROM") else {
+            throw ConfigurationError("SMTP_URL is set, so MAIL_FROM must be too: the sender of reset mails, such as todo@example.com")
+        }
+        do {
+            return try SMTPMailer(SMTPConfiguration(url: url, from: from, caFile: string("SMTP_CA_FILE")))
+        } catch let error as MailError {
+            throw ConfigurationError(error.description)
+        } catch {
+            throw ConfigurationError("SMTP_CA_FILE cannot be used: \(error)")
+        }
+    }
+
+    /// `PUBLIC_WEB_URL`, which `todo user reset-password --link` needs.
+    func publicWebURL() throws -> String {
+        guard let url = try url("PUBLIC_WEB_URL") else {
+            throw ConfigurationError("set PUBLIC_WEB_URL to the web UI's address (such as https://todo.example): the link points there")
+        }
+        return url
     }
 }
 

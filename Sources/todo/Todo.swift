@@ -63,6 +63,7 @@ struct Serve: AsyncParsableCommand {
         let publicHost = ["0.0.0.0", "::"].contains(host) ? "localhost" : host.contains(":") ? "[\(host)]" : host
         mcp.publicURL = mcp.publicURL ?? "http://\(publicHost):\(mcp.port)"
         mcp.webURL = mcp.webURL ?? "http://\(publicHost):\(web.port)"
+        configuration.publicWebURL = configuration.publicWebURL ?? mcp.webURL
         logger.info("todo is running: open http://\(web.host == "0.0.0.0" ? "127.0.0.1" : web.host):\(web.port)", metadata: [
             "api": "http://\(configuration.host):\(configuration.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp",
             "data": "\(common.dataDirectory)",
@@ -87,6 +88,7 @@ struct API: AsyncParsableCommand {
         let common = try CommonSettings(environment, defaultLogFormat: .json)
         common.bootstrapLogging()
         let configuration = try APIConfiguration(environment, defaultHost: "0.0.0.0")
+        try configuration.checkMailSettings()
         let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
         try await runBackend(configuration, database: database, common: common, logger: Logger(label: "todo.api"))
     }

@@ -91,13 +91,23 @@ struct UserCommand: AsyncParsableCommand {
     struct ResetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset-password",
-            abstract: "Set a new password, read from standard input, and end every log-in session of the account.")
+            abstract: "Set a new password, read from standard input, and end every log-in session of the account.",
+            discussion: """
+                With --link, nothing is read: a one-time link to the web UI's reset page is printed instead, for the \
+                user to choose the password (PUBLIC_WEB_URL must be set). It works once, for 30 minutes.
+                """)
 
         @Argument(help: "The account's e-mail.") var email: String
         @Flag(help: "Revoke the account's personal API tokens too.") var revokeApiTokens = false
+        @Flag(help: "Print a one-time reset link instead of reading a password.") var link = false
+
+        func validate() throws {
+            if link && revokeApiTokens { throw ValidationError("--revoke-api-tokens sets a password now: it cannot go with --link") }
+        }
 
         func run() async throws {
             let email = try Credentials.normalizedEmail(self.email)
+            if link { return try await printLink(email) }
             let hash = try await PasswordHasher(cost: try passwordHashCost()).hash(try readPassword())
             let revoke = revokeApiTokens
             try await withDatabase(label: "todo.user") { storage, _ in
@@ -107,6 +117,20 @@ struct UserCommand: AsyncParsableCommand {
                 }
             }
             print("new password set for \(email); every session of it has ended")
+        }
+
+        /// The link goes to standard output, for the operator to pass on (it is a password
+        /// for 30 minutes: send it the way you would send one).
+        private func printLink(_ email: String) async throws {
+            let webURL = try Environment().publicWebURL()
+            let link = try await withDatabase(label: "todo.user") { storage, _ in
+                let links = PasswordResetLinks(store: storage.passwordResets, webURL: webURL)
+                guard let link = try await links.make(for: try await account(email, in: storage).id) else {
+                    throw ValidationError("the account \(email) is disabled: enable it first with todo user enable")
+                }
+                return link
+            }
+            print(link)
         }
     }
 

@@ -81,12 +81,15 @@ import TodoStore
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage), other = try await makeUser(storage)
             let now = Timestamp.now()
+            var resets: [UserID: PasswordReset] = [:]
             for owner in [user, other] {
                 _ = try await storage.tasks.insertTask(TaskFields(title: "task of \(owner.id)"), userID: owner.id, at: now, limit: taskLimit)
                 #expect(try await storage.accounts.createToken(
                     PersonalToken(id: UUID().uuidString.lowercased(), userID: owner.id, name: "t", createdAt: now, expiresAt: nil, lastUsedAt: nil),
                     secretHash: UUID().uuidString, limit: tokenLimit))
                 try await storage.sessions.createSession(SessionStoreTests.session(owner, at: now))
+                resets[owner.id] = PasswordResetStoreTests.reset(owner, at: now)
+                #expect(try await storage.passwordResets.createPasswordReset(resets[owner.id]!))
                 _ = try await storage.conversations.createConversation(
                     Conversation(id: UUID().uuidString.lowercased(), userID: owner.id, title: "chat", createdAt: now, updatedAt: now), limit: 10)
             }
@@ -102,7 +105,12 @@ import TodoStore
             #expect(try await storage.accounts.tokens(userID: other.id).count == 1)
             #expect(try await storage.sessions.sessions(userID: other.id, at: now).count == 1)
             #expect(try await storage.events.events(userID: other.id, after: 0, limit: 100).count == 1)
+            #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: resets[other.id]!.tokenHash, at: now) == other.id)
             #expect(try await storage.accounts.deleteUser(id: user.id) == false)
+            // An account made again with the same id finds none of the old one's rows.
+            _ = try await storage.accounts.createUser(user, passwordHash: "hash")
+            #expect(try await storage.passwordResets.passwordResetAccount(tokenHash: resets[user.id]!.tokenHash, at: now) == nil)
+            #expect(try await storage.sessions.sessions(userID: user.id, at: now).isEmpty)
         }
     }
 

@@ -688,11 +688,11 @@ def test_sessions_and_log_out(api, bob):
     api.get("/api/auth/me", token=pat, expect=200)
 
 
-def run_cli(server, *arguments: str) -> str:
+def run_cli(server, *arguments: str, **environment: str) -> str:
     """`todo ARGUMENTS` on the server's database, as an operator runs it."""
     database = f"sqlite://{server.log_path.parent}/todo.db"
     done = subprocess.run([str(server.binary), *arguments], env={"PATH": os.environ["PATH"], "DATABASE_URL": database,
-                          "LOG_LEVEL": "error"}, check=True, capture_output=True, text=True, timeout=60)
+                          "LOG_LEVEL": "error", **environment}, check=True, capture_output=True, text=True, timeout=60)
     return done.stdout
 
 
@@ -776,6 +776,38 @@ def test_admins_and_invitations(api, server):
     api.post("/api/auth/signup", json_body={**body, "invitation": invitation["token"]}, expect=201)
     stranger = {"email": f"other-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse", "invitation": invitation["token"]}
     assert error_of(api.post("/api/auth/signup", json_body=stranger, expect=400))["code"] == "invalid_token"
+
+
+def reset_link(server, email: str) -> str:
+    """A one-time reset link from the operator's `todo user reset-password --link`."""
+    made = run_cli(server, "user", "reset-password", email, "--link", PUBLIC_WEB_URL="https://todo.example")
+    link = made.strip().splitlines()[-1]
+    assert link.startswith("https://todo.example/reset?token="), made
+    return link.split("token=", 1)[1]
+
+
+def test_forgot_and_reset_password(api, server):
+    jo = sign_up(api)
+    # Without SMTP_URL the answer says so, the same for an account and for no account.
+    for email in (jo.email, "nobody-" + jo.email):
+        assert api.post("/api/auth/forgot", json_body={"email": email}, expect=202).json() == {"mail_configured": False}
+    for path in ("/api/auth/forgot", "/api/auth/reset"):
+        assert error_of(api.post(path, data="{nope", expect=400))["code"] == "invalid_json"
+        api.post(path, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    assert detail_fields(api.post("/api/auth/forgot", json_body={"email": "not-an-address"}, expect=422, schema_rejects=False)) == {"email"}
+    assert detail_fields(api.post("/api/auth/reset", json_body={"token": "x"}, expect=422)) == {"new_password"}
+
+    token = reset_link(server, jo.email)
+    short = api.post("/api/auth/reset", json_body={"token": token, "new_password": "short"}, expect=422, schema_rejects=False)
+    assert detail_fields(short) == {"new_password"}
+    new = {"token": token, "new_password": "reset by a link"}
+    assert api.post("/api/auth/reset", json_body=new, expect=204).content == b""
+    api.get("/api/auth/me", token=jo.token, expect=401)
+    api.post("/api/auth/login", json_body={"email": jo.email, "password": "reset by a link"}, expect=200)
+    again = api.post("/api/auth/reset", json_body={**new, "new_password": "a second reset"}, expect=400)
+    assert error_of(again)["code"] == "invalid_token"
+    assert error_of(api.post("/api/auth/reset", json_body={**new, "token": "made up"}, expect=400))["code"] == "invalid_token"
+
 
 TOKEN_422 = [
     ({}, {"name"}, True),

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from server import SECRET, TodoProcess, free_port  # noqa: E402  (the end-to-end tests' process helper)
+from smtp_sink import Mailbox  # noqa: E402
 from webui import BROWSER_TIME_ZONE, Stack  # noqa: E402
 
 os.environ.setdefault("SE_AVOID_STATS", "true")
@@ -37,11 +38,16 @@ def chromium():
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """`todo api` on SQLite and `todo web` in front of it, for the whole session; `todo mcp`
-    too, so that the assistant can act (the web UI does not need it)."""
+    too, so that the assistant can act (the web UI does not need it); a real SMTP server
+    (aiosmtpd) receives the API's reset mails."""
     directory = tmp_path_factory.mktemp("web-stack")
-    mcp_port = free_port()
+    mcp_port, web_port = free_port(), free_port()
+    mailbox = Mailbox().__enter__()
     database_url = f"sqlite://{directory}/todo.db"
     api = TodoProcess("api", {
+        "SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
+        "MAIL_FROM": "todo@example.com",
+        "PUBLIC_WEB_URL": f"http://127.0.0.1:{web_port}",
         "AUTH_SECRET": SECRET,
         "DATABASE_URL": database_url,
         "MCP_URL": f"http://127.0.0.1:{mcp_port}/mcp",
@@ -52,15 +58,16 @@ def stack(tmp_path_factory):
     processes = [api]
     try:
         api.wait_ready()
-        web = TodoProcess("web", {"BACKEND_URL": api.base, "ACCESS_LOG": "false"}, directory / "web.log")
+        web = TodoProcess("web", {"PORT": str(web_port), "BACKEND_URL": api.base, "ACCESS_LOG": "false"}, directory / "web.log")
         processes.append(web)
         web.wait_ready()
         mcp = TodoProcess("mcp", {"PORT": str(mcp_port), "BACKEND_URL": api.base}, directory / "mcp.log")
         processes.append(mcp)
-        yield Stack(api, web, database_url)
+        yield Stack(api, web, database_url, mailbox)
     finally:
         for process in reversed(processes):
             process.stop()
+        mailbox.__exit__()
     assert web.process.returncode == 0, f"todo web exited with {web.process.returncode}: {web.output()[-2000:]}"
 
 

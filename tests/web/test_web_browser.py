@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from server import BINARY
+from smtp_sink import link_in
 from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, save_screenshot
 
 
@@ -364,3 +365,38 @@ def test_an_admin_invites_someone_and_disables_an_account(browser, stack):
     again.find("#password").send_keys("correct horse battery")
     again.find("#signup-form button[type=submit]").click()
     assert "invitation is unknown, used, expired" in again.wait(lambda: again.finds("#form-errors") and again.find("#form-errors").text)
+
+
+def test_a_forgotten_password_is_reset_from_the_mailed_link_once(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email)
+    ui.find(".logout button").click()
+    ui.wait(lambda: driver.current_url.endswith("/login"))
+
+    ui.find("a[href='/forgot']").click()
+    ui.wait(lambda: ui.finds("#forgot-form"))
+    ui.find("#email").send_keys(email)
+    ui.find("#forgot-form button[type=submit]").click()
+    ui.wait(lambda: ui.finds("#message-title"))
+    assert ui.find("#message-title").text == "Check your mail"
+
+    link = link_in(stack.mailbox.wait_for_mail_to(email))
+    assert link.startswith(stack.base + "/reset?token=")
+    driver.get(link)
+    ui.find("#password").send_keys("a new password from the mail")
+    ui.find("#reset-form button[type=submit]").click()
+    ui.wait(lambda: ui.finds("#form-notice"), message="the log-in page with the notice")
+    assert ui.path() == "/login?reset=done"
+    ui.log_in(email, "a new password from the mail")
+
+    # The link worked once: a second use says so, and the password stays.
+    driver.get(link)
+    ui.find("#password").send_keys("someone else's password")
+    ui.find("#reset-form button[type=submit]").click()
+    ui.wait(lambda: ui.finds("#message-title"))
+    assert ui.find("#message-title").text == "This link does not work any more"
+    assert ui.find("a.button").get_attribute("href").endswith("/forgot")
+    api_session(stack, email, "a new password from the mail")
+

@@ -20,9 +20,11 @@ BROWSER_TIME_ZONE = "Europe/Berlin"
 
 
 class Stack:
-    def __init__(self, api: TodoProcess, web: TodoProcess, database_url: str):
+    def __init__(self, api: TodoProcess, web: TodoProcess, database_url: str, mailbox=None):
         self.api = api
         self.web = web
+        # The SMTP server the API mails to (tests/e2e/mailbox.py).
+        self.mailbox = mailbox
         self.base = web.base
         self.database_url = database_url
 

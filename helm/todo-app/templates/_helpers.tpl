@@ -299,6 +299,17 @@ topologySpreadConstraints:
 {{- end -}}
 
 {{/*
+The web UI's public origin (PUBLIC_WEB_URL): mail.webUrl, else the Ingress's host; empty when neither is set.
+*/}}
+{{- define "todo-app.publicWebUrl" -}}
+{{- if .Values.mail.webUrl -}}
+{{- .Values.mail.webUrl -}}
+{{- else if .Values.ingress.host -}}
+{{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) .Values.ingress.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Cross-field checks the JSON schema cannot express. Called from configmap.yaml,
 which every render includes, so `helm template`, `helm lint` and `helm install`
 all fail with the same message.
@@ -308,8 +319,24 @@ all fail with the same message.
 {{- if and $v.secret.create $v.secret.existingSecret -}}
 {{- fail "secret.existingSecret is set but secret.create is true: either let the chart create the Secret (development) or set secret.create=false and reference your own Secret" -}}
 {{- end -}}
-{{- if and (not $v.secret.create) (or $v.secret.authSecret $v.secret.postgresPassword $v.secret.llmApiKey) -}}
-{{- fail "secret.authSecret, secret.postgresPassword and secret.llmApiKey are only used when secret.create=true; with an existing Secret put AUTH_SECRET, POSTGRES_PASSWORD and LLM_API_KEY in that Secret (see docs/SECRETS.md)" -}}
+{{- if and (not $v.secret.create) (or $v.secret.authSecret $v.secret.postgresPassword $v.secret.llmApiKey $v.secret.smtpUrl) -}}
+{{- fail "secret.authSecret, secret.postgresPassword, secret.llmApiKey and secret.smtpUrl are only used when secret.create=true; with an existing Secret put AUTH_SECRET, POSTGRES_PASSWORD, LLM_API_KEY and SMTP_URL in that Secret (see docs/SECRETS.md)" -}}
+{{- end -}}
+{{- if $v.mail.enabled -}}
+{{- if not $v.mail.from -}}
+{{- fail "mail.enabled needs mail.from (MAIL_FROM), such as \"Todo <todo@example.com>\"" -}}
+{{- end -}}
+{{- if not (include "todo-app.publicWebUrl" .) -}}
+{{- fail "mail.enabled needs mail.webUrl or ingress.host: reset links point at the web UI's public address" -}}
+{{- end -}}
+{{- if and $v.secret.create (not $v.secret.smtpUrl) -}}
+{{- fail "mail.enabled with secret.create=true needs secret.smtpUrl (smtp://… or smtps://…)" -}}
+{{- end -}}
+{{- if and $v.networkPolicy.enabled (not $v.mail.egress.ipBlocks) -}}
+{{- fail "mail.enabled needs mail.egress.ipBlocks: the mail server's address range(s), for the backend's NetworkPolicy egress" -}}
+{{- end -}}
+{{- else if $v.secret.smtpUrl -}}
+{{- fail "secret.smtpUrl is set but mail.enabled is false: set mail.enabled=true (with mail.from) to send reset mails" -}}
 {{- end -}}
 {{- if and $v.database.external.url (or (ne $v.database.mode "external") (not $v.secret.create)) -}}
 {{- fail "database.external.url is only used with database.mode=external and secret.create=true; otherwise put DATABASE_URL in the existing Secret (key database.external.existingSecretKey)" -}}
