@@ -19,6 +19,7 @@ import yaml
 
 APP_UID, POSTGRES_UID = 65532, 999
 ROLE_PORTS = {"web": 3000, "api": 8000, "mcp": 8001}
+IMPORT_LIMIT = 16 << 20  # the backend's MAX_IMPORT_SIZE default
 RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
                       "persistentVolumeClaim", "projected", "secret"}
 LABELS = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
@@ -167,6 +168,9 @@ def main():
             if role == "api":
                 ref = env.get("DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
                 check(ref.get("name") == secret_name and ref.get("key") == "DATABASE_URL", f"{name}: DATABASE_URL from Secret")
+        if role == "web":
+            # An import file goes through the web UI: the backend's 1 MiB body limit must not reach it.
+            check(env.get("MAX_BODY_SIZE", {}).get("value") == str(IMPORT_LIMIT), f"{name}: MAX_BODY_SIZE is not the import limit")
         if role == "api":
             check(env["AUTH_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": secret_name, "key": "AUTH_SECRET"}, f"{name}: AUTH_SECRET")
             check(env["LLM_API_KEY"]["valueFrom"]["secretKeyRef"].get("optional") is True, f"{name}: LLM_API_KEY optional")
@@ -261,6 +265,8 @@ def main():
         check(paths == {"/api": f"{release}-api", "/": f"{release}-web"}, f"Ingress paths {paths}")
         public = profile in ("staging", "production")
         check(bool(ingress["spec"].get("tls")) == public, "Ingress TLS per environment")
+        body_size = (ingress["metadata"].get("annotations") or {}).get("nginx.ingress.kubernetes.io/proxy-body-size", "1m")
+        check(body_size.endswith("m") and int(body_size[:-1]) << 20 >= IMPORT_LIMIT, f"Ingress proxy-body-size {body_size} below an import")
         issuer = (ingress["metadata"].get("annotations") or {}).get("cert-manager.io/cluster-issuer")
         check(bool(issuer) == public, "cert-manager annotation per environment")
 

@@ -100,6 +100,10 @@ struct AuthPages: Sendable {
         } catch TodoClientError.conflict {
             return signUpPage(context, email: email, name: name, invitation: invitation,
                               errors: ["An account with this e-mail already exists. Log in instead."], status: .conflict)
+        } catch TodoClientError.rejected(_, let problem) where problem.code == "invalid_token" {
+            return signUpPage(context, email: email, name: name, invitation: invitation,
+                              errors: ["This invitation link does not work: it is unknown, used, expired or for another e-mail. Ask for a new one."],
+                              status: .badRequest)
         } catch TodoClientError.validation(let issues, let message) {
             return signUpPage(context, email: email, name: name, invitation: invitation,
                               errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)

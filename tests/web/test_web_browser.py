@@ -364,7 +364,7 @@ def test_an_admin_invites_someone_and_disables_an_account(browser, stack):
     again.find("#email").send_keys(new_email())
     again.find("#password").send_keys("correct horse battery")
     again.find("#signup-form button[type=submit]").click()
-    assert "invitation is unknown, used, expired" in again.wait(lambda: again.finds("#form-errors") and again.find("#form-errors").text)
+    assert "invitation link does not work" in again.wait(lambda: again.finds("#form-errors") and again.find("#form-errors").text)
 
 
 def test_a_forgotten_password_is_reset_from_the_mailed_link_once(browser, stack):
