@@ -122,10 +122,11 @@ class Prometheus:
 
 
 @pytest.fixture
-def stack(start, postgres_url):
+def stack(postgres_url, start):
     """`todo api` on PostgreSQL (for the pool metrics), `todo web` and `todo mcp` in front of it.
     The web UI asks for readiness once before the backend is up: a 503, so that the 5xx panels
-    have a series to show."""
+    have a series to show. (`start` comes second so that its processes stop before the database
+    is dropped: a backend that loses its database mid-run takes the 15 s of a kill to stop.)"""
     url, _ = postgres_url
     api_port = free_port()
     web = start("web", BACKEND_URL=f"http://127.0.0.1:{api_port}", DATABASE_URL=None, AUTH_SECRET=None, ACCESS_LOG="false")
