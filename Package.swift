@@ -41,7 +41,7 @@ let package = Package(
             ]
         ),
         // What every server role needs: the HTTP server, readiness and graceful shutdown, the
-        // request-id and access-log middleware, the HTTP client's shutdown.
+        // request-id, access-log and metrics middleware, /metrics, the HTTP client's shutdown.
         .target(
             name: "TodoServer",
             dependencies: [
@@ -54,6 +54,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -100,7 +101,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

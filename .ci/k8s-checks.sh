@@ -10,11 +10,13 @@
 #     LLM the backend gets no egress to any address range but the external database's; with one,
 #     only to networkPolicy.llmEgress.ipBlocks on the LLM URL's port
 #   - the chart's promises per environment (.ci/chart_facts.py)
+#   - the PrometheusRule's alerts: promtool check rules, and promtool test rules with
+#     tests/prometheus/alerts.test.yml (each alert fires on a failure, stays silent when healthy)
 #   - yamllint, a comment on every value, shellcheck, the scripts' --help/--dry-run
 #   - k8s/ is what scripts/render-manifests.sh renders from the chart
 #
 # Usage: .ci/k8s-checks.sh [--help]   (from the repository root; installs its tools:
-#        ../shared/ci-env/k8s-tools and shellcheck from apt). Ends with "N passed, M failed".
+#        ../shared/ci-env/k8s-tools, shellcheck and prometheus from apt). Ends with "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +38,7 @@ OLDEST_KUBERNETES=1.30.0            # Chart.yaml kubeVersion: >=1.30.0-0
 # UID 999 of the postgres image (CKV_K8S_40) and the probes of one-shot test pods.
 CHECKOV_SKIPS=CKV_K8S_15,CKV_K8S_35,CKV_K8S_43
 # Custom resources kubernetes-validate has no schema for (everything else must have one).
-KNOWN_CRDS='ServiceMonitor'
+KNOWN_CRDS='ServiceMonitor|PrometheusRule'
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -78,15 +80,17 @@ setup() {
   printf 'setup %-66s %6s\n' "$name" "$(took "$start")"
 }
 
-install_shellcheck() {
-  command -v shellcheck >/dev/null && return 0
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck \
-    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck; }
+# apt_install COMMAND PACKAGE: install Debian's PACKAGE unless COMMAND is already there
+apt_install() {
+  command -v "$1" >/dev/null && return 0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" \
+    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2"; }
 }
 
 echo "== setup"
 setup "k8s-tools (helm, kubernetes-validate, checkov, yamllint)" bash ../shared/ci-env/k8s-tools
-setup "shellcheck (apt)" install_shellcheck
+setup "shellcheck (apt)" apt_install shellcheck shellcheck
+setup "promtool (apt: prometheus)" apt_install promtool prometheus
 PYTHON=python3
 if ! python3 -c 'import yaml' 2>/dev/null; then PYTHON=/usr/local/lib/ci-env/venv/bin/python; fi
 NEWEST_KUBERNETES=$(kubernetes-validate --help | sed -n 's/.*Defaults to \([0-9.]*\).*/\1/p' | head -1)
@@ -142,7 +146,7 @@ declare -A VARIANTS=(
   [production]="--values $CHART/values.yaml --values $CHART/values-production.yaml"
   [sqlite]="--values $CHART/values.yaml --set database.mode=sqlite --set web.autoscaling.enabled=true --set api.autoscaling.enabled=true --set mcp.autoscaling.enabled=true"
   [external-dev]="--values $CHART/values.yaml --set database.mode=external --set database.external.url=postgres://todo:secret@db.internal:5432/todo --set database.external.cidrs={10.20.0.0/16}"
-  [features]="--values $CHART/values.yaml --set web.service.type=NodePort --set web.service.nodePort=30080 --set ingress.exposeMcp=true --set serviceMonitor.enabled=true --set dashboards.enabled=true"
+  [features]="--values $CHART/values.yaml --set web.service.type=NodePort --set web.service.nodePort=30080 --set ingress.exposeMcp=true --set serviceMonitor.enabled=true --set dashboards.enabled=true --set prometheusRule.enabled=true"
   [llm-key]="--values $CHART/values.yaml --set secret.llmApiKey=sk-ci-not-a-real-key"
   [llm-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/llm-narrow.yaml"
   [llm-no-ranges]="--values $CHART/values.yaml --values $WORK/llm-no-ranges.yaml"
@@ -273,6 +277,8 @@ check "rejects mail.enabled without a range for its egress" rejects "mail.enable
   --set mail.enabled=true --set mail.from=todo@example.com --set secret.smtpUrl=smtp://mail.example.com --set mail.webUrl=https://todo.example
 check "rejects secret.smtpUrl without mail.enabled" rejects "secret.smtpUrl is set but mail.enabled is false" \
   --set secret.smtpUrl=smtp://mail.example.com
+check "rejects prometheusRule.errorRatio above 1 (a share)" rejects "at '/prometheusRule/errorRatio'" \
+  --set-json prometheusRule.errorRatio=2
 check "rejects the removed networkPolicy.llmEgress.enabled" rejects "at '/networkPolicy/llmEgress': additional properties 'enabled' not allowed" \
   --set networkPolicy.llmEgress.enabled=true
 
@@ -331,7 +337,8 @@ cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].ends
 assert cm and cm[0]["metadata"]["labels"].get("grafana_dashboard") == "1", "dashboard ConfigMap with grafana_dashboard: 1"
 board = json.loads(cm[0]["data"]["todo-app.json"])
 exprs = " ".join(t["expr"] for p in board["panels"] for t in p.get("targets", []))
-for metric in ("hb_requests", "http_server_request_duration_bucket", "process_resident_memory_bytes", "db_pool_connections"):
+for metric in ("http_server_requests_total", "http_server_request_duration_seconds_bucket", "process_resident_memory_bytes",
+               "db_pool_connections_in_use", "db_pool_wait_duration_seconds_bucket", "reminder_delivery_lag_seconds_bucket"):
     assert metric in exprs, f"no panel uses {metric}"
 assert "histogram_quantile(0.99" in exprs and "histogram_quantile(0.50" in exprs and 'http_response_status_code=~"5.."' in exprs
 sm = [d for d in docs if d["kind"] == "ServiceMonitor"]
@@ -340,6 +347,41 @@ print(f"{len(board['panels'])} panels; ServiceMonitor ok")
 EOF
 }
 check "Grafana dashboard and ServiceMonitor" dashboard
+
+# ---------------------------------------------------------------------------------------------
+echo "== alerts (promtool)"
+# rules DIR HELM_ARGS...: the PrometheusRule's spec, rendered with HELM_ARGS, as DIR/rules.yml
+# beside a copy of the unit tests (promtool finds rule_files next to the test file)
+rules() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  helm template "$RELEASE" "$CHART" --namespace "$NAMESPACE" --values "$CHART/values.yaml" \
+    --set prometheusRule.enabled=true "$@" --show-only templates/prometheusrule.yaml >"$dir/rule.yaml" || return 1
+  "$PYTHON" -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))["spec"], open(sys.argv[2], "w"))' \
+    "$dir/rule.yaml" "$dir/rules.yml" || return 1
+  cp tests/prometheus/alerts.test.yml "$dir/"
+}
+alert_rules() {
+  rules "$WORK/alerts" || return 1
+  promtool check rules "$WORK/alerts/rules.yml" || return 1
+  local alerts tested
+  alerts=$(grep -c '^ *- alert:' "$WORK/alerts/rules.yml")
+  tested=$(sed -n 's/^ *alertname: //p' tests/prometheus/alerts.test.yml | sort -u | wc -l)
+  echo "$alerts alerts, $tested with unit tests"
+  [ "$alerts" = "$tested" ] || { echo "every alert needs a unit test"; return 1; }
+  promtool test rules "$WORK/alerts/alerts.test.yml"
+}
+check "promtool check rules; promtool test rules (each alert fires and stays silent)" alert_rules
+# guard against tests that pass whatever the rules say: raised thresholds must fail them
+alert_tests_fail_on_other_thresholds() {
+  rules "$WORK/alerts-raised" --set-json 'prometheusRule.errorRatio=0.9' --set-json 'prometheusRule.restarts=50' || return 1
+  if promtool test rules "$WORK/alerts-raised/alerts.test.yml" >"$WORK/raised.log" 2>&1; then
+    echo "promtool test rules passed with thresholds that must not fire"; return 1
+  fi
+  grep -q 'alertname: TodoHighErrorRate' "$WORK/raised.log" && grep -q 'alertname: TodoPodRestarting' "$WORK/raised.log"
+}
+check "promtool test rules fails when the thresholds are raised" alert_tests_fail_on_other_thresholds
 
 # ---------------------------------------------------------------------------------------------
 echo "== lint"

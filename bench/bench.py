@@ -442,11 +442,11 @@ class Backend:
             time.sleep(0.2)
 
     def metrics(self) -> dict[tuple[str, str, str], int]:
-        """hb_requests counters by (route, method, status)."""
+        """http_server_requests_total counters by (route, method, status)."""
         status, data = self.request("GET", "/metrics")
         counts: dict[tuple[str, str, str], int] = {}
         for line in data.decode().splitlines():
-            match = re.match(r'hb_requests\{(.*)\} (\d+)', line)
+            match = re.match(r'http_server_requests_total\{(.*)\} (\d+)', line)
             if match:
                 labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
                 key = (labels.get("http_route", ""), labels.get("http_request_method", ""),

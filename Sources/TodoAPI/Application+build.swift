@@ -54,9 +54,8 @@ func buildRouter(
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog, trustedProxies: configuration.trustedProxies))
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
-    _ = MetricsRegistry.shared
 
     let body = JSONBody(limit: configuration.maxBodySize)
     let sessions = LiveSessions(store: storage.sessions)

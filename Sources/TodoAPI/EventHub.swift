@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import TodoCore
 import TodoStore
@@ -151,10 +152,21 @@ struct ReminderService: Service {
     private func fireDueReminders() async throws {
         var claimed = Self.batchSize
         while claimed == Self.batchSize {
-            claimed = try await events.claimDueReminders(at: .now(), limit: Self.batchSize)
+            let now = Timestamp.now()
+            let dueTimes = try await events.claimDueReminders(at: now, limit: Self.batchSize)
+            for due in dueTimes { deliveryLag.record(.milliseconds(now.millisecondsSinceEpoch - due.millisecondsSinceEpoch)) }
+            claimed = dueTimes.count
             if claimed > 0 { logger.debug("reminders fired", metadata: ["count": "\(claimed)"]) }
         }
     }
+
+    /// From a reminder's due time to its `reminder.due` event: the poll interval plus any backlog.
+    /// Made at start, so the series exists (empty) before the first reminder.
+    let deliveryLag = MetricsRegistry.shared.makeDurationHistogram(
+        descriptor: .init(metricName: "reminder_delivery_lag", unitName: "seconds",
+                          helpText: "Time from a reminder's due time to its delivery as a reminder.due event in seconds"),
+        buckets: [.milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+                  .seconds(120), .seconds(300), .seconds(600), .seconds(1800)])
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import Prometheus
 import TodoCore
 import TodoStore
 import TodoServer
@@ -30,11 +31,7 @@ struct OperationsController<Context: AppRequestContext>: Sendable {
         router.get("healthz") { _, _ in Status(status: "ok") }
         router.get("readyz", use: ready)
         router.get("version") { _, _ in Version() }
-        router.get("metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: MetricsRegistry.render())))
-        }
+        MetricsRegistry.addRoute(to: router)
         router.get("openapi.json") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
@@ -46,11 +43,18 @@ struct OperationsController<Context: AppRequestContext>: Sendable {
         if readiness.isDraining { return EditedResponse(status: .serviceUnavailable, response: Status(status: "draining")) }
         if !readiness.isSchemaReady { return EditedResponse(status: .serviceUnavailable, response: Status(status: "migrating")) }
         let reachable = await withTimeout(databaseCheckTimeout) { try await schema.ping() }
+        DatabaseHealth.up.set(reachable ? 1.0 : 0.0)
         guard reachable else {
             return EditedResponse(status: .serviceUnavailable, response: Status(status: "database unreachable"))
         }
         return EditedResponse(status: .ok, response: Status(status: "ready"))
     }
+}
+
+enum DatabaseHealth {
+    /// The last readiness check's answer from the database (the kubelet probes every 5 s).
+    static let up = MetricsRegistry.shared.makeGauge(descriptor: .init(
+        metricName: "db", unitName: "up", helpText: "Whether the database answered the last readiness check (1) or not (0)"))
 }
 
 /// Whether `work` finished without error within `limit`.

@@ -60,6 +60,8 @@ public func buildMCPApplication(
         logger: logger)
     let endpoint = MCPEndpoint(configuration: configuration, client: client, sessions: sessions, identities: IdentityCache(client: client))
     let router = Router()
+    router.add(middleware: HTTPMetricsMiddleware())
+    MetricsRegistry.addRoute(to: router)
     router.get("healthz") { _, _ in ["status": "ok"] }
     router.get("readyz") { _, _ -> Response in
         let status = readiness.isDraining ? "draining" : await client.isReady() ? "ready" : "backend unreachable"

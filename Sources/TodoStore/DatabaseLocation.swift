@@ -65,7 +65,10 @@ public enum DatabaseLocation: Sendable, Equatable {
 extension DatabaseLocation {
     /// Opens the database. `connectTimeout` bounds both connecting and waiting for a free
     /// connection: past it a request fails (503) instead of hanging while the database is down.
-    public func open(poolSize: Int, connectTimeout: Duration, logger: Logger) async throws -> OpenedStorage {
+    /// `poolObserver` hears of PostgreSQL's connection leases (SQLite has no pool).
+    public func open(
+        poolSize: Int, connectTimeout: Duration, poolObserver: (any ConnectionPoolObserver)? = nil, logger: Logger
+    ) async throws -> OpenedStorage {
         switch self {
         case .sqlite(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -78,7 +81,7 @@ extension DatabaseLocation {
         case .postgres:
             let database = PostgresDatabase(
                 configuration: try postgresConfiguration(poolSize: poolSize, connectTimeout: connectTimeout),
-                timeout: connectTimeout, logger: logger)
+                timeout: connectTimeout, poolObserver: poolObserver, logger: logger)
             return OpenedStorage(storage: database.makeStorage(), service: database.service, close: {})
         }
     }

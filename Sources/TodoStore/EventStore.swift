@@ -2,9 +2,10 @@ import TodoCore
 
 /// The event log that task changes write (through triggers), and the reminders that fire into it.
 public protocol EventStore: Sendable {
-    /// Marks up to `limit` reminders due at `now` as fired and returns how many. Each reminder is
-    /// claimed by exactly one caller, also with several processes (a `reminder.due` event records it).
-    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int
+    /// Marks up to `limit` reminders due at `now` as fired and returns when each was due. Each
+    /// reminder is claimed by exactly one caller, also with several processes (a `reminder.due`
+    /// event records it).
+    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> [Timestamp]
     /// Events of every user after `id`, oldest first.
     func events(after id: Int64, limit: Int) async throws -> [TaskEvent]
     /// Events of one user after `id`, oldest first (to resume a stream).

@@ -19,11 +19,16 @@ final class PostgresDatabase: Sendable {
     /// Wakes `listenForEvents` on every replica after task changes.
     let announcer: ChangeAnnouncer
 
-    init(configuration: PostgresClient.Configuration, timeout: Duration, logger: Logger) {
+    /// Told of every lease, for the pool's metrics.
+    let poolObserver: (any ConnectionPoolObserver)?
+
+    init(configuration: PostgresClient.Configuration, timeout: Duration, poolObserver: (any ConnectionPoolObserver)?, logger: Logger) {
         let pools = LoopPools(configuration: configuration, logger: logger)
         self.pools = pools
         self.timeout = timeout
         self.logger = logger
+        self.poolObserver = poolObserver
+        poolObserver?.configured(maximumConnections: configuration.options.maximumConnections)
         self.announcer = ChangeAnnouncer {
             let client = pools.current
             _ = try await withDeadline(timeout) { try await client.query("NOTIFY todo_events", logger: logger) }
@@ -42,26 +47,50 @@ final class PostgresDatabase: Sendable {
             sessions: PostgresSessionStore(database: self), passwordResets: PostgresPasswordResetStore(database: self))
     }
 
-    /// Runs `work` with the pool of the caller's loop, within `limit` (default: `timeout`).
+    /// Runs `work` on a connection of the pool of the caller's loop, within `limit` (default: `timeout`).
     func run<T: Sendable>(
-        within limit: Duration? = nil, _ work: @escaping @Sendable (PostgresClient, Logger) async throws -> T
+        within limit: Duration? = nil, _ work: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
-        let client = self.client, logger = self.logger
+        let client = self.client, logger = self.logger, observer = poolObserver
         return try await StoreError.translating {
-            try await withDeadline(limit ?? timeout) { try await work(client, logger) }
+            try await withDeadline(limit ?? timeout) {
+                try await Self.lease(from: client, observer: observer) { connection in try await work(connection, logger) }
+            }
+        }
+    }
+
+    /// Runs `work` with a connection leased from `client`, telling `observer` how long the lease
+    /// took and when it ends.
+    static func lease<T: Sendable>(
+        from client: PostgresClient, observer: (any ConnectionPoolObserver)?, _ work: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        guard let observer else { return try await client.withConnection { connection in try await work(connection) } }
+        let start = ContinuousClock.now
+        var leased = false
+        observer.waitStarted()
+        do {
+            return try await client.withConnection { connection in
+                leased = true
+                observer.waitEnded(after: .now - start, leased: true)
+                defer { observer.released() }
+                return try await work(connection)
+            }
+        } catch {
+            if !leased { observer.waitEnded(after: .now - start, leased: false) }
+            throw error
         }
     }
 
     /// An unnamed statement, with `read` making the result of its rows.
     func query<T: Sendable>(_ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T) async throws -> T {
-        try await run { client, logger in try await read(try await client.query(statement, logger: logger)) }
+        try await run { connection, logger in try await read(try await connection.query(statement, logger: logger)) }
     }
 
     /// A prepared statement's rows.
     func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await run { client, logger in
+        try await run { connection, logger in
             var rows: [Statement.Row] = []
-            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
             return rows
         }
     }
@@ -74,12 +103,10 @@ final class PostgresDatabase: Sendable {
     func write<T: Sendable>(
         within limit: Duration? = nil, _ statement: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
-        try await run(within: limit) { client, logger in
-            try await client.withConnection { connection -> T in
-                let result = try await statement(connection, logger)
-                for try await _ in try await connection.execute(CommitBarrierStatement(), logger: logger) {}
-                return result
-            }
+        try await run(within: limit) { connection, logger in
+            let result = try await statement(connection, logger)
+            for try await _ in try await connection.execute(CommitBarrierStatement(), logger: logger) {}
+            return result
         }
     }
 
@@ -92,9 +119,9 @@ final class PostgresDatabase: Sendable {
 
     /// Runs `body` in one transaction. `Rollback` thrown by `body` undoes it and answers nil.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T? {
-        try await run { client, logger -> T? in
+        try await run { connection, logger -> T? in
             do {
-                return try await client.withTransaction(logger: logger) { connection -> T in try await body(connection, logger) }
+                return try await connection.withTransaction(logger: logger) { connection -> T in try await body(connection, logger) }
             } catch let error as PostgresTransactionError where error.closureError is Rollback {
                 return nil
             }

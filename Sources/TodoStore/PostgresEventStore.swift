@@ -7,22 +7,22 @@ import TodoCore
 struct PostgresEventStore: EventStore {
     let database: PostgresDatabase
 
-    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int {
+    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> [Timestamp] {
         // SKIP LOCKED: replicas polling at the same moment claim disjoint rows instead of waiting.
-        let count = try await database.query(
+        let dueTimes = try await database.query(
             """
             UPDATE tasks SET reminded_at = \(now) WHERE id IN (
                 SELECT id FROM tasks WHERE remind_at <= \(now) AND reminded_at IS NULL AND completed = false
                 ORDER BY remind_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
-            RETURNING id
+            RETURNING remind_at
             """
         ) { rows in
-            var count = 0
-            for try await _ in rows { count += 1 }
-            return count
+            var dueTimes: [Timestamp] = []
+            for try await due in rows.decode(Timestamp.self) { dueTimes.append(due) }
+            return dueTimes
         }
-        if count > 0 { database.announcer.changed() }
-        return count
+        if !dueTimes.isEmpty { database.announcer.changed() }
+        return dueTimes
     }
 
     func events(after id: Int64, limit: Int) async throws -> [TaskEvent] {
@@ -61,7 +61,7 @@ struct PostgresEventStore: EventStore {
     func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws {
         let client = database.client
         try await StoreError.translating {
-            try await client.withConnection { connection in
+            try await PostgresDatabase.lease(from: client, observer: database.poolObserver) { connection in
                 try await connection.listen(on: "todo_events") { notifications in
                     for try await _ in notifications { await wake() }
                 }

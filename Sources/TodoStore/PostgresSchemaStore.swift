@@ -11,7 +11,7 @@ struct PostgresSchemaStore: SchemaStore {
     func migrate(logger: Logger) async throws {
         let client = database.client
         try await StoreError.translating {
-            try await client.withConnection { connection in
+            try await PostgresDatabase.lease(from: client, observer: database.poolObserver) { connection in
                 // A session-level advisory lock: replicas starting together apply each migration once.
                 _ = try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
                 do {

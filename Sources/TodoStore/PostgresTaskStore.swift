@@ -102,10 +102,10 @@ final class PostgresTaskStore: TaskStore {
 
     func listTasks(userID: UserID, query: TaskQuery) async throws -> TaskPage {
         if let newest = NewestTasksStatement(userID: userID, query: query) {
-            let rows = try await database.run { client, logger in
+            let rows = try await database.run { connection, logger in
                 var tasks: [(task: TodoTask, titleKey: String?)] = []
                 tasks.reserveCapacity(NewestTasksStatement.rows)
-                for try await task in try await client.execute(newest, logger: logger) { tasks.append((task, nil)) }
+                for try await task in try await connection.execute(newest, logger: logger) { tasks.append((task, nil)) }
                 return tasks
             }
             return TaskListSQL.page(rows: rows, query: query)

@@ -5,14 +5,15 @@ import TodoCore
 struct SQLiteEventStore: EventStore {
     let database: SQLiteDatabase
 
-    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> Int {
+    func claimDueReminders(at now: Timestamp, limit: Int) async throws -> [Timestamp] {
         try await database.write(
             """
             UPDATE tasks SET reminded_at = ?1 WHERE id IN (
                 SELECT id FROM tasks WHERE remind_at <= ?1 AND reminded_at IS NULL AND completed = 0 ORDER BY remind_at LIMIT ?2)
-            RETURNING id
+            RETURNING remind_at
             """,
-            [SQLiteDatabase.time(now), .integer(limit)]).count
+            [SQLiteDatabase.time(now), .integer(limit)]
+        ).compactMap { SQLiteDatabase.time($0.column("remind_at")) }
     }
 
     func events(after id: Int64, limit: Int) async throws -> [TaskEvent] {

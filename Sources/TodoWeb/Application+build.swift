@@ -26,6 +26,7 @@ public func buildWebApplication(
 
     let router = Router(context: WebRequestContext.self)
     router.add(middleware: RequestLogMiddleware<WebRequestContext>(accessLog: configuration.accessLog))
+    router.add(middleware: HTTPMetricsMiddleware())
     router.add(middleware: SessionMiddleware(cookieSecure: configuration.cookieSecure, trustedProxies: configuration.trustedProxies))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: PageErrorMiddleware(views: views))

@@ -1,9 +1,11 @@
 import Foundation
 import Hummingbird
 import TodoClient
+import TodoCore
 import TodoServer
 
-/// `/healthz` (the process is up) and `/readyz` (not draining, and the backend answers).
+/// `/healthz` (the process is up), `/readyz` (not draining, and the backend answers),
+/// `/version` and `/metrics`.
 struct HealthController: Sendable {
     let client: TodoClient
     let readiness: Readiness
@@ -17,5 +19,9 @@ struct HealthController: Sendable {
             }
             return PageSupport.json(.object(["status": .string("ready")]))
         }
+        router.get("version") { _, _ in
+            PageSupport.json(.object(["name": .string("todo-web"), "version": .string(BuildInfo.version)]))
+        }
+        MetricsRegistry.addRoute(to: router)
     }
 }

@@ -159,7 +159,12 @@ struct DatabaseSettings {
     }
 
     func open(logger: Logger) async throws -> OpenedStorage {
-        try await location.open(poolSize: poolSize, connectTimeout: connectTimeout, logger: logger)
+        try await location.open(poolSize: poolSize, connectTimeout: connectTimeout, poolObserver: poolMetrics, logger: logger)
+    }
+
+    /// The `db_pool_*` metrics, for PostgreSQL's pool (SQLite has none: no such series at all).
+    private var poolMetrics: DatabasePoolMetrics? {
+        if case .postgres = location { DatabasePoolMetrics() } else { nil }
     }
 }
 

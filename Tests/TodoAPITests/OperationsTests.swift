@@ -45,10 +45,12 @@ import TodoStore
             #expect(metrics.status == .ok)
             #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
             let text = metrics.text
-            #expect(text.contains(#"http_route="/api/{user_id}/tasks""#))
-            #expect(text.contains(#"http_response_status_code="401""#))
-            #expect(text.contains("http_server_request_duration_bucket"))
+            #expect(text.contains(#"http_server_requests_total{http_route="/api/{user_id}/tasks",http_request_method="GET",http_response_status_code="401"}"#))
+            #expect(text.contains("# TYPE http_server_request_duration_seconds histogram"))
+            #expect(text.contains("# TYPE process_cpu_seconds_total counter"))
+            #expect(text.contains("# TYPE reminder_delivery_lag_seconds histogram"))
             #expect(text.contains("process_resident_memory_bytes"))
+            #expect(!text.contains("hb_requests"))
         }
     }
 

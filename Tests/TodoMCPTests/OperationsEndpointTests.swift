@@ -1,5 +1,6 @@
 import HTTPTypes
 import MCP
+import NIOCore
 import Testing
 import TodoCore
 import TodoMCP
@@ -28,6 +29,15 @@ import TodoMCP
             let reply = try await mcp.get("/readyz")
             #expect(reply.status == .serviceUnavailable)
             #expect(reply.messages.first?["status"] == "draining")
+        }
+    }
+
+    @Test func metricsCountTheServersRequests() async throws {
+        try await MCPHarness.runWithoutBackend { client in
+            _ = try await client.execute(uri: "/healthz", method: .get) { $0.status }
+            let text = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(text.contains(#"http_server_requests_total{http_route="/healthz",http_request_method="GET",http_response_status_code="200"}"#))
+            #expect(text.contains("# TYPE http_server_request_duration_seconds histogram"))
         }
     }
 

@@ -132,7 +132,7 @@ import TodoStore
             _ = try await storage.tasks.insertTask(TaskFields(title: "done", completed: true, remindAt: past), userID: user.id, at: .now(), limit: taskLimit)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { while try await storage.events.claimDueReminders(at: .now(), limit: 7) > 0 {} }
+                    group.addTask { while try await !storage.events.claimDueReminders(at: .now(), limit: 7).isEmpty {} }
                 }
                 try await group.waitForAll()
             }

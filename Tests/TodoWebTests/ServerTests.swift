@@ -22,6 +22,18 @@ import TodoServer
         }
     }
 
+    @Test func versionAndMetricsAnswerInPrometheusNames() async throws {
+        try await WebHarness.run { web in
+            let version = try await web.request(.get, "/version")
+            #expect(version.json["name"] as? String == "todo-web")
+            #expect(version.json["version"] as? String == BuildInfo.version)
+            let metrics = try await web.request(.get, "/metrics")
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            #expect(metrics.text.contains(#"http_server_requests_total{http_route="/version",http_request_method="GET",http_response_status_code="200"}"#))
+            #expect(metrics.text.contains("# TYPE process_cpu_seconds_total counter"))
+        }
+    }
+
     @Test func withTheBackendDownTheServerIsHealthyButNotReady() async throws {
         try await WebHarness.withoutBackend { web in
             let health = try await web.request(.get, "/healthz")
