@@ -64,6 +64,8 @@ public struct APIError: Error, Sendable {
         .preconditionFailed, code: "precondition_failed", message: "the task was changed since the version in If-Match")
     static let unavailable = APIError(.serviceUnavailable, code: "unavailable", message: "the database is unavailable; try again shortly")
     static let storeConflict = APIError(.conflict, code: "conflict", message: "this collides with something already stored; try again")
+    // swift-format-ignore: DontRepeatTypeInStaticProperties
+    // "internal error" names the HTTP status and the `internal_error` code, not the type.
     static let internalError = APIError(.internalServerError, code: "internal_error", message: "an unexpected error occurred")
 }
 
