@@ -140,6 +140,12 @@ mail:
 secret:
   smtpUrl: smtp://mailer:secret@mail.example.com:587
 YAML
+# guides: production with Secret todo-secrets made as the Phase IV guides make it (database-url,
+# openai-api-key, better-auth-secret); guides-dev: a chart-made Secret under other key names.
+GUIDES_KEYS="databaseUrl=database-url,llmApiKey=openai-api-key,authSecret=better-auth-secret"
+GUIDES_DEV_KEYS="$GUIDES_KEYS,postgresPassword=postgres-password,oidcClientSecret=oidc-client-secret,smtpUrl=smtp-url"
+# set_keys PAIRS: --set secret.keys.VALUE=KEY for each VALUE=KEY
+set_keys() { local pair; for pair in ${1//,/ }; do printf -- '--set secret.keys.%s ' "$pair"; done; }
 declare -A VARIANTS=(
   [dev]="--values $CHART/values.yaml"
   [staging]="--values $CHART/values.yaml --values $CHART/values-staging.yaml"
@@ -152,8 +158,10 @@ declare -A VARIANTS=(
   [llm-no-ranges]="--values $CHART/values.yaml --values $WORK/llm-no-ranges.yaml"
   [oidc]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/oidc.yaml"
   [mail]="--values $CHART/values.yaml --values $WORK/mail.yaml"
+  [guides]="--values $CHART/values.yaml --values $CHART/values-production.yaml --set secret.existingSecret=todo-secrets $(set_keys "$GUIDES_KEYS")"
+  [guides-dev]="--values $CHART/values.yaml $(set_keys "$GUIDES_DEV_KEYS")"
 )
-VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail)
+VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail guides guides-dev)
 
 # render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
 render() {
@@ -279,6 +287,11 @@ check "rejects secret.smtpUrl without mail.enabled" rejects "secret.smtpUrl is s
   --set secret.smtpUrl=smtp://mail.example.com
 check "rejects prometheusRule.errorRatio above 1 (a share)" rejects "at '/prometheusRule/errorRatio'" \
   --set-json prometheusRule.errorRatio=2
+check "rejects one Secret key for two values" rejects "secret.keys names one Secret key for two values" \
+  --set secret.keys.llmApiKey=DATABASE_URL
+check "rejects a Secret key name with a space" rejects "at '/secret/keys/databaseUrl'" --set "secret.keys.databaseUrl=database url"
+check "rejects the removed database.external.existingSecretKey (now secret.keys.databaseUrl)" rejects \
+  "additional properties 'existingSecretKey' not allowed" --set database.external.existingSecretKey=database-url
 check "rejects the removed networkPolicy.llmEgress.enabled" rejects "at '/networkPolicy/llmEgress': additional properties 'enabled' not allowed" \
   --set networkPolicy.llmEgress.enabled=true
 
@@ -326,9 +339,15 @@ echo "== chart promises per environment"
 facts() { "$PYTHON" .ci/chart_facts.py "$@"; }
 check "facts: dev (Pod Security restricted, contract, PostgreSQL)" facts "$R/dev.yaml" --profile dev
 check "facts: sqlite (1 backend, Recreate, PVC, no HPA/PDB/postgres/Job)" facts "$R/sqlite.yaml" --profile sqlite
-check "facts: staging (existing Secret, HPA, TLS)" facts "$R/staging.yaml" --profile staging
-check "facts: production (3 replicas, anti-affinity, external DB hook)" facts "$R/production.yaml" --profile production
+check "facts: staging (existing Secret, HPAs 3-15 on CPU and memory, TLS)" facts "$R/staging.yaml" --profile staging
+check "facts: production (HPAs 5-20, anti-affinity, external DB hook)" facts "$R/production.yaml" --profile production
 check "facts: k8s/ plain manifests" facts "$R/plain-k8s.yaml" --profile plain
+check "facts: the guides' Secret (database-url, openai-api-key, better-auth-secret)" facts "$R/guides.yaml" \
+  --profile production --secret-keys "$GUIDES_KEYS"
+check "facts: a chart-made Secret under other key names" facts "$R/guides-dev.yaml" --profile dev --secret-keys "$GUIDES_DEV_KEYS"
+# guard: the facts notice key names that differ from the render's
+facts_fail() { if facts "$@"; then echo "chart_facts.py passed: $*"; return 1; fi; }
+check "facts fail on the guides' render with our default key names" facts_fail "$R/guides.yaml" --profile production
 dashboard() {
   "$PYTHON" - "$R/features.yaml" <<'EOF'
 import json, sys, yaml
@@ -413,6 +432,10 @@ scripts_help_and_dry_run() {
   done
   # --dry-run prints the commands and needs none of the tools
   prints scripts/build-images.sh --dry-run --tag ci '^+ env DOCKER_BUILDKIT=1 docker build .*--tag todo:ci' || return 1
+  # the guides' form: the tag as the only argument
+  prints scripts/build-images.sh --dry-run latest '^+ env DOCKER_BUILDKIT=1 docker build .*--tag todo:latest --build-arg VERSION=latest' || return 1
+  prints scripts/load-minikube.sh --dry-run latest '^+ minikube --profile minikube image load todo:latest' || return 1
+  if scripts/build-images.sh --dry-run latest other >/dev/null 2>&1; then echo "build-images.sh accepted two tags"; return 1; fi
   prints scripts/load-minikube.sh --dry-run --tag ci '^+ minikube --profile minikube image load todo:ci' || return 1
   prints scripts/load-kind.sh --dry-run --tag ci '^+ kind load docker-image todo:ci --name kind' || return 1
   prints scripts/deploy-dev.sh --dry-run --tag ci '^+ helm upgrade --install todo .*--set image.tag=ci .*--wait' || return 1

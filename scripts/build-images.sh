@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Build the application image (web, backend, MCP server and migrations all run it).
 #
-# Usage: scripts/build-images.sh [--tag TAG] [--image NAME] [--network MODE] [--no-cache]
+# Usage: scripts/build-images.sh [TAG | --tag TAG] [--image NAME] [--network MODE] [--no-cache]
 #                                [--no-latest] [--dry-run] [--help] [-- EXTRA_DOCKER_BUILD_ARGS...]
 #
-#   --tag TAG       image tag (default: the chart's appVersion, which is also the
-#                   chart's default image.tag, so deploy-dev.sh finds it)
+#   TAG, --tag TAG  image tag (default: the chart's appVersion, which is also the
+#                   chart's default image.tag, so deploy-dev.sh finds it). The Phase IV
+#                   guides' `build-images.sh latest` builds todo:latest (then
+#                   load-minikube.sh latest and deploy-dev.sh --tag latest)
 #   --image NAME    image name (default: todo)
 #   --network MODE  build network, e.g. host where Docker has no bridge network (CI)
 #   --no-cache      rebuild every layer
@@ -28,7 +30,7 @@ ALSO_LATEST=1
 EXTRA_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --tag) [ $# -ge 2 ] || die "--tag needs a value"; TAG=$2; shift ;;
+    --tag) [ $# -ge 2 ] || die "--tag needs a value"; [ -z "$TAG" ] || die "one tag only (got $TAG and $2)"; TAG=$2; shift ;;
     --image) [ $# -ge 2 ] || die "--image needs a value"; IMAGE=$2; shift ;;
     --network) [ $# -ge 2 ] || die "--network needs a value"; NETWORK=$2; shift ;;
     --no-cache) NO_CACHE=1 ;;
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
     --dry-run) DRY_RUN=1 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; EXTRA_ARGS=("$@"); break ;;
-    *) usage >&2; die "unknown option: $1" ;;
+    -*) usage >&2; die "unknown option: $1" ;;
+    *) [ -z "$TAG" ] || die "one tag only (got $TAG and $1)"; TAG=$1 ;;
   esac
   shift
 done

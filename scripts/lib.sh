@@ -53,13 +53,15 @@ parse_load_options() {
   WITH_POSTGRES=0
   while [ $# -gt 0 ]; do
     case "$1" in
-      --tag) [ $# -ge 2 ] || die "--tag needs a value"; TAG=$2; shift ;;
+      --tag) [ $# -ge 2 ] || die "--tag needs a value"; [ -z "$TAG" ] || die "one tag only (got $TAG and $2)"; TAG=$2; shift ;;
       --image) [ $# -ge 2 ] || die "--image needs a value"; IMAGE=$2; shift ;;
       "$cluster_option") [ $# -ge 2 ] || die "$cluster_option needs a value"; CLUSTER=$2; shift ;;
       --with-postgres) WITH_POSTGRES=1 ;;
       --dry-run) DRY_RUN=1 ;;
       -h|--help) usage; exit 0 ;;
-      *) usage >&2; die "unknown option: $1" ;;
+      -*) usage >&2; die "unknown option: $1" ;;
+      # a bare tag, as the Phase IV guides write `load-minikube.sh latest`
+      *) [ -z "$TAG" ] || die "one tag only (got $TAG and $1)"; TAG=$1 ;;
     esac
     shift
   done

@@ -2,10 +2,10 @@
 # Load the locally built application image into a Kind cluster, so that pods start
 # it without a registry (the chart's pullPolicy is IfNotPresent).
 #
-# Usage: scripts/load-kind.sh [--tag TAG] [--image NAME] [--name CLUSTER]
+# Usage: scripts/load-kind.sh [TAG | --tag TAG] [--image NAME] [--name CLUSTER]
 #                             [--with-postgres] [--dry-run] [--help]
 #
-#   --tag TAG         image tag (default: the chart's appVersion)
+#   TAG, --tag TAG    image tag (default: the chart's appVersion)
 #   --image NAME      image name (default: todo)
 #   --name CLUSTER    Kind cluster name (default: kind)
 #   --with-postgres   also load postgres:15 from the local Docker (for offline clusters)

@@ -2,10 +2,10 @@
 # Load the locally built application image into Minikube, so that pods start it
 # without a registry (the chart's pullPolicy is IfNotPresent).
 #
-# Usage: scripts/load-minikube.sh [--tag TAG] [--image NAME] [--profile PROFILE]
+# Usage: scripts/load-minikube.sh [TAG | --tag TAG] [--image NAME] [--profile PROFILE]
 #                                 [--with-postgres] [--dry-run] [--help]
 #
-#   --tag TAG          image tag (default: the chart's appVersion)
+#   TAG, --tag TAG     image tag (default: the chart's appVersion)
 #   --image NAME       image name (default: todo)
 #   --profile PROFILE  Minikube profile (default: minikube)
 #   --with-postgres    also load postgres:15 from the local Docker (for offline clusters)

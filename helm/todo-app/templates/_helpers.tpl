@@ -91,13 +91,13 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-secrets" (include "todo-app.fullname" .)) .Values.secret.existingSecret -}}
 {{- end -}}
 
-{{/* Key of the Secret that holds DATABASE_URL. */}}
-{{- define "todo-app.databaseUrlKey" -}}
-{{- if eq .Values.database.mode "external" -}}
-{{- .Values.database.external.existingSecretKey -}}
-{{- else -}}
-DATABASE_URL
-{{- end -}}
+{{/*
+Name of a key in the Secret (dict "root" . "key" "databaseUrl"): secret.keys, so that a Secret
+made with other key names (the Phase IV guides' database-url, openai-api-key, better-auth-secret)
+is used as it is. The environment variable the pod sees keeps our name.
+*/}}
+{{- define "todo-app.secretKey" -}}
+{{- index .root.Values.secret.keys .key -}}
 {{- end -}}
 
 {{/* Host name of the in-chart PostgreSQL (its headless Service). */}}
@@ -316,11 +316,15 @@ all fail with the same message.
 */}}
 {{- define "todo-app.validate" -}}
 {{- $v := .Values -}}
+{{- $keyNames := values $v.secret.keys -}}
+{{- if ne (len (uniq $keyNames)) (len $keyNames) -}}
+{{- fail (printf "secret.keys names one Secret key for two values (%s): give each its own key" (join ", " (sortAlpha $keyNames))) -}}
+{{- end -}}
 {{- if and $v.secret.create $v.secret.existingSecret -}}
 {{- fail "secret.existingSecret is set but secret.create is true: either let the chart create the Secret (development) or set secret.create=false and reference your own Secret" -}}
 {{- end -}}
 {{- if and (not $v.secret.create) (or $v.secret.authSecret $v.secret.postgresPassword $v.secret.llmApiKey $v.secret.smtpUrl) -}}
-{{- fail "secret.authSecret, secret.postgresPassword, secret.llmApiKey and secret.smtpUrl are only used when secret.create=true; with an existing Secret put AUTH_SECRET, POSTGRES_PASSWORD, LLM_API_KEY and SMTP_URL in that Secret (see docs/SECRETS.md)" -}}
+{{- fail "secret.authSecret, secret.postgresPassword, secret.llmApiKey and secret.smtpUrl are only used when secret.create=true; with an existing Secret put AUTH_SECRET, POSTGRES_PASSWORD, LLM_API_KEY and SMTP_URL in that Secret, under the key names of secret.keys (see docs/SECRETS.md)" -}}
 {{- end -}}
 {{- if $v.mail.enabled -}}
 {{- if not $v.mail.from -}}
@@ -339,7 +343,7 @@ all fail with the same message.
 {{- fail "secret.smtpUrl is set but mail.enabled is false: set mail.enabled=true (with mail.from) to send reset mails" -}}
 {{- end -}}
 {{- if and $v.database.external.url (or (ne $v.database.mode "external") (not $v.secret.create)) -}}
-{{- fail "database.external.url is only used with database.mode=external and secret.create=true; otherwise put DATABASE_URL in the existing Secret (key database.external.existingSecretKey)" -}}
+{{- fail "database.external.url is only used with database.mode=external and secret.create=true; otherwise put DATABASE_URL in the existing Secret (under the key secret.keys.databaseUrl)" -}}
 {{- end -}}
 {{- if and (eq $v.database.mode "external") $v.secret.create (not $v.database.external.url) -}}
 {{- fail "database.mode=external with secret.create=true needs database.external.url (postgres://user:pass@host:5432/db)" -}}
