@@ -78,8 +78,15 @@ COPY Tests ./Tests
 # symbol export (-10 MB); the unstripped binary stays in this stage for the size report.
 # The binary is always linked anew (a few seconds), as SwiftPM does not see a changed
 # library of the toolchain (ICU_DATA).
+# VERSION (scripts/release.sh: the git tag's) goes into the binary's BuildInfo, checked as a
+# version string first: it is pasted into Swift source.
+ARG VERSION=0.1.0
 RUN --mount=type=cache,target=/src/.build,id=todo-swift-build \
     set -eu \
+ && printf '%s' "$VERSION" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$' \
+    || { echo "VERSION must look like 1.2.3 or 1.2.3-rc.1, got '$VERSION'" >&2; exit 1; } \
+ && sed -i "s/^    public static let version = \".*\"$/    public static let version = \"$VERSION\"/" Sources/TodoCore/BuildInfo.swift \
+ && grep -q "version = \"$VERSION\"" Sources/TodoCore/BuildInfo.swift \
  && if [ ! -e .build/workspace-state.json ]; then cp -a /resolved/. .build/; fi \
  && set -- -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --icf=safe \
            -Xlinker --no-export-dynamic -Xlinker -z -Xlinker pack-relative-relocs \
@@ -90,7 +97,7 @@ RUN --mount=type=cache,target=/src/.build,id=todo-swift-build \
  && cp "$bin/todo" /out/todo.unstripped \
  && strip --strip-all -o /out/rootfs/usr/local/bin/todo /out/todo.unstripped \
  && chmod 0755 /out/rootfs/usr/local/bin/todo \
- && /out/rootfs/usr/local/bin/todo --version
+ && [ "$(/out/rootfs/usr/local/bin/todo --version)" = "$VERSION" ]
 
 # Shared libraries the binary needs beyond those of the distroless base (glibc, libgcc_s,
 # libstdc++, OpenSSL): zlib (HTTP compression), copied from this Debian; and libcurl, which

@@ -11,10 +11,11 @@
 #      no-new-privileges` with the SQLite data on a volume; the process runs as 65532 with no
 #      capabilities (read from /proc); healthy by its own HEALTHCHECK (time from `docker run`
 #      printed); answers; stops cleanly on SIGTERM.
-#   4. Compose: docker-compose.yml + docker-compose.ci.yml (host network, CI ports), the
+#   4. The release tarball of the image's binary (scripts/release.sh) runs on debian:bookworm-slim.
+#   5. Compose: docker-compose.yml + docker-compose.ci.yml (host network, CI ports), the
 #      services in COMPOSE_SERVICES, checked end to end by .ci/compose_e2e.py; then
 #      docker-compose.sqlite.yml the same way.
-#   5. Render and run: .ci/render_run.py starts the Helm chart's rendered pods (PostgreSQL and
+#   6. Render and run: .ci/render_run.py starts the Helm chart's rendered pods (PostgreSQL and
 #      SQLite modes) with Docker as rendered, behind Service proxies on 127.0.0.1 (ports 3000,
 #      8000, 8001, 5432 must be free), and checks the brief's acceptance: all ready, the
 #      dashboard, the assistant through MCP, data kept across pod deletion, a rolling update
@@ -335,12 +336,22 @@ counted() {
     fi
 }
 
+# The release tarball of this image's binary (scripts/release.sh): it unpacks, its sum
+# checks, and `todo serve` gets ready on a Debian without a toolchain.
+release_checks() {
+    local version
+    version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' helm/todo-app/Chart.yaml)
+    check "release tarball of the image's binary runs todo serve on debian:bookworm-slim" \
+        scripts/release.sh --from-image "$IMAGE" --version "$version" --out "$work/dist"
+}
+
 # ---------------------------------------------------------------------------------------
 stage_start=$SECONDS
 step "docker engine and base images" prepare
 step "build the image" build_image
 step "image: size, user, labels, roles" image_facts
 step "image alone: read-only, no caps" image_alone
+step "release tarball on debian:bookworm-slim" release_checks
 step "compose: PostgreSQL stack" compose_checks
 step "compose: SQLite variant" sqlite_checks
 step "render and run: the Helm chart" render_and_run

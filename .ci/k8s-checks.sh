@@ -426,14 +426,14 @@ prints() {
 }
 scripts_help_and_dry_run() {
   local script
-  for script in build-images load-minikube load-kind deploy-dev minikube-setup cleanup render-manifests; do
+  for script in build-images load-minikube load-kind deploy-dev minikube-setup cleanup render-manifests release; do
     prints "scripts/$script.sh" --help "^Usage: scripts/$script.sh" || return 1
     if "scripts/$script.sh" --no-such-option >/dev/null 2>&1; then echo "$script.sh accepted an unknown option"; return 1; fi
   done
   # --dry-run prints the commands and needs none of the tools
   prints scripts/build-images.sh --dry-run --tag ci '^+ env DOCKER_BUILDKIT=1 docker build .*--tag todo:ci' || return 1
   # the guides' form: the tag as the only argument
-  prints scripts/build-images.sh --dry-run latest '^+ env DOCKER_BUILDKIT=1 docker build .*--tag todo:latest --build-arg VERSION=latest' || return 1
+  prints scripts/build-images.sh --dry-run latest '^+ env DOCKER_BUILDKIT=1 docker build .*--tag todo:latest --build-arg VERSION=0\.1\.0 ' || return 1
   prints scripts/load-minikube.sh --dry-run latest '^+ minikube --profile minikube image load todo:latest' || return 1
   if scripts/build-images.sh --dry-run latest other >/dev/null 2>&1; then echo "build-images.sh accepted two tags"; return 1; fi
   prints scripts/load-minikube.sh --dry-run --tag ci '^+ minikube --profile minikube image load todo:ci' || return 1

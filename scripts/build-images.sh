@@ -51,7 +51,10 @@ if [ ! -f "$ROOT/Dockerfile" ]; then
   if [ "$DRY_RUN" = 1 ]; then log "warning: $ROOT/Dockerfile does not exist yet"; else die "no Dockerfile at $ROOT/Dockerfile"; fi
 fi
 
-build=(docker build --file "$ROOT/Dockerfile" --tag "$IMAGE:$TAG" --build-arg "VERSION=$TAG")
+# The binary's version: the tag when it is one (1.2.3), else the chart's appVersion (latest, dev).
+version=$TAG
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$ ]] || version=$(chart_app_version)
+build=(docker build --file "$ROOT/Dockerfile" --tag "$IMAGE:$TAG" --build-arg "VERSION=$version")
 [ "$ALSO_LATEST" = 1 ] && [ "$TAG" != latest ] && build+=(--tag "$IMAGE:latest")
 if has git && revision=$(git -C "$ROOT" rev-parse --verify --quiet HEAD 2>/dev/null); then
   build+=(--build-arg "REVISION=$revision")

@@ -21,8 +21,3 @@ public enum RequestID {
         }.joined()
     }
 }
-
-/// The version of this build, reported by every role's `/version` and by `todo --version`.
-public enum BuildInfo {
-    public static let version = "0.1.0"
-}
