@@ -11,7 +11,8 @@ public enum DatabaseLocation: Sendable, Equatable {
     case sqlite(path: String)
     case postgres(URLComponents)
 
-    /// `postgres://user:password@host:5432/db?sslmode=disable|prefer|require`,
+    /// `postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=/path/ca.pem`
+    /// (TLS as in libpq: `PostgresTLSPolicy`),
     /// `sqlite:///absolute/path.db`, `sqlite://relative/path.db` or a plain file path.
     public init(url: String) throws {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
@@ -19,6 +20,7 @@ public enum DatabaseLocation: Sendable, Equatable {
                 throw ConfigurationError("DATABASE_URL is not a valid postgres:// URL")
             }
             self = .postgres(components)
+            _ = try tlsPolicy  // a wrong sslmode stops the start-up, before any connection
         } else if url.hasPrefix("sqlite://") {
             self = .sqlite(path: String(url.dropFirst("sqlite://".count)))
         } else if url.hasPrefix("sqlite:") {
@@ -34,14 +36,7 @@ public enum DatabaseLocation: Sendable, Equatable {
     /// The PostgreSQL client configuration, with the pool size and connect timeout applied.
     func postgresConfiguration(poolSize: Int, connectTimeout: Duration) throws -> PostgresClient.Configuration {
         guard case .postgres(let url) = self, let host = url.host else { throw ConfigurationError("not a PostgreSQL URL") }
-        let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-        let tls: PostgresClient.Configuration.TLS
-        switch query["sslmode"] ?? "prefer" {
-        case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        case let mode: throw ConfigurationError("DATABASE_URL sslmode '\(mode)' is not one of disable, prefer, require, verify-full")
-        }
+        let tls = try tlsPolicy.clientTLS()
         var configuration = PostgresClient.Configuration(
             host: host, port: url.port ?? 5432,
             username: url.user.flatMap { $0.removingPercentEncoding } ?? "postgres",
@@ -51,6 +46,17 @@ public enum DatabaseLocation: Sendable, Equatable {
         configuration.options.maximumConnections = max(1, poolSize)
         configuration.options.connectTimeout = connectTimeout
         return configuration
+    }
+
+    /// The URL's `sslmode` and `sslrootcert`, with libpq's meanings (`PostgresTLSPolicy`).
+    var tlsPolicy: PostgresTLSPolicy {
+        get throws {
+            guard case .postgres(let url) = self else { throw ConfigurationError("not a PostgreSQL URL") }
+            func parameter(_ name: String) -> String? {
+                url.queryItems?.last { $0.name == name }?.value.flatMap { $0.isEmpty ? nil : $0 }
+            }
+            return try PostgresTLSPolicy(sslmode: parameter("sslmode"), sslrootcert: parameter("sslrootcert"))
+        }
     }
 
     /// A description that is safe to log: no password.
