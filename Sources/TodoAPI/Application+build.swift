@@ -118,7 +118,7 @@ struct SchemaService: Service {
                     readiness.markSchemaReady()
                     break
                 }
-                logger.warning("waiting for migrations", metadata: ["applied": "\(applied)", "needed": "\(Schema.latestVersion)"])
+                logger.warning("waiting for migrations", metadata: ["applied": .stringConvertible(applied), "needed": .stringConvertible(Schema.latestVersion)])
             } catch {
                 logger.warning("database not ready", metadata: ["error": "\(error)"])
             }

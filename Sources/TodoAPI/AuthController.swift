@@ -71,7 +71,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
             invitation: invitation.map { .token(hash: SecretTokens.hash($0)) })
         switch creation {
         case .created(let created):
-            context.logger.info("account created", metadata: ["user_id": "\(created.id)", "admin": "\(created.admin)"])
+            context.logger.info("account created", metadata: ["user_id": "\(created.id)", "admin": .stringConvertible(created.admin)])
             return EditedResponse(status: .created, response: try await session(for: created, request))
         case .emailTaken:
             throw APIError(.conflict, code: "email_taken", message: "an account with this e-mail already exists")
@@ -117,7 +117,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
                                                 revokingTokens: revokeTokens)
         else { throw APIError.unauthorized("the account no longer exists") }
         sessions.forget(userID: userID)
-        context.logger.info("password changed", metadata: ["revoked_tokens": "\(revokeTokens)"])
+        context.logger.info("password changed", metadata: ["revoked_tokens": .stringConvertible(revokeTokens)])
         return .noContent
     }
 

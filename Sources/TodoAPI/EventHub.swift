@@ -156,7 +156,7 @@ struct ReminderService: Service {
             let dueTimes = try await events.claimDueReminders(at: now, limit: Self.batchSize)
             for due in dueTimes { deliveryLag.record(.milliseconds(now.millisecondsSinceEpoch - due.millisecondsSinceEpoch)) }
             claimed = dueTimes.count
-            if claimed > 0 { logger.debug("reminders fired", metadata: ["count": "\(claimed)"]) }
+            if claimed > 0 { logger.debug("reminders fired", metadata: ["count": .stringConvertible(claimed)]) }
         }
     }
 

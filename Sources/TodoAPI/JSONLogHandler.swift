@@ -37,7 +37,7 @@ public struct JSONLogHandler: LogHandler {
             line.append(",")
             line.appendString(key)
             line.append(":")
-            line.appendString(Self.text(value))
+            Self.append(value, to: &line)
         }
         line.append("}\n")
         line.bytes.withUnsafeBytes { buffer in
@@ -50,10 +50,41 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    private static func text(_ value: Logger.MetadataValue) -> String {
+    /// Numbers and booleans logged as values (`.stringConvertible(count)`) stay JSON numbers
+    /// and booleans, so that log queries compare them as such (`duration_ms > 100`); everything
+    /// else is a string, an array or an object.
+    private static func append(_ value: Logger.MetadataValue, to line: inout JSONBytes) {
         switch value {
-        case .string(let text): text
-        default: value.description
+        case .string(let text):
+            line.appendString(text)
+        case .stringConvertible(let convertible):
+            if let literal = jsonLiteral(convertible) { line.appendUnescaped(literal) } else { line.appendString(convertible.description) }
+        case .array(let values):
+            line.append("[")
+            for (index, element) in values.enumerated() {
+                if index > 0 { line.append(",") }
+                append(element, to: &line)
+            }
+            line.append("]")
+        case .dictionary(let values):
+            line.append("{")
+            for (index, (key, element)) in values.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { line.append(",") }
+                line.appendString(key)
+                line.append(":")
+                append(element, to: &line)
+            }
+            line.append("}")
+        }
+    }
+
+    /// The JSON literal of a boolean or a finite number; nil for anything else.
+    static func jsonLiteral(_ value: any CustomStringConvertible & Sendable) -> String? {
+        switch value {
+        case let flag as Bool: flag ? "true" : "false"
+        case let integer as any BinaryInteger: integer.description
+        case let number as Double where number.isFinite: number.description
+        default: nil
         }
     }
 }

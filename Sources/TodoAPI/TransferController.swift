@@ -49,7 +49,7 @@ struct TransferController<Context: AppRequestContext>: Sendable {
         guard let count = try await tasks.importTasks(imported, userID: userID, limit: taskLimit) else {
             throw APIError.unauthorized("the account no longer exists")
         }
-        context.logger.info("imported tasks", metadata: ["count": "\(count)"])
+        context.logger.info("imported tasks", metadata: ["count": .stringConvertible(count)])
         return Imported(imported: count)
     }
 }

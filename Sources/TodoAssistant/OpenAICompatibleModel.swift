@@ -51,7 +51,7 @@ public struct OpenAICompatibleModel: ChatModel {
                     throw ProviderError(description: "the model provider answered \(status): \(String(buffer: payload).prefix(300))")
                 }
                 retryAfter = headers.first(name: "Retry-After").flatMap(Int.init).map { .seconds(min($0, 30)) }
-                logger.warning("model provider busy", metadata: ["status": "\(status)", "attempt": "\(attempt)"])
+                logger.warning("model provider busy", metadata: ["status": .stringConvertible(status), "attempt": .stringConvertible(attempt)])
             } catch let error as ProviderError {
                 throw error
             } catch where Task.isCancelled {
@@ -59,7 +59,7 @@ public struct OpenAICompatibleModel: ChatModel {
                 throw CancellationError()
             } catch {
                 retryAfter = nil
-                logger.warning("model provider unreachable", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                logger.warning("model provider unreachable", metadata: ["error": "\(error)", "attempt": .stringConvertible(attempt)])
                 if attempt == configuration.attempts { throw ProviderError(description: "the model provider is unreachable") }
             }
             if attempt < configuration.attempts {

@@ -1,10 +1,9 @@
 extension Duration {
-    /// Milliseconds with two decimals ("12.34"), as the access logs of every role print them;
-    /// integer arithmetic, no Foundation formatting on the request path.
-    public var millisecondsText: String {
+    /// Milliseconds to two decimals (12.34), as the access logs of every role write them (a JSON
+    /// number); integer arithmetic up to the one division.
+    public var loggedMilliseconds: Double {
         let microseconds = components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
-        let hundredths = microseconds / 10 % 100
-        return "\(microseconds / 1000).\(hundredths < 10 ? "0" : "")\(hundredths)"
+        return Double(microseconds / 10) / 100
     }
 
     /// Whole milliseconds.

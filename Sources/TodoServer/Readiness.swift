@@ -31,7 +31,7 @@ struct DrainGate: Service {
     func run() async throws {
         try? await gracefulShutdown()
         readiness.startDraining()
-        logger.info("draining", metadata: ["delay_seconds": "\(delay.components.seconds)"])
+        logger.info("draining", metadata: ["delay_seconds": .stringConvertible(delay.components.seconds)])
         try? await Task.sleep(for: delay)
     }
 }

@@ -39,7 +39,7 @@ public struct RequestLogMiddleware<Context: RequestLogContext>: RouterMiddleware
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
                 "status": .stringConvertible(response.status.code),
-                "duration_ms": .string((ContinuousClock.now - start).millisecondsText),
+                "duration_ms": .stringConvertible((ContinuousClock.now - start).loggedMilliseconds),
             ])
         }
         return response

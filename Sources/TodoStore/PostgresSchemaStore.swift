@@ -47,7 +47,7 @@ struct PostgresSchemaStore: SchemaStore {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error
             }
-            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            logger.info("applied migration", metadata: ["version": .stringConvertible(migration.version), "name": "\(migration.name)"])
         }
     }
 

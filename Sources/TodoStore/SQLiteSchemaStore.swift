@@ -26,7 +26,7 @@ struct SQLiteSchemaStore: SchemaStore {
                     _ = try await writer.query(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                         [.integer(migration.version), .text(migration.name), .integer(Int(Timestamp.now().millisecondsSinceEpoch))])
-                    logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                    logger.info("applied migration", metadata: ["version": .stringConvertible(migration.version), "name": "\(migration.name)"])
                 }
                 _ = try await writer.query("COMMIT")
             } catch {

@@ -109,7 +109,7 @@ struct Migrate: AsyncParsableCommand {
             if let service = opened.service { tasks.addTask { try await service.run() } }
             try await opened.storage.schema.migrate(logger: logger)
             let version = try await opened.storage.schema.appliedSchemaVersion()
-            logger.info("schema up to date", metadata: ["version": "\(version)", "database": "\(database.location.redacted)"])
+            logger.info("schema up to date", metadata: ["version": .stringConvertible(version), "database": "\(database.location.redacted)"])
             tasks.cancelAll()
         }
         await opened.close()

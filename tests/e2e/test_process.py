@@ -86,7 +86,11 @@ def test_logs_are_json_lines_with_request_ids_and_no_secrets(start):
     lines = [json.loads(line) for line in server.output().splitlines() if line.strip()]
     assert all({"time", "level", "message"} <= set(line) for line in lines)
     access = [line for line in lines if line.get("request_id") == "trace-me-42"]
-    assert access and access[0]["status"] == "200" and access[0]["path"] == "/api/me/tasks"
+    assert access and access[0]["status"] == 200 and access[0]["path"] == "/api/me/tasks"
+    # Numbers stay numbers: log queries compare them (duration_ms > 100).
+    assert isinstance(access[0]["duration_ms"], float) and access[0]["duration_ms"] >= 0
+    migrated = [line for line in lines if line["message"] == "applied migration"]
+    assert migrated and isinstance(migrated[0]["version"], int), migrated
     text = server.output()
     for secret in (password, SECRET, user.token):
         assert secret not in text
