@@ -39,7 +39,9 @@ struct AdminController<Context: AppRequestContext>: Sendable {
             sessions.forget(userID: id)
         }
         if let admin, try await accounts.setAdmin(admin, userID: id) { account.user.admin = admin }
-        context.logger.info("account changed by an admin", metadata: ["account_id": "\(id)", "disabled": .stringConvertible(account.disabled), "admin": .stringConvertible(account.user.admin)])
+        context.logger.info("account changed by an admin", metadata: [
+            "account_id": "\(id)", "disabled": .stringConvertible(account.disabled), "admin": .stringConvertible(account.user.admin),
+        ])
         return AccountInfo(account)
     }
 
