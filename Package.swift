@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", exact: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-configuration.git", exact: "1.4.0", traits: ["JSON", "CommandLineArguments"]),
+        .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
     ],
     targets: [
         // Domain: types, validation, query model. No I/O.
@@ -182,6 +184,25 @@ let package = Package(
                 .embedInCode("Static/icon.svg"),
             ]
         ),
+        // Settings: the layers (flags, environment, config file, .env), the typed reads with their
+        // checks, each role's configuration, and the catalog README's table is printed from.
+        .target(
+            name: "TodoSettings",
+            dependencies: [
+                "TodoAPI",
+                "TodoAssistant",
+                "TodoCore",
+                "TodoMail",
+                "TodoMCP",
+                "TodoServer",
+                "TodoStore",
+                "TodoWeb",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The executable: subcommands, configuration, wiring.
         .executableTarget(
             name: "todo",
@@ -194,6 +215,7 @@ let package = Package(
                 "TodoWeb",
                 "TodoAssistant",
                 "TodoServer",
+                "TodoSettings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -214,6 +236,7 @@ let package = Package(
             ],
             path: "Tests/TodoTestSupport"),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
+        .testTarget(name: "TodoSettingsTests", dependencies: ["TodoSettings", "TodoCore"]),
         .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
         .testTarget(
             name: "TodoMailTests",

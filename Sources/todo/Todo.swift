@@ -8,6 +8,7 @@ import TodoMCP
 import TodoWeb
 import TodoCore
 import TodoServer
+import TodoSettings
 import TodoStore
 
 @main
@@ -15,9 +16,12 @@ struct Todo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "todo",
         abstract: "A multi-user Todo system: REST API, web UI and MCP server in one binary.",
-        discussion: "Every setting is an environment variable; see the README's Configuration section.",
+        discussion: "Every setting is an environment variable, a flag and a config-file key; see README's Configuration section, or todo config.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, API.self, Web.self, MCPServe.self, Migrate.self, Export.self, Import.self, UserCommand.self, Healthcheck.self])
+        subcommands: [
+            Serve.self, API.self, Web.self, MCPServe.self, Migrate.self, Export.self, Import.self, UserCommand.self, ConfigCommand.self,
+            Healthcheck.self,
+        ])
 }
 
 /// Runs the backend (and, for `todo serve`, the other roles' `companions`) until SIGTERM/SIGINT,
@@ -40,33 +44,18 @@ func runBackend(
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run every role in one process on SQLite: the laptop default, no set-up needed.")
+        abstract: "Run every role in one process on SQLite: the laptop default, no set-up needed.",
+        discussion: "Reads ./.env too, under the environment.")
+
+    @OptionGroup var options: SettingsOptions
 
     func run() async throws {
-        let environment = Environment()
-        let common = try CommonSettings(environment, defaultLogFormat: .text)
+        let configuration = try ServeConfiguration(try await options.reader(dotEnv: true))
+        let common = configuration.common, api = configuration.api, mcp = configuration.mcp, web = configuration.web
         common.bootstrapLogging()
-        var configuration = try APIConfiguration(
-            environment, defaultHost: "127.0.0.1", generatedSecret: { try persistentSecret(in: common.dataDirectory) })
-        configuration.firstAccountIsAdmin = true
-        let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
         let logger = Logger(label: "todo")
-        let backendURL = "http://127.0.0.1:\(configuration.port)"
-        var mcp = try MCPConfiguration(environment, defaultHost: configuration.host, backendURL: backendURL)
-        mcp.port = try environment.integer("MCP_PORT", default: 8001, range: 0...65535)
-        configuration.assistant.mcpURL = environment.string("MCP_URL") ?? "http://127.0.0.1:\(mcp.port)/mcp"
-        var web = try WebConfiguration(environment, defaultHost: configuration.host)
-        web.port = try environment.integer("WEB_PORT", default: 3000, range: 0...65535)
-        web.backendURL = backendURL
-        // One machine: the addresses it serves are its public URLs, unless set.
-        let host = configuration.host
-        let publicHost = ["0.0.0.0", "::"].contains(host) ? "localhost" : host.contains(":") ? "[\(host)]" : host
-        mcp.publicURL = mcp.publicURL ?? "http://\(publicHost):\(mcp.port)"
-        mcp.webURL = mcp.webURL ?? "http://\(publicHost):\(web.port)"
-        configuration.publicWebURL = configuration.publicWebURL ?? mcp.webURL
         logger.info("todo is running: open http://\(web.host == "0.0.0.0" ? "127.0.0.1" : web.host):\(web.port)", metadata: [
-            "api": "http://\(configuration.host):\(configuration.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp",
-            "data": "\(common.dataDirectory)",
+            "api": "http://\(api.host):\(api.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp", "data": "\(common.dataDirectory)",
         ])
         // One process, one readiness: the web UI and the MCP server drain with the backend.
         let readiness = Readiness(startedUp: false)
@@ -75,7 +64,7 @@ struct Serve: AsyncParsableCommand {
             try await buildWebApplication(web, readiness: readiness, server: common.httpServer, logger: logger),
         ]
         try await runBackend(
-            configuration, database: database, common: common, readiness: readiness, companions: companions, logger: logger)
+            api, database: configuration.database, common: common, readiness: readiness, companions: companions, logger: logger)
     }
 }
 
@@ -83,14 +72,13 @@ struct API: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "api", abstract: "Run the backend REST API (port 8000).")
 
+    @OptionGroup var options: SettingsOptions
+
     func run() async throws {
-        let environment = Environment()
-        let common = try CommonSettings(environment, defaultLogFormat: .json)
-        common.bootstrapLogging()
-        let configuration = try APIConfiguration(environment, defaultHost: "0.0.0.0")
-        try configuration.checkMailSettings()
-        let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
-        try await runBackend(configuration, database: database, common: common, logger: Logger(label: "todo.api"))
+        let configuration = try APIRoleConfiguration(try await options.reader(dotEnv: false))
+        configuration.common.bootstrapLogging()
+        try await runBackend(
+            configuration.api, database: configuration.database, common: configuration.common, logger: Logger(label: "todo.api"))
     }
 }
 
@@ -98,12 +86,13 @@ struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply pending database migrations and exit (safe to run from several places at once).")
 
+    @OptionGroup var options: SettingsOptions
+
     func run() async throws {
-        let environment = Environment()
-        let common = try CommonSettings(environment, defaultLogFormat: .json)
-        common.bootstrapLogging()
+        let configuration = try MigrateConfiguration(try await options.reader(dotEnv: true))
+        let database = configuration.database
+        configuration.common.bootstrapLogging()
         let logger = Logger(label: "todo.migrate")
-        let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
         let opened = try await database.open(logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             if let service = opened.service { tasks.addTask { try await service.run() } }

@@ -3,16 +3,22 @@ import Foundation
 import Logging
 import TodoAPI
 import TodoCore
+import TodoSettings
 import TodoStore
+
+/// The settings of the commands that work on the database directly: the environment over
+/// `TODO_CONFIG_FILE` over `./.env`, as `todo serve` reads them, so both open the same database.
+func operatorSettings() async throws -> SettingsReader {
+    SettingsReader(try await SettingsSources.resolve(dotEnv: true))
+}
 
 /// Opens the configured database, runs `body` with it (the PostgreSQL pool running alongside),
 /// and closes it. For commands that work on the database directly.
 func withDatabase<T: Sendable>(label: String, _ body: @escaping @Sendable (Storage, Logger) async throws -> T) async throws -> T {
-    let environment = Environment()
-    let common = try CommonSettings(environment, defaultLogFormat: .text)
-    common.bootstrapLogging()
+    let configuration = try MigrateConfiguration(try await operatorSettings(), defaultLogFormat: .text)
+    let database = configuration.database
+    configuration.common.bootstrapLogging()
     let logger = Logger(label: label)
-    let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)
     let opened = try await database.open(logger: logger)
     // Closed whether the body succeeds or not: an unknown e-mail is an answer, not a crash.
     do {
@@ -85,7 +91,7 @@ struct Import: AsyncParsableCommand {
         let email = try Credentials.normalizedEmail(self.email)
         let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
         let json = try JSONDecoder().decode(JSONValue.self, from: data)
-        let limit = try Environment().tasksPerUserLimit()
+        let limit = try await operatorSettings().tasksPerUserLimit()
         let count = try await withDatabase(label: "todo.import") { storage, _ in
             guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
             let tasks = try TaskExport.tasks(from: json, userID: account.user.id, now: .now())

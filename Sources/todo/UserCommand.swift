@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TodoAPI
 import TodoCore
+import TodoSettings
 import TodoStore
 
 /// `todo user …`: operators manage accounts on the configured database (`DATABASE_URL`), with
@@ -23,7 +24,7 @@ struct UserCommand: AsyncParsableCommand {
             let email = try Credentials.normalizedEmail(self.email)
             let name = try Credentials.normalizedName(self.name)
             let password = try readPassword()
-            let hash = try await PasswordHasher(cost: try passwordHashCost()).hash(password)
+            let hash = try await PasswordHasher(cost: try await passwordHashCost()).hash(password)
             let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
             let grant: AdminGrant = admin ? .yes : .no
             let creation = try await withDatabase(label: "todo.user") { storage, _ in
@@ -108,7 +109,7 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             let email = try Credentials.normalizedEmail(self.email)
             if link { return try await printLink(email) }
-            let hash = try await PasswordHasher(cost: try passwordHashCost()).hash(try readPassword())
+            let hash = try await PasswordHasher(cost: try await passwordHashCost()).hash(try readPassword())
             let revoke = revokeApiTokens
             try await withDatabase(label: "todo.user") { storage, _ in
                 let id = try await account(email, in: storage).id
@@ -122,7 +123,7 @@ struct UserCommand: AsyncParsableCommand {
         /// The link goes to standard output, for the operator to pass on (it is a password
         /// for 30 minutes: send it the way you would send one).
         private func printLink(_ email: String) async throws {
-            let webURL = try Environment().publicWebURL()
+            let webURL = try await operatorSettings().publicWebURL()
             let link = try await withDatabase(label: "todo.user") { storage, _ in
                 let links = PasswordResetLinks(store: storage.passwordResets, webURL: webURL)
                 guard let link = try await links.make(for: try await account(email, in: storage).id) else {
@@ -143,7 +144,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let email = try Credentials.normalizedEmail(self.email)
-            let webURL = try Environment().url("PUBLIC_WEB_URL")
+            let webURL = try await operatorSettings().url("PUBLIC_WEB_URL")
             let token = try await withDatabase(label: "todo.user") { storage, _ in
                 guard try await storage.accounts.credentials(email: email) == nil else {
                     throw ValidationError("an account with the e-mail \(email) exists already")
@@ -203,6 +204,6 @@ private func readPassword() throws -> String {
 }
 
 /// `PASSWORD_HASH_COST`, as the API reads it.
-private func passwordHashCost() throws -> UInt8 {
-    UInt8(try Environment().integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
+private func passwordHashCost() async throws -> UInt8 {
+    UInt8(try await operatorSettings().integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
 }

@@ -24,7 +24,7 @@ def free_port() -> int:
 class TodoProcess:
     """One `todo <role>` process on 127.0.0.1 with its output captured to a file."""
 
-    def __init__(self, role: str, env: dict[str, str], log_path: Path):
+    def __init__(self, role: str, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()):
         self.role = role
         self.port = int(env.get("PORT") or free_port())
         self.base = f"http://127.0.0.1:{self.port}"
@@ -39,7 +39,9 @@ class TodoProcess:
         self.log_path = log_path
         self.log = open(log_path, "ab")
         self.started = time.monotonic()
-        self.process = subprocess.Popen([str(BINARY), role], env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+        # In the test's directory: `todo serve` reads a `.env` where it runs, and the repository's is not for tests.
+        self.process = subprocess.Popen(
+            [str(BINARY), role, *args], env=full_env, stdout=self.log, stderr=subprocess.STDOUT, cwd=log_path.parent)
 
     def wait_ready(self, timeout: float = 20.0) -> float:
         """Seconds from exec until /readyz answered 200."""

@@ -1,6 +1,7 @@
 """The `todo` binary as an operator runs it: configuration, start-up, logs, shutdown."""
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -9,7 +10,7 @@ import time
 
 import requests
 
-from server import BINARY, SECRET, Client, free_port
+from server import BINARY, SECRET, Client, TodoProcess, free_port
 
 
 def run_todo(*args, env=None, timeout=20):
@@ -171,3 +172,47 @@ def test_healthcheck_subcommand_reports_status(start):
     assert run_todo("healthcheck", f"{server.base}/healthz").returncode == 0
     assert run_todo("healthcheck", f"{server.base}/nope").returncode == 1
     assert run_todo("healthcheck", f"http://127.0.0.1:{free_port()}/healthz").returncode != 0
+
+
+def test_serve_reads_dot_env_under_the_environment_and_flags_over_both(tmp_path):
+    api, web, mcp, flagged = free_port(), free_port(), free_port(), free_port()
+    (tmp_path / ".env").write_text(f"PORT={api}\nWEB_PORT={web}\nMCP_PORT={mcp}\nSIGNUP=closed\nPASSWORD_HASH_COST=4\n")
+    env = {"TODO_DATA_DIR": str(tmp_path / "data"), "SIGNUP": "invite", "HOST": "127.0.0.1"}
+    server = TodoProcess("serve", env, tmp_path / "serve.log", args=("--port", str(flagged)))
+    try:
+        server.base = f"http://127.0.0.1:{flagged}"  # the flag, not .env's PORT
+        server.wait_ready()
+        signup = requests.post(server.base + "/api/auth/signup", json={"email": "a@example.com", "password": "a long password"}, timeout=5)
+        assert signup.status_code == 403 and signup.json()["error"]["code"] == "invitation_required", "the environment wins over .env"
+        assert requests.get(f"http://127.0.0.1:{web}/healthz", timeout=5).status_code == 200, ".env's WEB_PORT"
+        assert requests.get(f"http://127.0.0.1:{mcp}/healthz", timeout=5).status_code == 200, ".env's MCP_PORT"
+    finally:
+        server.stop()
+
+
+def test_config_prints_each_settings_source_and_hides_secrets(tmp_path):
+    (tmp_path / ".env").write_text("LLM_API_KEY=sk-dotenv-0123\nSIGNUP=closed\n")
+    (tmp_path / "todo.json").write_text(json.dumps({"database": {"pool": {"size": 30}}, "log.level": "debug"}))
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": "postgres://todo:hunter2@db.internal/todo", "LOG_LEVEL": "warning"}
+    result = subprocess.run([str(BINARY), "config", "--config-file", "todo.json", "--signup", "invite"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0, result.stderr
+    rows = {name: rest for name, *rest in (re.split(r"\s{2,}", line) for line in result.stdout.splitlines()[1:])}
+    assert rows["DATABASE_URL"] == ["postgres://todo:redacted@db.internal/todo", "environment"]
+    assert rows["DATABASE_POOL_SIZE"] == ["30", "config file todo.json"]
+    assert rows["LOG_LEVEL"] == ["warning", "environment"], "the environment wins over the file"
+    assert rows["SIGNUP"] == ["invite", "flag --signup"], "a flag wins over .env"
+    assert rows["LLM_API_KEY"] == ["(secret, 14 characters)", ".env"]
+    assert rows["AUTH_SECRET"][1].startswith("generated"), rows["AUTH_SECRET"]
+    assert "hunter2" not in result.stdout and "sk-dotenv" not in result.stdout
+    assert not (tmp_path / "data").exists(), "todo config changes nothing: no secret is generated"
+
+
+def test_config_and_the_roles_stop_on_the_same_bad_setting_whatever_its_layer(tmp_path):
+    (tmp_path / "bad.json").write_text(json.dumps({"database.pool.size": 0}))
+    env = {"PATH": os.environ.get("PATH", ""), "AUTH_SECRET": SECRET, "TODO_CONFIG_FILE": str(tmp_path / "bad.json")}
+    for args in (["config", "--role", "api"], ["api"]):
+        result = subprocess.run([str(BINARY), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=20)
+        assert result.returncode == 1 and "DATABASE_POOL_SIZE must be a whole number from 1 to 500, got '0'" in result.stderr, result.stderr
+    typo = subprocess.run([str(BINARY), "api", "--databse-pool-size", "4"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=20)
+    assert typo.returncode != 0 and "unknown setting --databse-pool-size" in typo.stderr, typo.stderr

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TodoCore
+
+@testable import TodoSettings
+
+@Suite struct SettingsSourcesTests {
+    private func resolve(
+        flags: [String] = [], file: String? = nil, dotEnv: String? = nil, environment: [String: String] = [:]
+    ) async throws -> [String: ResolvedValue] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("settings-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configFile: String?
+        if let file {
+            configFile = directory.appendingPathComponent("config.json").path
+            try file.write(toFile: configFile!, atomically: true, encoding: .utf8)
+        }
+        if let dotEnv { try dotEnv.write(to: directory.appendingPathComponent(".env"), atomically: true, encoding: .utf8) }
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(directory.path)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        return try await SettingsSources.resolve(flags: flags, configFile: configFile, dotEnv: dotEnv != nil, environment: environment)
+    }
+
+    @Test func flagsWinOverTheEnvironmentWhichWinsOverTheFileWhichWinsOverDotEnv() async throws {
+        let values = try await resolve(
+            flags: ["--database-pool-size", "40"],
+            file: #"{"database": {"pool": {"size": 30}, "timeout.seconds": 7}, "log.level": "debug", "access.log": false}"#,
+            dotEnv: "DATABASE_POOL_SIZE=10\nDATABASE_TIMEOUT_SECONDS=9\nLOG_LEVEL=error\nSIGNUP=closed\n",
+            environment: ["DATABASE_POOL_SIZE": "20", "LOG_LEVEL": "warning"])
+        #expect(values["DATABASE_POOL_SIZE"] == ResolvedValue(text: "40", source: .flag))
+        #expect(values["LOG_LEVEL"] == ResolvedValue(text: "warning", source: .environment))
+        #expect(values["DATABASE_TIMEOUT_SECONDS"]?.text == "7")
+        // The file's booleans read as numbers (swift-configuration's JSON numbers are one type);
+        // every boolean setting takes 0 and 1.
+        #expect(values["ACCESS_LOG"]?.text == "0")
+        #expect(values["SIGNUP"] == ResolvedValue(text: "closed", source: .dotEnv(".env")))
+        #expect(values["PORT"] == nil)
+    }
+
+    @Test func flagsTakeAnEqualsSignAndABareFlagIsTrue() async throws {
+        let values = try await resolve(flags: ["--access-log", "--port=8080", "--migrate-on-start"])
+        #expect(values["ACCESS_LOG"]?.text == "true")
+        #expect(values["PORT"]?.text == "8080")
+        #expect(values["MIGRATE_ON_START"]?.text == "true")
+    }
+
+    @Test func aMisspeltFlagOrFileKeyStopsTheStart() async throws {
+        let flag = await #expect(throws: ConfigurationError.self) { try await resolve(flags: ["--databse-pool-size", "4"]) }
+        #expect(flag?.description.contains("unknown setting --databse-pool-size") == true)
+        let stray = await #expect(throws: ConfigurationError.self) { try await resolve(flags: ["8080"]) }
+        #expect(stray?.description.contains("unexpected argument '8080'") == true)
+        let key = await #expect(throws: ConfigurationError.self) { try await resolve(file: #"{"database": {"pol": {"size": 3}}}"#) }
+        #expect(key?.description.contains("DATABASE_POL_SIZE") == true)
+        await #expect(throws: ConfigurationError.self) { try await resolve(file: "[1, 2]") }
+        await #expect(throws: ConfigurationError.self) { try await resolve(file: #"{"port": [1, 2]}"#) }
+    }
+
+    @Test func theConfigFileIsNamedByTheEnvironmentOrByDotEnv() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("settings-\(UUID()).json")
+        try #"{"port": 9000}"#.write(to: directory, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let named = try await resolve(environment: ["TODO_CONFIG_FILE": directory.path])
+        #expect(named["PORT"] == ResolvedValue(text: "9000", source: .configFile(directory.path)))
+        let viaDotEnv = try await resolve(dotEnv: "TODO_CONFIG_FILE=\(directory.path)\n")
+        #expect(viaDotEnv["PORT"]?.text == "9000")
+        await #expect(throws: ConfigurationError.self) { try await resolve(environment: ["TODO_CONFIG_FILE": directory.path + ".missing"]) }
+    }
+
+    @Test func anEmptyValueIsUnsetAndFallsThrough() async throws {
+        let values = try await resolve(dotEnv: "PORT=7000\n", environment: ["PORT": ""])
+        #expect(values["PORT"] == ResolvedValue(text: "7000", source: .dotEnv(".env")))
+    }
+}
