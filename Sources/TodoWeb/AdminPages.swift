@@ -8,6 +8,8 @@ import TodoCore
 struct AdminPages: Sendable {
     let client: TodoClient
     let views: Views
+    /// `PUBLIC_WEB_URL`, where invitation links point.
+    let publicURL: String?
 
     struct AdminPage {
         var chrome: Chrome
@@ -65,7 +67,7 @@ struct AdminPages: Sendable {
         let email = context.form.text("email") ?? ""
         do {
             let invitation = try await client.invite(token: token, email: email)
-            let link = origin(of: request, context) + SignUpInvitation.signUpPath(token: invitation.token)
+            let link = PageSupport.siteURL(publicURL: publicURL, request, context) + SignUpInvitation.signUpPath(token: invitation.token)
             return try await page(context, token: token, invitationLink: link, invitationEmail: invitation.email, status: .created)
         } catch TodoClientError.validation(let issues, let message) {
             return try await page(context, token: token, invitationEmail: email, errors: PageSupport.messages(issues, message: message),
@@ -73,11 +75,6 @@ struct AdminPages: Sendable {
         } catch TodoClientError.conflict(let problem) {
             return try await page(context, token: token, invitationEmail: email, errors: [problem.message], status: .conflict)
         }
-    }
-
-    /// This site as the admin's browser reached it: the invitee opens the same address.
-    private func origin(of request: Request, _ context: WebRequestContext) -> String {
-        "\(context.isSecure ? "https" : "http")://\(request.head.authority ?? "localhost")"
     }
 
     private func page(_ context: WebRequestContext, token: String, invitationLink: String? = nil, invitationEmail: String = "",

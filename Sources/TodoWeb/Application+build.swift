@@ -53,7 +53,7 @@ public func buildWebApplication(
     PasswordResetPages(client: client, views: views).addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
     SettingsPages(client: client, views: views).addRoutes(to: pages)
-    AdminPages(client: client, views: views).addRoutes(to: pages)
+    AdminPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)
     ChatPages(client: client, views: views).addRoutes(to: pages)
 
     var app = Application(

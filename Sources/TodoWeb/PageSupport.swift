@@ -29,6 +29,14 @@ extension Request {
 }
 
 enum PageSupport {
+    /// This site's address for links that leave the browser (a mail, an invitation, the single
+    /// sign-on provider's redirect): `PUBLIC_WEB_URL` when set, else the address the request came
+    /// to (`todo serve` on a laptop). No trailing slash.
+    static func siteURL(publicURL: String?, _ request: Request, _ context: WebRequestContext) -> String {
+        let base = publicURL ?? ((context.isSecure ? "https://" : "http://") + (request.head.authority ?? "localhost"))
+        return base.hasSuffix("/") ? String(base.dropLast()) : base
+    }
+
     /// A path on this site to go to after a form, never another site: only a path of printable,
     /// non-space ASCII that parses with no scheme and no host. Browsers drop tabs and newlines
     /// and read `\` as `/`, so `/\t/evil.example` and `/\\evil.example` would leave the site.

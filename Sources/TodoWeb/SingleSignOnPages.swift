@@ -117,11 +117,9 @@ extension AuthPages {
         page("login", context, title: "Log in", email: "", name: "", next: "/", errors: [message], status: status)
     }
 
-    /// Where the provider sends the browser back: under `PUBLIC_WEB_URL` when set, else under
-    /// the address this request came to (`todo serve` on a laptop).
+    /// Where the provider sends the browser back.
     func callbackURL(_ request: Request, _ context: WebRequestContext) -> String {
-        let base = publicURL ?? ((context.isSecure ? "https://" : "http://") + (request.head.authority ?? "localhost"))
-        return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/auth/oidc/callback"
+        PageSupport.siteURL(publicURL: publicURL, request, context) + "/auth/oidc/callback"
     }
 
     /// The authorization request's parameters, every character but RFC 3986's unreserved ones escaped.
