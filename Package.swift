@@ -93,6 +93,7 @@ let package = Package(
                 "TodoStore",
                 "TodoAssistant",
                 "TodoMail",
+                "TodoCalendar",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -203,6 +204,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // iCalendar (RFC 5545): the calendar feed now, CalDAV next.
+        .target(name: "TodoCalendar", dependencies: ["TodoCore"]),
         // The executable: subcommands, configuration, wiring.
         .executableTarget(
             name: "todo",
@@ -236,6 +239,7 @@ let package = Package(
             ],
             path: "Tests/TodoTestSupport"),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
+        .testTarget(name: "TodoCalendarTests", dependencies: ["TodoCalendar", "TodoCore"]),
         .testTarget(name: "TodoSettingsTests", dependencies: ["TodoSettings", "TodoCore"]),
         .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
         .testTarget(

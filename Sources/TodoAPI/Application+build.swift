@@ -92,6 +92,9 @@ func buildRouter(
     ) { token in
         (try? await authenticator.authenticate(token)) != nil
     }.addRoutes(to: user)
+    CalendarFeedController(
+        accounts: storage.accounts, tasks: storage.tasks, authSecret: configuration.authSecret, publicWebURL: configuration.publicWebURL
+    ).addRoutes(user: user, public: router)
     ChatController(
         conversations: storage.conversations, attempts: storage.attempts, body: body, configuration: configuration.assistant,
         http: assistantHTTP, logger: logger).addRoutes(to: user)

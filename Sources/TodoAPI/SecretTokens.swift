@@ -10,8 +10,7 @@ public enum SecretTokens {
     public static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return Data(bytes).base64URLEncodedString()
     }
 
     public static func hash(_ secret: String) -> String {
@@ -28,5 +27,18 @@ public enum Invitations {
         let invitation = SignUpInvitation(email: email, invitedBy: invitedBy, createdAt: .now())
         try await accounts.createInvitation(invitation, tokenHash: SecretTokens.hash(token))
         return (token, invitation)
+    }
+}
+
+extension Data {
+    /// Base64url without padding, as in JWTs.
+    init?(base64URLEncoded text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+
+    func base64URLEncodedString() -> String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

@@ -285,6 +285,20 @@ public struct TodoClient: Sendable {
         let _: Empty = try await send(.DELETE, "/api/tokens/\(Self.pathSegment(id))", token: token).value
     }
 
+    // MARK: Calendar feed
+
+    /// The secret URL of the caller's calendar feed: absolute when the backend knows the web UI's
+    /// address (`PUBLIC_WEB_URL`), else a path on it.
+    public func calendarFeedURL(token: String) async throws -> String {
+        let answer: FeedURL = try await send(.GET, "/api/me/feed-url", token: token).value
+        return answer.url
+    }
+
+    /// Revokes the feed's URL; the next `calendarFeedURL` is a new one.
+    public func revokeCalendarFeed(token: String) async throws {
+        let _: Empty = try await send(.DELETE, "/api/me/feed-url", token: token).value
+    }
+
     // MARK: Import, export, chat
 
     /// The caller's tasks as a `todo-export` document, as the backend streams it: the document
@@ -360,6 +374,10 @@ public struct TodoClient: Sendable {
     // MARK: Transport
 
     struct Empty: Decodable {}
+
+    struct FeedURL: Decodable {
+        var url: String
+    }
 
     struct TokenList: Decodable {
         var items: [TokenSummary]

@@ -34,6 +34,10 @@ public protocol AccountStore: Sendable {
     /// sessions, password resets, conversations and their messages, events.
     func deleteUser(id: UserID) async throws -> Bool
     func setAdmin(_ admin: Bool, userID: UserID) async throws -> Bool
+    /// The number the calendar feed's URL is signed with; nil for no such account or a disabled one.
+    func calendarFeedGeneration(userID: UserID) async throws -> Int?
+    /// Increments it, so that the feed's URL so far stops working; false for no such account.
+    func revokeCalendarFeed(userID: UserID) async throws -> Bool
 
     // MARK: Invitations
 

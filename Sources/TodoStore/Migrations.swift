@@ -245,6 +245,10 @@ enum Migrations {
                                    autovacuum_vacuum_scale_factor = 0.05)
             """,
         ]),
+        // The calendar feed's URL carries a MAC of this number: revoking the URL increments it.
+        Migration(version: 12, name: "calendar feed generation", statements: [
+            "ALTER TABLE users ADD COLUMN feed_generation integer NOT NULL DEFAULT 0",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -428,5 +432,8 @@ enum Migrations {
         ]),
         // SQLite keeps no statistics unless ANALYZE runs; its planner assumes fixed table sizes.
         Migration(version: 11, name: "tasks analysed sooner", statements: []),
+        Migration(version: 12, name: "calendar feed generation", statements: [
+            "ALTER TABLE users ADD COLUMN feed_generation INTEGER NOT NULL DEFAULT 0",
+        ]),
     ]
 }

@@ -131,6 +131,17 @@ struct PostgresAccountStore: AccountStore {
         try await database.write("UPDATE users SET admin = \(admin) WHERE id = \(userID) RETURNING id", PostgresDatabase.hasRows)
     }
 
+    func calendarFeedGeneration(userID: UserID) async throws -> Int? {
+        try await database.query("SELECT feed_generation FROM users WHERE id = \(userID) AND NOT disabled") { rows in
+            for try await generation in rows.decode(Int.self) { return generation }
+            return nil
+        }
+    }
+
+    func revokeCalendarFeed(userID: UserID) async throws -> Bool {
+        try await database.write("UPDATE users SET feed_generation = feed_generation + 1 WHERE id = \(userID) RETURNING id", PostgresDatabase.hasRows)
+    }
+
     func createInvitation(_ invitation: SignUpInvitation, tokenHash: String) async throws {
         _ = try await database.write(
             """

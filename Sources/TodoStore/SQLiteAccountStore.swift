@@ -117,6 +117,15 @@ struct SQLiteAccountStore: AccountStore {
         try await !database.write("UPDATE users SET admin = ?1 WHERE id = ?2 RETURNING id", [.integer(admin ? 1 : 0), .text(userID)]).isEmpty
     }
 
+    func calendarFeedGeneration(userID: UserID) async throws -> Int? {
+        let rows = try await database.read("SELECT feed_generation FROM users WHERE id = ?1 AND disabled = 0", [.text(userID)])
+        return rows.first?.column("feed_generation")?.integer
+    }
+
+    func revokeCalendarFeed(userID: UserID) async throws -> Bool {
+        try await !database.write("UPDATE users SET feed_generation = feed_generation + 1 WHERE id = ?1 RETURNING id", [.text(userID)]).isEmpty
+    }
+
     func createInvitation(_ invitation: SignUpInvitation, tokenHash: String) async throws {
         _ = try await database.write(
             """

@@ -67,7 +67,7 @@ struct AdminPages: Sendable {
         let email = context.form.text("email") ?? ""
         do {
             let invitation = try await client.invite(token: token, email: email)
-            let link = PageSupport.siteURL(publicURL: publicURL, request, context) + SignUpInvitation.signUpPath(token: invitation.token)
+            let link = PageSupport.siteURL(publicURL: publicURL, context) + SignUpInvitation.signUpPath(token: invitation.token)
             return try await page(context, token: token, invitationLink: link, invitationEmail: invitation.email, status: .created)
         } catch TodoClientError.validation(let issues, let message) {
             return try await page(context, token: token, invitationEmail: email, errors: PageSupport.messages(issues, message: message),

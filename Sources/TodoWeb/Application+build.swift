@@ -52,7 +52,7 @@ public func buildWebApplication(
         .addRoutes(to: pages)
     PasswordResetPages(client: client, views: views).addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
-    SettingsPages(client: client, views: views).addRoutes(to: pages)
+    SettingsPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)
     AdminPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)
     ChatPages(client: client, views: views).addRoutes(to: pages)
 

@@ -32,9 +32,14 @@ enum PageSupport {
     /// This site's address for links that leave the browser (a mail, an invitation, the single
     /// sign-on provider's redirect): `PUBLIC_WEB_URL` when set, else the address the request came
     /// to (`todo serve` on a laptop). No trailing slash.
-    static func siteURL(publicURL: String?, _ request: Request, _ context: WebRequestContext) -> String {
-        let base = publicURL ?? ((context.isSecure ? "https://" : "http://") + (request.head.authority ?? "localhost"))
+    static func siteURL(publicURL: String?, _ context: WebRequestContext) -> String {
+        let base = publicURL ?? ((context.isSecure ? "https://" : "http://") + (context.authority ?? "localhost"))
         return base.hasSuffix("/") ? String(base.dropLast()) : base
+    }
+
+    /// A link the backend gave: a path is on this site.
+    static func absolute(_ link: String, publicURL: String?, _ context: WebRequestContext) -> String {
+        link.hasPrefix("/") ? siteURL(publicURL: publicURL, context) + link : link
     }
 
     /// A path on this site to go to after a form, never another site: only a path of printable,

@@ -66,6 +66,7 @@ struct SessionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        context.authority = request.head.authority
         switch cookieSecure {
         case .always: context.isSecure = true
         case .never: context.isSecure = false

@@ -8,6 +8,8 @@ import TodoCore
 struct SettingsPages: Sendable {
     let client: TodoClient
     let views: Views
+    /// `PUBLIC_WEB_URL`, which completes the calendar feed's address when the backend gives a path.
+    let publicURL: String?
 
     struct SettingsPage {
         var chrome: Chrome
@@ -19,6 +21,7 @@ struct SettingsPages: Sendable {
         var errors: [String]
         var hasErrors: Bool
         var expiryOptions: [Option]
+        var calendarFeedURL: String
     }
 
     struct TokenRow {
@@ -48,6 +51,7 @@ struct SettingsPages: Sendable {
         router.get("settings", use: show)
         router.post("settings/tokens", use: createToken)
         router.post("settings/tokens/:token_id/delete", use: revokeToken)
+        router.post("settings/calendar-feed/revoke", use: revokeCalendarFeed)
         router.post("settings/sessions/:session_id/delete", use: endSession)
         router.post("settings/sessions/sign-out-everywhere", use: signOutEverywhere)
         router.post("settings/password", use: changePassword)
@@ -81,6 +85,13 @@ struct SettingsPages: Sendable {
 
     @Sendable func revokeToken(_ request: Request, context: WebRequestContext) async throws -> Response {
         try await remove("token_id", context, then: "/settings#tokens") { try await client.revokeToken(token: $0, id: $1) }
+    }
+
+    /// A new address for the calendar feed; the old one stops working at once.
+    @Sendable func revokeCalendarFeed(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        try await client.revokeCalendarFeed(token: token)
+        return try await page(context, token: token, notices: ["The calendar feed has a new address: subscribe to it again. The old one no longer works."])
     }
 
     @Sendable func endSession(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -182,6 +193,7 @@ struct SettingsPages: Sendable {
               status: HTTPResponse.Status = .ok) async throws -> Response {
         async let user = client.me(token: token)
         async let sessions = client.listSessions(token: token)
+        async let feedURL = client.calendarFeedURL(token: token)
         let tokens = try await client.listTokens(token: token)
         let now = Timestamp.now()
         let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
@@ -198,7 +210,8 @@ struct SettingsPages: Sendable {
         let model = SettingsPage(
             chrome: views.chrome(context, title: "Settings", user: try await user, section: "settings"),
             tokens: rows, hasTokens: !rows.isEmpty, sessions: sessionRows, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
-            expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") })
+            expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") },
+            calendarFeedURL: PageSupport.absolute(try await feedURL, publicURL: publicURL, context))
         return views.page("settings", model, status: status)
     }
 }

@@ -68,7 +68,7 @@ extension AuthPages {
         let flow = SingleSignOnFlow.begin(next: PageSupport.localPath(query["next"]))
         let provider = try await client.singleSignOnStart()
         let parameters = [
-            ("response_type", "code"), ("client_id", provider.clientID), ("redirect_uri", callbackURL(request, context)),
+            ("response_type", "code"), ("client_id", provider.clientID), ("redirect_uri", callbackURL(context)),
             ("scope", provider.scope), ("state", flow.state), ("nonce", flow.nonce),
             ("code_challenge", flow.challenge), ("code_challenge_method", "S256"),
         ]
@@ -101,7 +101,7 @@ extension AuthPages {
         guard let code = query["code"], !code.isEmpty else { return failed(context, "The provider sent no code. Try again.", status: .badRequest) }
         do {
             let session = try await client.signInWithProvider(
-                code: code, verifier: flow.verifier, redirectURI: callbackURL(request, context), nonce: flow.nonce, for: request.browser(context))
+                code: code, verifier: flow.verifier, redirectURI: callbackURL(context), nonce: flow.nonce, for: request.browser(context))
             return start(session, context: context, then: flow.next)
         } catch TodoClientError.validation(_, let message) {
             context.logger.warning("single sign-on refused", metadata: ["reason": .string(message)])
@@ -118,8 +118,8 @@ extension AuthPages {
     }
 
     /// Where the provider sends the browser back.
-    func callbackURL(_ request: Request, _ context: WebRequestContext) -> String {
-        PageSupport.siteURL(publicURL: publicURL, request, context) + "/auth/oidc/callback"
+    func callbackURL(_ context: WebRequestContext) -> String {
+        PageSupport.siteURL(publicURL: publicURL, context) + "/auth/oidc/callback"
     }
 
     /// The authorization request's parameters, every character but RFC 3986's unreserved ones escaped.

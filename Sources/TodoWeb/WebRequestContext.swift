@@ -13,6 +13,8 @@ public struct WebRequestContext: RequestLogContext {
     var csrfToken = ""
     /// Whether the browser reached us over HTTPS (directly or through a proxy that says so).
     var isSecure = false
+    /// The address the browser asked for (`Host`), for links when `PUBLIC_WEB_URL` is unset.
+    var authority: String?
     /// The user's time zone (a cookie set by the page's script); UTC without one.
     var timeZone = TimeZone(identifier: "UTC")!
     /// The decoded body of a form POST, read (and its CSRF token checked) by `FormMiddleware`.

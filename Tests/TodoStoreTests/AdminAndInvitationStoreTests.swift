@@ -97,4 +97,20 @@ import TodoStore
             #expect(try await storage.accounts.createUser(invited, passwordHash: "x", admin: .no, invitation: .token(hash: "a-\(admin.id)")) == .invitationInvalid)
         }
     }
+
+    @Test(arguments: backends)
+    func revokingTheCalendarFeedMovesItsGenerationOnAndADisabledAccountHasNone(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = Self.newUser()
+            #expect(try await storage.accounts.createUser(user, passwordHash: "x", admin: .no, invitation: nil) == .created(user))
+            #expect(try await storage.accounts.calendarFeedGeneration(userID: user.id) == 0)
+            #expect(try await storage.accounts.revokeCalendarFeed(userID: user.id))
+            #expect(try await storage.accounts.calendarFeedGeneration(userID: user.id) == 1)
+            #expect(try await storage.accounts.setDisabled(true, userID: user.id))
+            #expect(try await storage.accounts.calendarFeedGeneration(userID: user.id) == nil)
+            #expect(try await storage.accounts.calendarFeedGeneration(userID: "nobody") == nil)
+            let revokedNobody = try await storage.accounts.revokeCalendarFeed(userID: "nobody")
+            #expect(!revokedNobody)
+        }
+    }
 }

@@ -20,7 +20,7 @@ def is_no_such_route(response: requests.Response) -> bool:
     except (ValueError, KeyError, TypeError):
         return False
     return error["code"] in ("not_found", "method_not_allowed") and error["message"] not in (
-        "no such task", "no such conversation")
+        "no such task", "no such conversation", "no such calendar feed")
 
 
 def concrete(template: str) -> str:

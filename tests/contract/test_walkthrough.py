@@ -858,6 +858,41 @@ def without_ids(tasks: list[dict]) -> list[dict]:
     return [{k: v for k, v in task.items() if k != "id"} for task in tasks]
 
 
+def test_calendar_feed_is_a_secret_url_that_calendar_apps_read_and_its_owner_revokes(api):
+    import icalendar
+
+    jill, kim = sign_up(api), sign_up(api)
+    create(api, jill, title="Pay rent, then call; Ann", description="line one\nline two", priority="high", tags=["home", "a;b"],
+           due_at="2030-05-01T10:00:00+02:00", remind_at="2030-05-01T07:00:00Z")
+    create(api, jill, title="No due date")
+    done = create(api, jill, title="Done", due_at="2030-01-01T00:00:00Z")
+    api.patch(f"/api/{jill.id}/tasks/{done['id']}/complete", token=jill.token, expect=200)
+    url = api.get(f"/api/{jill.id}/feed-url", token=jill.token, expect=200).json()["url"]
+    assert url.startswith(f"/api/feed/{jill.id}.") and url.endswith(".ics")
+    api.get(f"/api/{jill.id}/feed-url", expect=401)
+    api.get(f"/api/{jill.id}/feed-url", token=kim.token, expect=403)
+
+    feed = api.get(url, expect=200)  # no sign-in: the URL is the credential
+    assert feed.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    calendar = icalendar.Calendar.from_ical(feed.content)
+    events = list(calendar.walk("VEVENT"))
+    assert [str(event["SUMMARY"]) for event in events] == ["Pay rent, then call; Ann"], "open tasks with a due date only"
+    event = events[0]
+    assert event.decoded("DTSTART").isoformat() == "2030-05-01T08:00:00+00:00"
+    assert str(event["DESCRIPTION"]) == "line one\nline two"
+    assert [str(category) for category in event["CATEGORIES"].cats] == ["home", "a;b"]
+    assert int(event["PRIORITY"]) == 1
+    assert [alarm.decoded("TRIGGER").isoformat() for alarm in event.walk("VALARM")] == ["2030-05-01T07:00:00+00:00"]
+
+    api.delete(f"/api/{jill.id}/feed-url", token=jill.token, expect=204)
+    api.delete(f"/api/{jill.id}/feed-url", expect=401)
+    api.delete(f"/api/{jill.id}/feed-url", token=kim.token, expect=403)
+    assert api.get(url, expect=404).json()["error"]["code"] == "not_found"
+    renewed = api.get("/api/me/feed-url", token=jill.token, expect=200).json()["url"]
+    assert renewed != url
+    api.get(renewed, expect=200)
+
+
 def test_export_and_import_round_trip(api):
     henry, ivy = sign_up(api), sign_up(api)
     assert api.get("/api/me/export", token=henry.token, expect=200).json()["tasks"] == []
