@@ -59,6 +59,8 @@ public struct APIError: Error, Sendable {
     }
 
     static let forbidden = APIError(.forbidden, code: "forbidden", message: "this resource belongs to another user")
+    /// `PASSWORD_LOGIN=false`: log-in, sign-up and resets with a password.
+    static let passwordLoginDisabled = APIError(.forbidden, code: "password_login_disabled", message: "this server signs in only through single sign-on")
     static let taskNotFound = APIError(.notFound, code: "not_found", message: "no such task")
     static let preconditionFailed = APIError(
         .preconditionFailed, code: "precondition_failed", message: "the task was changed since the version in If-Match")

@@ -76,7 +76,8 @@ func buildRouter(
         to: router.group("api/admin").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     PasswordResetController(
         resets: storage.passwordResets, sessions: sessions, hasher: hasher, body: body,
-        mailer: ResetMailer(configuration, accounts: storage.accounts, resets: storage.passwordResets, attempts: storage.attempts)
+        mailer: ResetMailer(configuration, accounts: storage.accounts, resets: storage.passwordResets, attempts: storage.attempts),
+        passwordLogin: configuration.passwordLogin
     ).addRoutes(to: router.group("api/auth"))
     TokenController(accounts: storage.accounts, body: body).addRoutes(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))

@@ -203,9 +203,7 @@ struct AuthController<Context: AppRequestContext>: Sendable {
     }
 
     private func requirePasswordLogin() throws {
-        guard passwordLogin else {
-            throw APIError(.forbidden, code: "password_login_disabled", message: "this server signs in only through single sign-on")
-        }
+        guard passwordLogin else { throw APIError.passwordLoginDisabled }
     }
 
     /// A new log-in session and its access token.

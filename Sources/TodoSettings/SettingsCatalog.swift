@@ -107,8 +107,8 @@ public enum SettingsCatalog {
         Setting(
             ["PASSWORD_LOGIN"], default: "`true`",
             meaning: """
-                `false`: no log-in or sign-up with a password (403 `password_login_disabled`, and the web UI shows only the single sign-on \
-                button); only with `OIDC_ISSUER`, else the start stops. Personal tokens keep working
+                `false`: no log-in, sign-up or password reset with a password (403 `password_login_disabled`, and the web UI shows only the \
+                single sign-on button); only with `OIDC_ISSUER`, else the start stops. Personal tokens keep working
                 """),
         Setting(
             ["SIGNUP_ADDRESS_LIMIT"], default: "`10`",

@@ -50,7 +50,7 @@ public func buildWebApplication(
     AuthPages(client: client, views: views, sessionLifetime: sessionLifetime, signUpPolicy: configuration.signUp,
               singleSignOnName: configuration.singleSignOnName, passwordLogin: configuration.passwordLogin, publicURL: configuration.publicURL)
         .addRoutes(to: pages)
-    PasswordResetPages(client: client, views: views).addRoutes(to: pages)
+    PasswordResetPages(client: client, views: views, passwordLogin: configuration.passwordLogin).addRoutes(to: pages)
     TaskPages(client: client, views: views).addRoutes(to: pages)
     SettingsPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)
     AdminPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)

@@ -7,6 +7,8 @@ import TodoCore
 struct PasswordResetPages: Sendable {
     let client: TodoClient
     let views: Views
+    /// `PASSWORD_LOGIN`: when off, there is no password to reset, and each page says so.
+    let passwordLogin: Bool
 
     /// The model of both forms: the e-mail asked for, or the link's token.
     struct FormPage {
@@ -18,10 +20,23 @@ struct PasswordResetPages: Sendable {
     }
 
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
+        guard passwordLogin else {
+            for path in ["forgot", "reset"] {
+                router.get(RouterPath(path), use: noPasswords)
+                router.post(RouterPath(path), use: noPasswords)
+            }
+            return
+        }
         router.get("forgot", use: showForgot)
         router.post("forgot", use: forgot)
         router.get("reset", use: showReset)
         router.post("reset", use: reset)
+    }
+
+    @Sendable func noPasswords(_ request: Request, context: WebRequestContext) async throws -> Response {
+        var response = message(context, heading: "No passwords here", "This site signs in only through single sign-on: there is no password to reset.")
+        response.status = .forbidden
+        return response
     }
 
     @Sendable func showForgot(_ request: Request, context: WebRequestContext) async throws -> Response {

@@ -1303,6 +1303,9 @@ UNPROVOKABLE_BY_OPERATION = {
     ("GET", "/api/auth/oidc", "502"),
     ("POST", "/api/auth/oidc", "404"),
     ("POST", "/api/auth/oidc", "502"),
+    # Need a server with PASSWORD_LOGIN=false (so with single sign-on): tests/e2e/test_single_sign_on.py.
+    ("POST", "/api/auth/forgot", "403"),
+    ("POST", "/api/auth/reset", "403"),
 }
 
 

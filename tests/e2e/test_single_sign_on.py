@@ -172,13 +172,18 @@ def test_by_invitation_single_sign_on_makes_an_account_only_for_an_invited_email
 def test_password_login_off_leaves_only_single_sign_on(start, provider):
     api, web = start_stack(start, provider.issuer, PASSWORD_LOGIN="false")
     for route, body in (("/api/auth/login", {"email": "a@example.com", "password": "whatever1"}),
-                        ("/api/auth/signup", {"email": "a@example.com", "password": "whatever1"})):
+                        ("/api/auth/signup", {"email": "a@example.com", "password": "whatever1"}),
+                        ("/api/auth/forgot", {"email": "a@example.com"}),
+                        ("/api/auth/reset", {"token": "x" * 43, "new_password": "whatever1"})):
         refused = requests.post(api.base + route, json=body, timeout=10)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "password_login_disabled", route
     login = requests.get(web.base + "/login", timeout=10)
     assert "Sign in with Mock ID" in login.text
     assert 'id="login-form"' not in login.text and 'type="password"' not in login.text and "/signup" not in login.text
     assert requests.get(web.base + "/signup", timeout=10).status_code == 403
+    for page in ("/forgot", "/reset?token=x"):
+        answer = requests.get(web.base + page, timeout=10)
+        assert answer.status_code == 403 and "no password to reset" in answer.text, page
     email = new_email()
     provider.add_user("only-sso", email)
     browser, answer = browser_sign_in(web, provider, "only-sso")
