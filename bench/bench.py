@@ -837,16 +837,22 @@ def check_statements(db, backend: Backend, accounts: list[dict]) -> dict:
         connection.close()
 
     report: dict = {"requests": STATEMENT_CHECK_REQUESTS, "workloads": {}}
+    n = STATEMENT_CHECK_REQUESTS
     for workload, counts in found.items():
         per_request, amortised, problems = {}, {}, []
         for statement, count in counts.items():
             rule = next((r for r in AMORTISED_STATEMENTS if re.search(r[0], statement)), None)
             if rule:
                 amortised[statement] = {"count": count, "why": rule[1]}
-                if count >= STATEMENT_CHECK_REQUESTS and not rule[2]:
+                if count >= n and not rule[2]:
                     problems.append(f"sent once per request, expected less often: {statement}")
+            elif count >= n:
+                per_request[statement] = count / n
+            elif count * 2 >= n:
+                problems.append(f"sent {count} times in {n} requests (some requests only?): {statement}")
             else:
-                per_request[statement] = count / STATEMENT_CHECK_REQUESTS
+                # The server's own timers (event poll, reminders, pruning) land in the window now and then.
+                amortised[statement] = {"count": count, "why": "not per request: a background task's, or occasional"}
         expected: dict[str, float] = {}
         for statement in script_statements((PGBENCH_DIR / f"{workload}.sql").read_text()):
             expected[statement] = expected.get(statement, 0) + 1
