@@ -978,8 +978,8 @@ def run_configuration(label: str, args, binary: Path, db, work: Path, data_path:
             for workload, found in config["statement_check"]["workloads"].items():
                 for problem in found["problems"]:
                     log(f"[{label}] statement check, {workload}: {problem}")
-            log(f"[{label}] statement check: the pgbench scripts send "
-                + ("what the API sends" if config["statement_check"]["ok"] else "NOT what the API sends"))
+            log(f"[{label}] statement check: the pgbench scripts "
+                + ("send what the API sends" if config["statement_check"]["ok"] else "do NOT send what the API sends"))
         if args.warmup > 0:
             run_wrk("list50", backend, db, data_path, work, args.warmup, args.threads, min(args.connections, 16))
         for workload in args.workloads:
