@@ -4,7 +4,9 @@
 It starts its own database (a throw-away PostgreSQL with the stock configuration, or a SQLite
 file) and the backend (`todo api`) on 127.0.0.1, seeds users and tasks through the API, runs wrk
 on each workload, samples CPU time of the backend, the database and wrk, and writes
-bench/results/<date>-<mode>.{json,md} and a row per configuration in bench/RESULTS.md.
+bench/results/<date>-<mode>.{json,md} and a row per configuration in bench/RESULTS.md. On
+PostgreSQL each workload is followed by pgbench with the statements the API sends for it
+(bench/pgbench/), for the API's rate as a fraction of the database's alone.
 
 Only the Python standard library is used.
 """
