@@ -1428,7 +1428,8 @@ def main() -> int:
     binary = pinned
     db = Postgres(work) if args.mode == "postgres" else SQLiteDB(work)
     if args.pgbench and not (db.bin / "pgbench").exists():
-        raise SystemExit(f"pgbench not found beside the PostgreSQL server (apt-get install -y postgresql-contrib), "
+        shutil.rmtree(work, ignore_errors=True)
+        raise SystemExit("pgbench not found beside the PostgreSQL server (apt-get install -y postgresql-contrib), "
                          "or run with --no-pgbench")
     interrupted = False
     failed_run = False
