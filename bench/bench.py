@@ -155,7 +155,8 @@ def busy_processes(exclude: set[int], seconds: float = 1.0, threshold: float = 0
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
             except OSError:
                 cmd = comm
-            others.append({"pid": pid, "comm": comm, "cores": round(used, 2), "cmd": cmd[:120]})
+            # The program's name only: arguments hold other sessions' paths, not for committed reports.
+            others.append({"pid": pid, "comm": comm, "cores": round(used, 2), "cmd": Path(cmd.split(" ", 1)[0]).name})
     others.sort(key=lambda p: -p["cores"])
     return round(cores_busy, 2), others[:6]
 
@@ -181,7 +182,8 @@ def wait_for_builds(args, exclude: set[int] | None = None) -> None:
 
 def swift_builds_running() -> list[str]:
     result = subprocess.run(["pgrep", "-fa", "swift-build"], capture_output=True, text=True)
-    return [line[:160] for line in result.stdout.splitlines() if line.strip()]
+    # "pid program": the arguments hold other sessions' paths, not for committed reports.
+    return [f"{line.split()[0]} {Path(line.split()[1]).name}" for line in result.stdout.splitlines() if len(line.split()) > 1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -584,7 +586,8 @@ def run_wrk(workload: str, backend: Backend, db, data_path: Path, work: Path, du
     seconds = result["duration_us"] / 1e6
     per_request = 1000 / CLK_TCK / max(1, result["requests"])  # clock ticks -> ms per request
     return {
-        "command": " ".join(command),
+        # Paths relative to the repository: no machine paths in the committed reports.
+        "command": " ".join(command).replace(f"{REPO_DIR}/", ""),
         "requests": result["requests"],
         "rps": round(result["requests"] / seconds, 1),
         "mb_per_s": round(result["bytes"] / seconds / 1e6, 2),
@@ -711,8 +714,10 @@ def run_pgbench(workload: str, db, backend: Backend, accounts: list[dict], tasks
     transactions = int(processed)
     per_transaction = 1000 / CLK_TCK / transactions  # clock ticks -> ms per transaction
     ncpu = os.cpu_count() or 1
+    # No machine paths in the committed reports: the temporary directory is <tmp>.
+    shown = ["pgbench"] + command[1:command.index("-D")] + ["-D", "...", "-f", f"{workload}-<user>.sql@1", "...", "bench"]
     return {
-        "command": " ".join(command[:command.index("-D")]) + f" -D ... -f {workload}-<user>.sql@1 ... bench",
+        "command": " ".join(shown).replace(str(work), "<tmp>"),
         "clients": clients,
         "transactions": transactions,
         "tps": round(tps, 1),
@@ -729,7 +734,7 @@ def run_pgbench(workload: str, db, backend: Backend, accounts: list[dict], tasks
             "pgbench": round((usage.ru_utime + usage.ru_stime) / elapsed, 2),
             "machine_busy": round((busy_after - busy_before) / max(1, total_after - total_before) * ncpu, 2),
         },
-        "output": output,
+        "output": output.replace(str(work), "<tmp>"),
     }
 
 
