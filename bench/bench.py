@@ -4,7 +4,9 @@
 It starts its own database (a throw-away PostgreSQL with the stock configuration, or a SQLite
 file) and the backend (`todo api`) on 127.0.0.1, seeds users and tasks through the API, runs wrk
 on each workload, samples CPU time of the backend, the database and wrk, and writes
-bench/results/<date>-<mode>.{json,md} and a row per configuration in bench/RESULTS.md.
+bench/results/<date>-<mode>.{json,md} and a row per configuration in bench/RESULTS.md. On
+PostgreSQL each workload is followed by pgbench with the statements the API sends for it
+(bench/pgbench/), for the API's rate as a fraction of the database's alone.
 
 Only the Python standard library is used.
 """
@@ -27,7 +29,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -154,7 +155,8 @@ def busy_processes(exclude: set[int], seconds: float = 1.0, threshold: float = 0
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
             except OSError:
                 cmd = comm
-            others.append({"pid": pid, "comm": comm, "cores": round(used, 2), "cmd": cmd[:120]})
+            # The program's name only: arguments hold other sessions' paths, not for committed reports.
+            others.append({"pid": pid, "comm": comm, "cores": round(used, 2), "cmd": Path(cmd.split(" ", 1)[0]).name})
     others.sort(key=lambda p: -p["cores"])
     return round(cores_busy, 2), others[:6]
 
@@ -180,7 +182,8 @@ def wait_for_builds(args, exclude: set[int] | None = None) -> None:
 
 def swift_builds_running() -> list[str]:
     result = subprocess.run(["pgrep", "-fa", "swift-build"], capture_output=True, text=True)
-    return [line[:160] for line in result.stdout.splitlines() if line.strip()]
+    # "pid program": the arguments hold other sessions' paths, not for committed reports.
+    return [f"{line.split()[0]} {Path(line.split()[1]).name}" for line in result.stdout.splitlines() if len(line.split()) > 1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,7 +484,7 @@ def task_body(rng: random.Random) -> dict:
     return body
 
 
-def seed(backend: Backend, users: int, tasks_per_user: int, workers: int) -> dict:
+def seed(backend: Backend, users: int, tasks_per_user: int) -> dict:
     """Signs up `users` accounts and creates their tasks through the API; returns tokens and ids."""
     stamp = f"{int(time.time())}-{os.getpid()}"
     started = time.monotonic()
@@ -498,25 +501,23 @@ def seed(backend: Backend, users: int, tasks_per_user: int, workers: int) -> dic
         accounts = list(pool.map(sign_up, range(users)))
     signup_seconds = time.monotonic() - started
 
-    jobs = [(u, i) for i in range(tasks_per_user) for u in range(users)]
-    lock = threading.Lock()
-    local = threading.local()
-
-    def create(job: tuple[int, int]) -> None:
-        u, i = job
-        rng = random.Random(u * 100_003 + i)
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection("127.0.0.1", backend.port, timeout=60)
-        status, data = backend.request("POST", "/api/me/tasks", task_body(rng), accounts[u]["token"], local.connection)
-        if status != 201:
-            raise RuntimeError(f"create answered {status}: {data[:300]!r}")
-        with lock:
-            accounts[u]["tasks"].append(int(json.loads(data)["id"]))
-
+    # One client, round-robin over the users: nothing else inserts meanwhile, so user u's i-th
+    # task gets the id first + i * users + u (checked below). The tasks of a user are spread over
+    # the table as they would be with many users at once, and pgbench's get_one draws a random
+    # own task from that pattern (bench/pgbench/get_one.sql: pgbench cannot pick from a list).
+    connection = http.client.HTTPConnection("127.0.0.1", backend.port, timeout=60)
     task_started = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(create, jobs):
-            pass
+    for i in range(tasks_per_user):
+        for u in range(users):
+            rng = random.Random(u * 100_003 + i)
+            status, data = backend.request("POST", "/api/me/tasks", task_body(rng), accounts[u]["token"], connection)
+            if status != 201:
+                raise RuntimeError(f"create answered {status}: {data[:300]!r}")
+            accounts[u]["tasks"].append(int(json.loads(data)["id"]))
+    connection.close()
+    first = accounts[0]["tasks"][0]
+    round_robin = all(task == first + i * users + u for u, account in enumerate(accounts)
+                      for i, task in enumerate(account["tasks"]))
     task_seconds = time.monotonic() - task_started
     # The size of one list50 answer, for the record.
     status, data = backend.request("GET", "/api/me/tasks?limit=50", token=accounts[0]["token"])
@@ -525,6 +526,7 @@ def seed(backend: Backend, users: int, tasks_per_user: int, workers: int) -> dic
         "signup_seconds": round(signup_seconds, 2),
         "tasks_seconds": round(task_seconds, 2),
         "tasks_per_second": round(users * tasks_per_user / max(task_seconds, 1e-9)),
+        "round_robin_ids": round_robin,
         "list50_bytes": len(data),
         "list50_items": len(json.loads(data)["items"]) if status == 200 else None,
     }
@@ -582,8 +584,10 @@ def run_wrk(workload: str, backend: Backend, db, data_path: Path, work: Path, du
     errors = result["errors"]
     lat = result["latency_us"]
     seconds = result["duration_us"] / 1e6
+    per_request = 1000 / CLK_TCK / max(1, result["requests"])  # clock ticks -> ms per request
     return {
-        "command": " ".join(command),
+        # Paths relative to the repository: no machine paths in the committed reports.
+        "command": " ".join(command).replace(f"{REPO_DIR}/", ""),
         "requests": result["requests"],
         "rps": round(result["requests"] / seconds, 1),
         "mb_per_s": round(result["bytes"] / seconds / 1e6, 2),
@@ -600,8 +604,276 @@ def run_wrk(workload: str, backend: Backend, db, data_path: Path, work: Path, du
             "machine_busy": round(machine_busy, 2),
             "machine_capacity": ncpu,
         },
+        # CPU time per request in ms (utime+stime over the workload / requests wrk completed).
+        "cpu_ms_per_request": {
+            "backend": round((backend_after - backend_before) * per_request, 4),
+            "database": round((db_after - db_before) * per_request, 4) if db.kind == "postgres" else None,
+            "wrk": round((usage.ru_utime + usage.ru_stime) * 1000 / max(1, result["requests"]), 4),
+        },
         "wrk_output": output,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL alone: pgbench with the API's statements (bench/pgbench/*.sql)
+#
+# Absolute req/s move with the machine; the API's rate as a fraction of what the same database,
+# on the same data and in the same run, does with the same statements and no API in between
+# does not (much). pgbench runs them prepared (-M prepared, as the API's hot paths are), with 2
+# threads, at each of --pgbench-clients.
+
+PGBENCH_DIR = BENCH_DIR / "pgbench"
+# The variables of a script that differ per user: bench.py runs one copy of a script per user.
+PER_USER_VARIABLES = ("user_id", "first_task")
+# What pgbench's create binds for the values wrk's bodies vary (bench/pgbench/create.sql).
+PGBENCH_CREATE_VALUES = {
+    "title": "Review quarterly report",
+    "description": "Draft proposal, then book flights.",
+    "tags": "{home,work}",
+    "due_at": "2026-12-24T09:30:00Z",
+    "now": "now",
+}
+# pgbench takes at most 128 scripts (-f) per run.
+PGBENCH_MAX_SCRIPTS = 128
+
+
+def pgbench_arguments(workload: str, accounts: list[dict], tasks_per_user: int, directory: Path) -> list[str]:
+    """The -D and -f arguments for `workload`: one copy of its script per user, each copy with
+    that user's variables renamed (`:user_id` -> `:user_id_3`), all of equal weight, so that
+    pgbench draws a random user for every transaction as wrk does for every request."""
+    if len(accounts) > PGBENCH_MAX_SCRIPTS:
+        raise SystemExit(f"pgbench takes at most {PGBENCH_MAX_SCRIPTS} scripts: seed at most that many users")
+    template = (PGBENCH_DIR / f"{workload}.sql").read_text()
+    directory.mkdir(exist_ok=True)
+    arguments = ["-D", f"users={len(accounts)}", "-D", f"tasks_per_user={tasks_per_user}"]
+    arguments += [a for name, value in PGBENCH_CREATE_VALUES.items() for a in ("-D", f"{name}={value}")]
+    pattern = re.compile(r"(?<!:):(" + "|".join(PER_USER_VARIABLES) + r")\b")
+    for n, account in enumerate(accounts):
+        script = directory / f"{workload}-{n}.sql"
+        script.write_text(pattern.sub(lambda m: f":{m.group(1)}_{n}", template))
+        arguments += ["-D", f"user_id_{n}={account['id']}", "-D", f"first_task_{n}={account['tasks'][0]}",
+                      "-f", f"{script}@1"]
+    return arguments
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def run_pgbench(workload: str, db, backend: Backend, accounts: list[dict], tasks_per_user: int, work: Path,
+                clients: int, threads: int, duration: int) -> dict:
+    """pgbench with `workload`'s script for `duration` seconds at `clients` connections, with the
+    CPU time of the database's processes and of pgbench over the run. Raises when pgbench fails
+    or a transaction failed."""
+    directory = work / "pgbench"
+    log_prefix = directory / f"log-{workload}-{clients}-{time.monotonic_ns()}"
+    command = [str(db.bin / "pgbench"), "-h", "127.0.0.1", "-p", str(db.port), "-U", "todo", "-n", "-M", "prepared",
+               "-j", str(threads), "-c", str(clients), "-T", str(duration), "-l", f"--log-prefix={log_prefix}",
+               *pgbench_arguments(workload, accounts, tasks_per_user, directory), "bench"]
+    master = db.postmaster_pid()
+    processes_before = len(children_of(master))
+    db_before = db.cpu_ticks()
+    backend_before = cpu_ticks(backend.pid)
+    busy_before, total_before = machine_ticks()
+    started = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - started
+    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    # pgbench's server processes exit after it: wait for them, so that their CPU time is in the
+    # postmaster's total of reaped children rather than lost between two readings.
+    deadline = time.monotonic() + 5
+    while len(children_of(master)) > processes_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    db_after = db.cpu_ticks()
+    backend_after = cpu_ticks(backend.pid)
+    busy_after, total_after = machine_ticks()
+    exit_code = os.waitstatus_to_exitcode(status)
+
+    def number(pattern: str) -> float | None:
+        match = re.search(pattern, output, re.MULTILINE)
+        return float(match.group(1)) if match else None
+
+    processed = number(r"^number of transactions actually processed: (\d+)")
+    failed = number(r"^number of failed transactions: (\d+)") or 0
+    tps = number(r"^tps = ([\d.]+) \(without initial connection time\)")
+    if exit_code != 0 or not processed or tps is None or failed:
+        raise RuntimeError(f"pgbench {workload} -c{clients} failed (exit {exit_code}, {failed:.0f} failed "
+                           f"transactions):\n{' '.join(command)}\n{output}")
+    # Per-transaction log lines: client, transaction, latency (µs), script, epoch s, µs.
+    latencies = []
+    for path in directory.glob(log_prefix.name + ".*"):
+        for line in path.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3:
+                latencies.append(int(fields[2]) / 1000)
+        path.unlink()
+    latencies.sort()
+    transactions = int(processed)
+    per_transaction = 1000 / CLK_TCK / transactions  # clock ticks -> ms per transaction
+    ncpu = os.cpu_count() or 1
+    # No machine paths in the committed reports: the temporary directory is <tmp>.
+    shown = ["pgbench"] + command[1:command.index("-D")] + ["-D", "...", "-f", f"{workload}-<user>.sql@1", "...", "bench"]
+    return {
+        "command": " ".join(shown).replace(str(work), "<tmp>"),
+        "clients": clients,
+        "transactions": transactions,
+        "tps": round(tps, 1),
+        "latency_ms": {"p50": round(percentile(latencies, 0.50), 3), "p99": round(percentile(latencies, 0.99), 3),
+                       "max": round(latencies[-1], 3), "average": number(r"^latency average = ([\d.]+) ms")},
+        "cpu_ms_per_transaction": {
+            "database": round((db_after - db_before) * per_transaction, 4),
+            "pgbench": round((usage.ru_utime + usage.ru_stime) * 1000 / transactions, 4),
+            # The API, idle meanwhile (its pooled connections stay open): should be ~0.
+            "backend_idle": round((backend_after - backend_before) * per_transaction, 4),
+        },
+        "cpu_cores": {
+            "database": round((db_after - db_before) / CLK_TCK / elapsed, 2),
+            "pgbench": round((usage.ru_utime + usage.ru_stime) / elapsed, 2),
+            "machine_busy": round((busy_after - busy_before) / max(1, total_after - total_before) * ncpu, 2),
+        },
+        "output": output.replace(str(work), "<tmp>"),
+    }
+
+
+def pgbench_limit(workload_result: dict) -> dict | None:
+    """The API's rate as a fraction of pgbench's best rate (over the client counts) for the
+    same workload, and the CPU per request of each."""
+    runs = workload_result.get("pgbench")
+    if not runs:
+        return None
+    best = max(runs, key=lambda r: r["tps"])
+    return {
+        "ratio": round(workload_result["rps"] / best["tps"], 4),
+        "by_clients": {str(r["clients"]): round(workload_result["rps"] / r["tps"], 4) for r in runs},
+        "pgbench_tps": best["tps"],
+        "pgbench_clients": best["clients"],
+        "pgbench_p99_ms": best["latency_ms"]["p99"],
+        "api_cpu_ms": workload_result["cpu_ms_per_request"],
+        "pgbench_cpu_ms": best["cpu_ms_per_transaction"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Do the pgbench scripts send what the API sends? (PostgreSQL's log of a few requests)
+
+# Statements the API sends now and then, not per request, with the reason. `per_request_ok`:
+# whether it may appear once per request in the check (NOTIFY is bounded by time, not by
+# requests: sequential creates slower than 20 ms each would send one each).
+AMORTISED_STATEMENTS = [
+    (r"^SELECT s\.id, s\.user_id, .* FROM sessions s JOIN users u",
+     "the access token's session: looked up at most once per session and second (LiveSessions)", False),
+    (r"^UPDATE sessions SET last_used_at",
+     "the session's last use: written at most once a minute (LoginSession.lastUseResolution)", False),
+    (r"^NOTIFY todo_events$", "at most once per 20 ms while tasks change (ChangeAnnouncer)", True),
+]
+STATEMENT_CHECK_REQUESTS = 10
+
+
+def normalise_statement(sql: str) -> str:
+    """A statement's text with whitespace collapsed and every parameter, NULL literal included
+    (pgbench cannot bind NULL), written `?`: the API's `$1` and pgbench's `:user_id` alike."""
+    sql = re.sub(r"\s+", " ", sql).strip().rstrip(";").strip()
+    sql = re.sub(r"\( ", "(", re.sub(r" \)", ")", sql))
+    return re.sub(r"\$\d+|(?<!:):(?!:)[A-Za-z_]\w*|\bNULL\b", "?", sql)
+
+
+def script_statements(text: str) -> list[str]:
+    """The SQL statements of a pgbench script, in order (meta-commands and comment lines left out)."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(("--", "\\"))]
+    return [normalise_statement(s) for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def logged_statements(log_text: str) -> list[str]:
+    """The statements in a slice of PostgreSQL's stderr log with log_statement = all (extended
+    protocol: `execute <name>: ...`; simple: `statement: ...`), continuation lines included."""
+    statements: list[str] = []
+    current: list[str] | None = None
+    for line in log_text.splitlines():
+        if line.startswith("\t") and current is not None:
+            current.append(line[1:])
+            continue
+        if current is not None:
+            statements.append(normalise_statement("\n".join(current)))
+            current = None
+        match = re.match(r"^\S+ \S+ \S+ \[\d+\] LOG:  (?:execute [^:]+|statement): (.*)$", line)
+        if match:
+            current = [match.group(1)]
+    if current is not None:
+        statements.append(normalise_statement("\n".join(current)))
+    return statements
+
+
+def check_statements(db, backend: Backend, accounts: list[dict]) -> dict:
+    """Sends STATEMENT_CHECK_REQUESTS requests of each kind, one after the other, with
+    log_statement = all on the throw-away server, and compares what the API sent per request
+    with the statements of bench/pgbench/<workload>.sql."""
+    account = accounts[0]
+    connection = http.client.HTTPConnection("127.0.0.1", backend.port, timeout=60)
+    requests = {
+        "list50": lambda i: ("GET", "/api/me/tasks?limit=50", None),
+        "get_one": lambda i: ("GET", f"/api/me/tasks/{account['tasks'][i % len(account['tasks'])]}", None),
+        "create": lambda i: ("POST", "/api/me/tasks", task_body(random.Random(i))),
+    }
+    for make in requests.values():  # warm: the session is looked up and cached before the log starts
+        backend.request(*make(0), token=account["token"], connection=connection)
+    log_path = db.dir / "server.log"
+    db.sql("ALTER SYSTEM SET log_statement = 'all'")
+    db.sql("SELECT pg_reload_conf()")
+    time.sleep(0.5)  # every server process reads the new setting before its next statement
+    found: dict[str, dict] = {}
+    try:
+        for workload, make in requests.items():
+            offset = log_path.stat().st_size
+            for i in range(STATEMENT_CHECK_REQUESTS):
+                status, data = backend.request(*make(i), token=account["token"], connection=connection)
+                if status not in (200, 201):
+                    raise RuntimeError(f"statement check: {workload} answered {status}: {data[:300]!r}")
+            with open(log_path, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+            counts: dict[str, int] = {}
+            for statement in logged_statements(text):
+                counts[statement] = counts.get(statement, 0) + 1
+            found[workload] = counts
+    finally:
+        db.sql("ALTER SYSTEM RESET log_statement")
+        db.sql("SELECT pg_reload_conf()")
+        connection.close()
+
+    report: dict = {"requests": STATEMENT_CHECK_REQUESTS, "workloads": {}}
+    n = STATEMENT_CHECK_REQUESTS
+    for workload, counts in found.items():
+        per_request, amortised, problems = {}, {}, []
+        for statement, count in counts.items():
+            rule = next((r for r in AMORTISED_STATEMENTS if re.search(r[0], statement)), None)
+            if rule:
+                amortised[statement] = {"count": count, "why": rule[1]}
+                if count >= n and not rule[2]:
+                    problems.append(f"sent once per request, expected less often: {statement}")
+            elif count >= n:
+                per_request[statement] = count / n
+            elif count * 2 >= n:
+                problems.append(f"sent {count} times in {n} requests (some requests only?): {statement}")
+            else:
+                # The server's own timers (event poll, reminders, pruning) land in the window now and then.
+                amortised[statement] = {"count": count, "why": "not per request: a background task's, or occasional"}
+        expected: dict[str, float] = {}
+        for statement in script_statements((PGBENCH_DIR / f"{workload}.sql").read_text()):
+            expected[statement] = expected.get(statement, 0) + 1
+        for statement in sorted(set(per_request) | set(expected)):
+            sent, scripted = per_request.get(statement, 0), expected.get(statement, 0)
+            if sent != scripted:
+                problems.append(f"the API sends {sent:g} per request, the script {scripted:g}: {statement}")
+        report["workloads"][workload] = {"per_request": per_request, "amortised": amortised, "problems": problems}
+    # mixed.sql: its branches are the three scripts' statements.
+    union = {s for w in requests for s in script_statements((PGBENCH_DIR / f"{w}.sql").read_text())}
+    mixed = set(script_statements((PGBENCH_DIR / "mixed.sql").read_text()))
+    report["workloads"]["mixed"] = {"problems": [f"mixed.sql differs from the other scripts: {s}" for s in sorted(union ^ mixed)]}
+    report["ok"] = not any(w["problems"] for w in report["workloads"].values())
+    return report
 
 
 # Inclusive shares of the backend's CPU samples whose call stack contains a frame matching the pattern.
@@ -697,8 +969,10 @@ def perf_report(perf_data: Path, backend_pid: int, top: int = 45) -> dict:
     }
 
 
-def run_configuration(label: str, args, binary: Path, db, work: Path, data_path: Path, extra_env: dict) -> dict:
-    """Restarts the backend (schema current) with `extra_env` and runs every workload once."""
+def run_configuration(label: str, args, binary: Path, db, work: Path, data_path: Path, extra_env: dict,
+                      accounts: list[dict], check_statements_first: bool = False) -> dict:
+    """Restarts the backend (schema current) with `extra_env` and runs every workload once, each
+    followed by pgbench with the same statements (PostgreSQL, unless --no-pgbench)."""
     backend = Backend(binary, db.url, work, extra_env)
     config: dict = {"label": label, "env": extra_env, "workloads": {}}
     try:
@@ -706,6 +980,13 @@ def run_configuration(label: str, args, binary: Path, db, work: Path, data_path:
         time.sleep(args.settle)
         config["idle_rss"] = rss_mib(backend.pid)
         log(f"[{label}] ready in {config['ready_ms']} ms, idle RSS {config['idle_rss'].get('VmRSS')} MiB")
+        if check_statements_first:
+            config["statement_check"] = check_statements(db, backend, accounts)
+            for workload, found in config["statement_check"]["workloads"].items():
+                for problem in found["problems"]:
+                    log(f"[{label}] statement check, {workload}: {problem}")
+            log(f"[{label}] statement check: the pgbench scripts "
+                + ("send what the API sends" if config["statement_check"]["ok"] else "do NOT send what the API sends"))
         if args.warmup > 0:
             run_wrk("list50", backend, db, data_path, work, args.warmup, args.threads, min(args.connections, 16))
         for workload in args.workloads:
@@ -754,7 +1035,21 @@ def run_configuration(label: str, args, binary: Path, db, work: Path, data_path:
             lat = result["latency_ms"]
             log(f"[{label}] {workload}: {result['rps']:.0f} req/s, p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
                 f"max {lat['max']} ms, non-2xx {result['non_2xx']}, socket errors {result['socket_errors_total']}, "
-                f"cpu {result['cpu_cores']}")
+                f"cpu {result['cpu_cores']}, cpu ms/request {result['cpu_ms_per_request']}")
+            if args.pgbench:
+                # Same database, same data (the creates before it included), right after the API's run.
+                result["pgbench"] = []
+                for clients in args.pgbench_clients:
+                    run = run_pgbench(workload, db, backend, accounts, args.tasks_per_user, work, clients, args.threads,
+                                      args.pgbench_duration)
+                    result["pgbench"].append(run)
+                    log(f"[{label}] {workload}: pgbench -c{clients}: {run['tps']:.0f} tps, p99 {run['latency_ms']['p99']} ms, "
+                        f"cpu ms/transaction {run['cpu_ms_per_transaction']}")
+                limit = result["limit"] = pgbench_limit(result)
+                log(f"[{label}] {workload}: the API ran at {limit['ratio'] * 100:.1f} % of PostgreSQL alone "
+                    f"({result['rps']:.0f} req/s / {limit['pgbench_tps']:.0f} tps at -c{limit['pgbench_clients']}); "
+                    f"database CPU per request {limit['api_cpu_ms']['database']} ms through the API, "
+                    f"{limit['pgbench_cpu_ms']['database']} ms from pgbench; backend {limit['api_cpu_ms']['backend']} ms")
         config["rss_after"] = rss_mib(backend.pid)
     finally:
         backend.stop()
@@ -780,7 +1075,6 @@ def machine_info(binary: Path) -> dict:
     stat = binary.stat()
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
     return {
-        "hostname": platform.node(),
         "kernel": platform.release(),
         "cpu": cpu_model,
         "nproc": os.cpu_count(),
@@ -790,7 +1084,8 @@ def machine_info(binary: Path) -> dict:
         # The newest commit older than the binary: what it was built from (plus the uncommitted changes of then).
         "binary_commit": git("log", "-1", "--format=%h", f"--before={int(stat.st_mtime)}") or "?",
         "dirty_files": len([l for l in git("status", "--porcelain").splitlines() if l.strip()]),
-        "binary": str(binary),
+        # Relative to the repository when inside it: no machine paths in the committed reports.
+        "binary": str(binary.relative_to(REPO_DIR)) if binary.is_relative_to(REPO_DIR) else binary.name,
         "binary_mtime": dt.datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M"),
         "binary_size_mib": round(stat.st_size / 2**20, 1),
         "wrk": wrk_version[0] if wrk_version else "",
@@ -814,6 +1109,10 @@ def check_targets(report: dict) -> list[dict]:
     checks = []
     postgres = report["mode"] == "postgres"
     for config in report["configurations"]:
+        if "statement_check" in config:
+            problems = [p for w in config["statement_check"]["workloads"].values() for p in w["problems"]]
+            checks.append({"what": "the pgbench scripts send the API's statements (bench/pgbench/*.sql)",
+                           "value": f"{len(problems)} differences", "ok": not problems})
         for name, w in config["workloads"].items():
             if postgres and not report["smoke"]:
                 checks.append({"what": f"{config['label']} {name} req/s ≥ {TARGETS[name]:,}", "value": w["rps"],
@@ -834,6 +1133,62 @@ def check_targets(report: dict) -> list[dict]:
             checks.append({"what": f"{config['label']} exec → ready ≤ {TARGET_READY_MS:.0f} ms", "value": config["ready_ms"],
                            "ok": config["ready_ms"] <= TARGET_READY_MS})
     return checks
+
+
+def render_ratios(report: dict) -> list[str]:
+    """The section that leads a report: each workload's rate as a fraction of PostgreSQL alone."""
+    if not report["params"].get("pgbench"):
+        return []
+    p = report["params"]
+    clients = " / ".join(f"-c{c}" for c in p["pgbench_clients"])
+    lines = [
+        "## The API as a fraction of PostgreSQL alone",
+        "",
+        f"CPU: {report['machine']['cpu']} ({report['machine']['nproc']} CPUs). After each wrk workload, on the same "
+        f"database and data, `pgbench -M prepared -j {p['threads']}` ran the statements the API sends for one request of "
+        f"that workload (bench/pgbench/*.sql) for {p['pgbench_duration']} s at {clients} clients, a random seeded user "
+        "per transaction. **ratio** = the API's req/s ÷ pgbench's best tps. CPU is utime+stime from /proc: the "
+        "backend's, and the database's (every PostgreSQL process, exited ones included) per request or transaction. "
+        "p99 is wrk's for the API, pgbench's per-transaction log for pgbench.",
+        "",
+    ]
+    for config in report["configurations"]:
+        rows = [(name, w) for name, w in config["workloads"].items() if w.get("limit")]
+        if not rows:
+            continue
+        lines += [
+            f"{config['label']}:",
+            "",
+            f"| workload | ratio | API req/s | pgbench tps {clients} | API p99 ms | pgbench p99 ms | backend CPU ms/req "
+            "| database CPU ms/req: API / pgbench | pgbench CPU ms/tx |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, w in rows:
+            limit = w["limit"]
+            best = next(r for r in w["pgbench"] if r["clients"] == limit["pgbench_clients"])
+            lines.append(
+                f"| {name} | **{limit['ratio'] * 100:.1f} %** | {fmt(w['rps'])} | "
+                + " / ".join(fmt(r["tps"]) for r in w["pgbench"])
+                + f" | {fmt(w['latency_ms']['p99'], 1)} | {fmt(best['latency_ms']['p99'], 1)} | "
+                f"{limit['api_cpu_ms']['backend']:.3f} | {limit['api_cpu_ms']['database']:.3f} / "
+                f"{limit['pgbench_cpu_ms']['database']:.3f} | {limit['pgbench_cpu_ms']['pgbench']:.3f} |")
+        lines.append("")
+        check = config.get("statement_check")
+        if check:
+            lines.append(f"Statement check ({check['requests']} requests of each kind, one after the other, with "
+                         "`log_statement = all`): " + ("the scripts send what the API sends per request."
+                                                      if check["ok"] else "**the scripts differ from the API**:"))
+            lines.append("")
+            for workload, found in check["workloads"].items():
+                for problem in found["problems"]:
+                    lines.append(f"- {workload}: {problem}")
+                for statement, per in found.get("per_request", {}).items():
+                    lines.append(f"- {workload}, {per:g} per request: `{statement[:110]}{'…' if len(statement) > 110 else ''}`")
+                for statement, seen in found.get("amortised", {}).items():
+                    lines.append(f"- {workload}, {seen['count']} in {check['requests']} requests ({seen['why']}): "
+                                 f"`{statement[:80]}{'…' if len(statement) > 80 else ''}`")
+            lines.append("")
+    return lines
 
 
 def render_markdown(report: dict) -> str:
@@ -862,6 +1217,7 @@ def render_markdown(report: dict) -> str:
         f"{report['first_start']['ready_ms']} ms, RSS {report['first_start']['idle_rss'].get('VmRSS')} MiB.",
         "",
     ]
+    lines += render_ratios(report)
     for config in report["configurations"]:
         env = ", ".join(f"{k}={v}" for k, v in config["env"].items()) or "defaults (ACCESS_LOG=true)"
         lines += [
@@ -933,15 +1289,41 @@ def render_markdown(report: dict) -> str:
     lines += ["## Targets", "", "| check | value | |", "|---|---:|---|"]
     for check in report["checks"]:
         lines.append(f"| {check['what']} | {check['value']} | {verdict(check['ok'])} |")
-    lines += ["", "## wrk output", ""]
+    lines += ["", "## wrk and pgbench output", ""]
     for config in report["configurations"]:
         for name, w in config["workloads"].items():
             lines += [f"<details><summary>{config['label']} {name}</summary>", "", "```", w["command"],
-                      w["wrk_output"].rstrip(), "```", "", "</details>", ""]
+                      w["wrk_output"].rstrip(), "```", ""]
+            for run in w.get("pgbench", []):
+                lines += ["```", run["command"], run["output"].rstrip(), "```", ""]
+            lines += ["</details>", ""]
     return "\n".join(lines) + "\n"
 
 
 ROW_MARKER = "<!-- runs: bench.py appends one row per configuration at the end of this file -->"
+RATIO_MARKER = "<!-- ratio runs: bench.py inserts one row per configuration above this line -->"
+
+
+def ratio_rows(report: dict, relative_result: str) -> list[str]:
+    """Rows of the ratio table at the top of RESULTS.md: per workload the API's share of
+    pgbench's rate, the API's p99 and the backend's CPU per request."""
+    rows = []
+    m = report["machine"]
+    for config in report["configurations"]:
+        cells = []
+        for name in WORKLOADS:
+            w = config["workloads"].get(name)
+            if not w or not w.get("limit"):
+                cells.append("–")
+                continue
+            cells.append(f"**{w['limit']['ratio'] * 100:.1f} %** · {fmt(w['latency_ms']['p99'], 1)} · "
+                         f"{w['limit']['api_cpu_ms']['backend']:.3f}")
+        loads = [w["machine_before"]["loadavg"][0] for w in config["workloads"].values()]
+        rows.append(f"| {report['started']} | {config['env'].get('ACCESS_LOG', 'true')} | "
+                    f"`{m.get('binary_commit', m['commit'])}` | {m['cpu']}, {m['nproc']} CPUs, load "
+                    f"{min(loads) if loads else 0:.1f}–{max(loads) if loads else 0:.1f} | {' | '.join(cells)} | "
+                    f"[{Path(relative_result).name}]({relative_result}) |")
+    return rows
 
 
 def append_rows(report: dict, results_md: Path, relative_result: str) -> None:
@@ -967,7 +1349,11 @@ def append_rows(report: dict, results_md: Path, relative_result: str) -> None:
     text = results_md.read_text() if results_md.exists() else ""
     if ROW_MARKER not in text:
         raise SystemExit(f"{results_md} has no row marker; not appending")
-    results_md.write_text(text.rstrip("\n") + "\n" + "\n".join(rows) + "\n")
+    text = text.rstrip("\n") + "\n" + "\n".join(rows) + "\n"
+    ratios = ratio_rows(report, relative_result)
+    if ratios and RATIO_MARKER in text:
+        text = text.replace(RATIO_MARKER, "\n".join(ratios) + "\n" + RATIO_MARKER)
+    results_md.write_text(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -996,6 +1382,10 @@ def main() -> int:
                         "database counters per request and query plans; adds a profile section; not appended to RESULTS.md")
     parser.add_argument("--quiet-threshold", type=float, default=0.5,
                         help="busy cores (whole machine, 1 s sample) that make a workload wait (0.5)")
+    parser.add_argument("--no-pgbench", dest="pgbench", action="store_false",
+                        help="PostgreSQL: skip pgbench with the API's statements after each workload (and the ratios)")
+    parser.add_argument("--pgbench-clients", default="16,64", help="pgbench connections, one run each (16,64)")
+    parser.add_argument("--pgbench-duration", type=int, help="seconds per pgbench run (the wrk duration; smoke 2)")
     parser.add_argument("--no-record", action="store_true", help="do not write bench/results or bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     args = parser.parse_args()
@@ -1008,6 +1398,9 @@ def main() -> int:
     args.access_log = args.access_log or ("on" if smoke else "both")
     args.warmup = args.warmup if args.warmup is not None else (0 if smoke else 3)
     args.wait_for_builds = args.wait_for_builds if args.wait_for_builds is not None else (0 if smoke else 600)
+    args.pgbench = args.pgbench and args.mode == "postgres"
+    args.pgbench_clients = [int(c) for c in args.pgbench_clients.split(",") if c]
+    args.pgbench_duration = args.pgbench_duration or (2 if smoke else args.duration)
     args.workloads = [w for w in args.workloads.split(",") if w]
     for w in args.workloads:
         if w not in WORKLOADS:
@@ -1025,7 +1418,8 @@ def main() -> int:
         "smoke": smoke,
         "command": "bench/run.sh " + " ".join(sys.argv[1:]),
         "params": {"duration": args.duration, "threads": args.threads, "connections": args.connections,
-                   "warmup": args.warmup},
+                   "warmup": args.warmup, "pgbench": args.pgbench, "pgbench_clients": args.pgbench_clients,
+                   "pgbench_duration": args.pgbench_duration},
         "machine": machine_info(binary),
         "swift_builds_at_start": swift_builds_running(),
     }
@@ -1038,6 +1432,10 @@ def main() -> int:
     shutil.copy2(binary, pinned)
     binary = pinned
     db = Postgres(work) if args.mode == "postgres" else SQLiteDB(work)
+    if args.pgbench and not (db.bin / "pgbench").exists():
+        shutil.rmtree(work, ignore_errors=True)
+        raise SystemExit("pgbench not found beside the PostgreSQL server (apt-get install -y postgresql-contrib), "
+                         "or run with --no-pgbench")
     interrupted = False
     failed_run = False
 
@@ -1055,7 +1453,7 @@ def main() -> int:
         ready = first.start("seed")
         report["first_start"] = {"ready_ms": round(ready, 1), "idle_rss": rss_mib(first.pid)}
         log(f"first start (with migrations): ready in {ready:.0f} ms; seeding {args.users} users × {args.tasks_per_user} tasks")
-        seeded = seed(first, args.users, args.tasks_per_user, workers=8)
+        seeded = seed(first, args.users, args.tasks_per_user)
         first.stop()
         if args.analyze:
             # What autovacuum does a minute later on a live server: without statistics the planner
@@ -1076,8 +1474,11 @@ def main() -> int:
             configurations.append(("access-log", {}))
         if args.access_log in ("both", "off"):
             configurations.append(("no-access-log", {"ACCESS_LOG": "false"}))
-        report["configurations"] = [run_configuration(label, args, binary, db, work, data_path, env)
-                                    for label, env in configurations]
+        if args.pgbench and not seeded["round_robin_ids"]:
+            raise RuntimeError("the seeded task ids do not follow first + i * users + u; pgbench's get_one needs them to")
+        report["configurations"] = [run_configuration(label, args, binary, db, work, data_path, env, seeded["accounts"],
+                                                      check_statements_first=args.pgbench and index == 0)
+                                    for index, (label, env) in enumerate(configurations)]
         report["database"]["tasks_at_end"] = db.task_count()
         if args.profile:
             account = seeded["accounts"][0]
@@ -1107,7 +1508,7 @@ def main() -> int:
     report["checks"] = check_targets(report)
     report["elapsed_seconds"] = round(time.monotonic() - run_started, 1)
     failed = [c for c in report["checks"] if not c["ok"]]
-    errors = [c for c in failed if "zero errors" in c["what"] or "committed" in c["what"]]
+    errors = [c for c in failed if "zero errors" in c["what"] or "committed" in c["what"] or "statements" in c["what"]]
     if not args.no_record:
         # Smoke runs (CI) go to bench/out/, which git ignores; full runs are kept in bench/results/.
         results = BENCH_DIR / ("out" if smoke else "results")
@@ -1120,6 +1521,14 @@ def main() -> int:
         log(f"wrote {results.relative_to(REPO_DIR)}/{name}.md and .json" + ("" if smoke or args.profile else "; appended to bench/RESULTS.md"))
     else:
         print(render_markdown(report))
+    for config in report["configurations"]:
+        for name, w in config["workloads"].items():
+            if w.get("limit"):
+                limit = w["limit"]
+                log(f"ratio [{config['label']}] {name}: {limit['ratio'] * 100:.1f} % of PostgreSQL alone "
+                    f"({w['rps']:,.0f} req/s / {limit['pgbench_tps']:,.0f} tps), p99 {w['latency_ms']['p99']} ms; "
+                    f"CPU ms per request: backend {limit['api_cpu_ms']['backend']}, database {limit['api_cpu_ms']['database']} "
+                    f"(pgbench: database {limit['pgbench_cpu_ms']['database']})")
     log(f"done in {report['elapsed_seconds']} s; {len(failed)} of {len(report['checks'])} checks failed")
     for check in failed:
         log(f"  FAILED {check['what']}: {check['value']}")

@@ -95,7 +95,7 @@ def main() -> int:
         db.start()
         backend = bench.Backend(args.bin.absolute(), db.url, work, {})
         backend.start("exp")
-        seeded = bench.seed(backend, 20, 200, workers=8)
+        seeded = bench.seed(backend, 20, 200)
         data = work / "data.lua"
         bench.write_lua_data(seeded["accounts"], data)
 
@@ -125,7 +125,7 @@ def main() -> int:
                     db.recreate_database()
                     backend = bench.Backend(binary, db.url, work, {})
                     backend.start(f"ab{round_number}")
-                    seeded = bench.seed(backend, 20, 200, workers=8)
+                    seeded = bench.seed(backend, 20, 200)
                     bench.write_lua_data(seeded["accounts"], data)
                     db.analyze()
                     for workload in ("list50", "get_one", "create"):

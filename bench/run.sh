@@ -3,10 +3,14 @@
 #
 # usage: bench/run.sh [--sqlite] [--smoke] [bench.py options...]
 #   (no flag)   full run on a throw-away PostgreSQL: 20 users x 200 tasks, wrk -t2 -c64 15 s per
-#               workload, with and without access logs; writes bench/results/ and bench/RESULTS.md
+#               workload, with and without access logs, each workload followed by pgbench with the
+#               API's statements (bench/pgbench/, -M prepared -j2, 16 and 64 clients, 15 s each) for
+#               the ratio API / PostgreSQL alone; writes bench/results/ and bench/RESULTS.md
 #   --sqlite    the same against DATABASE_URL=sqlite://<tmp>/bench.db
-#   --smoke     CI: 3 s per workload, -c16, 4 users x 60 tasks, access log on; exits 1 on any
-#               non-2xx, socket error or uncommitted 201 (results in bench/out/, git-ignored)
+#   --smoke     CI: 3 s per workload, -c16, 4 users x 60 tasks, access log on, pgbench 2 s per
+#               client count; prints the ratios; exits 1 on any non-2xx, socket error, uncommitted
+#               201 or pgbench script that differs from the API's statements, 2 if pgbench fails
+#               (results in bench/out/, git-ignored)
 #   --help-all  every option of bench/bench.py
 #
 # TODO_BIN is the binary to measure (default .build/release/todo, built with
@@ -49,8 +53,10 @@ install_debian() {
 }
 
 command -v wrk >/dev/null || install_debian wrk
-if [[ "$mode" == postgres ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    install_debian postgresql
+# The server, and pgbench of the same version beside it (Debian ships it in postgresql-NN, which
+# postgresql-contrib depends on).
+if [[ "$mode" == postgres ]] && ! ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1; then
+    install_debian postgresql postgresql-contrib
 fi
 
 if [[ -n "${TODO_BIN:-}" ]]; then
