@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -28,6 +28,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", exact: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", exact: "1.7.3"),
+        // Only the OTLP/HTTP exporter: the default traits add gRPC (grpc-swift and its HTTP/2
+        // transport), which the project does not use and which would lengthen every cold build.
+        // Traits are why the manifest needs tools version 6.1.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", exact: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Domain: types, validation, query model. No I/O.
@@ -40,6 +45,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Tracing glue every layer shares without the exporter: the request id in the task's
+        // context (for X-Request-Id on outgoing calls), database spans, the switch that says
+        // whether tracing is on, and the log metadata of the active span.
+        .target(
+            name: "TodoTracing",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
         // What every server role needs: the HTTP server, readiness and graceful shutdown, the
         // request-id, access-log and metrics middleware, /metrics, the HTTP client's shutdown.
         .target(
@@ -47,6 +63,7 @@ let package = Package(
             dependencies: [
                 "TodoCore",
                 "TodoRuntime",
+                "TodoTracing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -56,6 +73,8 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         // Storage: one store protocol per aggregate, SQLite and PostgreSQL implementations, migrations.
@@ -64,6 +83,7 @@ let package = Package(
             dependencies: [
                 "TodoCore",
                 "TodoRuntime",
+                "TodoTracing",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,6 +107,7 @@ let package = Package(
             name: "TodoAPI",
             dependencies: [
                 "TodoCore",
+                "TodoTracing",
                 "TodoServer",
                 "TodoStore",
                 "TodoAssistant",
@@ -111,6 +132,7 @@ let package = Package(
             name: "TodoClient",
             dependencies: [
                 "TodoCore",
+                "TodoTracing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -121,6 +143,7 @@ let package = Package(
             name: "TodoAssistant",
             dependencies: [
                 "TodoCore",
+                "TodoTracing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -135,6 +158,8 @@ let package = Package(
                 "TodoCore",
                 "TodoServer",
                 "TodoClient",
+                "TodoTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -257,6 +282,7 @@ let package = Package(
             dependencies: [
                 "TodoTestSupport",
                 "TodoClient",
+                "TodoTracing",
                 "TodoAPI",
                 "TodoStore",
                 "TodoCore",
@@ -291,6 +317,9 @@ let package = Package(
             name: "TodoMCPTests",
             dependencies: [
                 "TodoMCP",
+                "TodoTracing",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "TodoAssistant",
                 "TodoClient",
                 "TodoAPI",

@@ -60,6 +60,8 @@ public func buildMCPApplication(
         logger: logger)
     let endpoint = MCPEndpoint(configuration: configuration, client: client, sessions: sessions, identities: IdentityCache(client: client))
     let router = Router()
+    router.addTracingMiddleware()
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware())
     MetricsRegistry.addRoute(to: router)
     router.get("healthz") { _, _ in ["status": "ok"] }
@@ -154,7 +156,8 @@ struct MCPEndpoint: Sendable {
         for field in request.headers {
             headers[field.name.canonicalName] = headers[field.name.canonicalName].map { $0 + ", " + field.value } ?? field.value
         }
-        let mcpRequest = MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path)
+        let mcpRequest = MCP.HTTPRequest(
+            method: request.method.rawValue, headers: MCPRequestContext.headers(headers), body: body, path: request.uri.path)
         return Self.response(await sessions.handle(mcpRequest, userID: userID), sessions: sessions)
     }
 

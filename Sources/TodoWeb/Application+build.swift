@@ -25,6 +25,7 @@ public func buildWebApplication(
     let views = try Views(assets: AssetCatalog(files: EmbeddedFiles.assets))
 
     let router = Router(context: WebRequestContext.self)
+    router.addTracingMiddleware()
     router.add(middleware: RequestLogMiddleware<WebRequestContext>(accessLog: configuration.accessLog))
     router.add(middleware: HTTPMetricsMiddleware())
     router.add(middleware: SessionMiddleware(cookieSecure: configuration.cookieSecure, trustedProxies: configuration.trustedProxies))

@@ -12,6 +12,7 @@ struct MCPServe: AsyncParsableCommand {
         let environment = Environment()
         let common = try CommonSettings(environment, defaultLogFormat: .json)
         common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo-mcp")
         var configuration = try MCPConfiguration(
             environment, defaultHost: "0.0.0.0", backendURL: environment.string("BACKEND_URL") ?? "http://127.0.0.1:8000")
         configuration.port = try environment.integer("PORT", default: try environment.integer("MCP_PORT", default: 8001, range: 0...65535), range: 0...65535)

@@ -46,6 +46,7 @@ struct Serve: AsyncParsableCommand {
         let environment = Environment()
         let common = try CommonSettings(environment, defaultLogFormat: .text)
         common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo")
         var configuration = try APIConfiguration(
             environment, defaultHost: "127.0.0.1", generatedSecret: { try persistentSecret(in: common.dataDirectory) })
         configuration.firstAccountIsAdmin = true
@@ -87,6 +88,7 @@ struct API: AsyncParsableCommand {
         let environment = Environment()
         let common = try CommonSettings(environment, defaultLogFormat: .json)
         common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo-api")
         let configuration = try APIConfiguration(environment, defaultHost: "0.0.0.0")
         try configuration.checkMailSettings()
         let database = try DatabaseSettings(environment, dataDirectory: common.dataDirectory)

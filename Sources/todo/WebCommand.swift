@@ -13,6 +13,7 @@ struct Web: AsyncParsableCommand {
         let environment = Environment()
         let common = try CommonSettings(environment, defaultLogFormat: .json)
         common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo-web")
         let configuration = try WebConfiguration(environment, defaultHost: "0.0.0.0")
         let logger = Logger(label: "todo.web")
         logger.info("starting web UI", metadata: [
