@@ -17,6 +17,13 @@ public enum TracingSwitch {
         on.store(true, ordering: .releasing)
     }
 
+    /// Whether the task runs inside a traced request: the stores start spans only then, so that
+    /// background work (the reminder scheduler, event polling, every second or faster) adds no
+    /// traces of its own.
+    public static var hasActiveSpan: Bool {
+        logMetadata()["span_id"] != nil
+    }
+
     /// The active span's ids for a log line; empty while tracing is off or outside any span.
     public static func logMetadata() -> Logger.Metadata {
         guard isOn, let provider = logMetadataProvider.withLock({ $0 }) else { return [:] }

@@ -17,6 +17,8 @@ from server import Client, free_port
 from test_assistant import FakeModel
 
 REQUEST_ID = "trace-e2e-0001"
+# Span.SpanKind of the OTLP protocol.
+SERVER, CLIENT = 2, 3
 
 
 class OTLPReceiver:
@@ -154,6 +156,11 @@ def test_a_chat_turn_that_calls_a_tool_is_one_connected_trace(start, receiver, m
         assert process.stop() == 0, process.output()
     assert set(receiver.paths) == {"/v1/traces"}
 
+    # Every trace starts at a request some client made: probes (/readyz, polled while the roles
+    # started) and background work (the reminder scheduler polls the database every second) make none.
+    assert {s["kind"] for s in receiver.spans if not s["parent_span_id"]} == {SERVER}
+    assert not [s for s in receiver.spans if s["attributes"].get("url.path") in ("/healthz", "/readyz", "/metrics")]
+
     chat_spans = [s for s in receiver.spans if s["attributes"].get("url.path") == "/api/me/chat"]
     assert {s["service"] for s in chat_spans} == {"todo-web", "todo-api"}, chat_spans
     trace_ids = {s["trace_id"] for s in chat_spans}
@@ -184,7 +191,7 @@ def test_a_chat_turn_that_calls_a_tool_is_one_connected_trace(start, receiver, m
     assert any(s["name"].endswith("TaskStore.insertTask") or s["name"].endswith("TaskStore.insertTogether") for s in under_tool), \
         [s["name"] for s in under_tool]
     # Client spans for the internal hops: web -> API, API -> model, API -> MCP, MCP -> API.
-    client_spans = [s for s in trace if s["kind"] == 3 and "db.system" not in s["attributes"]]
+    client_spans = [s for s in trace if s["kind"] == CLIENT and "db.system" not in s["attributes"]]
     assert {s["service"] for s in client_spans} == {"todo-web", "todo-api", "todo-mcp"}
     assert model.requests and all(f"-{trace_id}-" in header(r, "traceparent") for r in model.requests)
 
