@@ -30,6 +30,11 @@ let package = Package(
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", exact: "0.12.1"),
         .package(url: "https://github.com/apple/swift-configuration.git", exact: "1.4.0", traits: ["JSON", "CommandLineArguments"]),
         .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", exact: "1.7.3"),
+        // Only the OTLP/HTTP exporter: the default traits add gRPC (grpc-swift and its HTTP/2
+        // transport), which the project does not use and which would lengthen every cold build.
+        // Traits are why the manifest needs tools version 6.1.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", exact: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Domain: types, validation, query model. No I/O.
@@ -42,6 +47,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Tracing glue every layer shares without the exporter: the request id in the task's
+        // context (for X-Request-Id on outgoing calls), database spans, the switch that says
+        // whether tracing is on, and the log metadata of the active span.
+        .target(
+            name: "TodoTracing",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
         // What every server role needs: the HTTP server, readiness and graceful shutdown, the
         // request-id, access-log and metrics middleware, /metrics, the HTTP client's shutdown.
         .target(
@@ -49,6 +65,7 @@ let package = Package(
             dependencies: [
                 "TodoCore",
                 "TodoRuntime",
+                "TodoTracing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -58,6 +75,8 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         // Storage: one store protocol per aggregate, SQLite and PostgreSQL implementations, migrations.
@@ -66,6 +85,7 @@ let package = Package(
             dependencies: [
                 "TodoCore",
                 "TodoRuntime",
+                "TodoTracing",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -89,6 +109,7 @@ let package = Package(
             name: "TodoAPI",
             dependencies: [
                 "TodoCore",
+                "TodoTracing",
                 "TodoServer",
                 "TodoStore",
                 "TodoAssistant",
@@ -114,6 +135,7 @@ let package = Package(
             name: "TodoClient",
             dependencies: [
                 "TodoCore",
+                "TodoTracing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,6 +146,7 @@ let package = Package(
             name: "TodoAssistant",
             dependencies: [
                 "TodoCore",
+                "TodoTracing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -138,6 +161,8 @@ let package = Package(
                 "TodoCore",
                 "TodoServer",
                 "TodoClient",
+                "TodoTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -284,6 +309,7 @@ let package = Package(
             dependencies: [
                 "TodoTestSupport",
                 "TodoClient",
+                "TodoTracing",
                 "TodoAPI",
                 "TodoStore",
                 "TodoCore",
@@ -318,6 +344,9 @@ let package = Package(
             name: "TodoMCPTests",
             dependencies: [
                 "TodoMCP",
+                "TodoTracing",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "TodoAssistant",
                 "TodoClient",
                 "TodoAPI",

@@ -152,7 +152,7 @@ declare -A VARIANTS=(
   [production]="--values $CHART/values.yaml --values $CHART/values-production.yaml"
   [sqlite]="--values $CHART/values.yaml --set database.mode=sqlite --set web.autoscaling.enabled=true --set api.autoscaling.enabled=true --set mcp.autoscaling.enabled=true"
   [external-dev]="--values $CHART/values.yaml --set database.mode=external --set database.external.url=postgres://todo:secret@db.internal:5432/todo --set database.external.cidrs={10.20.0.0/16}"
-  [features]="--values $CHART/values.yaml --set web.service.type=NodePort --set web.service.nodePort=30080 --set ingress.exposeMcp=true --set serviceMonitor.enabled=true --set dashboards.enabled=true --set prometheusRule.enabled=true"
+  [features]="--values $CHART/values.yaml --set web.service.type=NodePort --set web.service.nodePort=30080 --set ingress.exposeMcp=true --set serviceMonitor.enabled=true --set dashboards.enabled=true --set prometheusRule.enabled=true --set tracing.enabled=true"
   [llm-key]="--values $CHART/values.yaml --set secret.llmApiKey=sk-ci-not-a-real-key"
   [llm-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/llm-narrow.yaml"
   [llm-no-ranges]="--values $CHART/values.yaml --values $WORK/llm-no-ranges.yaml"
@@ -304,8 +304,8 @@ check "flows: staging" netpol "$R/staging.yaml" --database postgres
 check "flows: production (external database)" netpol "$R/production.yaml" --database external --self-test
 check "flows: sqlite" netpol "$R/sqlite.yaml" --database sqlite --self-test
 check "flows: external database with a chart-made Secret" netpol "$R/external-dev.yaml" --database external
-check "flows: NodePort web, /mcp on the Ingress, Prometheus" netpol "$R/features.yaml" --database postgres \
-  --web-exposed --mcp-exposed --monitoring --self-test
+check "flows: NodePort web, /mcp on the Ingress, Prometheus, trace collector" netpol "$R/features.yaml" --database postgres \
+  --web-exposed --mcp-exposed --monitoring --tracing --self-test
 # with an LLM: the backend reaches the provider, and only in the ranges of the values
 check "flows: LLM by API key only (OpenAI: public IPv4 on 443)" netpol "$R/llm-key.yaml" --database postgres \
   --llm-egress internet-host:443 --llm-egress llm-provider:443 --self-test
@@ -316,6 +316,25 @@ check "flows: LLM with ipBlocks [] (no address range at all)" netpol "$R/llm-no-
 check "flows: single sign-on (the provider: public IPv4 on 443)" netpol "$R/oidc.yaml" --database external \
   --llm-egress internet-host:443 --llm-egress llm-provider:443
 check "flows: reset mails to one relay on 587" netpol "$R/mail.yaml" --database postgres --mail-egress mail-server:587 --self-test
+# tracing: the OTEL_* variables are in the ConfigMap of web, api and mcp only with tracing.enabled
+otel_env() {
+  "$PYTHON" - "$R/dev.yaml" "$R/features.yaml" <<'EOF'
+import sys, yaml
+def rendered(path):
+    return [d for d in yaml.safe_load_all(open(path)) if d]
+def config(docs):
+    return next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config"))
+off, on = rendered(sys.argv[1]), rendered(sys.argv[2])
+assert not [k for k in config(off)["data"] if k.startswith("OTEL_")], "OTEL_* without tracing.enabled"
+data = config(on)["data"]
+assert data["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http") and "k8s.namespace.name=todo" in data["OTEL_RESOURCE_ATTRIBUTES"], data
+roles = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in on if d["kind"] == "Deployment"}
+for role in ("web", "api", "mcp"):
+    refs = [e.get("configMapRef", {}).get("name") for c in roles[role]["spec"]["template"]["spec"]["containers"] for e in c.get("envFrom", [])]
+    assert config(on)["metadata"]["name"] in refs, f"{role} does not read the ConfigMap: {refs}"
+EOF
+}
+check "tracing: OTEL_* reach web, api and mcp only with tracing.enabled" otel_env
 # the renders without an LLM have no egress to 0.0.0.0/0 on 443 (the old chart's rule); one with an LLM has it
 public_443_egress() {
   "$PYTHON" - "$@" <<'EOF'

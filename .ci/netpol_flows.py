@@ -188,6 +188,8 @@ def world(namespace):
                  {"k8s-app": "kube-dns"}, ns("kube-system")),
         Endpoint("prometheus", "10.244.1.20", [(9090, "TCP")], "monitoring",
                  {"app.kubernetes.io/name": "prometheus"}, ns("monitoring")),
+        Endpoint("otel-collector", "10.244.1.30", [(4317, "TCP"), (4318, "TCP")], "observability",
+                 {"app.kubernetes.io/name": "opentelemetry-collector"}, ns("observability")),
         Endpoint("other-pod-same-namespace", "10.244.0.200", [(8080, "TCP"), (5432, "TCP")], namespace,
                  {"app": "other"}, ns(namespace)),
         Endpoint("other-pod-other-namespace", "10.244.2.5", [(8080, "TCP"), (5432, "TCP")], "default",
@@ -240,6 +242,8 @@ def expected_flows(endpoints, args):
         flows.add("ingress-controller -> mcp:8001/TCP")
     if args.monitoring:
         flows |= {"prometheus -> web:3000/TCP", "prometheus -> api:8000/TCP", "prometheus -> mcp:8001/TCP"}
+    if args.tracing:
+        flows |= {"web -> otel-collector:4318/TCP", "api -> otel-collector:4318/TCP", "mcp -> otel-collector:4318/TCP"}
     if args.web_exposed:
         # a NodePort/LoadBalancer Service: anything outside the release may reach the UI
         flows |= {f"{e.name} -> web:3000/TCP" for e in endpoints if not e.release}
@@ -313,6 +317,7 @@ def main():
     parser.add_argument("--web-exposed", action="store_true", help="web Service is NodePort/LoadBalancer")
     parser.add_argument("--mcp-exposed", action="store_true", help="ingress.exposeMcp is true")
     parser.add_argument("--monitoring", action="store_true", help="serviceMonitor.enabled is true")
+    parser.add_argument("--tracing", action="store_true", help="tracing.enabled is true (collector in the default namespace and labels)")
     parser.add_argument("--llm-egress", action="append", default=[], metavar="HOST:PORT",
                         help="an LLM is configured: the backend must reach this outside host on this port "
                              "(repeatable; hosts: internet-host, private-network-host, llm-provider, cloud-metadata)")

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TodoCore
+import TodoTracing
 
 /// Writes each log entry as one JSON object on one line of standard output, as log collectors
 /// in Kubernetes and Compose expect. One `write` per line keeps lines whole between threads.
@@ -32,7 +33,9 @@ public struct JSONLogHandler: LogHandler {
         line.appendString(label)
         line.append(",\"message\":")
         line.appendString(event.message.description)
-        let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
+        var merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
+        // `trace_id` and `span_id` of the active span, when tracing is on: a line leads to its trace.
+        merged.merge(TracingSwitch.logMetadata()) { own, _ in own }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !Self.reservedKeys.contains(key) {
             line.append(",")
             line.appendString(key)

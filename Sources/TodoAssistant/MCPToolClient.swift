@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import TodoCore
+import TodoTracing
 
 /// Runs the task tools on the MCP server over Streamable HTTP, as the user (their bearer token).
 /// The tools offered to the model are the shared catalogue (`TaskTool`), the same the server
@@ -82,6 +83,7 @@ public struct MCPToolClient: ToolRunner {
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "MCP-Protocol-Version", value: session.protocolVersion)
         if let id = session.id { headers.add(name: "Mcp-Session-Id", value: id) }
+        headers.addRequestID()
         return headers
     }
 

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import TodoCore
+import TodoTracing
 
 /// Any OpenAI-compatible chat-completions API with tool calling (OpenAI, Groq, Ollama, vLLM...).
 /// Retries with exponential backoff on 429 and 5xx (honouring `Retry-After`) and on network errors.
@@ -75,6 +76,7 @@ public struct OpenAICompatibleModel: ChatModel {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let key = configuration.apiKey, !key.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        request.headers.addRequestID()
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await http.execute(request, timeout: .seconds(configuration.timeout.components.seconds))
         let payload = try await response.body.collect(upTo: 8 << 20)

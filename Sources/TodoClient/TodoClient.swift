@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TodoCore
+import TodoTracing
 
 /// A typed client of the backend API, used by the web UI and the MCP server: they reach data
 /// only through the API, exactly as they do in the cluster. Every call acts as the user whose
@@ -363,6 +364,7 @@ public struct TodoClient: Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.addRequestID()
         if let body { request.body = .bytes(body) }
         do {
             return try await http.execute(request, timeout: Self.timeAmount(timeout))
@@ -430,6 +432,8 @@ public struct TodoClient: Sendable {
     }
 
     private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        var request = request
+        request.headers.addRequestID()
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: timeout)

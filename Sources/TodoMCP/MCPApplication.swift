@@ -55,16 +55,22 @@ public func buildMCPApplication(
     httpConfiguration.timeout.connect = .seconds(3)
     let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     let client = TodoClient(baseURL: configuration.backendURL, http: http)
+    // The readiness probe's calls make no client spans: the kubelet calls it every few seconds.
+    httpConfiguration.tracing.tracer = nil
+    let probeHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+    let probeClient = TodoClient(baseURL: configuration.backendURL, http: probeHTTP)
     let sessions = MCPSessions(
         tools: TaskTools(client: client), idleTimeout: configuration.sessionIdleTimeout, sessionsPerUser: configuration.sessionsPerUser,
         logger: logger)
     let endpoint = MCPEndpoint(configuration: configuration, client: client, sessions: sessions, identities: IdentityCache(client: client))
     let router = Router()
+    router.addTracingMiddleware()
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware())
     MetricsRegistry.addRoute(to: router)
     router.get("healthz") { _, _ in ["status": "ok"] }
     router.get("readyz") { _, _ -> Response in
-        let status = readiness.isDraining ? "draining" : await client.isReady() ? "ready" : "backend unreachable"
+        let status = readiness.isDraining ? "draining" : await probeClient.isReady() ? "ready" : "backend unreachable"
         return Response(status: status == "ready" ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: #"{"status":"\#(status)"}"#)))
     }
@@ -79,7 +85,7 @@ public func buildMCPApplication(
         server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
-    app.addServices(SessionReaper(sessions: sessions), HTTPClientService(http: http))
+    app.addServices(SessionReaper(sessions: sessions), HTTPClientService(http: http), HTTPClientService(http: probeHTTP))
     return app
 }
 
@@ -154,7 +160,8 @@ struct MCPEndpoint: Sendable {
         for field in request.headers {
             headers[field.name.canonicalName] = headers[field.name.canonicalName].map { $0 + ", " + field.value } ?? field.value
         }
-        let mcpRequest = MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path)
+        let mcpRequest = MCP.HTTPRequest(
+            method: request.method.rawValue, headers: MCPRequestContext.headers(headers), body: body, path: request.uri.path)
         return Self.response(await sessions.handle(mcpRequest, userID: userID), sessions: sessions)
     }
 

@@ -131,10 +131,13 @@ actor MCPSessions {
             ListTools.Result(tools: TaskTools.definitions)
         }
         await server.withMethodHandler(CallTool.self) { parameters in
-            guard let token = bearerToken(Server.currentHandlerContext?.httpContext?.header(HTTPHeaderName.authorization)) else {
+            let request = Server.currentHandlerContext?.httpContext
+            guard let token = bearerToken(request?.header(HTTPHeaderName.authorization)) else {
                 return CallTool.Result(content: [TaskTools.text("Not authenticated.")], isError: true)
             }
-            return await tools.call(parameters.name, arguments: parameters.arguments ?? [:], token: token)
+            return await MCPRequestContext.withContext(of: request, tool: parameters.name) {
+                await tools.call(parameters.name, arguments: parameters.arguments ?? [:], token: token)
+            }
         }
         return server
     }

@@ -58,7 +58,9 @@ public func runUntilShutdown(
     _ services: [any Service], readiness: Readiness, shutdown: ShutdownSettings, logger: Logger
 ) async throws {
     var group = ServiceGroupConfiguration(
-        services: services.map { .init(service: $0) } + [
+        // The trace exporter, when on, comes first: it stops last and sends the spans of the
+        // requests that finished during the shutdown.
+        services: ([TraceExport.service].compactMap { $0 } + services).map { .init(service: $0) } + [
             // Last, so that it is the first to hear of the shutdown.
             .init(service: DrainGate(readiness: readiness, delay: shutdown.drainDelay, logger: logger)),
         ],

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import TodoCore
+import TodoTracing
 
 /// What `RequestLogMiddleware` records on a request's context.
 public protocol RequestLogContext: RequestContext {
@@ -12,8 +13,9 @@ public protocol RequestLogContext: RequestContext {
 }
 
 /// Gives every request an id (the caller's `X-Request-Id` when it is sane, else a new one),
-/// returns it in the response, puts it in every log line of the request, and writes one access
-/// log line per request.
+/// returns it in the response, puts it in every log line of the request and in the task's
+/// context (so the backend calls made for the request send it on), and writes one access log
+/// line per request.
 public struct RequestLogMiddleware<Context: RequestLogContext>: RouterMiddleware {
     let accessLog: Bool
     /// Peers whose `X-Forwarded-For` is believed (the web UI, a load balancer): see `TrustedProxies`.
@@ -32,7 +34,8 @@ public struct RequestLogMiddleware<Context: RequestLogContext>: RouterMiddleware
         context.logger[metadataKey: "request_id"] = .string(requestID)
         context.logger[metadataKey: "hb.request.id"] = nil
         let start = ContinuousClock.now
-        var response = try await next(request, context)
+        // In the task's context too, for the X-Request-Id of the calls made while serving it.
+        var response = try await RequestIDPropagation.withRequestID(requestID) { try await next(request, context) }
         response.headers[.xRequestID] = requestID
         if accessLog {
             context.logger.info("request", metadata: [

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import TodoTracing
 
 /// PostgreSQL through PostgresNIO's connection pools, one per event loop: what every store of
 /// this database shares. The pools are a `Service` that the application runs alongside the HTTP
@@ -47,14 +48,18 @@ final class PostgresDatabase: Sendable {
             sessions: PostgresSessionStore(database: self), passwordResets: PostgresPasswordResetStore(database: self))
     }
 
-    /// Runs `work` on a connection of the pool of the caller's loop, within `limit` (default: `timeout`).
+    /// Runs `work` on a connection of the pool of the caller's loop, within `limit` (default: `timeout`),
+    /// in a span named after the store method that called (`operation` and `file`, see `DatabaseSpan`).
     func run<T: Sendable>(
-        within limit: Duration? = nil, _ work: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+        within limit: Duration? = nil, operation: String = #function, file: String = #fileID,
+        _ work: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
-        let client = self.client, logger = self.logger, observer = poolObserver
-        return try await StoreError.translating {
-            try await withDeadline(limit ?? timeout) {
-                try await Self.lease(from: client, observer: observer) { connection in try await work(connection, logger) }
+        let client = self.client, logger = self.logger, observer = poolObserver, timeout = self.timeout
+        return try await DatabaseSpan.around(system: "postgresql", operation: operation, file: file) {
+            try await StoreError.translating {
+                try await withDeadline(limit ?? timeout) {
+                    try await Self.lease(from: client, observer: observer) { connection in try await work(connection, logger) }
+                }
             }
         }
     }
@@ -82,13 +87,18 @@ final class PostgresDatabase: Sendable {
     }
 
     /// An unnamed statement, with `read` making the result of its rows.
-    func query<T: Sendable>(_ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T) async throws -> T {
-        try await run { connection, logger in try await read(try await connection.query(statement, logger: logger)) }
+    func query<T: Sendable>(
+        _ statement: PostgresQuery, operation: String = #function, file: String = #fileID,
+        _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T
+    ) async throws -> T {
+        try await run(operation: operation, file: file) { connection, logger in try await read(try await connection.query(statement, logger: logger)) }
     }
 
     /// A prepared statement's rows.
-    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await run { connection, logger in
+    func execute<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, operation: String = #function, file: String = #fileID
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        try await run(operation: operation, file: file) { connection, logger in
             var rows: [Statement.Row] = []
             for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
             return rows
@@ -101,9 +111,10 @@ final class PostgresDatabase: Sendable {
     /// dying in between would leave a "successful" write that never committed. A second
     /// statement on the same connection runs only after that commit.
     func write<T: Sendable>(
-        within limit: Duration? = nil, _ statement: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+        within limit: Duration? = nil, operation: String = #function, file: String = #fileID,
+        _ statement: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
-        try await run(within: limit) { connection, logger in
+        try await run(within: limit, operation: operation, file: file) { connection, logger in
             let result = try await statement(connection, logger)
             for try await _ in try await connection.execute(CommitBarrierStatement(), logger: logger) {}
             return result
@@ -112,14 +123,17 @@ final class PostgresDatabase: Sendable {
 
     /// `write` of an unnamed statement, with `read` making the result of its rows.
     func write<T: Sendable>(
-        _ statement: PostgresQuery, _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T
+        _ statement: PostgresQuery, operation: String = #function, file: String = #fileID,
+        _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T
     ) async throws -> T {
-        try await write { connection, logger in try await read(try await connection.query(statement, logger: logger)) }
+        try await write(operation: operation, file: file) { connection, logger in try await read(try await connection.query(statement, logger: logger)) }
     }
 
     /// Runs `body` in one transaction. `Rollback` thrown by `body` undoes it and answers nil.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T? {
-        try await run { connection, logger -> T? in
+    func transaction<T: Sendable>(
+        operation: String = #function, file: String = #fileID, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T? {
+        try await run(operation: operation, file: file) { connection, logger -> T? in
             do {
                 return try await connection.withTransaction(logger: logger) { connection -> T in try await body(connection, logger) }
             } catch let error as PostgresTransactionError where error.closureError is Rollback {

@@ -4,6 +4,7 @@ import NIOPosix
 import SQLiteNIO
 import Synchronization
 import TodoCore
+import TodoTracing
 
 /// SQLite: one file in WAL mode, one writer connection and a few reader connections (WAL lets
 /// readers run while a write commits). Every commit is fsynced (`synchronous=FULL`), so an
@@ -87,24 +88,41 @@ final class SQLiteDatabase: Sendable {
         try? await writerThread.shutdownGracefully()
     }
 
+    // Each of `read`, `write` and `transaction` is one span named after the store method that
+    // called it (`operation` and `file`, see `DatabaseSpan`).
+
     /// Runs one query on a reader connection.
-    func read(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+    func read(_ sql: String, _ binds: [SQLiteData] = [], operation: String = #function, file: String = #fileID) async throws -> [SQLiteRow] {
         let reader = readers[nextReader.add(1, ordering: .relaxed).newValue % readers.count]
-        return try await StoreError.translating { try await reader.query(sql, binds) }
+        return try await DatabaseSpan.around(system: "sqlite", operation: operation, file: file) {
+            try await StoreError.translating { try await reader.query(sql, binds) }
+        }
     }
 
     /// Runs one statement on the writer connection, committed with the writes queued alongside it.
-    func write(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        try await StoreError.translating { try await groupCommit.write(sql, binds) }
+    func write(_ sql: String, _ binds: [SQLiteData] = [], operation: String = #function, file: String = #fileID) async throws -> [SQLiteRow] {
+        try await DatabaseSpan.around(system: "sqlite", operation: operation, file: file) {
+            try await StoreError.translating { try await groupCommit.write(sql, binds) }
+        }
     }
 
     /// Thrown inside `transaction` to undo it.
     struct Rollback: Error {}
 
     /// Runs `body` in one write transaction; `Rollback` undoes it and answers nil.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T? {
+    func transaction<T: Sendable>(
+        operation: String = #function, file: String = #fileID, _ body: @escaping @Sendable (SQLiteConnection) async throws -> T
+    ) async throws -> T? {
         let writer = self.writer
-        return try await StoreError.translating {
+        return try await DatabaseSpan.around(system: "sqlite", operation: operation, file: file) {
+            try await transactionUntraced(writer: writer, body)
+        }
+    }
+
+    private func transactionUntraced<T: Sendable>(
+        writer: SQLiteConnection, _ body: @escaping @Sendable (SQLiteConnection) async throws -> T
+    ) async throws -> T? {
+        try await StoreError.translating {
             try await writeLock.withLock {
                 _ = try await writer.query("BEGIN IMMEDIATE")
                 do {

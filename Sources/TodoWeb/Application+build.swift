@@ -22,16 +22,19 @@ public func buildWebApplication(
     let streamHTTP = backendHTTPClient(connections: configuration.streamConnections)
     let client = TodoClient(baseURL: configuration.backendURL, http: http, timeout: configuration.backendTimeout)
     let streamClient = TodoClient(baseURL: configuration.backendURL, http: streamHTTP, timeout: configuration.backendTimeout)
+    let probeHTTP = backendHTTPClient(connections: 2, traced: false)
+    let probeClient = TodoClient(baseURL: configuration.backendURL, http: probeHTTP, timeout: configuration.backendTimeout)
     let views = try Views(assets: AssetCatalog(files: EmbeddedFiles.assets))
 
     let router = Router(context: WebRequestContext.self)
+    router.addTracingMiddleware()
     router.add(middleware: RequestLogMiddleware<WebRequestContext>(accessLog: configuration.accessLog))
     router.add(middleware: HTTPMetricsMiddleware())
     router.add(middleware: SessionMiddleware(cookieSecure: configuration.cookieSecure, trustedProxies: configuration.trustedProxies))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: PageErrorMiddleware(views: views))
 
-    HealthController(client: client, readiness: readiness).addRoutes(to: router)
+    HealthController(client: probeClient, readiness: readiness).addRoutes(to: router)
     router.get("static/:file") { request, context in
         guard let file = context.parameters.get("file"), let response = views.assets.response(for: file, request: request) else {
             throw WebError.notFound
@@ -61,13 +64,16 @@ public func buildWebApplication(
         server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
-    app.addServices(HTTPClientService(http: http), HTTPClientService(http: streamHTTP))
+    app.addServices(HTTPClientService(http: http), HTTPClientService(http: streamHTTP), HTTPClientService(http: probeHTTP))
     return app
 }
 
-/// A client of the backend with a pool of `connections`.
-func backendHTTPClient(connections: Int) -> HTTPClient {
+/// A client of the backend with a pool of `connections`. An untraced one (`traced: false`) is for
+/// the readiness probe, which the kubelet calls every few seconds: a client span each would
+/// start a trace each.
+func backendHTTPClient(connections: Int, traced: Bool = true) -> HTTPClient {
     var configuration = HTTPClient.Configuration()
+    if !traced { configuration.tracing.tracer = nil }
     configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
     configuration.timeout.connect = .seconds(3)
     // A refused connection fails at once: retried until the request's deadline, every page

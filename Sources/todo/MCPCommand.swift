@@ -15,6 +15,7 @@ struct MCPServe: AsyncParsableCommand {
         let role = try MCPRoleConfiguration(try await options.reader(dotEnv: false))
         let common = role.common, configuration = role.mcp
         common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo-mcp")
         let logger = Logger(label: "todo.mcp")
         logger.info("starting MCP server", metadata: [
             "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",

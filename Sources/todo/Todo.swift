@@ -53,6 +53,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = try ServeConfiguration(try await options.reader(dotEnv: true))
         let common = configuration.common, api = configuration.api, mcp = configuration.mcp, web = configuration.web
         common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo")
         let logger = Logger(label: "todo")
         logger.info("todo is running: open http://\(web.host == "0.0.0.0" ? "127.0.0.1" : web.host):\(web.port)", metadata: [
             "api": "http://\(api.host):\(api.port)", "mcp": "http://\(mcp.host):\(mcp.port)/mcp", "data": "\(common.dataDirectory)",
@@ -77,6 +78,7 @@ struct API: AsyncParsableCommand {
     func run() async throws {
         let configuration = try APIRoleConfiguration(try await options.reader(dotEnv: false))
         configuration.common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo-api")
         try await runBackend(
             configuration.api, database: configuration.database, common: configuration.common, logger: Logger(label: "todo.api"))
     }

@@ -16,6 +16,7 @@ struct Web: AsyncParsableCommand {
         let role = try WebRoleConfiguration(try await options.reader(dotEnv: false))
         let common = role.common, configuration = role.web
         common.bootstrapLogging()
+        try TraceExport.bootstrap(serviceName: "todo-web")
         let logger = Logger(label: "todo.web")
         logger.info("starting web UI", metadata: [
             "address": "\(configuration.host):\(configuration.port)", "backend": "\(configuration.backendURL)",

@@ -22,6 +22,9 @@ final class RecordingProxy: Sendable {
         var status: Int
         /// The session the answer named (`initialize` opens one).
         var assignedSession: String?
+        /// The request's W3C `traceparent` and `X-Request-Id`, as the client sent them.
+        var traceparent: String?
+        var requestID: String?
     }
 
     private let state = Mutex<(upstream: String?, exchanges: [Exchange])>((nil, []))
@@ -70,7 +73,9 @@ final class RecordingProxy: Sendable {
             guard let fieldName = HTTPField.Name(name), !Self.hopByHop.contains(fieldName) else { continue }
             headers.append(HTTPField(name: fieldName, value: value))
         }
-        record(Exchange(method: method, session: session, status: Int(answer.status.code), assignedSession: headers[.mcpSessionID]))
+        record(Exchange(
+            method: method, session: session, status: Int(answer.status.code), assignedSession: headers[.mcpSessionID],
+            traceparent: request.headers[HTTPField.Name("traceparent")!], requestID: request.headers[HTTPField.Name("X-Request-Id")!]))
         return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: .init(byteBuffer: answerBody))
     }
 

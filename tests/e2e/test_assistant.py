@@ -182,7 +182,7 @@ class FakeModel:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                model.requests.append({"body": body, "auth": self.headers.get("Authorization")})
+                model.requests.append({"body": body, "auth": self.headers.get("Authorization"), "headers": dict(self.headers)})
                 if model.hang:
                     model.released.wait(120)
                 if model.refusal:
