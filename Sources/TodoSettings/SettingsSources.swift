@@ -136,7 +136,7 @@ extension ConfigProvider {
     func text(_ name: String) throws -> String? {
         let key = AbsoluteConfigKey(name.lowercased().split(separator: "_").map(String.init))
         var mismatch = false
-        for type in [ConfigType.string, .int, .double, .bool] {
+        for type in [ConfigType.string, .int, .double, .bool, .stringArray] {
             let content: ConfigContent?
             do {
                 content = try value(forKey: key, type: type).value?.content
@@ -149,6 +149,9 @@ extension ConfigProvider {
             case .int(let number): return String(number)
             case .double(let number): return String(number)
             case .bool(let flag): return String(flag)
+            // `--trusted-proxies 10.0.0.0/8,fd00::/8` and a file's list: the comma-separated text
+            // the list settings parse.
+            case .stringArray(let values): return values.isEmpty ? nil : values.joined(separator: ",")
             default: continue
             }
         }

@@ -46,6 +46,13 @@ import TodoCore
         #expect(values["MIGRATE_ON_START"]?.text == "true")
     }
 
+    @Test func aListIsCommaSeparatedTextFromAFlagOrAFile() async throws {
+        let values = try await resolve(
+            flags: ["--trusted-proxies", "10.0.0.0/8,fd00::/8"], file: #"{"mcp": {"allowed": {"origins": ["https://a.example", "https://b.example"]}}}"#)
+        #expect(values["TRUSTED_PROXIES"]?.text == "10.0.0.0/8,fd00::/8")
+        #expect(values["MCP_ALLOWED_ORIGINS"]?.text == "https://a.example,https://b.example")
+    }
+
     @Test func aMisspeltFlagOrFileKeyStopsTheStart() async throws {
         let flag = await #expect(throws: ConfigurationError.self) { try await resolve(flags: ["--databse-pool-size", "4"]) }
         #expect(flag?.description.contains("unknown setting --databse-pool-size") == true)
