@@ -37,12 +37,13 @@ public enum SettingsSources {
         flags: [String] = [], configFile: String? = nil, dotEnv: Bool = false,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> [String: ResolvedValue] {
+        let flagLayer = CommandLineArgumentsProvider(arguments: ["todo"] + (try checkedFlags(flags)))
         var layers: [(SettingSource, any ConfigProvider)] = [
-            (.flag, CommandLineArgumentsProvider(arguments: ["todo"] + (try checkedFlags(flags)))),
-            (.environment, EnvironmentVariablesProvider(environmentVariables: environment)),
+            (.flag, flagLayer), (.environment, EnvironmentVariablesProvider(environmentVariables: environment)),
         ]
         let dotEnvLayer = dotEnv ? try await dotEnvProvider() : nil
-        if let path = try configFile ?? nonEmpty(environment["TODO_CONFIG_FILE"]) ?? dotEnvLayer?.text("TODO_CONFIG_FILE") {
+        let namedFile = try configFile ?? flagLayer.text("TODO_CONFIG_FILE") ?? nonEmpty(environment["TODO_CONFIG_FILE"])
+        if let path = try namedFile ?? dotEnvLayer?.text("TODO_CONFIG_FILE") {
             layers.append((.configFile(path), try await configFileProvider(path)))
         }
         if let dotEnvLayer { layers.append((.dotEnv(dotEnvPath), dotEnvLayer)) }

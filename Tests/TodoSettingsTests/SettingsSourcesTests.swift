@@ -70,6 +70,8 @@ import TodoCore
         defer { try? FileManager.default.removeItem(at: directory) }
         let named = try await resolve(environment: ["TODO_CONFIG_FILE": directory.path])
         #expect(named["PORT"] == ResolvedValue(text: "9000", source: .configFile(directory.path)))
+        let viaFlag = try await resolve(flags: ["--todo-config-file", directory.path])
+        #expect(viaFlag["PORT"]?.text == "9000")
         let viaDotEnv = try await resolve(dotEnv: "TODO_CONFIG_FILE=\(directory.path)\n")
         #expect(viaDotEnv["PORT"]?.text == "9000")
         await #expect(throws: ConfigurationError.self) { try await resolve(environment: ["TODO_CONFIG_FILE": directory.path + ".missing"]) }
