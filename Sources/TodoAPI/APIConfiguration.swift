@@ -31,6 +31,8 @@ public struct APIConfiguration: Sendable {
     public var passwordLogin = true
     /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])
+    /// Where webhooks may point: public addresses, and the ranges `WEBHOOK_ALLOWED_NETWORKS` adds.
+    public var webhookAddresses = WebhookAddressPolicy()
     public var migrateOnStart = true
     /// How often the reminder scheduler looks for due reminders.
     public var reminderInterval: Duration = .seconds(1)

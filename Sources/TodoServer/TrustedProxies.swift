@@ -69,6 +69,11 @@ public struct IPNetwork: Sendable, Equatable {
         self.address = address
     }
 
+    /// Whether `address` (IPv4 or IPv6 text) is in this network.
+    public func contains(address: String) -> Bool {
+        Self.bytes(of: address).map(contains) ?? false
+    }
+
     func contains(_ bytes: [UInt8]) -> Bool {
         guard bytes.count == address.count else { return false }
         var remaining = prefixLength

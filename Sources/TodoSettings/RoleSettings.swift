@@ -116,6 +116,7 @@ extension APIConfiguration {
         passwordLogin = try settings.passwordLogin(singleSignOn: openID != nil)
         tasksPerUserLimit = try settings.tasksPerUserLimit()
         trustedProxies = try settings.trustedProxies()
+        webhookAddresses = WebhookAddressPolicy(allowed: try settings.networks("WEBHOOK_ALLOWED_NETWORKS", default: nil))
         migrateOnStart = try settings.bool("MIGRATE_ON_START", default: true)
         publicWebURL = try settings.url("PUBLIC_WEB_URL")
         mailer = try settings.smtpMailer()

@@ -291,6 +291,12 @@ public enum SettingsCatalog {
                 throttled (docs/SECURITY.md). The web UI reads it too: only these proxies' `X-Forwarded-Proto: https` counts
                 """),
         Setting(
+            ["WEBHOOK_ALLOWED_NETWORKS"], default: "(none)",
+            meaning: """
+                loopback, link-local, private and other special ranges webhooks may point to after all, as comma-separated addresses and CIDR \
+                ranges (`10.20.0.0/16` for a receiver on your own network); every other such address is refused (docs/SECURITY.md)
+                """),
+        Setting(
             ["BACKEND_TIMEOUT_SECONDS"], default: "`10`",
             meaning: """
                 how long the web UI waits for the API

@@ -126,11 +126,16 @@ public final class SettingsReader: Sendable {
 
     /// `TRUSTED_PROXIES`, the proxies in front of a role (the API and the web UI read it).
     public func trustedProxies() throws -> TrustedProxies {
-        let proxies = string("TRUSTED_PROXIES", default: "127.0.0.1,::1")
+        TrustedProxies(try networks("TRUSTED_PROXIES", default: "127.0.0.1,::1"))
+    }
+
+    /// A comma-separated list of IP addresses and CIDR ranges.
+    public func networks(_ name: String, default fallback: String?) throws -> [IPNetwork] {
+        guard let list = fallback.map({ string(name, default: $0) }) ?? string(name) else { return [] }
         do {
-            return try TrustedProxies(parsing: proxies)
+            return try TrustedProxies(parsing: list).networks
         } catch {
-            throw ConfigurationError("TRUSTED_PROXIES must be a comma-separated list of IP addresses and CIDR ranges: \(error)")
+            throw ConfigurationError("\(name) must be a comma-separated list of IP addresses and CIDR ranges: \(error)")
         }
     }
 }

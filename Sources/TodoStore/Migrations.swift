@@ -249,6 +249,73 @@ enum Migrations {
         Migration(version: 12, name: "calendar feed generation", statements: [
             "ALTER TABLE users ADD COLUMN feed_generation integer NOT NULL DEFAULT 0",
         ]),
+        // Webhooks fed by the event log as a transactional outbox: the trigger that logs an event
+        // queues its deliveries in the same transaction, so a change is never committed without
+        // them, and no reader has to find its place in a log whose ids commit out of order.
+        Migration(version: 13, name: "webhooks", statements: [
+            """
+            CREATE TABLE webhooks (
+                id text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                url text NOT NULL,
+                events text NOT NULL,
+                secret text NOT NULL,
+                created_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_user ON webhooks (user_id, created_at)",
+            // next_attempt_at is null once delivered or given up; a claim moves it past its lease.
+            """
+            CREATE TABLE webhook_deliveries (
+                webhook_id text NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+                event_id bigint NOT NULL,
+                type text NOT NULL,
+                task_id bigint NOT NULL,
+                event_time timestamptz NOT NULL,
+                attempt integer NOT NULL DEFAULT 0,
+                status integer,
+                next_attempt_at timestamptz,
+                delivered_at timestamptz,
+                PRIMARY KEY (webhook_id, event_id)
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+            "ALTER TABLE events ADD COLUMN completes boolean NOT NULL DEFAULT false",
+            """
+            CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                kind text;
+                subject tasks;
+                completes boolean := false;
+            BEGIN
+                IF TG_OP = 'INSERT' THEN kind := 'task.created'; subject := NEW;
+                ELSIF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
+                ELSIF NEW.version <> OLD.version THEN
+                    kind := 'task.updated'; subject := NEW; completes := NEW.completed AND NOT OLD.completed;
+                ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
+                ELSE RETURN NULL;
+                END IF;
+                INSERT INTO events (user_id, kind, task_id, completes) VALUES (subject.user_id, kind, subject.id, completes);
+                RETURN NULL;
+            END
+            $$
+            """,
+            // A completion goes out as task.completed to a webhook that asked for it, else as task.updated.
+            """
+            CREATE FUNCTION events_queue_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO webhook_deliveries (webhook_id, event_id, type, task_id, event_time, next_attempt_at)
+                SELECT id, NEW.id, type, NEW.task_id, NEW.created_at, NEW.created_at FROM (
+                    SELECT id, events, CASE WHEN NEW.completes AND position(',task.completed,' IN ',' || events || ',') > 0
+                        THEN 'task.completed' ELSE NEW.kind END AS type
+                    FROM webhooks WHERE user_id = NEW.user_id) subscribed
+                WHERE position(',' || type || ',' IN ',' || events || ',') > 0;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER events_queue_webhooks AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION events_queue_webhooks()",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -434,6 +501,52 @@ enum Migrations {
         Migration(version: 11, name: "tasks analysed sooner", statements: []),
         Migration(version: 12, name: "calendar feed generation", statements: [
             "ALTER TABLE users ADD COLUMN feed_generation INTEGER NOT NULL DEFAULT 0",
+        ]),
+        Migration(version: 13, name: "webhooks", statements: [
+            """
+            CREATE TABLE webhooks (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                url TEXT NOT NULL,
+                events TEXT NOT NULL,
+                secret TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_user ON webhooks (user_id, created_at)",
+            """
+            CREATE TABLE webhook_deliveries (
+                webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+                event_id INTEGER NOT NULL,
+                type TEXT NOT NULL,
+                task_id INTEGER NOT NULL,
+                event_time INTEGER NOT NULL,
+                attempt INTEGER NOT NULL DEFAULT 0,
+                status INTEGER,
+                next_attempt_at INTEGER,
+                delivered_at INTEGER,
+                PRIMARY KEY (webhook_id, event_id)
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+            "ALTER TABLE events ADD COLUMN completes INTEGER NOT NULL DEFAULT 0",
+            "DROP TRIGGER tasks_updated",
+            """
+            CREATE TRIGGER tasks_updated AFTER UPDATE ON tasks WHEN NEW.version <> OLD.version BEGIN
+                INSERT INTO events (user_id, kind, task_id, completes)
+                VALUES (NEW.user_id, 'task.updated', NEW.id, NEW.completed AND NOT OLD.completed);
+            END
+            """,
+            """
+            CREATE TRIGGER events_queue_webhooks AFTER INSERT ON events BEGIN
+                INSERT INTO webhook_deliveries (webhook_id, event_id, type, task_id, event_time, next_attempt_at)
+                SELECT id, NEW.id, type, NEW.task_id, NEW.created_at, NEW.created_at FROM (
+                    SELECT id, events, CASE WHEN NEW.completes AND instr(',' || events || ',', ',task.completed,') > 0
+                        THEN 'task.completed' ELSE NEW.kind END AS type
+                    FROM webhooks WHERE user_id = NEW.user_id)
+                WHERE instr(',' || events || ',', ',' || type || ',') > 0;
+            END
+            """,
         ]),
     ]
 }

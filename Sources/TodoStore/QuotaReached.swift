@@ -8,6 +8,7 @@ public struct QuotaReached: Error, Sendable, Equatable, CustomStringConvertible 
         case conversations
         /// The user's messages in one conversation.
         case messages
+        case webhooks
     }
 
     public var quota: Quota

@@ -129,6 +129,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, oidc_provider: MockProvider
         EVENT_POLL_INTERVAL_MS="100",
         EVENT_RETENTION_HOURS="24",
         REMINDER_INTERVAL_MS="250",
+        WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
         MCP_URL=f"http://127.0.0.1:{mcp_port}/mcp",
         CHAT_RATE_LIMIT=str(CHAT_RATE_LIMIT),
         CHAT_MESSAGE_LIMIT=str(CHAT_MESSAGE_LIMIT),

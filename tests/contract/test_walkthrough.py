@@ -893,6 +893,53 @@ def test_calendar_feed_is_a_secret_url_that_calendar_apps_read_and_its_owner_rev
     api.get(renewed, expect=200)
 
 
+def test_webhooks(api, bob):
+    """Managing webhooks; delivery itself is tested end to end in tests/e2e/test_webhooks.py."""
+    owner = sign_up(api, name="Hooks")
+    base = f"/api/{owner.id}/webhooks"
+    receiver = "http://127.0.0.1:9/hook"  # allowed by the server's WEBHOOK_ALLOWED_NETWORKS; nothing listens there
+    assert api.get(base, token=owner.token, expect=200).json() == {"items": []}
+    created = api.post(base, token=owner.token, json_body={"url": receiver, "events": ["task.completed", "task.created"]},
+                       expect=201).json()
+    assert created["secret"].startswith("whsec_") and created["events"] == ["task.completed", "task.created"]
+    listed = api.get(base, token=owner.token, expect=200).json()["items"]
+    assert listed == [{k: v for k, v in created.items() if k != "secret"}]
+    create(api, owner, title="sent to the hook")
+    deliveries = f"{base}/{created['id']}/deliveries"
+    items = api.get(deliveries, token=owner.token, expect=200).json()["items"]
+    assert [d["type"] for d in items] == ["task.created"] and items[0]["delivered_at"] is None
+
+    # Refused input names its field; nothing is stored.
+    # The address checks resolve the host: no schema can express them.
+    for body, field, expressible in (({"url": "http://10.0.0.1/", "events": ["task.created"]}, "url", False),
+                                     ({"url": "gopher://127.0.0.1/", "events": ["task.created"]}, "url", False),
+                                     ({"url": receiver, "events": []}, "events", True),
+                                     ({"url": receiver, "events": ["task.exploded"]}, "events", True),
+                                     ({"url": receiver, "events": ["task.created"], "secret": "mine"}, "secret", True)):
+        response = api.post(base, token=owner.token, json_body=body, expect=422, schema_rejects=expressible)
+        assert detail_fields(response) == {field}
+    api.post(base, token=owner.token, data="{\"url\": ", expect=400)
+    api.post(base, token=owner.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+
+    # Other users and unknown ids.
+    for method, path in (("GET", base), ("POST", base), ("DELETE", f"{base}/{created['id']}"), ("GET", deliveries)):
+        api.request(method, path, token=bob.token, json_body={"url": receiver, "events": ["task.created"]} if method == "POST" else None,
+                    expect=403)
+        api.request(method, path, json_body={"url": receiver, "events": ["task.created"]} if method == "POST" else None, expect=401)
+    for webhook_id in (str(uuid.uuid4()), "not-a-webhook"):
+        api.delete(f"{base}/{webhook_id}", token=owner.token, expect=404)
+        api.get(f"{base}/{webhook_id}/deliveries", token=owner.token, expect=404)
+
+    # At most 20 per account.
+    for _ in range(19):
+        api.post(base, token=owner.token, json_body={"url": receiver, "events": ["task.deleted"]}, expect=201)
+    quota = api.post(base, token=owner.token, json_body={"url": receiver, "events": ["task.deleted"]}, expect=409)
+    assert error_of(quota)["code"] == "quota_exceeded"
+    assert api.delete(f"{base}/{created['id']}", token=owner.token, expect=204).content == b""
+    api.get(deliveries, token=owner.token, expect=404)
+    assert len(api.get(base, token=owner.token, expect=200).json()["items"]) == 19
+
+
 def test_export_and_import_round_trip(api):
     henry, ivy = sign_up(api), sign_up(api)
     assert api.get("/api/me/export", token=henry.token, expect=200).json()["tasks"] == []

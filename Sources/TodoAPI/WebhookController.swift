@@ -1,0 +1,101 @@
+import Foundation
+import Hummingbird
+import TodoCore
+import TodoStore
+
+/// `/api/{user_id}/webhooks`: a user's webhooks (the signing secret is shown once, when one is
+/// created) and the latest deliveries of each.
+struct WebhookController<Context: AppRequestContext>: Sendable {
+    let webhooks: any WebhookStore
+    let policy: WebhookAddressPolicy
+    let body: JSONBody
+    /// Fixed, not a setting: a user needs a few receivers, not hundreds of fan-out targets.
+    static var maximumWebhooks: Int { 20 }
+    static var deliveriesShown: Int { 50 }
+
+    struct Created: ResponseEncodable {
+        var webhook: Webhook
+        var secret: String
+
+        func encode(to encoder: any Encoder) throws {
+            try webhook.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(secret, forKey: .secret)
+        }
+
+        enum CodingKeys: String, CodingKey { case secret }
+    }
+
+    struct List<Item: Encodable & Sendable>: ResponseEncodable {
+        var items: [Item]
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.delete(":webhook_id", use: delete)
+        group.get(":webhook_id/deliveries", use: deliveries)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Created> {
+        let userID = try context.requireUser()
+        let fields = try Fields(try await body.require(request).object(), allowed: ["url", "events", "project_id"])
+        if try fields.optionalString("project_id") != nil {
+            throw ValidationError(field: "project_id", "no such project")  // projects come later; every task is the user's own
+        }
+        let url = try fields.string("url")
+        guard Webhook.urlLength.contains(url.utf8.count) else {
+            throw ValidationError(field: "url", "must be 1 to \(Webhook.urlLength.upperBound) bytes")
+        }
+        do {
+            _ = try await policy.check(url)
+        } catch let refusal as WebhookAddressPolicy.Refusal {
+            throw ValidationError(field: "url", refusal.description)
+        }
+        let webhook = Webhook(id: UUID().uuidString.lowercased(), userID: userID, url: url, events: try Self.events(fields), createdAt: .now())
+        let secret = WebhookSignature.newSecret()
+        guard try await webhooks.createWebhook(webhook, secret: secret, limit: Self.maximumWebhooks) else {
+            throw APIError.unauthorized("the account no longer exists")
+        }
+        return EditedResponse(status: .created, response: Created(webhook: webhook, secret: secret))
+    }
+
+    /// A non-empty list of known event types, each once, in the order given.
+    static func events(_ fields: Fields) throws -> [WebhookEventType] {
+        guard case .array(let values) = fields.object["events"] ?? .null, !values.isEmpty else {
+            throw ValidationError(field: "events", "must be a non-empty array of event types")
+        }
+        var events: [WebhookEventType] = []
+        for value in values {
+            let known = WebhookEventType.allCases.map(\.rawValue).joined(separator: ", ")
+            guard case .string(let text) = value, let type = WebhookEventType(rawValue: text) else {
+                throw ValidationError(field: "events", "must hold only these event types: \(known)")
+            }
+            if !events.contains(type) { events.append(type) }
+        }
+        return events
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> List<Webhook> {
+        List(items: try await webhooks.webhooks(userID: try context.requireUser()))
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        guard try await webhooks.deleteWebhook(id: try webhookID(context), userID: try context.requireUser()) else { throw Self.noSuchWebhook }
+        return .noContent
+    }
+
+    @Sendable func deliveries(_ request: Request, context: Context) async throws -> List<WebhookDelivery> {
+        guard let items = try await webhooks.deliveries(webhookID: try webhookID(context), userID: try context.requireUser(), limit: Self.deliveriesShown)
+        else { throw Self.noSuchWebhook }
+        return List(items: items)
+    }
+
+    /// Webhook ids are UUIDs: anything else is no webhook, answered without a query.
+    private func webhookID(_ context: Context) throws -> String {
+        guard let id = context.parameters.get("webhook_id"), UUID(uuidString: id) != nil else { throw Self.noSuchWebhook }
+        return id
+    }
+
+    static var noSuchWebhook: APIError { APIError(.notFound, code: "not_found", message: "no such webhook") }
+}

@@ -1,0 +1,29 @@
+import TodoCore
+
+/// Webhooks and their deliveries. Deliveries are queued by the database itself, in the
+/// transaction that logs the event (migration 13), so this store only hands them out and
+/// records how each attempt went.
+public protocol WebhookStore: Sendable {
+    /// Stores a webhook with its signing secret; false when the account does not exist. Throws
+    /// `QuotaReached` when the account already has `limit` webhooks.
+    func createWebhook(_ webhook: Webhook, secret: String, limit: Int) async throws -> Bool
+    func webhooks(userID: UserID) async throws -> [Webhook]
+    /// Deletes the webhook and its pending deliveries; false when `userID` has no such webhook.
+    func deleteWebhook(id: String, userID: UserID) async throws -> Bool
+    /// The webhook's latest `limit` deliveries, newest event first; nil when `userID` has no such webhook.
+    func deliveries(webhookID: String, userID: UserID, limit: Int) async throws -> [WebhookDelivery]?
+    /// Claims up to `limit` deliveries due at `now`, oldest first. A claimed delivery is not due
+    /// again until `leaseEnd`: if its sender dies, another process sends it after that.
+    func claimDeliveries(at now: Timestamp, leaseEnd: Timestamp, limit: Int) async throws -> [DueWebhookDelivery]
+    /// Records an attempt: its HTTP status (nil when the receiver was not reached) and what next.
+    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: WebhookAttemptOutcome) async throws
+    /// Deletes finished deliveries (delivered or given up) of events before `time`.
+    func pruneDeliveries(before time: Timestamp) async throws
+}
+
+/// What follows an attempt to deliver.
+public enum WebhookAttemptOutcome: Sendable, Equatable {
+    case delivered(at: Timestamp)
+    case retry(at: Timestamp)
+    case abandoned
+}
