@@ -67,7 +67,7 @@ struct PostgresWebhookStore: WebhookStore {
             UPDATE webhook_deliveries d SET next_attempt_at = \(leaseEnd) FROM webhooks w
             WHERE w.id = d.webhook_id AND (d.webhook_id, d.event_id) IN (
                 SELECT webhook_id, event_id FROM webhook_deliveries WHERE next_attempt_at <= \(now)
-                ORDER BY next_attempt_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                ORDER BY next_attempt_at, event_id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
             RETURNING d.webhook_id, w.url, w.secret, d.event_id, d.type, w.user_id, d.task_id, d.event_time, d.attempt
             """
         ) { rows in

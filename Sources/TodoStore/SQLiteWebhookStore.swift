@@ -57,7 +57,7 @@ struct SQLiteWebhookStore: WebhookStore {
         try await database.write(
             """
             UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE rowid IN (
-                SELECT rowid FROM webhook_deliveries WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3)
+                SELECT rowid FROM webhook_deliveries WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, event_id LIMIT ?3)
             RETURNING webhook_id, (SELECT url FROM webhooks WHERE id = webhook_id) AS url,
                 (SELECT secret FROM webhooks WHERE id = webhook_id) AS secret,
                 (SELECT user_id FROM webhooks WHERE id = webhook_id) AS user_id, event_id, type, task_id, event_time, attempt

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import TodoCore
+import TodoStore
+
+/// Webhooks on every database: deliveries queued by the event trigger, claimed once per lease,
+/// retried, finished. Serialized: a claim takes any user's due deliveries, and the tests of this
+/// suite are the only ones that make webhooks.
+@Suite(.serialized) struct WebhookStoreTests {
+    static let backends = Backend.available
+
+    static func subscribe(_ storage: Storage, _ user: User, to events: [WebhookEventType]) async throws -> Webhook {
+        let webhook = Webhook(id: UUID().uuidString.lowercased(), userID: user.id, url: "https://hooks.example/\(user.id)", events: events,
+                              createdAt: .now())
+        #expect(try await storage.webhooks.createWebhook(webhook, secret: "whsec_c2VjcmV0", limit: 20))
+        return webhook
+    }
+
+    /// Claims everything due at `now` and keeps `webhook`'s, oldest event first.
+    static func claim(_ storage: Storage, _ webhook: Webhook, at now: Timestamp = .now()) async throws -> [DueWebhookDelivery] {
+        try await claim(storage, [webhook], at: now)[0]
+    }
+
+    static func claim(_ storage: Storage, _ webhooks: [Webhook], at now: Timestamp = .now()) async throws -> [[DueWebhookDelivery]] {
+        let claimed = try await storage.webhooks.claimDeliveries(at: now, leaseEnd: now.adding(milliseconds: 30_000), limit: 1000)
+        return webhooks.map { webhook in claimed.filter { $0.webhookID == webhook.id }.sorted { $0.eventID < $1.eventID } }
+    }
+
+    @Test(arguments: backends)
+    func aChangeQueuesADeliveryForEachWebhookThatAskedForItsType(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let stranger = try await makeUser(storage)
+            let completions = try await Self.subscribe(storage, user, to: [.taskCreated, .taskCompleted])
+            let updates = try await Self.subscribe(storage, user, to: [.taskUpdated, .taskDeleted])
+            let task = try #require(try await storage.tasks.insertTask(TaskFields(title: "a"), userID: user.id, at: .now(), limit: taskLimit))
+            _ = try await storage.tasks.insertTask(TaskFields(title: "not mine"), userID: stranger.id, at: .now(), limit: taskLimit)
+            let done = task.replacingFields(with: TaskFields(title: "a", completed: true), at: .now())
+            #expect(try await storage.tasks.saveTask(done, expectedVersion: 1))
+            #expect(try await storage.tasks.deleteTask(id: task.id, userID: user.id, expectedVersion: nil) == .deleted)
+
+            let claimed = try await Self.claim(storage, [completions, updates])
+            let toCompletions = claimed[0]
+            #expect(toCompletions.map(\.type) == [.taskCreated, .taskCompleted])
+            #expect(toCompletions.allSatisfy { $0.taskID == task.id && $0.userID == user.id && $0.attempt == 0 && $0.secret == "whsec_c2VjcmV0" })
+            #expect(claimed[1].map(\.type) == [.taskUpdated, .taskDeleted], "a completion is an update to who asked for those")
+            #expect(toCompletions[0].eventID < toCompletions[1].eventID)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aClaimHidesADeliveryUntilItsLeaseEndsAndAnAttemptDecidesWhatFollows(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let webhook = try await Self.subscribe(storage, user, to: [.taskCreated])
+            for title in ["delivered", "retried", "abandoned"] {
+                _ = try await storage.tasks.insertTask(TaskFields(title: title), userID: user.id, at: .now(), limit: taskLimit)
+            }
+            let now = Timestamp.now()
+            let claimed = try await Self.claim(storage, webhook, at: now)
+            #expect(claimed.count == 3)
+            #expect(try await Self.claim(storage, webhook, at: now.adding(milliseconds: 29_000)).isEmpty, "claimed until the lease ends")
+            try await storage.webhooks.recordAttempt(webhookID: webhook.id, eventID: claimed[0].eventID, status: 204, outcome: .delivered(at: now))
+            try await storage.webhooks.recordAttempt(
+                webhookID: webhook.id, eventID: claimed[1].eventID, status: 503, outcome: .retry(at: now.adding(milliseconds: 60_000)))
+            try await storage.webhooks.recordAttempt(webhookID: webhook.id, eventID: claimed[2].eventID, status: nil, outcome: .abandoned)
+
+            let leaseOver = now.adding(milliseconds: 30_000)
+            #expect(try await Self.claim(storage, webhook, at: leaseOver).isEmpty, "each has an outcome now")
+            let retried = try await Self.claim(storage, webhook, at: now.adding(milliseconds: 60_000))
+            #expect(retried.map(\.eventID) == [claimed[1].eventID] && retried[0].attempt == 1)
+
+            let listed = try #require(try await storage.webhooks.deliveries(webhookID: webhook.id, userID: user.id, limit: 50))
+            #expect(listed.map(\.eventID) == claimed.map(\.eventID).reversed(), "newest first")
+            #expect(listed.map(\.attempt) == [1, 1, 1] && listed.map(\.status) == [nil, 503, 204])
+            #expect(listed.map(\.deliveredAt) == [nil, nil, now])
+
+            try await storage.webhooks.pruneDeliveries(before: Timestamp.now().adding(milliseconds: 1000))
+            let kept = try #require(try await storage.webhooks.deliveries(webhookID: webhook.id, userID: user.id, limit: 50))
+            #expect(kept.map(\.eventID) == [claimed[1].eventID], "finished deliveries are pruned, pending ones kept")
+            try await storage.webhooks.recordAttempt(webhookID: webhook.id, eventID: claimed[1].eventID, status: 200, outcome: .delivered(at: now))
+        }
+    }
+
+    @Test(arguments: backends)
+    func webhooksBelongToTheirUserAndAreLimited(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let other = try await makeUser(storage)
+            let first = try await Self.subscribe(storage, user, to: [.reminderDue])
+            #expect(try await storage.webhooks.webhooks(userID: user.id) == [first])
+            #expect(try await storage.webhooks.webhooks(userID: other.id).isEmpty)
+            #expect(try await storage.webhooks.deliveries(webhookID: first.id, userID: other.id, limit: 50) == nil)
+            #expect(try await storage.webhooks.deleteWebhook(id: first.id, userID: other.id) == false)
+
+            let second = Webhook(id: UUID().uuidString.lowercased(), userID: user.id, url: "https://x.example", events: [.taskCreated], createdAt: .now())
+            await #expect(throws: QuotaReached(.webhooks, limit: 1)) {
+                try await storage.webhooks.createWebhook(second, secret: "whsec_eA==", limit: 1)
+            }
+            let orphan = Webhook(id: UUID().uuidString.lowercased(), userID: "no-such-user", url: "https://x.example", events: [.taskCreated],
+                                 createdAt: .now())
+            #expect(try await storage.webhooks.createWebhook(orphan, secret: "whsec_eA==", limit: 20) == false)
+
+            #expect(try await storage.webhooks.deleteWebhook(id: first.id, userID: user.id))
+            #expect(try await storage.webhooks.webhooks(userID: user.id).isEmpty)
+            _ = try await storage.tasks.insertTask(TaskFields(title: "after"), userID: user.id, at: .now(), limit: taskLimit)
+            #expect(try await Self.claim(storage, first).isEmpty)
+        }
+    }
+
+    /// Two replicas claiming at once take disjoint deliveries.
+    @Test func replicasClaimDisjointDeliveries() async throws {
+        guard Backend.available.contains(.postgres) else { return }
+        try await withPostgresReplicas { first, second in
+            let user = try await makeUser(first)
+            let webhook = try await Self.subscribe(first, user, to: [.taskCreated])
+            for number in 0..<40 {
+                _ = try await first.tasks.insertTask(TaskFields(title: "t\(number)"), userID: user.id, at: .now(), limit: taskLimit)
+            }
+            async let one = Self.claim(first, webhook)
+            async let two = Self.claim(second, webhook)  // each takes others' due deliveries too: only this suite makes any
+            let (a, b) = try await (one, two)
+            #expect(a.count + b.count == 40)
+            #expect(Set(a.map(\.eventID)).isDisjoint(with: b.map(\.eventID)))
+            #expect(try await first.webhooks.deleteWebhook(id: webhook.id, userID: user.id))
+        }
+    }
+
+}
