@@ -125,5 +125,4 @@ import TodoStore
             #expect(try await first.webhooks.deleteWebhook(id: webhook.id, userID: user.id))
         }
     }
-
 }
