@@ -286,6 +286,59 @@ public struct TodoClient: Sendable {
         let _: Empty = try await send(.DELETE, "/api/tokens/\(Self.pathSegment(id))", token: token).value
     }
 
+    // MARK: Webhooks
+
+    public struct WebhookSummary: Sendable, Decodable, Equatable {
+        public var id: String
+        public var url: String
+        public var events: [String]
+        public var createdAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case id, url, events
+            case createdAt = "created_at"
+        }
+    }
+
+    /// A new webhook's signing secret: in this answer only.
+    public struct CreatedWebhook: Sendable, Decodable {
+        public var id: String
+        public var secret: String
+    }
+
+    public struct WebhookDeliverySummary: Sendable, Decodable, Equatable {
+        public var eventID: String
+        public var type: String
+        public var attempt: Int
+        public var status: Int?
+        public var deliveredAt: Timestamp?
+
+        enum CodingKeys: String, CodingKey {
+            case type, attempt, status
+            case eventID = "event_id", deliveredAt = "delivered_at"
+        }
+    }
+
+    public func listWebhooks(token: String) async throws -> [WebhookSummary] {
+        let list: Items<WebhookSummary> = try await send(.GET, "/api/me/webhooks", token: token).value
+        return list.items
+    }
+
+    public func createWebhook(token: String, url: String, events: [String]) async throws -> CreatedWebhook {
+        let body = JSONValue.object(["url": .string(url), "events": .array(events.map(JSONValue.string))])
+        return try await send(.POST, "/api/me/webhooks", token: token, body: body).value
+    }
+
+    public func deleteWebhook(token: String, id: String) async throws {
+        let _: Empty = try await send(.DELETE, "/api/me/webhooks/\(Self.pathSegment(id))", token: token).value
+    }
+
+    /// The webhook's latest deliveries, newest first.
+    public func webhookDeliveries(token: String, id: String) async throws -> [WebhookDeliverySummary] {
+        let list: Items<WebhookDeliverySummary> = try await send(.GET, "/api/me/webhooks/\(Self.pathSegment(id))/deliveries", token: token).value
+        return list.items
+    }
+
     // MARK: Calendar feed
 
     /// The secret URL of the caller's calendar feed: absolute when the backend knows the web UI's
@@ -383,6 +436,10 @@ public struct TodoClient: Sendable {
 
     struct TokenList: Decodable {
         var items: [TokenSummary]
+    }
+
+    struct Items<Item: Decodable>: Decodable {
+        var items: [Item]
     }
 
     struct Imported: Decodable {

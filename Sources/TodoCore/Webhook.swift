@@ -10,7 +10,7 @@ public enum WebhookEventType: String, Sendable, Codable, CaseIterable {
 
 /// A user's subscription: task events are POSTed to `url`, signed with the webhook's secret
 /// (Standard Webhooks). The secret is stored, since signing needs it, and shown once.
-public struct Webhook: Sendable, Equatable, Codable {
+public struct Webhook: Sendable, Equatable, Encodable {
     public var id: String
     public var userID: UserID
     public var url: String
@@ -45,7 +45,7 @@ public struct Webhook: Sendable, Equatable, Codable {
 
 /// One event on its way to one webhook: sent until the receiver answers 2xx, or given up a day
 /// after the event.
-public struct WebhookDelivery: Sendable, Equatable, Codable {
+public struct WebhookDelivery: Sendable, Equatable, Encodable {
     public var eventID: Int64
     public var type: WebhookEventType
     public var attempt: Int

@@ -22,6 +22,32 @@ struct SettingsPages: Sendable {
         var hasErrors: Bool
         var expiryOptions: [Option]
         var calendarFeedURL: String
+        var webhooks: [WebhookRow]
+        var hasWebhooks: Bool
+        var newWebhook: NewWebhook?
+        var webhookEvents: [Option]
+    }
+
+    struct WebhookRow {
+        var id: String
+        var url: String
+        var events: String
+        var created: String
+        var deliveries: [DeliveryRow]
+        var hasDeliveries: Bool
+    }
+
+    struct DeliveryRow {
+        var type: String
+        var attempts: Int
+        var status: String
+        var delivered: String
+        var failed: Bool
+    }
+
+    struct NewWebhook {
+        var url: String
+        var secret: String
     }
 
     struct TokenRow {
@@ -45,6 +71,11 @@ struct SettingsPages: Sendable {
         var token: String
     }
 
+    static let webhookEventChoices = [("task.created", "Task created"), ("task.updated", "Task changed"), ("task.completed", "Task completed"),
+                                      ("task.deleted", "Task deleted"), ("reminder.due", "Reminder due")]
+    /// The deliveries shown per webhook: the latest few say whether the receiver is healthy.
+    static let deliveriesShown = 5
+
     static let expiryChoices = [("", "Never expires"), ("30", "Expires in 30 days"), ("90", "Expires in 90 days"), ("365", "Expires in a year")]
 
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
@@ -52,6 +83,8 @@ struct SettingsPages: Sendable {
         router.post("settings/tokens", use: createToken)
         router.post("settings/tokens/:token_id/delete", use: revokeToken)
         router.post("settings/calendar-feed/revoke", use: revokeCalendarFeed)
+        router.post("settings/webhooks", use: createWebhook)
+        router.post("settings/webhooks/:webhook_id/delete", use: deleteWebhook)
         router.post("settings/sessions/:session_id/delete", use: endSession)
         router.post("settings/sessions/sign-out-everywhere", use: signOutEverywhere)
         router.post("settings/password", use: changePassword)
@@ -92,6 +125,25 @@ struct SettingsPages: Sendable {
         let token = try context.requireSession()
         try await client.revokeCalendarFeed(token: token)
         return try await page(context, token: token, notices: ["The calendar feed has a new address: subscribe to it again. The old one no longer works."])
+    }
+
+    @Sendable func createWebhook(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let url = context.form.text("url") ?? ""
+        let events = Self.webhookEventChoices.map(\.0).filter { context.form[$0] == "on" }
+        do {
+            let created = try await client.createWebhook(token: token, url: url, events: events)
+            // The secret is shown once, right here, as a token is.
+            return try await page(context, token: token, newWebhook: NewWebhook(url: url, secret: created.secret), status: .created)
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await page(context, token: token, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
+        } catch TodoClientError.conflict(let problem) {
+            return try await page(context, token: token, errors: [problem.message], status: .conflict)
+        }
+    }
+
+    @Sendable func deleteWebhook(_ request: Request, context: WebRequestContext) async throws -> Response {
+        try await remove("webhook_id", context, then: "/settings#webhooks") { try await client.deleteWebhook(token: $0, id: $1) }
     }
 
     @Sendable func endSession(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -189,11 +241,12 @@ struct SettingsPages: Sendable {
         }
     }
 
-    func page(_ context: WebRequestContext, token: String, newToken: NewToken? = nil, notices: [String] = [], errors: [String] = [],
-              status: HTTPResponse.Status = .ok) async throws -> Response {
+    func page(_ context: WebRequestContext, token: String, newToken: NewToken? = nil, newWebhook: NewWebhook? = nil, notices: [String] = [],
+              errors: [String] = [], status: HTTPResponse.Status = .ok) async throws -> Response {
         async let user = client.me(token: token)
         async let sessions = client.listSessions(token: token)
         async let feedURL = client.calendarFeedURL(token: token)
+        async let webhooks = webhookRows(token: token, context: context)
         let tokens = try await client.listTokens(token: token)
         let now = Timestamp.now()
         let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
@@ -211,8 +264,34 @@ struct SettingsPages: Sendable {
             chrome: views.chrome(context, title: "Settings", user: try await user, section: "settings"),
             tokens: rows, hasTokens: !rows.isEmpty, sessions: sessionRows, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
             expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") },
-            calendarFeedURL: PageSupport.absolute(try await feedURL, publicURL: publicURL, context))
+            calendarFeedURL: PageSupport.absolute(try await feedURL, publicURL: publicURL, context),
+            webhooks: try await webhooks, hasWebhooks: !(try await webhooks).isEmpty, newWebhook: newWebhook,
+            webhookEvents: Self.webhookEventChoices.map { Option(value: $0.0, label: $0.1, selected: true) })
         return views.page("settings", model, status: status)
+    }
+
+    /// Each webhook with its latest deliveries, read side by side.
+    private func webhookRows(token: String, context: WebRequestContext) async throws -> [WebhookRow] {
+        let webhooks = try await client.listWebhooks(token: token)
+        let now = Timestamp.now()
+        let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
+        let labels = Dictionary(uniqueKeysWithValues: Self.webhookEventChoices)
+        return try await withThrowingTaskGroup(of: (Int, [TodoClient.WebhookDeliverySummary]).self) { group in
+            for (index, webhook) in webhooks.enumerated() {
+                group.addTask { (index, try await client.webhookDeliveries(token: token, id: webhook.id)) }
+            }
+            var deliveries = [[TodoClient.WebhookDeliverySummary]](repeating: [], count: webhooks.count)
+            for try await (index, items) in group { deliveries[index] = Array(items.prefix(Self.deliveriesShown)) }
+            return zip(webhooks, deliveries).map { webhook, items in
+                let rows = items.map { item in
+                    DeliveryRow(type: labels[item.type] ?? item.type, attempts: item.attempt, status: item.status.map(String.init) ?? "No answer",
+                                delivered: item.deliveredAt.map { clock.shortDate($0, relativeTo: now) } ?? (item.attempt == 0 ? "Pending" : "Retrying"),
+                                failed: item.deliveredAt == nil && item.attempt > 0)
+                }
+                return WebhookRow(id: webhook.id, url: webhook.url, events: webhook.events.map { labels[$0] ?? $0 }.joined(separator: ", "),
+                                  created: clock.shortDate(webhook.createdAt, relativeTo: now), deliveries: rows, hasDeliveries: !rows.isEmpty)
+            }
+        }
     }
 }
 

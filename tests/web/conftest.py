@@ -53,6 +53,7 @@ def stack(tmp_path_factory):
         "MCP_URL": f"http://127.0.0.1:{mcp_port}/mcp",
         "REMINDER_INTERVAL_MS": "200",
         "EVENT_POLL_INTERVAL_MS": "50",
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "ACCESS_LOG": "false",
     }, directory / "api.log")
     processes = [api]

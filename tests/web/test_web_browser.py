@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from server import BINARY
+from webhook_receiver import Receiver
 from smtp_sink import link_in
 from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, save_screenshot
 
@@ -314,6 +315,39 @@ def test_settings_create_tokens_and_import_and_export_tasks(browser, stack, tmp_
     ui.wait(lambda: not ui.finds("table.tokens"))
     revoked = requests.get(stack.api.base + "/api/me/tasks", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert revoked.status_code == 401
+
+
+def test_a_webhook_added_in_settings_receives_signed_events_and_shows_its_deliveries(browser, stack):
+    receiver = Receiver()
+    try:
+        ui = UI(browser(), stack)
+        ui.sign_up(new_email())
+        ui.go("/settings")
+        ui.find("#webhook-url").send_keys("http://10.0.0.1/hook")
+        ui.find("#webhook-form button[type=submit]").click()
+        assert "private address" in ui.wait(lambda: ui.finds(".alert.error") and ui.find(".alert.error").text)
+
+        ui.find("#webhook-url").clear()
+        ui.find("#webhook-url").send_keys(receiver.base + "/from-settings")
+        for kind in ("task.updated", "task.completed", "task.deleted", "reminder.due"):
+            ui.find(f'#webhook-form input[name="{kind}"]').click()
+        ui.find("#webhook-form button[type=submit]").click()
+        secret = ui.wait(lambda: ui.finds("#new-webhook-secret") and ui.find("#new-webhook-secret").get_attribute("value"))
+        receiver.secrets["/from-settings"] = secret
+        assert "Task created" in ui.find(".webhook").text
+
+        ui.go("/")
+        ui.quick_add("Call the plumber", expect_title="Call the plumber")
+        delivered = receiver.wait_for("/from-settings", 1)
+        assert [(d["type"], d["data"]["title"]) for d in delivered] == [("task.created", "Call the plumber")]
+        ui.go("/settings")
+        assert "200" in ui.wait(lambda: ui.finds("table.deliveries") and ui.find("table.deliveries tbody").text)
+        ui.driver.execute_script("document.getElementById('webhooks').scrollIntoView(); window.scrollBy(0, -72)")
+        save_screenshot(ui.driver, "webhooks")
+        ui.find(".webhook button.danger").click()
+        ui.wait(lambda: "No webhooks yet" in ui.find("#webhooks").text)
+    finally:
+        receiver.close()
 
 
 def run_user_command(stack, *arguments: str) -> str:
