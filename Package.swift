@@ -208,6 +208,10 @@ let package = Package(
                 .embedInCode("Static/app.js"),
                 .embedInCode("Static/theme.js"),
                 .embedInCode("Static/icon.svg"),
+                .embedInCode("Static/icon-192.png"),
+                .embedInCode("Static/icon-512.png"),
+                .embedInCode("Static/icon-maskable-512.png"),
+                .embedInCode("Static/sw.js"),
             ]
         ),
         // Settings: the layers (flags, environment, config file, .env), the typed reads with their

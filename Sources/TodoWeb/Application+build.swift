@@ -42,6 +42,7 @@ public func buildWebApplication(
         return response
     }
     router.get("favicon.ico") { _, _ in Response.redirect(to: views.assets.path("icon.svg")) }
+    try InstallableApp(views: views, serviceWorkerSource: PackageResources.sw_js).addRoutes(to: router)
     ProxyController(
         client: client, timeout: configuration.proxyTimeout, maxBodySize: configuration.maxBodySize,
         streams: EventStreamGate(client: streamClient, perSession: configuration.eventStreamsPerSession,
@@ -104,5 +105,8 @@ enum EmbeddedFiles {
         ("app.js", PackageResources.app_js),
         ("theme.js", PackageResources.theme_js),
         ("icon.svg", PackageResources.icon_svg),
+        ("icon-192.png", PackageResources.icon_192_png),
+        ("icon-512.png", PackageResources.icon_512_png),
+        ("icon-maskable-512.png", PackageResources.icon_maskable_512_png),
     ]
 }

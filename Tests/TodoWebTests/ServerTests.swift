@@ -115,12 +115,39 @@ import TodoServer
         }
     }
 
-    @Test func thePagesLinkEveryStaticFileByItsVersionedPathAndServeItCachedForAYear() async throws {
+    /// The installable app's three files: the worker keeps this build's shell, the offline page holds no session.
+    @Test func theServiceWorkerPrecachesThisBuildsShellAndTheOfflinePage() async throws {
         try await WebHarness.run { web in
             let page = try await web.request(.get, "/login")
-            for (name, bytes) in EmbeddedFiles.assets {
+            let worker = try await web.request(.get, "/sw.js")
+            #expect(worker.status == .ok && worker.headers[.contentType] == "text/javascript; charset=utf-8")
+            #expect(worker.headers[.cacheControl] == "no-cache")
+            let source = worker.text
+            #expect(!source.contains("__PRECACHE__"))
+            for name in ["app.css", "app.js", "theme.js", "icon.svg"] {
                 let parts = name.split(separator: ".")
                 let path = try #require(page.firstMatch(#"(/static/\#(parts[0])\.[0-9a-f]{10}\.\#(parts[1]))""#), "\(name)")
+                #expect(source.contains("\"\(path)\""), "\(name)")
+            }
+            let offline = try await web.request(.get, "/offline")
+            #expect(offline.status == .ok && offline.text.contains("You are offline"))
+            #expect(offline.text.contains(#"<meta name="csrf-token" content="">"#))
+            let manifest = try await web.request(.get, "/manifest.webmanifest")
+            #expect(manifest.headers[.contentType] == "application/manifest+json")
+            let document = try JSONSerialization.jsonObject(with: Data(manifest.text.utf8)) as? [String: Any]
+            #expect(document?["display"] as? String == "standalone" && document?["start_url"] as? String == "/")
+            #expect(page.firstMatch(#"(<link rel="manifest" href="/manifest.webmanifest">)"#) != nil)
+        }
+    }
+
+    @Test func thePagesAndTheManifestLinkEveryStaticFileByItsVersionedPathAndServeItCachedForAYear() async throws {
+        try await WebHarness.run { web in
+            let page = try await web.request(.get, "/login")
+            let manifest = try await web.request(.get, "/manifest.webmanifest")  // the larger icons are linked from there only
+            for (name, bytes) in EmbeddedFiles.assets {
+                let parts = name.split(separator: ".")
+                let pattern = #"(/static/\#(parts[0])\.[0-9a-f]{10}\.\#(parts[1]))""#
+                let path = try #require(page.firstMatch(pattern) ?? manifest.firstMatch(pattern), "\(name)")
                 let plain = try await web.request(.get, path, headers: [.acceptEncoding: "identity"])
                 #expect(plain.status == .ok)
                 #expect(plain.headers[.cacheControl] == "public, max-age=31536000, immutable")

@@ -11,7 +11,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from server import BINARY
+from server import BINARY, TodoProcess
+from webui import Stack
 from webhook_receiver import Receiver
 from smtp_sink import link_in
 from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, save_screenshot
@@ -348,6 +349,38 @@ def test_a_webhook_added_in_settings_receives_signed_events_and_shows_its_delive
         ui.wait(lambda: "No webhooks yet" in ui.find("#webhooks").text)
     finally:
         receiver.close()
+
+
+def test_the_app_is_installable_and_opens_an_offline_page_without_a_connection(browser, stack, tmp_path):
+    # A web server of this test's own, so that taking it away leaves the other tests theirs.
+    web = TodoProcess("web", {"BACKEND_URL": stack.api.base, "ACCESS_LOG": "false"}, tmp_path / "web.log")
+    try:
+        web.wait_ready()
+        own = Stack(stack.api, web, stack.database_url)
+        driver = browser()
+        ui = UI(driver, own)
+        ui.sign_up(new_email())
+        scope = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "navigator.serviceWorker.ready.then(r => done(r.scope)).catch(e => done('error: ' + e));")
+        assert scope == own.url("/")
+        manifest = requests.get(own.url("/manifest.webmanifest"), timeout=10)
+        assert manifest.headers["Content-Type"] == "application/manifest+json"
+        document = manifest.json()
+        assert (document["display"], document["start_url"]) == ("standalone", "/")
+        for icon in document["icons"]:
+            assert requests.get(own.url(icon["src"]), timeout=10).headers["Content-Type"] == icon["type"]
+        # Chromium's own verdict: what keeps it from offering to install the app (the manifest,
+        # its icons, the service worker).
+        errors = driver.execute_cdp_cmd("Page.getInstallabilityErrors", {})["installabilityErrors"]
+        assert errors == [], errors
+        ui.wait(lambda: driver.execute_script("return navigator.serviceWorker.controller !== null") or driver.refresh())
+
+        web.stop()
+        driver.get(own.url("/"))
+        assert "You are offline" in ui.wait(lambda: ui.finds("#message-title") and ui.find("#message-title").text)
+    finally:
+        web.stop()
 
 
 def run_user_command(stack, *arguments: str) -> str:

@@ -588,6 +588,12 @@
     }
   });
 
+  // ---------- Installable app: the service worker keeps the shell and an offline page ----------
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});  // without it the site works as before
+  }
+
   // Relative dates ("Today", "Overdue") drift as time passes: redraw the list now and then.
   if (list) {
     setInterval(() => { if (doc.visibilityState === "visible") scheduleRefresh(0); }, 60000);
