@@ -7,6 +7,10 @@ throw-away database of the run (never the Swift code or the repository):
             outbox of live events costs; WAL syncs per commit from pg_stat_wal. (Until migration 3
             the trigger also called pg_notify: results/2026-11-23-1215-experiments.md.)
   pool      create and list50 with DATABASE_POOL_SIZE=5/10/20/30 (trigger as shipped)
+  webhooks  pgbench's durable create (bench/pgbench/create.sql) with the event function as
+            shipped, the same function without its webhook-queueing statement, and with one webhook
+            per user (a delivery row per create), alternating twice: what the webhook outbox costs
+            a create in the database
   ab        list50, get_one and create with --bin and --compare-bin, alternating twice, each binary
             on a fresh database (to see what a change to the code bought)
 
@@ -22,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,6 +68,37 @@ def table(rows: list[dict]) -> str:
                      f"{r['statements_per_request']} | {r['syncs_per_request']} | {r['tuples_per_request']} | {c['backend']:.2f} / {c['database']:.2f} / "
                      f"{c['wrk']:.2f} / {c['other']:.2f} | {r['busy_before']:.2f} {r['others']} |")
     return "\n".join(lines)
+
+
+def webhook_outbox(db, seeded: dict, work: Path, args) -> list[str]:
+    """pgbench creates under three configurations. The backend is stopped first, so that no
+    sender claims the queued deliveries meanwhile; pgbench's CPU accounting then watches this
+    process, which only waits."""
+    accounts = seeded["accounts"]
+    idle = types.SimpleNamespace(pid=bench.os.getpid())
+    shipped = db.sql("SELECT pg_get_functiondef('tasks_record_event'::regproc)").strip()
+    # The shipped function less its INSERT INTO webhook_deliveries statement: the function before webhooks.
+    without = bench.re.sub(r"INSERT INTO webhook_deliveries.*?;\n", "", shipped, flags=bench.re.S)
+    if without == shipped:
+        raise SystemExit("the event function has no webhook-queueing statement to take out")
+    subscribe = "; ".join(f"INSERT INTO webhooks VALUES ('bench-{n}', '{a['id']}', 'https://hooks.example/', 'task.created', 'whsec_eA==', now())"
+                          for n, a in enumerate(accounts))
+    configurations = {
+        "event function as shipped, no webhooks": [shipped, "DELETE FROM webhooks"],
+        "without the queueing statement": [without],
+        "as shipped, one webhook per user (a delivery per create)": [shipped, subscribe],
+    }
+    lines = ["| configuration (round) | create tps | p99 ms | database CPU ms / create |", "|---|---:|---:|---:|"]
+    for round_number in (1, 2):
+        for name, statements in configurations.items():
+            for statement in statements:
+                db.sql(statement)
+            bench.wait_for_builds(args, set(db.pids()))
+            result = bench.run_pgbench("create", db, idle, accounts, 200, work, 16, 2, args.duration)
+            bench.log(f"webhooks {name} ({round_number}): tps {result['tps']}, cpu {result['cpu_ms_per_transaction']}")
+            lines.append(f"| {name} ({round_number}) | {result['tps']:,.0f} | {result['latency_ms']['p99']:.2f} | "
+                         f"{result['cpu_ms_per_transaction']['database']:.3f} |")
+    return lines
 
 
 def main() -> int:
@@ -131,6 +167,11 @@ def main() -> int:
                     for workload in ("list50", "get_one", "create"):
                         rows.append(measure(f"{label} (round {round_number})", workload, backend, db, data, work, args))
             out += ["### A/B: two binaries, alternating, each on a fresh database", "", table(rows), ""]
+
+        if "webhooks" in args.experiments:
+            backend.stop()
+            backend = None
+            out += ["### The webhook outbox and create (pgbench, fsync on, 16 clients)", "", *webhook_outbox(db, seeded, work, args), ""]
 
         if "pool" in args.experiments:
             rows = []
