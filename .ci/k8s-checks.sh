@@ -143,7 +143,8 @@ secret:
 YAML
 # webhooks: deliveries on with the default ranges and ports (public IPv4 on 443 and 80), and a private
 # receiver range the address policy allows (WEBHOOK_ALLOWED_NETWORKS, on the backend only);
-# webhooks-narrow: production with the receivers narrowed to one range and one port.
+# webhooks-narrow: production with the receivers narrowed to one range and one port;
+# webhooks-private: docs/OPERATIONS.md's receiver in the own network (10.20.0.0/16) besides the public ranges.
 cat >"$WORK/webhooks.yaml" <<'YAML'
 webhooks:
   enabled: true
@@ -160,6 +161,17 @@ networkPolicy:
       - cidr: 203.0.113.0/24
     ports:
       - 8443
+YAML
+cat >"$WORK/webhooks-private.yaml" <<'YAML'
+webhooks:
+  enabled: true
+  allowedNetworks: [10.20.0.0/16]
+networkPolicy:
+  webhookEgress:
+    ipBlocks:
+      - cidr: 0.0.0.0/0
+        except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, 100.64.0.0/10]
+      - cidr: 10.20.0.0/16
 YAML
 # guides: production with Secret todo-secrets made as the Phase IV guides make it (database-url,
 # openai-api-key, better-auth-secret); guides-dev: a chart-made Secret under other key names.
@@ -181,10 +193,11 @@ declare -A VARIANTS=(
   [mail]="--values $CHART/values.yaml --values $WORK/mail.yaml"
   [webhooks]="--values $CHART/values.yaml --values $WORK/webhooks.yaml"
   [webhooks-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/webhooks-narrow.yaml"
+  [webhooks-private]="--values $CHART/values.yaml --values $WORK/webhooks-private.yaml"
   [guides]="--values $CHART/values.yaml --values $CHART/values-production.yaml --set secret.existingSecret=todo-secrets $(set_keys "$GUIDES_KEYS")"
   [guides-dev]="--values $CHART/values.yaml $(set_keys "$GUIDES_DEV_KEYS")"
 )
-VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail webhooks webhooks-narrow guides guides-dev)
+VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail webhooks webhooks-narrow webhooks-private guides guides-dev)
 
 # render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
 render() {
@@ -353,6 +366,9 @@ check "flows: webhooks (public IPv4 on 443 and 80)" netpol "$R/webhooks.yaml" --
   --webhook-egress internet-host:443 --webhook-egress internet-host:80 --webhook-egress llm-provider:443 --self-test
 check "flows: webhooks narrowed to 203.0.113.0/24 on 8443 (production)" netpol "$R/webhooks-narrow.yaml" --database external \
   --webhook-egress llm-provider:8443 --self-test
+check "flows: webhooks to public IPv4 and a private receiver range (10.20.0.0/16)" netpol "$R/webhooks-private.yaml" \
+  --database postgres --webhook-egress internet-host:443 --webhook-egress internet-host:80 --webhook-egress llm-provider:443 \
+  --webhook-egress private-network-host:443 --self-test
 # webhooks off (dev): the backend's policy has no webhook rule and no WEBHOOK_ALLOWED_NETWORKS; on: exactly one
 # rule with the default ranges on 443 and 80, and WEBHOOK_ALLOWED_NETWORKS on the backend only
 webhook_rule_and_env() {
