@@ -8,7 +8,8 @@
 #   - the schema rejects wrong values with a clear message
 #   - NetworkPolicies allow exactly the flows of the architecture (.ci/netpol_flows.py): without an
 #     LLM the backend gets no egress to any address range but the external database's; with one,
-#     only to networkPolicy.llmEgress.ipBlocks on the LLM URL's port
+#     only to networkPolicy.llmEgress.ipBlocks on the LLM URL's port; webhook deliveries only with
+#     webhooks.enabled, only to networkPolicy.webhookEgress.ipBlocks on its ports
 #   - the chart's promises per environment (.ci/chart_facts.py)
 #   - the PrometheusRule's alerts: promtool check rules, and promtool test rules with
 #     tests/prometheus/alerts.test.yml (each alert fires on a failure, stays silent when healthy)
@@ -140,6 +141,38 @@ mail:
 secret:
   smtpUrl: smtp://mailer:secret@mail.example.com:587
 YAML
+# webhooks: deliveries on with the default ranges and ports (public IPv4 on 443 and 80), and a private
+# receiver range the address policy allows (WEBHOOK_ALLOWED_NETWORKS, on the backend only);
+# webhooks-narrow: production with the receivers narrowed to one range and one port;
+# webhooks-private: docs/OPERATIONS.md's receiver in the own network (10.20.0.0/16) besides the public ranges.
+cat >"$WORK/webhooks.yaml" <<'YAML'
+webhooks:
+  enabled: true
+  allowedNetworks:
+    - 10.20.0.0/16
+    - fd12:3456::/48
+YAML
+cat >"$WORK/webhooks-narrow.yaml" <<'YAML'
+webhooks:
+  enabled: true
+networkPolicy:
+  webhookEgress:
+    ipBlocks:
+      - cidr: 203.0.113.0/24
+    ports:
+      - 8443
+YAML
+cat >"$WORK/webhooks-private.yaml" <<'YAML'
+webhooks:
+  enabled: true
+  allowedNetworks: [10.20.0.0/16]
+networkPolicy:
+  webhookEgress:
+    ipBlocks:
+      - cidr: 0.0.0.0/0
+        except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, 100.64.0.0/10]
+      - cidr: 10.20.0.0/16
+YAML
 # guides: production with Secret todo-secrets made as the Phase IV guides make it (database-url,
 # openai-api-key, better-auth-secret); guides-dev: a chart-made Secret under other key names.
 GUIDES_KEYS="databaseUrl=database-url,llmApiKey=openai-api-key,authSecret=better-auth-secret"
@@ -158,10 +191,13 @@ declare -A VARIANTS=(
   [llm-no-ranges]="--values $CHART/values.yaml --values $WORK/llm-no-ranges.yaml"
   [oidc]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/oidc.yaml"
   [mail]="--values $CHART/values.yaml --values $WORK/mail.yaml"
+  [webhooks]="--values $CHART/values.yaml --values $WORK/webhooks.yaml"
+  [webhooks-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/webhooks-narrow.yaml"
+  [webhooks-private]="--values $CHART/values.yaml --values $WORK/webhooks-private.yaml"
   [guides]="--values $CHART/values.yaml --values $CHART/values-production.yaml --set secret.existingSecret=todo-secrets $(set_keys "$GUIDES_KEYS")"
   [guides-dev]="--values $CHART/values.yaml $(set_keys "$GUIDES_DEV_KEYS")"
 )
-VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail guides guides-dev)
+VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail webhooks webhooks-narrow webhooks-private guides guides-dev)
 
 # render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
 render() {
@@ -277,6 +313,15 @@ check "rejects a grace period shorter than drain + 20 s" rejects "must be greate
 check "rejects an except outside its cidr (--set ipBlocks[0].cidr= over values.yaml)" rejects \
   "except 10.0.0.0/8 is not a smaller range inside cidr 203.0.113.0/24" --values "$CHART/values.yaml" \
   --set 'networkPolicy.llmEgress.ipBlocks[0].cidr=203.0.113.0/24'
+check "rejects a webhook except outside its cidr (--set ipBlocks[0].cidr= over values.yaml)" rejects \
+  "networkPolicy.webhookEgress.ipBlocks[0]: except 10.0.0.0/8 is not a smaller range inside cidr 203.0.113.0/24" \
+  --values "$CHART/values.yaml" --set webhooks.enabled=true --set 'networkPolicy.webhookEgress.ipBlocks[0].cidr=203.0.113.0/24'
+check "rejects networkPolicy.webhookEgress.ports [] (it would open every port)" rejects \
+  "at '/networkPolicy/webhookEgress/ports'" --set-json 'networkPolicy.webhookEgress.ports=[]'
+check "rejects a webhook port that is not a TCP port" rejects "at '/networkPolicy/webhookEgress/ports/0'" \
+  --set-json 'networkPolicy.webhookEgress.ports=[70000]'
+check "rejects webhooks.allowedNetworks entries that are not addresses or ranges" rejects \
+  "at '/webhooks/allowedNetworks/0'" --set 'webhooks.allowedNetworks={intranet.example}'
 check "rejects an LLM URL whose port is not a TCP port" rejects "the port of the LLM URL (70000) is not a TCP port" \
   --set config.llm.baseUrl=https://llm.example.com:70000/v1
 check "rejects mail.enabled without mail.from" rejects "mail.enabled needs mail.from" \
@@ -316,6 +361,44 @@ check "flows: LLM with ipBlocks [] (no address range at all)" netpol "$R/llm-no-
 check "flows: single sign-on (the provider: public IPv4 on 443)" netpol "$R/oidc.yaml" --database external \
   --llm-egress internet-host:443 --llm-egress llm-provider:443
 check "flows: reset mails to one relay on 587" netpol "$R/mail.yaml" --database postgres --mail-egress mail-server:587 --self-test
+# webhooks: every public IPv4 host on 443 and 80 (not the private host, the metadata address or another port)
+check "flows: webhooks (public IPv4 on 443 and 80)" netpol "$R/webhooks.yaml" --database postgres \
+  --webhook-egress internet-host:443 --webhook-egress internet-host:80 --webhook-egress llm-provider:443 --self-test
+check "flows: webhooks narrowed to 203.0.113.0/24 on 8443 (production)" netpol "$R/webhooks-narrow.yaml" --database external \
+  --webhook-egress llm-provider:8443 --self-test
+check "flows: webhooks to public IPv4 and a private receiver range (10.20.0.0/16)" netpol "$R/webhooks-private.yaml" \
+  --database postgres --webhook-egress internet-host:443 --webhook-egress internet-host:80 --webhook-egress llm-provider:443 \
+  --webhook-egress private-network-host:443 --self-test
+# webhooks off (dev): the backend's policy has no webhook rule and no WEBHOOK_ALLOWED_NETWORKS; on: exactly one
+# rule with the default ranges on 443 and 80, and WEBHOOK_ALLOWED_NETWORKS on the backend only
+webhook_rule_and_env() {
+  "$PYTHON" - "$R/dev.yaml" "$R/webhooks.yaml" "$CHART/values.yaml" <<'EOF'
+import sys, yaml
+def rendered(path):
+    return [d for d in yaml.safe_load_all(open(path)) if d]
+def range_rules(docs):
+    api = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-api"))
+    return [r for r in api["spec"]["egress"] if any("ipBlock" in p for p in r["to"])]
+def env(docs):
+    return {d["metadata"]["labels"]["app.kubernetes.io/component"]:
+            {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+            for d in docs if d["kind"] == "Deployment"}
+off, on = rendered(sys.argv[1]), rendered(sys.argv[2])
+default = yaml.safe_load(open(sys.argv[3]))["networkPolicy"]["webhookEgress"]
+assert range_rules(off) == [], f"webhooks off: address ranges in the backend's egress: {range_rules(off)}"
+assert not any("WEBHOOK_ALLOWED_NETWORKS" in e for e in env(off).values()), "webhooks off: WEBHOOK_ALLOWED_NETWORKS set"
+want = {"to": [{"ipBlock": b} for b in default["ipBlocks"]], "ports": [{"protocol": "TCP", "port": p} for p in default["ports"]]}
+assert range_rules(on) == [want], f"webhooks on: {range_rules(on)}, want {want}"
+assert default["ports"] == [443, 80] and default["ipBlocks"][0]["cidr"] == "0.0.0.0/0", default
+roles = env(on)
+assert roles["api"].get("WEBHOOK_ALLOWED_NETWORKS") == "10.20.0.0/16,fd12:3456::/48", roles["api"]
+assert not [r for r in ("web", "mcp") if "WEBHOOK_ALLOWED_NETWORKS" in roles[r]], "WEBHOOK_ALLOWED_NETWORKS beyond the backend"
+config = next(d for d in on if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config"))
+assert "WEBHOOK_ALLOWED_NETWORKS" not in config["data"], "WEBHOOK_ALLOWED_NETWORKS in the shared ConfigMap"
+print("off: no rule, no variable; on:", default["ipBlocks"][0], "on ports", default["ports"])
+EOF
+}
+check "webhooks: off, no egress rule; on, the default ranges on 443 and 80 and the variable on the backend only" webhook_rule_and_env
 # tracing: the OTEL_* variables are in the ConfigMap of web, api and mcp only with tracing.enabled
 otel_env() {
   "$PYTHON" - "$R/dev.yaml" "$R/features.yaml" <<'EOF'
@@ -335,7 +418,7 @@ for role in ("web", "api", "mcp"):
 EOF
 }
 check "tracing: OTEL_* reach web, api and mcp only with tracing.enabled" otel_env
-# the renders without an LLM have no egress to 0.0.0.0/0 on 443 (the old chart's rule); one with an LLM has it
+# the renders without an LLM or webhooks have no egress to 0.0.0.0/0 on 443 (the old chart's rule); llm-key and webhooks have it
 public_443_egress() {
   "$PYTHON" - "$@" <<'EOF'
 import sys, yaml
@@ -346,12 +429,12 @@ for path, want in zip(sys.argv[1::2], sys.argv[2::2]):
               for r in d["spec"].get("egress") or [] for p in r.get("to") or [] if "ipBlock" in p]
     public = [r for r in ranges if r[1] == "0.0.0.0/0" and 443 in r[2]]
     print(f"{path.rsplit('/', 1)[-1]}: egress to address ranges: {ranges or 'none'}")
-    assert bool(public) == (want == "llm"), f"{path}: egress to 0.0.0.0/0 on 443 {'missing' if want == 'llm' else 'present'}"
+    assert bool(public) == (want != "none"), f"{path}: egress to 0.0.0.0/0 on 443 {'present' if want == 'none' else 'missing'}"
 EOF
 }
-check "no LLM, no egress to 0.0.0.0/0:443 (dev, staging, sqlite, features, k8s/); llm-key has it" public_443_egress \
-  "$R/dev.yaml" none "$R/staging.yaml" none "$R/sqlite.yaml" none "$R/features.yaml" none "$R/plain-k8s.yaml" none \
-  "$R/llm-no-ranges.yaml" none "$R/llm-key.yaml" llm
+check "no LLM or webhooks, no egress to 0.0.0.0/0:443 (dev, staging, sqlite, features, k8s/); llm-key, webhooks have it" \
+  public_443_egress "$R/dev.yaml" none "$R/staging.yaml" none "$R/sqlite.yaml" none "$R/features.yaml" none \
+  "$R/plain-k8s.yaml" none "$R/llm-no-ranges.yaml" none "$R/llm-key.yaml" llm "$R/webhooks.yaml" webhooks
 
 # ---------------------------------------------------------------------------------------------
 echo "== chart promises per environment"

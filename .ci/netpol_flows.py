@@ -7,6 +7,7 @@ no fewer.
     python3 .ci/netpol_flows.py rendered.yaml --database postgres
     python3 .ci/netpol_flows.py rendered.yaml --database postgres --self-test
     python3 .ci/netpol_flows.py with-llm.yaml --database postgres --llm-egress internet-host:443
+    python3 .ci/netpol_flows.py with-webhooks.yaml --database postgres --webhook-egress internet-host:443 ...
 
 The release's pods (with their labels and container ports) come from the rendered
 Deployments, StatefulSets, Jobs and Pods. Around them the script places the
@@ -25,9 +26,10 @@ no other). Without it, no flow from the backend to an outside host on 443 (or an
 port but the external database's) is expected. Besides the flows, the egress rules
 themselves are checked: every rule names its destinations and ports (an empty `to`
 or `ports` would open every address or port), and address ranges (ipBlocks) appear
-only with the database's port, the LLM's or the mail server's (--mail-egress, the same
-for mail.enabled), so no rule such as 0.0.0.0/0:443 is
-left behind when no LLM is configured.
+only with the database's port, the LLM's, the mail server's (--mail-egress, the same
+for mail.enabled) or the webhook receivers' (--webhook-egress, the same for
+webhooks.enabled), so no rule such as 0.0.0.0/0:443 is left behind when no LLM is
+configured and webhooks are off.
 
 --self-test additionally breaks the policies in three ways (drops the web policy,
 adds an allow-all policy, and, when the backend must not reach the internet on 443,
@@ -226,7 +228,7 @@ def expected_flows(endpoints, args):
         "api -> mcp:8001/TCP",
         "mcp -> api:8000/TCP",
     }
-    for destination in args.llm_egress + args.mail_egress:
+    for destination in outside_egress(args):
         flows.add(f"api -> {destination}/TCP")
     for name in release:
         flows.add(f"{name} -> kube-dns:53/UDP")
@@ -250,6 +252,11 @@ def expected_flows(endpoints, args):
     return flows
 
 
+def outside_egress(args):
+    """Every outside HOST:PORT the backend must reach (LLM, mail server, webhook receivers)."""
+    return args.llm_egress + args.mail_egress + args.webhook_egress
+
+
 def expected_components(args):
     components = {"web", "api", "mcp", "test-web", "test-api", "test-mcp"}
     if args.database == "postgres":
@@ -263,7 +270,7 @@ def egress_rule_problems(policies, endpoints, args):
     """Rules that open more than the sample endpoints show: a missing `to` or `ports`, or an
     address range (ipBlock) on a port other than the external database's or the LLM's."""
     release = [e for e in endpoints if e.release]
-    range_ports = {int(d.rsplit(":", 1)[1]) for d in args.llm_egress + args.mail_egress}
+    range_ports = {int(d.rsplit(":", 1)[1]) for d in outside_egress(args)}
     if args.database == "external":
         range_ports.add(5432)
     problems = []
@@ -291,8 +298,8 @@ def egress_rule_problems(policies, endpoints, args):
                 outside = sorted(str(p) for p in ports - range_ports)
                 if outside:
                     ranges = block["cidr"] + (f" except {', '.join(block['except'])}" if block.get("except") else "")
-                    why = ("no LLM or mail server is configured" if not args.llm_egress + args.mail_egress
-                           else "not the LLM's, the mail server's or the database's port")
+                    why = ("no LLM, mail server or webhooks are configured" if not outside_egress(args)
+                           else "not the LLM's, the mail server's, the webhook receivers' or the database's port")
                     problems.append(f"{where}: address range {ranges} on port {', '.join(outside)} ({why})")
     return problems
 
@@ -323,6 +330,8 @@ def main():
                              "(repeatable; hosts: internet-host, private-network-host, llm-provider, cloud-metadata)")
     parser.add_argument("--mail-egress", action="append", default=[], metavar="HOST:PORT",
                         help="mail.enabled: the backend must reach this mail server on this port (repeatable)")
+    parser.add_argument("--webhook-egress", action="append", default=[], metavar="HOST:PORT",
+                        help="webhooks.enabled: the backend must reach this receiver host on this port (repeatable)")
     parser.add_argument("--no-migrate-job", dest="migrate_job", action="store_false")
     parser.add_argument("--self-test", action="store_true", help="also prove that broken policies are caught")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every allowed flow")
@@ -341,7 +350,7 @@ def main():
 
     endpoints = release_endpoints(documents, namespace_labels) + world(namespace)
     outside = {e.name: e for e in endpoints if not e.is_pod}
-    for destination in args.llm_egress + args.mail_egress:
+    for destination in outside_egress(args):
         host, _, port = destination.rpartition(":")
         if host not in outside or not port.isdigit() or (int(port), "TCP") not in outside[host].ports:
             sys.exit(f"egress {destination}: not one of "
@@ -388,8 +397,9 @@ def main():
 
     status = "MISMATCH" if failed else "ok"
     llm = ", ".join(args.llm_egress) or "none"
+    webhooks = f", webhook egress: {', '.join(args.webhook_egress)}" if args.webhook_egress else ""
     print(f"{status}: {len(actual)} allowed flows, {len(expected_flows(endpoints, args))} expected "
-          f"({args.rendered}, database={args.database}, LLM egress: {llm})")
+          f"({args.rendered}, database={args.database}, LLM egress: {llm}{webhooks})")
     return 1 if failed else 0
 
 

@@ -351,7 +351,7 @@ all fail with the same message.
 {{- if and (eq $v.database.mode "external") $v.networkPolicy.enabled (not $v.database.external.cidrs) -}}
 {{- fail "database.mode=external needs database.external.cidrs: the address range(s) of the database, for the backend's NetworkPolicy egress (keep them narrow: not the pod network)" -}}
 {{- end -}}
-{{- range $egress := list "llmEgress" "oidcEgress" -}}
+{{- range $egress := list "llmEgress" "oidcEgress" "webhookEgress" -}}
 {{- range $index, $block := (get $v.networkPolicy $egress).ipBlocks -}}
 {{- $cidr := splitList "/" $block.cidr -}}
 {{- $cidrBits := include "todo-app.ipBits" (first $cidr) -}}
@@ -472,7 +472,7 @@ https://api.openai.com/v1
 {{- $port -}}
 {{- end -}}
 
-{{/* A NetworkPolicy egress rule to address ranges (`blocks`, ipBlocks) on one TCP `port`. */}}
+{{/* A NetworkPolicy egress rule to address ranges (`blocks`, ipBlocks) on TCP `ports` (a list). */}}
 {{- define "todo-app.netpolRangeEgress" -}}
 - to:
     {{- range .blocks }}
@@ -484,8 +484,10 @@ https://api.openai.com/v1
         {{- end }}
     {{- end }}
   ports:
+    {{- range .ports }}
     - protocol: TCP
-      port: {{ .port }}
+      port: {{ . }}
+    {{- end }}
 {{- end -}}
 
 {{/* NetworkPolicy egress rule to the database: the in-chart PostgreSQL or the external CIDRs (root context). */}}
