@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Hummingbird
 import TodoCore
 import TodoStore
 
@@ -15,6 +16,33 @@ public enum SecretTokens {
 
     public static func hash(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Something just made, with its secret under `key`: the only answer that ever holds the secret
+/// (a personal token's, a webhook's signing key).
+struct CreatedWithSecret<Item: Encodable & Sendable>: ResponseEncodable {
+    let item: Item
+    let secret: String
+    let key: String
+
+    init(_ item: Item, secret: String, key: String) {
+        self.item = item
+        self.secret = secret
+        self.key = key
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try item.encode(to: encoder)
+        var container = encoder.container(keyedBy: SecretKey.self)
+        try container.encode(secret, forKey: SecretKey(stringValue: key))
+    }
+
+    private struct SecretKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 }
 

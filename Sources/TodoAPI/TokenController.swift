@@ -11,19 +11,6 @@ struct TokenController<Context: AppRequestContext>: Sendable {
     /// Fixed, not a setting: the document promises clients a token list of at most 50 (`TokenList`).
     static var maximumTokens: Int { 50 }
 
-    struct Created: ResponseEncodable {
-        var token: PersonalToken
-        var secret: String
-
-        func encode(to encoder: any Encoder) throws {
-            try token.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(secret, forKey: .token)
-        }
-
-        enum CodingKeys: String, CodingKey { case token }
-    }
-
     struct List: ResponseEncodable {
         var items: [PersonalToken]
     }
@@ -34,7 +21,7 @@ struct TokenController<Context: AppRequestContext>: Sendable {
         group.delete(":token_id", use: revoke)
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Created> {
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<CreatedWithSecret<PersonalToken>> {
         let userID = try context.requireLogIn(toManage: "tokens")
         let fields = try Fields(try await body.require(request).object(), allowed: ["name", "expires_at"])
         let name = TextRules.trimmedName(try fields.string("name"))
@@ -53,7 +40,7 @@ struct TokenController<Context: AppRequestContext>: Sendable {
         guard try await accounts.createToken(token, secretHash: PersonalTokens.hash(secret), limit: Self.maximumTokens) else {
             throw APIError.unauthorized("the account no longer exists")
         }
-        return EditedResponse(status: .created, response: Created(token: token, secret: secret))
+        return EditedResponse(status: .created, response: CreatedWithSecret(token, secret: secret, key: "token"))
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> List {

@@ -13,19 +13,6 @@ struct WebhookController<Context: AppRequestContext>: Sendable {
     static var maximumWebhooks: Int { 20 }
     static var deliveriesShown: Int { 50 }
 
-    struct Created: ResponseEncodable {
-        var webhook: Webhook
-        var secret: String
-
-        func encode(to encoder: any Encoder) throws {
-            try webhook.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(secret, forKey: .secret)
-        }
-
-        enum CodingKeys: String, CodingKey { case secret }
-    }
-
     struct List<Item: Encodable & Sendable>: ResponseEncodable {
         var items: [Item]
     }
@@ -37,7 +24,7 @@ struct WebhookController<Context: AppRequestContext>: Sendable {
         group.get(":webhook_id/deliveries", use: deliveries)
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Created> {
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<CreatedWithSecret<Webhook>> {
         let userID = try context.requireUser()
         let fields = try Fields(try await body.require(request).object(), allowed: ["url", "events", "project_id"])
         if try fields.optionalString("project_id") != nil {
@@ -57,7 +44,7 @@ struct WebhookController<Context: AppRequestContext>: Sendable {
         guard try await webhooks.createWebhook(webhook, secret: secret, limit: Self.maximumWebhooks) else {
             throw APIError.unauthorized("the account no longer exists")
         }
-        return EditedResponse(status: .created, response: Created(webhook: webhook, secret: secret))
+        return EditedResponse(status: .created, response: CreatedWithSecret(webhook, secret: secret, key: "secret"))
     }
 
     /// A non-empty list of known event types, each once, in the order given.

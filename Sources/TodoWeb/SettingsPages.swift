@@ -104,14 +104,21 @@ struct SettingsPages: Sendable {
         if let days = context.form.text("expires_in_days").flatMap(Int.init), (1...3650).contains(days) {
             expiresAt = Timestamp.now().adding(milliseconds: Int64(days) * 86_400_000)
         }
-        do {
+        return try await creating(context, token: token) {
             let created = try await client.createToken(token: token, name: name, expiresAt: expiresAt)
             // Shown once, right here: it is not stored anywhere it could be read again.
             return try await page(context, token: token, newToken: NewToken(name: created.name, token: created.token), status: .created)
+        }
+    }
+
+    /// Runs a form that creates something; a refusal shows the page again with what was wrong:
+    /// 422 for invalid input, 409 for a full quota (of tokens, of webhooks).
+    private func creating(_ context: WebRequestContext, token: String, _ create: () async throws -> Response) async throws -> Response {
+        do {
+            return try await create()
         } catch TodoClientError.validation(let issues, let message) {
             return try await page(context, token: token, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
         } catch TodoClientError.conflict(let problem) {
-            // The quota of personal tokens.
             return try await page(context, token: token, errors: [problem.message], status: .conflict)
         }
     }
@@ -131,14 +138,10 @@ struct SettingsPages: Sendable {
         let token = try context.requireSession()
         let url = context.form.text("url") ?? ""
         let events = Self.webhookEventChoices.map(\.0).filter { context.form[$0] == "on" }
-        do {
+        return try await creating(context, token: token) {
             let created = try await client.createWebhook(token: token, url: url, events: events)
             // The secret is shown once, right here, as a token is.
             return try await page(context, token: token, newWebhook: NewWebhook(url: url, secret: created.secret), status: .created)
-        } catch TodoClientError.validation(let issues, let message) {
-            return try await page(context, token: token, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
-        } catch TodoClientError.conflict(let problem) {
-            return try await page(context, token: token, errors: [problem.message], status: .conflict)
         }
     }
 
