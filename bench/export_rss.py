@@ -15,8 +15,8 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -24,14 +24,11 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loopback import free_port, wait_ready  # noqa: E402
+
 SECRET = "bench-export-secret-0123456789-0123456789"
 BATCH = 10_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def memory(pid: int) -> dict[str, int]:
@@ -53,15 +50,7 @@ class Server:
                        "MCP_URL": "http://127.0.0.1:9/mcp"}
         self.log = open(work / f"api-{self.port}.log", "wb")
         self.process = subprocess.Popen([str(binary), "api"], env=environment, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("the backend did not become ready")
+        wait_ready(self.base, self.process, 30)
 
     def stop(self) -> None:
         self.process.terminate()

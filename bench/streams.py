@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,14 +29,11 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loopback import free_port, wait_ready  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "bench-streams-secret-0123456789-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_kib(pid: int) -> int:
@@ -75,17 +71,7 @@ class API:
         self.process = subprocess.Popen([str(binary), "api"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"todo api exited with {self.process.returncode}")
-            try:
-                if requests.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError("todo api not ready")
+        wait_ready(self.base, self.process, 60)
 
     def stop(self) -> None:
         if self.process.poll() is None:
