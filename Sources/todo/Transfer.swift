@@ -13,9 +13,13 @@ func operatorSettings() async throws -> SettingsReader {
 }
 
 /// Opens the configured database, runs `body` with it (the PostgreSQL pool running alongside),
-/// and closes it. For commands that work on the database directly.
-func withDatabase<T: Sendable>(label: String, _ body: @escaping @Sendable (Storage, Logger) async throws -> T) async throws -> T {
-    let configuration = try MigrateConfiguration(try await operatorSettings(), defaultLogFormat: .text)
+/// and closes it. For commands that work on the database directly; one that reads settings of
+/// its own passes the reader it made, so that the layers are resolved once.
+func withDatabase<T: Sendable>(
+    label: String, settings: SettingsReader? = nil, _ body: @escaping @Sendable (Storage, Logger) async throws -> T
+) async throws -> T {
+    let reader = if let settings { settings } else { try await operatorSettings() }
+    let configuration = try MigrateConfiguration(reader, defaultLogFormat: .text)
     let database = configuration.database
     configuration.common.bootstrapLogging()
     let logger = Logger(label: label)
@@ -91,8 +95,9 @@ struct Import: AsyncParsableCommand {
         let email = try Credentials.normalizedEmail(self.email)
         let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
         let json = try JSONDecoder().decode(JSONValue.self, from: data)
-        let limit = try await operatorSettings().tasksPerUserLimit()
-        let count = try await withDatabase(label: "todo.import") { storage, _ in
+        let settings = try await operatorSettings()
+        let limit = try settings.tasksPerUserLimit()
+        let count = try await withDatabase(label: "todo.import", settings: settings) { storage, _ in
             guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
             let tasks = try TaskExport.tasks(from: json, userID: account.user.id, now: .now())
             guard let count = try await storage.tasks.importTasks(tasks, userID: account.user.id, limit: limit) else {

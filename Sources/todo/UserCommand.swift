@@ -24,10 +24,11 @@ struct UserCommand: AsyncParsableCommand {
             let email = try Credentials.normalizedEmail(self.email)
             let name = try Credentials.normalizedName(self.name)
             let password = try readPassword()
-            let hash = try await PasswordHasher(cost: try await passwordHashCost()).hash(password)
+            let settings = try await operatorSettings()
+            let hash = try await PasswordHasher(cost: try passwordHashCost(settings)).hash(password)
             let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
             let grant: AdminGrant = admin ? .yes : .no
-            let creation = try await withDatabase(label: "todo.user") { storage, _ in
+            let creation = try await withDatabase(label: "todo.user", settings: settings) { storage, _ in
                 try await storage.accounts.createUser(user, passwordHash: hash, admin: grant, invitation: nil)
             }
             guard case .created(let created) = creation else { throw ValidationError("an account with the e-mail \(email) exists already") }
@@ -109,9 +110,10 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             let email = try Credentials.normalizedEmail(self.email)
             if link { return try await printLink(email) }
-            let hash = try await PasswordHasher(cost: try await passwordHashCost()).hash(try readPassword())
+            let settings = try await operatorSettings()
+            let hash = try await PasswordHasher(cost: try passwordHashCost(settings)).hash(try readPassword())
             let revoke = revokeApiTokens
-            try await withDatabase(label: "todo.user") { storage, _ in
+            try await withDatabase(label: "todo.user", settings: settings) { storage, _ in
                 let id = try await account(email, in: storage).id
                 guard try await storage.accounts.changePassword(userID: id, hash: hash, keepingSession: nil, revokingTokens: revoke) else {
                     throw noAccount(email)
@@ -123,8 +125,9 @@ struct UserCommand: AsyncParsableCommand {
         /// The link goes to standard output, for the operator to pass on (it is a password
         /// for 30 minutes: send it the way you would send one).
         private func printLink(_ email: String) async throws {
-            let webURL = try await operatorSettings().publicWebURL()
-            let link = try await withDatabase(label: "todo.user") { storage, _ in
+            let settings = try await operatorSettings()
+            let webURL = try settings.publicWebURL()
+            let link = try await withDatabase(label: "todo.user", settings: settings) { storage, _ in
                 let links = PasswordResetLinks(store: storage.passwordResets, webURL: webURL)
                 guard let link = try await links.make(for: try await account(email, in: storage).id) else {
                     throw ValidationError("the account \(email) is disabled: enable it first with todo user enable")
@@ -144,8 +147,9 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let email = try Credentials.normalizedEmail(self.email)
-            let webURL = try await operatorSettings().url("PUBLIC_WEB_URL")
-            let token = try await withDatabase(label: "todo.user") { storage, _ in
+            let settings = try await operatorSettings()
+            let webURL = try settings.url("PUBLIC_WEB_URL")
+            let token = try await withDatabase(label: "todo.user", settings: settings) { storage, _ in
                 guard try await storage.accounts.credentials(email: email) == nil else {
                     throw ValidationError("an account with the e-mail \(email) exists already")
                 }
@@ -204,6 +208,6 @@ private func readPassword() throws -> String {
 }
 
 /// `PASSWORD_HASH_COST`, as the API reads it.
-private func passwordHashCost() async throws -> UInt8 {
-    UInt8(try await operatorSettings().integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
+private func passwordHashCost(_ settings: SettingsReader) throws -> UInt8 {
+    UInt8(try settings.integer("PASSWORD_HASH_COST", default: 12, range: 4...31))
 }
