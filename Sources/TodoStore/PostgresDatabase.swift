@@ -45,7 +45,8 @@ final class PostgresDatabase: Sendable {
             schema: PostgresSchemaStore(database: self), accounts: PostgresAccountStore(database: self),
             tasks: PostgresTaskStore(database: self), events: PostgresEventStore(database: self),
             conversations: PostgresConversationStore(database: self), attempts: PostgresAttemptStore(database: self),
-            sessions: PostgresSessionStore(database: self), passwordResets: PostgresPasswordResetStore(database: self))
+            sessions: PostgresSessionStore(database: self), passwordResets: PostgresPasswordResetStore(database: self),
+            calendarObjects: PostgresCalendarObjectStore(database: self))
     }
 
     /// Runs `work` on a connection of the pool of the caller's loop, within `limit` (default: `timeout`),

@@ -66,7 +66,8 @@ final class SQLiteDatabase: Sendable {
             schema: SQLiteSchemaStore(database: self), accounts: SQLiteAccountStore(database: self),
             tasks: SQLiteTaskStore(database: self), events: SQLiteEventStore(database: self),
             conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore(),
-            sessions: SQLiteSessionStore(database: self), passwordResets: SQLitePasswordResetStore(database: self))
+            sessions: SQLiteSessionStore(database: self), passwordResets: SQLitePasswordResetStore(database: self),
+            calendarObjects: SQLiteCalendarObjectStore(database: self))
     }
 
     /// Unicode-aware lower-casing for search and the title order.

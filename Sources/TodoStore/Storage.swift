@@ -13,11 +13,12 @@ public struct Storage: Sendable {
     public var attempts: any AttemptStore
     public var sessions: any SessionStore
     public var passwordResets: any PasswordResetStore
+    public var calendarObjects: any CalendarObjectStore
 
     public init(
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
         conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore,
-        passwordResets: any PasswordResetStore
+        passwordResets: any PasswordResetStore, calendarObjects: any CalendarObjectStore
     ) {
         self.schema = schema
         self.accounts = accounts
@@ -27,6 +28,7 @@ public struct Storage: Sendable {
         self.attempts = attempts
         self.sessions = sessions
         self.passwordResets = passwordResets
+        self.calendarObjects = calendarObjects
     }
 }
 
