@@ -1,10 +1,14 @@
 """CalDAV (issue 22) against a real `todo api`, on SQLite and PostgreSQL, with the Python `caldav`
 library as the client and `icalendar` as the reference parser: discovery from the base URL,
 listing, creating, editing, completing a recurring task, deleting, incremental sync, stale
-ETags, filters, and bad input that must leave nothing stored."""
+ETags, filters, and bad input that must leave nothing stored; and todoman with vdirsyncer, the
+command-line tasks client, syncing both ways."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 import uuid
 
 import caldav
@@ -250,3 +254,64 @@ def test_bad_input_is_refused_and_nothing_is_stored(server):
     assert account.dav("PROPFIND", account.calendar_url, undefined, Depth="0").status_code == 400
     assert account.tasks() == []
     assert account.dav("GET", url).status_code == 404
+
+
+def run(*command: str, stdin: str = "") -> str:
+    done = subprocess.run([sys.executable, "-m", *command], input=stdin, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{command}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_todoman_with_vdirsyncer_syncs_both_ways(server, tmp_path):
+    """The command-line tasks client: vdirsyncer mirrors the calendar into files, todoman edits them."""
+    account = Account(server.base)
+    assert account.api.session.post(account.api.url("/tasks"), json={"title": "From the API", "due_at": "2026-12-10T09:00:00Z"},
+                                    timeout=5).status_code == 201
+    config = tmp_path / "vdirsyncer.conf"
+    config.write_text(f"""[general]
+status_path = "{tmp_path}/status/"
+
+[pair tasks]
+a = "local"
+b = "remote"
+collections = ["from b"]
+
+[storage local]
+type = "filesystem"
+path = "{tmp_path}/calendars/"
+fileext = ".ics"
+
+[storage remote]
+type = "caldav"
+url = "{server.base}/"
+username = "{account.api.email}"
+password = "{account.secret}"
+item_types = ["VTODO"]
+""")
+    todoman = tmp_path / "todoman.py"
+    todoman.write_text(f'path = "{tmp_path}/calendars/*"\ndate_format = "%Y-%m-%d"\ntime_format = "%H:%M"\ndefault_list = "inbox"\n')
+
+    def todo(*arguments: str) -> str:
+        return run("todoman", "--config", str(todoman), *arguments)
+
+    def listed() -> dict[str, dict]:
+        return {item["summary"]: item for item in json.loads(todo("--porcelain", "list", "--status", "ANY"))}
+
+    run("vdirsyncer", "-c", str(config), "discover", stdin="y\n" * 5)
+    run("vdirsyncer", "-c", str(config), "sync")
+    assert set(listed()) == {"From the API"}
+
+    todo("new", "-l", "inbox", "--priority", "high", "From todoman")
+    todo("done", str(listed()["From the API"]["id"]))
+    run("vdirsyncer", "-c", str(config), "sync")
+    tasks = {task["title"]: task for task in account.tasks()}
+    assert set(tasks) == {"From the API", "From todoman"}
+    assert tasks["From the API"]["completed"] and not tasks["From todoman"]["completed"]
+    assert tasks["From todoman"]["priority"] == "high"
+
+    renamed = account.api.session.patch(account.api.url(f"/tasks/{tasks['From todoman']['id']}"), json={"title": "Renamed on the web"},
+                                        timeout=5)
+    assert renamed.status_code == 200
+    assert account.api.session.delete(account.api.url(f"/tasks/{tasks['From the API']['id']}"), timeout=5).status_code == 204
+    run("vdirsyncer", "-c", str(config), "sync")
+    assert set(listed()) == {"Renamed on the web"}
