@@ -81,9 +81,7 @@ struct CalDAVController<Context: AppRequestContext>: Sendable {
 
     func get(name: String, account: DAVAccount, withBody: Bool) async throws -> Response {
         guard let found = try await resolve(name: name, userID: account.userID) else { throw CalDAV.notFound }
-        let document = CalendarTodo.document(
-            for: found.task, uid: found.object?.uid ?? CalendarTodo.defaultUID(for: found.task.id), todoExtra: found.object?.todoExtra ?? "",
-            calendarExtra: found.object?.calendarExtra ?? "")
+        let document = DAVResource.document(found.task, found.object)
         let headers: HTTPFields = [.contentType: DAVResource.calendarContentType, .eTag: DAVResource.eTag(found.task)]
         return Response(status: .ok, headers: headers, body: withBody ? .init(byteBuffer: ByteBuffer(string: document)) : .init())
     }

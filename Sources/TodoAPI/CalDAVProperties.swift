@@ -117,18 +117,24 @@ struct DAVResource {
         ])
     }
 
+    /// The calendar object of a task, with what its client stored beside it.
+    static func document(_ task: TodoTask, _ object: CalendarObject?) -> String {
+        CalendarTodo.document(
+            for: task, uid: object?.uid ?? CalendarTodo.defaultUID(for: task.id), todoExtra: object?.todoExtra ?? "",
+            calendarExtra: object?.calendarExtra ?? "")
+    }
+
     static func object(_ task: TodoTask, _ object: CalendarObject?, userID: UserID, withData: Bool) -> DAVResource {
+        self.object(task, object, userID: userID, document: withData ? document(task, object) : nil)
+    }
+
+    static func object(_ task: TodoTask, _ object: CalendarObject?, userID: UserID, document: String?) -> DAVResource {
         var properties: [PropertyName: String] = [
             .dav("getetag"): XMLWriter.escaped(eTag(task)),
             .dav("getcontenttype"): calendarContentType,
             .dav("resourcetype"): "",
         ]
-        if withData {
-            let document = CalendarTodo.document(
-                for: task, uid: object?.uid ?? CalendarTodo.defaultUID(for: task.id), todoExtra: object?.todoExtra ?? "",
-                calendarExtra: object?.calendarExtra ?? "")
-            properties[.caldav("calendar-data")] = XMLWriter.escaped(document)
-        }
+        if let document { properties[.caldav("calendar-data")] = XMLWriter.escaped(document) }
         return DAVResource(href: DAVPath.object(userID, object?.name ?? "\(task.id).ics").href, properties: properties)
     }
 

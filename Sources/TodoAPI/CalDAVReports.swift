@@ -30,15 +30,17 @@ extension CalDAVController {
     /// would read it, so it sees the client's own properties too.
     func calendarQuery(_ body: DAVElement, wanted: PropertyRequest, userID: UserID) async throws -> Response {
         let filter = body.child(DAVNamespace.caldav, "filter")?.child(DAVNamespace.caldav, "comp-filter")
+        // Clients' full syncs ask for every VTODO: that filter is passed without reading each object.
+        let filters = filter.map { !CalendarFilter.matchesEveryTodo($0) } ?? false
         var answer = Multistatus()
         for (task, object) in try await listing(userID) {
-            if let filter {
-                let document = CalendarTodo.document(
-                    for: task, uid: object?.uid ?? CalendarTodo.defaultUID(for: task.id), todoExtra: object?.todoExtra ?? "",
-                    calendarExtra: object?.calendarExtra ?? "")
+            if filters, let filter {
+                let document = DAVResource.document(task, object)
                 guard let parsed = try? ICalendarParser.parse(document), CalendarFilter.matches(filter, candidates: [parsed]) else { continue }
+                answer.add(.object(task, object, userID: userID, document: wanted.wantsCalendarData ? document : nil), for: wanted)
+            } else {
+                answer.add(.object(task, object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
             }
-            answer.add(.object(task, object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
         }
         return answer.response()
     }
@@ -75,16 +77,22 @@ extension CalDAVController {
             return Self.davError(.forbidden, condition: "<d:valid-sync-token/>")
         }
         var changed: [TaskID] = []
+        var seen: Set<TaskID> = []
         var latest = since
         while true {
             let page = try await events.events(userID: userID, after: latest, limit: 1000)
-            for event in page where event.kind != .reminderDue && !changed.contains(event.taskID) { changed.append(event.taskID) }
+            // A fired reminder changes nothing a client sees.
+            for event in page where event.kind != .reminderDue && seen.insert(event.taskID).inserted { changed.append(event.taskID) }
             guard let last = page.last else { break }
             latest = last.id
         }
         let objectsByTask = Dictionary(try await objects.calendarObjects(userID: userID).map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
+        // Past a few dozen changes, one read of every task is cheaper than a read per change.
+        let current: [TaskID: TodoTask]? =
+            changed.count > 50 ? Dictionary(try await tasks.allTasks(userID: userID).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }) : nil
         for id in changed {
-            if let task = try await tasks.task(id: id, userID: userID) {
+            let task = if let current { current[id] } else { try await tasks.task(id: id, userID: userID) }
+            if let task {
                 answer.add(.object(task, objectsByTask[id], userID: userID, withData: wanted.wantsCalendarData), for: wanted)
             } else {
                 answer.notFound(DAVPath.object(userID, objectsByTask[id]?.name ?? "\(id).ics").href)
@@ -114,6 +122,12 @@ extension CalDAVController {
 /// is-not-defined, text-match (substring, case-insensitive: i;ascii-casemap) and time-range on
 /// VTODO (9.9) and on date properties. Parameter filters are not applied (they match).
 enum CalendarFilter {
+    /// `VCALENDAR` holding `VTODO` with no further condition: true of every object here.
+    static func matchesEveryTodo(_ filter: DAVElement) -> Bool {
+        guard filter.attributes["name"]?.uppercased() == "VCALENDAR", filter.children.count == 1, let todo = filter.children.first else { return false }
+        return todo.is(DAVNamespace.caldav, "comp-filter") && todo.attributes["name"]?.uppercased() == "VTODO" && todo.children.isEmpty
+    }
+
     static func matches(_ filter: DAVElement, candidates: [ICalendarComponent]) -> Bool {
         let name = filter.attributes["name"]?.uppercased() ?? ""
         let found = candidates.filter { $0.name == name }
