@@ -126,7 +126,7 @@ struct CalDAVController<Context: AppRequestContext>: Sendable {
     func delete(_ request: Request, name: String, account: DAVAccount) async throws -> Response {
         guard let found = try await resolve(name: name, userID: account.userID) else { throw CalDAV.notFound }
         let version = try Self.matchedVersion(request.headers[.ifMatch], task: found.task)
-        try await service.delete(id: found.task.id, userID: account.userID, ifVersion: version ?? found.task.version)
+        try await service.delete(id: found.task.id, userID: account.userID, ifVersion: version)
         return Response(status: .noContent)
     }
 
