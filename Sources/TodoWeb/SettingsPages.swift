@@ -22,6 +22,8 @@ struct SettingsPages: Sendable {
         var hasErrors: Bool
         var expiryOptions: [Option]
         var calendarFeedURL: String
+        /// The address CalDAV clients are given: this site's, which passes `/dav/` to the backend.
+        var calDAVURL: String
     }
 
     struct TokenRow {
@@ -211,7 +213,8 @@ struct SettingsPages: Sendable {
             chrome: views.chrome(context, title: "Settings", user: try await user, section: "settings"),
             tokens: rows, hasTokens: !rows.isEmpty, sessions: sessionRows, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
             expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") },
-            calendarFeedURL: PageSupport.absolute(try await feedURL, publicURL: publicURL, context))
+            calendarFeedURL: PageSupport.absolute(try await feedURL, publicURL: publicURL, context),
+            calDAVURL: PageSupport.siteURL(publicURL: publicURL, context) + "/dav/")
         return views.page("settings", model, status: status)
     }
 }

@@ -81,7 +81,7 @@ def test_discovery_from_the_base_url_finds_one_tasks_calendar(server):
     props = account.dav("PROPFIND", account.calendar_url,
                         '<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:a="http://apple.com/ns/ical/">'
                         '<d:prop><d:sync-token/><cs:getctag/><a:calendar-color/></d:prop></d:propfind>', Depth="0")
-    assert props.status_code == 207 and "404" not in props.text
+    assert props.status_code == 207 and "HTTP/1.1 404" not in props.text
     assert "<d:sync-token>http://todo.invalid/ns/sync/" in props.text and "<a:calendar-color>#" in props.text
     options = requests.options(account.calendar_url, timeout=5)
     assert "calendar-access" in options.headers["DAV"]
@@ -315,3 +315,23 @@ item_types = ["VTODO"]
     assert account.api.session.delete(account.api.url(f"/tasks/{tasks['From the API']['id']}"), timeout=5).status_code == 204
     run("vdirsyncer", "-c", str(config), "sync")
     assert set(listed()) == {"Renamed on the web"}
+
+
+def test_the_web_uis_address_serves_caldav_too(start):
+    """The web UI passes /dav/, /.well-known/caldav and PROPFIND on / to the API, so a client can
+    be given the one address people already use; Settings shows it."""
+    api = start("api")
+    api.wait_ready()
+    web = start("web", BACKEND_URL=api.base, DATABASE_URL=None, AUTH_SECRET=None)
+    web.wait_ready()
+    account = Account(api.base)
+    well_known = requests.get(web.base + "/.well-known/caldav", allow_redirects=False, timeout=5)
+    assert well_known.status_code == 301 and well_known.headers["Location"] == "/dav/"
+    calendar = caldav.DAVClient(url=web.base + "/", username=account.api.email, password=account.secret).principal().calendars()[0]
+    assert str(calendar.url) == f"{web.base}/dav/calendars/{account.api.user_id}/inbox/"
+    calendar.save_todo(ical=vtodo("through-web", "SUMMARY:Through the web UI's address"))
+    assert [task["title"] for task in account.tasks()] == ["Through the web UI's address"]
+    [todo] = calendar.todos()
+    assert todo.icalendar_component["UID"] == "through-web"
+    anonymous = requests.request("PROPFIND", web.base + "/dav/", timeout=5)
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
