@@ -42,6 +42,7 @@ public func buildApplication(
             try? await storage.sessions.pruneSessions(before: .now())
             try? await storage.accounts.pruneInvitations(before: .now())
             try? await storage.passwordResets.prunePasswordResets(before: .now())
+            try? await storage.calendarObjects.pruneCalendarObjects()
         },
         HTTPClientService(http: assistantHTTP))
     if let providerHTTP { app.addServices(HTTPClientService(http: providerHTTP)) }
@@ -69,10 +70,10 @@ func buildRouter(
     OperationsController(schema: storage.schema, readiness: readiness, databaseCheckTimeout: .seconds(2))
         .addRoutes(to: router)
     let hasher = PasswordHasher(cost: configuration.passwordHashCost)
+    let throttle = LoginThrottle(attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5)
     AuthController(
         accounts: storage.accounts, sessions: sessions, authenticator: authenticator, tokens: tokens, hasher: hasher, body: body,
-        throttle: LoginThrottle(
-            attempts: storage.attempts, limit: configuration.loginAttemptLimit, addressLimit: configuration.loginAttemptLimit * 5),
+        throttle: throttle,
         signUps: SignUpThrottle(
             attempts: storage.attempts, addressLimit: configuration.signUpAddressLimit, limit: configuration.signUpLimit),
         signUpPolicy: configuration.signUp, firstAccountIsAdmin: configuration.firstAccountIsAdmin,
@@ -103,6 +104,11 @@ func buildRouter(
         accounts: storage.accounts, tasks: storage.tasks, authSecret: configuration.authSecret, publicWebURL: configuration.publicWebURL
     ).addRoutes(user: user, public: router)
     WebhookController(webhooks: storage.webhooks, policy: configuration.webhookAddresses, body: body).addRoutes(to: user.group("webhooks"))
+    CalDAVController(
+        accounts: storage.accounts, tasks: storage.tasks, events: storage.events, objects: storage.calendarObjects,
+        authenticator: CalDAVAuthenticator(accounts: storage.accounts, throttle: throttle), bodyLimit: configuration.maxBodySize,
+        taskLimit: configuration.tasksPerUserLimit
+    ).addRoutes(to: router)
     ChatController(
         conversations: storage.conversations, attempts: storage.attempts, body: body, configuration: configuration.assistant,
         http: assistantHTTP, logger: logger).addRoutes(to: user)

@@ -20,6 +20,11 @@ public struct ICalendarWriter: Sendable {
         line(name + ":" + value)
     }
 
+    /// Lines kept as a client wrote them (already folded, each ending in CRLF), written unchanged.
+    public mutating func raw(_ lines: String) {
+        text += lines
+    }
+
     /// A TEXT property: backslashes, semicolons, commas and line breaks escaped.
     public mutating func text(_ name: String, _ value: String) {
         line(name + ":" + Self.escaped(value))

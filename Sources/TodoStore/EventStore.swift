@@ -11,6 +11,11 @@ public protocol EventStore: Sendable {
     /// Events of one user after `id`, oldest first (to resume a stream).
     func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent]
     func latestEventID() async throws -> Int64
+    /// The newest event of one user, 0 for none: the CalDAV calendar's sync token.
+    func latestEventID(userID: UserID) async throws -> Int64
+    /// The oldest event kept, nil when the log is empty: a sync token older than it may have
+    /// missed pruned events.
+    func oldestEventID() async throws -> Int64?
     func pruneEvents(before time: Timestamp) async throws
     /// Calls `wake` when another process may have written events; returns only when cancelled.
     func listenForEvents(_ wake: @escaping @Sendable () async -> Void) async throws

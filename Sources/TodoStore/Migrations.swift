@@ -311,6 +311,22 @@ enum Migrations {
             $$
             """,
         ]),
+        // What CalDAV clients store with a task (`CalendarObjectStore`): the resource name they
+        // chose, the UID and the iCalendar lines we do not model. No foreign key to `tasks`: the
+        // row outlives its task so that a sync can name the deleted resource.
+        Migration(version: 14, name: "calendar objects", statements: [
+            """
+            CREATE TABLE calendar_objects (
+                task_id bigint PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                uid text NOT NULL,
+                todo_extra text NOT NULL DEFAULT '',
+                calendar_extra text NOT NULL DEFAULT '',
+                UNIQUE (user_id, name)
+            )
+            """,
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -541,6 +557,19 @@ enum Migrations {
                     FROM webhooks WHERE user_id = NEW.user_id)
                 WHERE instr(',' || events || ',', ',' || type || ',') > 0;
             END
+            """,
+        ]),
+        Migration(version: 14, name: "calendar objects", statements: [
+            """
+            CREATE TABLE calendar_objects (
+                task_id INTEGER PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                uid TEXT NOT NULL,
+                todo_extra TEXT NOT NULL DEFAULT '',
+                calendar_extra TEXT NOT NULL DEFAULT '',
+                UNIQUE (user_id, name)
+            )
             """,
         ]),
     ]

@@ -52,6 +52,20 @@ struct PostgresEventStore: EventStore {
         }
     }
 
+    func latestEventID(userID: UserID) async throws -> Int64 {
+        try await database.query("SELECT COALESCE(MAX(id), 0)::bigint FROM events WHERE user_id = \(userID)") { rows in
+            for try await id in rows.decode(Int64.self) { return id }
+            return 0
+        }
+    }
+
+    func oldestEventID() async throws -> Int64? {
+        try await database.query("SELECT MIN(id)::bigint FROM events") { rows in
+            for try await id in rows.decode(Int64?.self) { return id }
+            return nil
+        }
+    }
+
     func pruneEvents(before time: Timestamp) async throws {
         _ = try await database.query("DELETE FROM events WHERE created_at < \(time)", PostgresDatabase.hasRows)
     }

@@ -33,6 +33,14 @@ struct SQLiteEventStore: EventStore {
         Int64(try await database.read("SELECT COALESCE(MAX(id), 0) AS id FROM events").first?.column("id")?.integer ?? 0)
     }
 
+    func latestEventID(userID: UserID) async throws -> Int64 {
+        Int64(try await database.read("SELECT COALESCE(MAX(id), 0) AS id FROM events WHERE user_id = ?1", [.text(userID)]).first?.column("id")?.integer ?? 0)
+    }
+
+    func oldestEventID() async throws -> Int64? {
+        try await database.read("SELECT MIN(id) AS id FROM events").first?.column("id")?.integer.map(Int64.init)
+    }
+
     func pruneEvents(before time: Timestamp) async throws {
         _ = try await database.write("DELETE FROM events WHERE created_at < ?1", [SQLiteDatabase.time(time)])
     }

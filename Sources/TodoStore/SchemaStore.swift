@@ -12,5 +12,5 @@ public protocol SchemaStore: Sendable {
 
 /// The schema version this build expects; readiness waits until the database has it.
 public enum Schema {
-    public static var latestVersion: Int { Migrations.postgres.count }
+    public static var latestVersion: Int { Migrations.postgres.last?.version ?? 0 }
 }

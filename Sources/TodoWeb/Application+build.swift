@@ -80,6 +80,8 @@ func backendHTTPClient(connections: Int, traced: Bool = true) -> HTTPClient {
     // A refused connection fails at once: retried until the request's deadline, every page
     // would wait out `backendTimeout` to say that the backend is down.
     configuration.connectionPool.retryConnectionEstablishment = false
+    // A redirect is the client's to follow (CalDAV's /.well-known/caldav), not the proxy's.
+    configuration.redirectConfiguration = .disallow
     return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }
 

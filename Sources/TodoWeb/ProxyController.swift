@@ -12,6 +12,10 @@ import TodoServer
 /// session cookie becomes `Authorization: Bearer`, so scripts (and `EventSource`) need no
 /// token; a state-changing call authenticated by the cookie must carry the page's CSRF token
 /// in `X-CSRF-Token`. Live-event streams pass through as they arrive.
+///
+/// CalDAV (`/dav/*`, `/.well-known/caldav`, PROPFIND on `/`) passes too, so that tasks apps use
+/// this site's address like the browser; it authenticates with its own `Authorization: Basic`,
+/// never the session cookie (a 401 there must not end the browser's session).
 struct ProxyController: Sendable {
     let client: TodoClient
     let timeout: Duration
@@ -20,8 +24,10 @@ struct ProxyController: Sendable {
 
     /// Request headers the backend may see (never the browser's cookies).
     static let forwardedRequestHeaders: [HTTPField.Name] = [
-        .accept, .acceptLanguage, .contentType, .ifMatch, .ifNoneMatch, .lastEventID, .userAgent,
+        .accept, .acceptLanguage, .contentType, .ifMatch, .ifNoneMatch, .lastEventID, .userAgent, HTTPField.Name("Depth")!,
     ]
+    static let davMethods: [HTTPRequest.Method] =
+        [.options, .get, .head, .put, .delete] + ["PROPFIND", "REPORT", "PROPPATCH"].compactMap { HTTPRequest.Method($0) }
     /// Response headers that belong to one connection, or that the web server sets itself.
     static let droppedResponseHeaders: Set<String> = [
         "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate",
@@ -32,11 +38,27 @@ struct ProxyController: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("api/**", method: method, use: forward)
         }
+        for method in Self.davMethods {
+            router.on("dav", method: method, use: forward)
+            router.on("dav/**", method: method, use: forward)
+        }
+        for method in [HTTPRequest.Method.get, .options] + ["PROPFIND"].compactMap({ HTTPRequest.Method($0) }) {
+            router.on(".well-known/caldav", method: method, use: forward)
+        }
+        if let propfind = HTTPRequest.Method("PROPFIND") { router.on("/", method: propfind, use: forward) }
+    }
+
+    /// Whether the path is the backend's: the API, or CalDAV.
+    static func isProxied(_ path: String, method: HTTPRequest.Method) -> (proxied: Bool, isDAV: Bool) {
+        if path.hasPrefix("/api/") { return (true, false) }
+        let dav = path == "/dav" || path.hasPrefix("/dav/") || path == "/.well-known/caldav" || (path == "/" && method.rawValue == "PROPFIND")
+        return (dav, dav)
     }
 
     @Sendable func forward(_ request: Request, context: WebRequestContext) async throws -> Response {
         let path = request.uri.path
-        guard path.hasPrefix("/api/"), !path.split(separator: "/").contains(where: { segment in
+        let (proxied, isDAV) = Self.isProxied(path, method: request.method)
+        guard proxied, !path.split(separator: "/").contains(where: { segment in
             let decoded = segment.removingPercentEncoding ?? String(segment)
             return decoded == "." || decoded == ".." || decoded.contains("/")
         }) else {
@@ -51,7 +73,7 @@ struct ProxyController: Sendable {
         if let authorization = request.headers[.authorization] {
             headers.append(("Authorization", authorization))
             usesCookie = false
-        } else if let token = context.sessionToken {
+        } else if !isDAV, let token = context.sessionToken {
             headers.append(("Authorization", "Bearer \(token)"))
             usesCookie = true
         } else {

@@ -22,6 +22,8 @@ struct SettingsPages: Sendable {
         var hasErrors: Bool
         var expiryOptions: [Option]
         var calendarFeedURL: String
+        /// The address CalDAV clients are given: this site's, which passes `/dav/` to the backend.
+        var calDAVURL: String
         var webhooks: [WebhookRow]
         var hasWebhooks: Bool
         var newWebhook: NewWebhook?
@@ -268,6 +270,7 @@ struct SettingsPages: Sendable {
             tokens: rows, hasTokens: !rows.isEmpty, sessions: sessionRows, newToken: newToken, notices: notices, errors: errors, hasErrors: !errors.isEmpty,
             expiryOptions: Self.expiryChoices.map { Option(value: $0.0, label: $0.1, selected: $0.0 == "") },
             calendarFeedURL: PageSupport.absolute(try await feedURL, publicURL: publicURL, context),
+            calDAVURL: PageSupport.siteURL(publicURL: publicURL, context) + "/dav/",
             webhooks: try await webhooks, hasWebhooks: !(try await webhooks).isEmpty, newWebhook: newWebhook,
             webhookEvents: Self.webhookEventChoices.map { Option(value: $0.0, label: $0.1, selected: true) })
         return views.page("settings", model, status: status)

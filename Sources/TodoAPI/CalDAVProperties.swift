@@ -1,0 +1,263 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TodoCalendar
+import TodoCore
+import TodoStore
+
+enum DAVNamespace {
+    static let dav = "DAV:"
+    static let caldav = "urn:ietf:params:xml:ns:caldav"
+    static let calendarServer = "http://calendarserver.org/ns/"
+    static let apple = "http://apple.com/ns/ical/"
+    static let prefixes = [dav: "d", caldav: "c", calendarServer: "cs", apple: "a"]
+    static let declarations = prefixes.sorted { $0.value < $1.value }.map { " xmlns:\($0.value)=\"\($0.key)\"" }.joined()
+}
+
+/// A WebDAV property, named by namespace and local name.
+struct PropertyName: Hashable, Sendable {
+    var namespace: String
+    var name: String
+
+    init(_ namespace: String, _ name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+
+    static func dav(_ name: String) -> PropertyName { PropertyName(DAVNamespace.dav, name) }
+    static func caldav(_ name: String) -> PropertyName { PropertyName(DAVNamespace.caldav, name) }
+
+    /// The property as an element holding `inner` (markup, already escaped).
+    func element(_ inner: String) -> String {
+        if let prefix = DAVNamespace.prefixes[namespace] {
+            return inner.isEmpty ? "<\(prefix):\(name)/>" : "<\(prefix):\(name)>\(inner)</\(prefix):\(name)>"
+        }
+        let open = "<\(name) xmlns=\"\(XMLWriter.escaped(namespace))\""
+        return inner.isEmpty ? open + "/>" : open + ">\(inner)</\(name)>"
+    }
+}
+
+/// What a PROPFIND or REPORT asks for: named properties, or all (`allprop`, `propname`, no body).
+enum PropertyRequest {
+    case all
+    case named([PropertyName])
+
+    init(_ parent: DAVElement?) {
+        guard let parent, let prop = parent.child(DAVNamespace.dav, "prop") else {
+            self = .all
+            return
+        }
+        self = .named(prop.children.map { PropertyName($0.namespace, $0.name) })
+    }
+
+    var wantsCalendarData: Bool {
+        if case .named(let names) = self { return names.contains(.caldav("calendar-data")) }
+        return false
+    }
+}
+
+/// A resource's properties as markup, answered for a request in a `<d:response>`.
+struct DAVResource {
+    var href: String
+    var properties: [PropertyName: String]
+
+    static let calendarContentType = "text/calendar; charset=utf-8; component=VTODO"
+
+    /// Strong: the task and its version, so a task deleted and made again under the same name never matches.
+    static func eTag(_ task: TodoTask) -> String { "\"\(task.id)-\(task.version)\"" }
+
+    static func href(_ target: String) -> String { "<d:href>\(XMLWriter.escaped(target))</d:href>" }
+
+    static func root(userID: UserID, href target: String) -> DAVResource {
+        DAVResource(href: target, properties: [
+            .dav("resourcetype"): "<d:collection/>",
+            .dav("current-user-principal"): href(DAVPath.principal(userID).href),
+            .dav("displayname"): "todo",
+        ])
+    }
+
+    static func principal(_ user: User) -> DAVResource {
+        DAVResource(href: DAVPath.principal(user.id).href, properties: [
+            .dav("resourcetype"): "<d:principal/>",
+            .dav("current-user-principal"): href(DAVPath.principal(user.id).href),
+            .dav("principal-URL"): href(DAVPath.principal(user.id).href),
+            .dav("displayname"): XMLWriter.escaped(user.name ?? user.email),
+            .caldav("calendar-home-set"): href(DAVPath.home(user.id).href),
+            .caldav("calendar-user-address-set"): href("mailto:" + user.email),
+        ])
+    }
+
+    static func home(userID: UserID) -> DAVResource {
+        DAVResource(href: DAVPath.home(userID).href, properties: [
+            .dav("resourcetype"): "<d:collection/>",
+            .dav("current-user-principal"): href(DAVPath.principal(userID).href),
+            .dav("owner"): href(DAVPath.principal(userID).href),
+            .dav("displayname"): "Calendars",
+        ])
+    }
+
+    static func calendar(userID: UserID, syncToken: String, maximumSize: Int) -> DAVResource {
+        let privileges = ["read", "write", "write-content", "write-properties", "bind", "unbind", "read-current-user-privilege-set"]
+        let reports = ["c:calendar-query", "c:calendar-multiget", "d:sync-collection"]
+        return DAVResource(href: DAVPath.calendar(userID).href, properties: [
+            .dav("resourcetype"): "<d:collection/><c:calendar/>",
+            .dav("displayname"): "Inbox",
+            .dav("current-user-principal"): href(DAVPath.principal(userID).href),
+            .dav("owner"): href(DAVPath.principal(userID).href),
+            .dav("sync-token"): XMLWriter.escaped(syncToken),
+            .dav("current-user-privilege-set"): privileges.map { "<d:privilege><d:\($0)/></d:privilege>" }.joined(),
+            .dav("supported-report-set"): reports.map { "<d:supported-report><d:report><\($0)/></d:report></d:supported-report>" }.joined(),
+            .caldav("calendar-description"): "Tasks",
+            .caldav("supported-calendar-component-set"): "<c:comp name=\"VTODO\"/>",
+            .caldav("supported-calendar-data"): "<c:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>",
+            .caldav("max-resource-size"): String(maximumSize),
+            PropertyName(DAVNamespace.calendarServer, "getctag"): XMLWriter.escaped(syncToken),
+            PropertyName(DAVNamespace.apple, "calendar-color"): "#2563EBFF",
+            PropertyName(DAVNamespace.apple, "calendar-order"): "1",
+        ])
+    }
+
+    /// The calendar object of a task, with what its client stored beside it.
+    static func document(_ task: TodoTask, _ object: CalendarObject?) -> String {
+        CalendarTodo.document(
+            for: task, uid: object?.uid ?? CalendarTodo.defaultUID(for: task.id), todoExtra: object?.todoExtra ?? "",
+            calendarExtra: object?.calendarExtra ?? "")
+    }
+
+    static func object(_ task: TodoTask, _ object: CalendarObject?, userID: UserID, withData: Bool) -> DAVResource {
+        self.object(task, object, userID: userID, document: withData ? document(task, object) : nil)
+    }
+
+    static func object(_ task: TodoTask, _ object: CalendarObject?, userID: UserID, document: String?) -> DAVResource {
+        var properties: [PropertyName: String] = [
+            .dav("getetag"): XMLWriter.escaped(eTag(task)),
+            .dav("getcontenttype"): calendarContentType,
+            .dav("resourcetype"): "",
+        ]
+        if let document { properties[.caldav("calendar-data")] = XMLWriter.escaped(document) }
+        return DAVResource(href: DAVPath.object(userID, object?.name ?? "\(task.id).ics").href, properties: properties)
+    }
+
+    /// `<d:response>` with the found properties (200) and the missing ones (404).
+    func response(for request: PropertyRequest) -> String {
+        var found: [String] = []
+        var missing: [String] = []
+        switch request {
+        case .all:
+            found = properties.filter { $0.key != .caldav("calendar-data") }.sorted { $0.key.name < $1.key.name }.map { $0.key.element($0.value) }
+        case .named(let names):
+            for name in names {
+                if let value = properties[name] { found.append(name.element(value)) } else { missing.append(name.element("")) }
+            }
+        }
+        var text = "<d:response>" + Self.href(href)
+        if !found.isEmpty { text += "<d:propstat><d:prop>" + found.joined() + "</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>" }
+        if !missing.isEmpty {
+            text += "<d:propstat><d:prop>" + missing.joined() + "</d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>"
+        }
+        return text + "</d:response>"
+    }
+}
+
+/// A 207 Multi-Status answer.
+struct Multistatus {
+    private var writer = XMLWriter()
+
+    init() {
+        writer.open("d:multistatus", attributes: DAVNamespace.declarations)
+    }
+
+    mutating func add(_ resource: DAVResource, for request: PropertyRequest) {
+        writer.markup(resource.response(for: request))
+    }
+
+    /// A resource that is gone (in a sync report) or was never there (in a multiget).
+    mutating func notFound(_ href: String) {
+        writer.markup("<d:response>" + DAVResource.href(href) + "<d:status>HTTP/1.1 404 Not Found</d:status></d:response>")
+    }
+
+    mutating func markup(_ fragment: String) {
+        writer.markup(fragment)
+    }
+
+    func response(syncToken: String? = nil) -> Response {
+        var copy = writer
+        if let syncToken { copy.element("d:sync-token", syncToken) }
+        copy.close("d:multistatus")
+        return Response(
+            status: .init(code: 207, reasonPhrase: "Multi-Status"), headers: [.contentType: "application/xml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: copy.text)))
+    }
+}
+
+extension CalDAVController {
+    func propfind(_ request: Request, path: DAVPath, account: DAVAccount) async throws -> Response {
+        let wanted = PropertyRequest(try await DAVBody.xml(request, limit: bodyLimit))
+        let deep = (request.headers[DAVHeader.depth] ?? "infinity").trimmingCharacters(in: .whitespaces) != "0"
+        let userID = account.userID
+        var answer = Multistatus()
+        switch path {
+        case .root:
+            answer.add(.root(userID: userID, href: request.uri.path == "/" ? "/" : DAVPath.root.href), for: wanted)
+            if deep {
+                answer.add(.principal(try await user(userID)), for: wanted)
+                answer.add(.home(userID: userID), for: wanted)
+            }
+        case .principal:
+            answer.add(.principal(try await user(userID)), for: wanted)
+        case .home:
+            answer.add(.home(userID: userID), for: wanted)
+            if deep { answer.add(try await calendar(userID), for: wanted) }
+        case .calendar:
+            answer.add(try await calendar(userID), for: wanted)
+            if deep {
+                for (task, object) in try await listing(userID) {
+                    answer.add(.object(task, object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
+                }
+            }
+        case .object(_, let name):
+            guard let found = try await resolve(name: name, userID: userID) else { throw CalDAV.notFound }
+            answer.add(.object(found.task, found.object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
+        }
+        return answer.response()
+    }
+
+    /// Clients set a calendar's name and colour; ours are fixed, so each change is refused
+    /// (403 per property, RFC 4918 9.2) and the client keeps its own.
+    func proppatch(_ request: Request, path: DAVPath) async throws -> Response {
+        let body = try await DAVBody.xml(request, limit: bodyLimit)
+        let names = (body?.children ?? []).flatMap { $0.child(DAVNamespace.dav, "prop")?.children ?? [] }.map { PropertyName($0.namespace, $0.name) }
+        var answer = Multistatus()
+        answer.markup(
+            "<d:response>" + DAVResource.href(path.href) + "<d:propstat><d:prop>" + names.map { $0.element("") }.joined()
+                + "</d:prop><d:status>HTTP/1.1 403 Forbidden</d:status></d:propstat></d:response>")
+        return answer.response()
+    }
+
+    func user(_ userID: UserID) async throws -> User {
+        guard let user = try await accounts.user(id: userID) else { throw APIError.unauthorized("the account no longer exists") }
+        return user
+    }
+
+    func calendar(_ userID: UserID) async throws -> DAVResource {
+        .calendar(userID: userID, syncToken: SyncToken.text(try await events.latestEventID(userID: userID)), maximumSize: min(bodyLimit, CalDAV.objectLimit))
+    }
+
+    /// Every task of the user with its client's object, if any.
+    func listing(_ userID: UserID) async throws -> [(TodoTask, CalendarObject?)] {
+        let objectsByTask = Dictionary(try await objects.calendarObjects(userID: userID).map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
+        return try await tasks.allTasks(userID: userID).map { ($0, objectsByTask[$0.id]) }
+    }
+}
+
+/// Sync tokens (RFC 6578) are URIs; ours carry the id of the newest event of the user seen.
+enum SyncToken {
+    static let prefix = "http://todo.invalid/ns/sync/"
+
+    static func text(_ eventID: Int64) -> String { prefix + String(eventID) }
+
+    static func eventID(_ token: String) -> Int64? {
+        guard token.hasPrefix(prefix), let id = Int64(token.dropFirst(prefix.count)), id >= 0 else { return nil }
+        return id
+    }
+}
