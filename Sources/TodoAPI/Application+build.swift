@@ -45,11 +45,17 @@ public func buildApplication(
         },
         HTTPClientService(http: assistantHTTP))
     if let providerHTTP { app.addServices(HTTPClientService(http: providerHTTP)) }
-    let webhookHTTP = webhookHTTPClient()
+    let outboundHTTP = Outbound.httpClient()
     app.addServices(
-        WebhookSender(webhooks: storage.webhooks, tasks: storage.tasks, policy: configuration.webhookAddresses, http: webhookHTTP,
-                      readiness: readiness, logger: logger),
-        HTTPClientService(http: webhookHTTP))
+        DeliveryService(
+            channel: WebhookSender(webhooks: storage.webhooks, tasks: storage.tasks, policy: configuration.webhookAddresses, http: outboundHTTP,
+                                   logger: logger),
+            readiness: readiness, logger: logger),
+        HTTPClientService(http: outboundHTTP))
+    if let key = configuration.vapidKey {
+        let sender = PushSender(push: storage.push, tasks: storage.tasks, key: key, policy: configuration.pushAddresses, http: outboundHTTP, logger: logger)
+        app.addServices(DeliveryService(channel: sender, readiness: readiness, logger: logger))
+    }
     return app
 }
 
@@ -103,19 +109,12 @@ func buildRouter(
         accounts: storage.accounts, tasks: storage.tasks, authSecret: configuration.authSecret, publicWebURL: configuration.publicWebURL
     ).addRoutes(user: user, public: router)
     WebhookController(webhooks: storage.webhooks, policy: configuration.webhookAddresses, body: body).addRoutes(to: user.group("webhooks"))
+    PushController(push: storage.push, key: configuration.vapidKey, policy: configuration.pushAddresses, body: body)
+        .addRoutes(user: user, public: router)
     ChatController(
         conversations: storage.conversations, attempts: storage.attempts, body: body, configuration: configuration.assistant,
         http: assistantHTTP, logger: logger).addRoutes(to: user)
     return router
-}
-
-/// Webhook receivers are strangers' servers: short timeouts, no redirects (a redirect could
-/// lead to an address the policy refuses), a few connections each.
-func webhookHTTPClient() -> HTTPClient {
-    var configuration = HTTPClient.Configuration(
-        redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
-    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
-    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }
 
 /// Brings the schema up to date (or waits for `todo migrate` to do it), retrying while the

@@ -46,7 +46,7 @@ final class PostgresDatabase: Sendable {
             tasks: PostgresTaskStore(database: self), events: PostgresEventStore(database: self),
             conversations: PostgresConversationStore(database: self), attempts: PostgresAttemptStore(database: self),
             sessions: PostgresSessionStore(database: self), passwordResets: PostgresPasswordResetStore(database: self),
-            webhooks: PostgresWebhookStore(database: self))
+            webhooks: PostgresWebhookStore(database: self), push: PostgresPushStore(database: self))
     }
 
     /// Runs `work` on a connection of the pool of the caller's loop, within `limit` (default: `timeout`),

@@ -81,9 +81,9 @@ struct PostgresWebhookStore: WebhookStore {
         }
     }
 
-    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: WebhookAttemptOutcome) async throws {
+    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
         let status = status.map(Int32.init)
-        let (next, delivered) = WebhookColumns.times(outcome)
+        let (next, delivered) = outcome.columns
         _ = try await database.write(
             """
             UPDATE webhook_deliveries SET attempt = attempt + 1, status = \(status), next_attempt_at = \(next),
@@ -112,14 +112,5 @@ enum WebhookColumns {
     /// Types are written by our own triggers; an unknown one can only come from a newer build.
     static func type(_ column: String) -> WebhookEventType {
         WebhookEventType(rawValue: column) ?? .taskUpdated
-    }
-
-    /// `next_attempt_at` and `delivered_at` after an attempt.
-    static func times(_ outcome: WebhookAttemptOutcome) -> (next: Timestamp?, delivered: Timestamp?) {
-        switch outcome {
-        case .delivered(let time): (nil, time)
-        case .retry(let time): (time, nil)
-        case .abandoned: (nil, nil)
-        }
     }
 }

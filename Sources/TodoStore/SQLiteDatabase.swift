@@ -67,7 +67,7 @@ final class SQLiteDatabase: Sendable {
             tasks: SQLiteTaskStore(database: self), events: SQLiteEventStore(database: self),
             conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore(),
             sessions: SQLiteSessionStore(database: self), passwordResets: SQLitePasswordResetStore(database: self),
-            webhooks: SQLiteWebhookStore(database: self))
+            webhooks: SQLiteWebhookStore(database: self), push: SQLitePushStore(database: self))
     }
 
     /// Unicode-aware lower-casing for search and the title order.

@@ -74,8 +74,8 @@ struct SQLiteWebhookStore: WebhookStore {
         }
     }
 
-    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: WebhookAttemptOutcome) async throws {
-        let (next, delivered) = WebhookColumns.times(outcome)
+    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
+        let (next, delivered) = outcome.columns
         _ = try await database.write(
             """
             UPDATE webhook_deliveries SET attempt = attempt + 1, status = ?3, next_attempt_at = ?4, delivered_at = ?5

@@ -14,11 +14,12 @@ public struct Storage: Sendable {
     public var sessions: any SessionStore
     public var passwordResets: any PasswordResetStore
     public var webhooks: any WebhookStore
+    public var push: any PushStore
 
     public init(
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
         conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore,
-        passwordResets: any PasswordResetStore, webhooks: any WebhookStore
+        passwordResets: any PasswordResetStore, webhooks: any WebhookStore, push: any PushStore
     ) {
         self.schema = schema
         self.accounts = accounts
@@ -29,6 +30,7 @@ public struct Storage: Sendable {
         self.sessions = sessions
         self.passwordResets = passwordResets
         self.webhooks = webhooks
+        self.push = push
     }
 }
 
