@@ -46,15 +46,18 @@ public func buildApplication(
         HTTPClientService(http: assistantHTTP))
     if let providerHTTP { app.addServices(HTTPClientService(http: providerHTTP)) }
     let outboundHTTP = Outbound.httpClient()
+    let webhooks = WebhookSender(webhooks: storage.webhooks, tasks: storage.tasks, policy: configuration.webhookAddresses, http: outboundHTTP, logger: logger)
     app.addServices(
         DeliveryService(
-            channel: WebhookSender(webhooks: storage.webhooks, tasks: storage.tasks, policy: configuration.webhookAddresses, http: outboundHTTP,
-                                   logger: logger),
-            readiness: readiness, logger: logger),
+            claim: { try await storage.webhooks.claimDeliveries(at: $0, leaseEnd: $1, limit: $2) }, send: webhooks.send,
+            prune: { try await storage.webhooks.pruneDeliveries(before: $0) }, readiness: readiness, logger: logger),
         HTTPClientService(http: outboundHTTP))
     if let key = configuration.vapidKey {
-        let sender = PushSender(push: storage.push, tasks: storage.tasks, key: key, policy: configuration.pushAddresses, http: outboundHTTP, logger: logger)
-        app.addServices(DeliveryService(channel: sender, readiness: readiness, logger: logger))
+        let push = PushSender(push: storage.push, tasks: storage.tasks, key: key, policy: configuration.pushAddresses, http: outboundHTTP, logger: logger)
+        app.addServices(
+            DeliveryService(
+                claim: { try await storage.push.claimDeliveries(at: $0, leaseEnd: $1, limit: $2) }, send: push.send,
+                prune: { try await storage.push.pruneDeliveries(before: $0) }, readiness: readiness, logger: logger))
     }
     return app
 }

@@ -7,21 +7,15 @@ import TodoCore
 import TodoServer
 import TodoStore
 
-/// An outbox the database fills in the transaction of each change (webhooks, Web Push): what
-/// `DeliveryService` needs to claim its due deliveries, send each and forget old ones.
-protocol DeliveryChannel: Sendable {
-    associatedtype Delivery: Sendable
-    func claim(at now: Timestamp, leaseEnd: Timestamp, limit: Int) async throws -> [Delivery]
-    /// Sends one delivery and records what followed; a failure is an outcome, not an error.
-    func send(_ delivery: Delivery) async
-    func prune(before time: Timestamp) async throws
-}
-
-/// Sends a channel's due deliveries. Every replica runs one; a claim in the database gives each
-/// delivery to one of them at a time. Sends run concurrently, each bounded by a timeout, so a
-/// slow or failing receiver never holds up another's.
-struct DeliveryService<Channel: DeliveryChannel>: Service {
-    let channel: Channel
+/// Sends an outbox's due deliveries (webhooks, Web Push: the database queues them in the
+/// transaction of each change). Every replica runs one; `claim` gives each delivery to one of
+/// them at a time. Sends run concurrently, each bounded by a timeout, so a slow or failing
+/// receiver never holds up another's; `send` records what followed, a failure being an outcome.
+struct DeliveryService<Delivery: Sendable>: Service {
+    let claim: @Sendable (_ now: Timestamp, _ leaseEnd: Timestamp, _ limit: Int) async throws -> [Delivery]
+    let send: @Sendable (Delivery) async -> Void
+    /// Deletes finished deliveries of events before the time given.
+    let prune: @Sendable (Timestamp) async throws -> Void
     let readiness: Readiness
     let logger: Logger
 
@@ -32,10 +26,10 @@ struct DeliveryService<Channel: DeliveryChannel>: Service {
                 if readiness.isSchemaReady { try await cancelWhenGracefulShutdown { try await sendDue() } }
                 if ContinuousClock.now - lastPrune > .seconds(600) {
                     lastPrune = .now
-                    try await channel.prune(before: Timestamp.now().adding(milliseconds: -7 * 24 * 3_600_000))
+                    try await prune(Timestamp.now().adding(milliseconds: -7 * 24 * 3_600_000))
                 }
             } catch {
-                logger.warning("deliveries failed", metadata: ["channel": "\(Channel.self)", "error": "\(error)"])
+                logger.warning("deliveries failed", metadata: ["delivery": "\(Delivery.self)", "error": "\(error)"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Outbound.pollInterval) }
         }
@@ -45,10 +39,10 @@ struct DeliveryService<Channel: DeliveryChannel>: Service {
         var claimed = Outbound.batchSize
         while claimed == Outbound.batchSize {
             let now = Timestamp.now()
-            let due = try await channel.claim(at: now, leaseEnd: now.adding(milliseconds: Outbound.lease), limit: Outbound.batchSize)
+            let due = try await claim(now, now.adding(milliseconds: Outbound.lease), Outbound.batchSize)
             claimed = due.count
             await withTaskGroup(of: Void.self) { group in
-                for delivery in due { group.addTask { await channel.send(delivery) } }
+                for delivery in due { group.addTask { await send(delivery) } }
             }
         }
     }

@@ -23,8 +23,8 @@ enum PushRetry {
 }
 
 /// Sends due reminders as Web Push messages (RFC 8030), encrypted for each device (RFC 8291)
-/// and signed with the server's VAPID key (RFC 8292); run by a `DeliveryService`.
-struct PushSender: DeliveryChannel {
+/// and signed with the server's VAPID key (RFC 8292), for a `DeliveryService`.
+struct PushSender: Sendable {
     let push: any PushStore
     let tasks: any TaskStore
     let key: VAPIDKey
@@ -36,14 +36,6 @@ struct PushSender: DeliveryChannel {
     static let timeToLive = 86_400
     /// A notification shows a line or two; the payload must fit in one 4 KB message.
     static let titleLength = 200
-
-    func claim(at now: Timestamp, leaseEnd: Timestamp, limit: Int) async throws -> [DuePushDelivery] {
-        try await push.claimDeliveries(at: now, leaseEnd: leaseEnd, limit: limit)
-    }
-
-    func prune(before time: Timestamp) async throws {
-        try await push.pruneDeliveries(before: time)
-    }
 
     func send(_ delivery: DuePushDelivery) async {
         var status: Int?

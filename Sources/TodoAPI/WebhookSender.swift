@@ -37,21 +37,13 @@ enum WebhookRetry {
     }
 }
 
-/// Sends webhook deliveries, run by a `DeliveryService`.
-struct WebhookSender: DeliveryChannel {
+/// Sends webhook deliveries for a `DeliveryService`.
+struct WebhookSender: Sendable {
     let webhooks: any WebhookStore
     let tasks: any TaskStore
     let policy: OutboundAddressPolicy
     let http: HTTPClient
     let logger: Logger
-
-    func claim(at now: Timestamp, leaseEnd: Timestamp, limit: Int) async throws -> [DueWebhookDelivery] {
-        try await webhooks.claimDeliveries(at: now, leaseEnd: leaseEnd, limit: limit)
-    }
-
-    func prune(before time: Timestamp) async throws {
-        try await webhooks.pruneDeliveries(before: time)
-    }
 
     func send(_ delivery: DueWebhookDelivery) async {
         var status: Int?

@@ -71,18 +71,10 @@ struct PostgresPushStore: PushStore {
     }
 
     func recordAttempt(subscriptionID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
-        let status = status.map(Int32.init)
-        let (next, delivered) = outcome.columns
-        _ = try await database.write(
-            """
-            UPDATE push_deliveries SET attempt = attempt + 1, status = \(status), next_attempt_at = \(next),
-                delivered_at = \(delivered) WHERE subscription_id = \(subscriptionID) AND event_id = \(eventID)
-            """,
-            PostgresDatabase.hasRows)
+        try await database.recordAttempt(in: .push, target: subscriptionID, eventID: eventID, status: status, outcome: outcome)
     }
 
     func pruneDeliveries(before time: Timestamp) async throws {
-        _ = try await database.write(
-            "DELETE FROM push_deliveries WHERE next_attempt_at IS NULL AND event_time < \(time)", PostgresDatabase.hasRows)
+        try await database.pruneDeliveries(in: .push, before: time)
     }
 }

@@ -82,19 +82,11 @@ struct PostgresWebhookStore: WebhookStore {
     }
 
     func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
-        let status = status.map(Int32.init)
-        let (next, delivered) = outcome.columns
-        _ = try await database.write(
-            """
-            UPDATE webhook_deliveries SET attempt = attempt + 1, status = \(status), next_attempt_at = \(next),
-                delivered_at = \(delivered) WHERE webhook_id = \(webhookID) AND event_id = \(eventID)
-            """,
-            PostgresDatabase.hasRows)
+        try await database.recordAttempt(in: .webhooks, target: webhookID, eventID: eventID, status: status, outcome: outcome)
     }
 
     func pruneDeliveries(before time: Timestamp) async throws {
-        _ = try await database.write(
-            "DELETE FROM webhook_deliveries WHERE next_attempt_at IS NULL AND event_time < \(time)", PostgresDatabase.hasRows)
+        try await database.pruneDeliveries(in: .webhooks, before: time)
     }
 }
 

@@ -58,19 +58,11 @@ struct SQLitePushStore: PushStore {
     }
 
     func recordAttempt(subscriptionID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
-        let (next, delivered) = outcome.columns
-        _ = try await database.write(
-            """
-            UPDATE push_deliveries SET attempt = attempt + 1, status = ?3, next_attempt_at = ?4, delivered_at = ?5
-            WHERE subscription_id = ?1 AND event_id = ?2
-            """,
-            [.text(subscriptionID), .integer(Int(eventID)), status.map(SQLiteData.integer) ?? .null, SQLiteDatabase.time(next),
-             SQLiteDatabase.time(delivered)])
+        try await database.recordAttempt(in: .push, target: subscriptionID, eventID: eventID, status: status, outcome: outcome)
     }
 
     func pruneDeliveries(before time: Timestamp) async throws {
-        _ = try await database.write(
-            "DELETE FROM push_deliveries WHERE next_attempt_at IS NULL AND event_time < ?1", [SQLiteDatabase.time(time)])
+        try await database.pruneDeliveries(in: .push, before: time)
     }
 
     private static func subscription(_ row: SQLiteRow) throws -> PushSubscription {

@@ -6,15 +6,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import http_ece
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from recording_server import QuietHandler, RecordingServer
 
 
 def b64url(data: bytes) -> str:
@@ -60,7 +60,7 @@ def verify_vapid(authorization: str, audience: str, server_key: str) -> dict:
     return decoded
 
 
-class PushService:
+class PushService(RecordingServer):
     """Records every message; answers each device with the statuses scripted for it, then 201."""
 
     def __init__(self, delay: float = 0.0):
@@ -68,10 +68,9 @@ class PushService:
         self.scripts: dict[str, list[int]] = {}
         self.devices: dict[str, Device] = {}
         self.server_key = ""
-        self.lock = threading.Lock()
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 time.sleep(delay)
@@ -90,19 +89,9 @@ class PushService:
                     status = 400 if "error" in record else script.pop(0) if script else 201
                     record["status"] = status
                     service.messages.append(record)
-                self.send_response(status)
-                if status == 503:
-                    self.send_header("retry-after", "1")
-                self.send_header("content-length", "0")
-                self.end_headers()
+                self.answer(status, {"retry-after": "1"} if status == 503 else None)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
 
     def device(self, name: str) -> Device:
         self.devices[name] = Device(self, name)
@@ -117,14 +106,4 @@ class PushService:
         return messages
 
     def wait_for(self, count: int, device: str | None = None, timeout: float = 15.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            received = self.received(device)
-            if len(received) >= count:
-                return received
-            time.sleep(0.05)
-        raise TimeoutError(f"{len(self.received(device))} of {count} messages to {device or 'any device'}")
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.wait_until(lambda: self.received(device), count, f"messages to {device or 'any device'}", timeout)
