@@ -208,6 +208,7 @@ let package = Package(
                 .embedInCode("Static/app.js"),
                 .embedInCode("Static/theme.js"),
                 .embedInCode("Static/icon.svg"),
+                .embedInCode("Static/push-worker.js"),
             ]
         ),
         // Settings: the layers (flags, environment, config file, .env), the typed reads with their

@@ -104,5 +104,6 @@ enum EmbeddedFiles {
         ("app.js", PackageResources.app_js),
         ("theme.js", PackageResources.theme_js),
         ("icon.svg", PackageResources.icon_svg),
+        ("push-worker.js", PackageResources.push_worker_js),
     ]
 }

@@ -37,7 +37,7 @@ struct Views: Sendable {
     func chrome(_ context: WebRequestContext, title: String, user: User? = nil, section: String = "") -> Chrome {
         Chrome(
             title: title, csrf: context.csrfToken, css: assets.path("app.css"), script: assets.path("app.js"),
-            earlyScript: assets.path("theme.js"), icon: assets.path("icon.svg"),
+            earlyScript: assets.path("theme.js"), icon: assets.path("icon.svg"), pushWorker: assets.path("push-worker.js"),
             user: user.map {
                 UserBadge(email: $0.email, name: $0.name ?? $0.email, initial: String(($0.name ?? $0.email).prefix(1)).uppercased(), admin: $0.admin)
             },
@@ -52,6 +52,8 @@ struct Chrome {
     var script: String
     var earlyScript: String
     var icon: String
+    /// The service worker that shows Web Push reminders (Settings registers it).
+    var pushWorker: String
     var user: UserBadge?
     var onTasks: Bool
     var onSettings: Bool

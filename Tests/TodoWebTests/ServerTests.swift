@@ -117,10 +117,13 @@ import TodoServer
 
     @Test func thePagesLinkEveryStaticFileByItsVersionedPathAndServeItCachedForAYear() async throws {
         try await WebHarness.run { web in
-            let page = try await web.request(.get, "/login")
+            let account = try await web.signedIn()
+            // The push worker is linked only where push is turned on: Settings.
+            let pages = [try await web.request(.get, "/login"), try await web.request(.get, "/settings", cookies: account.cookies)]
             for (name, bytes) in EmbeddedFiles.assets {
                 let parts = name.split(separator: ".")
-                let path = try #require(page.firstMatch(#"(/static/\#(parts[0])\.[0-9a-f]{10}\.\#(parts[1]))""#), "\(name)")
+                let link = #"(/static/\#(parts[0])\.[0-9a-f]{10}\.\#(parts[1]))""#
+                let path = try #require(pages.lazy.compactMap { $0.firstMatch(link) }.first, "\(name)")
                 let plain = try await web.request(.get, path, headers: [.acceptEncoding: "identity"])
                 #expect(plain.status == .ok)
                 #expect(plain.headers[.cacheControl] == "public, max-age=31536000, immutable")

@@ -36,6 +36,27 @@ import TodoCore
         }
     }
 
+    /// The page offers push with the worker's path; the browser's subscription goes through the
+    /// proxy with the page's CSRF token, as app.js sends it.
+    @Test func settingsOffersPushWithItsWorkerAndTheSubscriptionReachesTheBackend() async throws {
+        let key = try VAPIDKey(VAPIDKey.newPrivateKey(), subject: "mailto:ops@example.com")
+        try await WebHarness.run(backend: { $0.vapidKey = key }) { web in
+            let account = try await web.signedIn()
+            let page = try await web.request(.get, "/settings", cookies: account.cookies)
+            let worker = try #require(page.firstMatch(#"id="push-toggle" data-worker="(/static/push-worker\.[0-9a-f]{10}\.js)""#))
+            let script = try await web.request(.get, worker)
+            #expect(script.headers[.contentType]?.contains("javascript") == true && script.text.contains("showNotification"))
+
+            let published = try await web.request(.get, "/api/push/vapid-public-key", cookies: account.cookies)
+            #expect(published.text.contains(key.publicKey))
+            // Any P-256 point will do as the browser's key: the server's own public key is one.
+            let body = #"{"endpoint": "https://198.51.100.7/device", "keys": {"p256dh": "\#(key.publicKey)", "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}"#
+            let subscribed = try await web.request(.post, "/api/me/push-subscriptions", cookies: account.cookies,
+                                                   headers: [.xCSRFToken: account.csrf, .contentType: "application/json"], body: body)
+            #expect(subscribed.status == .created, "\(subscribed.text)")
+        }
+    }
+
     @Test func aTokenWithoutANameIsRefusedWith422SayingSo() async throws {
         try await WebHarness.run { web in
             let account = try await web.signedIn()

@@ -54,6 +54,7 @@ def stack(tmp_path_factory):
         "REMINDER_INTERVAL_MS": "200",
         "EVENT_POLL_INTERVAL_MS": "50",
         "ACCESS_LOG": "false",
+        "VAPID_PRIVATE_KEY": "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",  # RFC 8291's example key: push is on
     }, directory / "api.log")
     processes = [api]
     try:

@@ -208,6 +208,24 @@ def test_a_due_reminder_shows_a_browser_notification(browser, stack):
     assert "Reminder: Stretch your legs" in ui.find("#toast").text
 
 
+def test_turning_push_on_registers_the_push_worker(browser, stack):
+    """Up to the browser's own push service, which a test run cannot reach: the key is fetched
+    through the proxy, and the worker is served, installed and activated at its scope."""
+    driver = browser()
+    ui = UI(driver, stack)
+    ui.sign_up(new_email())
+    ui.go("/settings")
+    ui.wait(lambda: ui.find("#push-state").text == "Off on this device.", message="push off at first")
+    driver.execute_script("""
+        window.Notification.requestPermission = () => Promise.resolve("granted");""")
+    ui.find("#push-toggle").click()
+    ui.wait(lambda: driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        navigator.serviceWorker.getRegistration("/static/push/").then((r) => done(Boolean(r && r.active)));"""),
+            timeout=15, message="the push worker active")
+    ui.wait(lambda: not ui.find("#push-toggle").get_attribute("disabled"), message="the button back")
+
+
 def test_the_chat_panel_answers(browser, stack):
     driver = browser()
     ui = UI(driver, stack)
