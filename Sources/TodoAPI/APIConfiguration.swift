@@ -32,7 +32,11 @@ public struct APIConfiguration: Sendable {
     /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
     public var trustedProxies = TrustedProxies([IPNetwork("127.0.0.1")!, IPNetwork("::1")!])
     /// Where webhooks may point: public addresses, and the ranges `WEBHOOK_ALLOWED_NETWORKS` adds.
-    public var webhookAddresses = WebhookAddressPolicy()
+    public var webhookAddresses = OutboundAddressPolicy()
+    /// The key that signs Web Push messages (`VAPID_PRIVATE_KEY`, `VAPID_SUBJECT`); nil: push is off.
+    public var vapidKey: VAPIDKey?
+    /// Where push endpoints may point: https on public addresses, and the ranges `PUSH_ALLOWED_NETWORKS` adds.
+    public var pushAddresses = OutboundAddressPolicy(httpsOnly: true)
     public var migrateOnStart = true
     /// How often the reminder scheduler looks for due reminders.
     public var reminderInterval: Duration = .seconds(1)

@@ -53,6 +53,7 @@ public struct APIError: Error, Sendable {
         case .conversations: "you have \(reached.limit) conversations, the most allowed; continue one of them"
         case .messages: "this conversation holds \(reached.limit) of your messages, the most allowed; start a new conversation"
         case .webhooks: "an account holds at most \(reached.limit) webhooks; delete one first"
+        case .pushSubscriptions: "an account holds at most \(reached.limit) push subscriptions; turn push off on a device first"
         }
         let scope = reached.quota == .messages ? "per conversation" : "per account"
         return APIError(.conflict, code: "quota_exceeded", message: message,

@@ -46,11 +46,20 @@ public func buildApplication(
         },
         HTTPClientService(http: assistantHTTP))
     if let providerHTTP { app.addServices(HTTPClientService(http: providerHTTP)) }
-    let webhookHTTP = webhookHTTPClient()
+    let outboundHTTP = Outbound.httpClient()
+    let webhooks = WebhookSender(webhooks: storage.webhooks, tasks: storage.tasks, policy: configuration.webhookAddresses, http: outboundHTTP, logger: logger)
     app.addServices(
-        WebhookSender(webhooks: storage.webhooks, tasks: storage.tasks, policy: configuration.webhookAddresses, http: webhookHTTP,
-                      readiness: readiness, logger: logger),
-        HTTPClientService(http: webhookHTTP))
+        DeliveryService(
+            claim: { try await storage.webhooks.claimDeliveries(at: $0, leaseEnd: $1, limit: $2) }, send: webhooks.send,
+            prune: { try await storage.webhooks.pruneDeliveries(before: $0) }, readiness: readiness, logger: logger),
+        HTTPClientService(http: outboundHTTP))
+    if let key = configuration.vapidKey {
+        let push = PushSender(push: storage.push, tasks: storage.tasks, key: key, policy: configuration.pushAddresses, http: outboundHTTP, logger: logger)
+        app.addServices(
+            DeliveryService(
+                claim: { try await storage.push.claimDeliveries(at: $0, leaseEnd: $1, limit: $2) }, send: push.send,
+                prune: { try await storage.push.pruneDeliveries(before: $0) }, readiness: readiness, logger: logger))
+    }
     return app
 }
 
@@ -109,19 +118,12 @@ func buildRouter(
         authenticator: CalDAVAuthenticator(accounts: storage.accounts, throttle: throttle), bodyLimit: configuration.maxBodySize,
         taskLimit: configuration.tasksPerUserLimit
     ).addRoutes(to: router)
+    PushController(push: storage.push, key: configuration.vapidKey, policy: configuration.pushAddresses, body: body)
+        .addRoutes(user: user, public: router)
     ChatController(
         conversations: storage.conversations, attempts: storage.attempts, body: body, configuration: configuration.assistant,
         http: assistantHTTP, logger: logger).addRoutes(to: user)
     return router
-}
-
-/// Webhook receivers are strangers' servers: short timeouts, no redirects (a redirect could
-/// lead to an address the policy refuses), a few connections each.
-func webhookHTTPClient() -> HTTPClient {
-    var configuration = HTTPClient.Configuration(
-        redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
-    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
-    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }
 
 /// Brings the schema up to date (or waits for `todo migrate` to do it), retrying while the

@@ -7,7 +7,7 @@ import TodoStore
 /// created) and the latest deliveries of each.
 struct WebhookController<Context: AppRequestContext>: Sendable {
     let webhooks: any WebhookStore
-    let policy: WebhookAddressPolicy
+    let policy: OutboundAddressPolicy
     let body: JSONBody
     /// Fixed, not a setting: a user needs a few receivers, not hundreds of fan-out targets.
     static var maximumWebhooks: Int { 20 }
@@ -36,7 +36,7 @@ struct WebhookController<Context: AppRequestContext>: Sendable {
         }
         do {
             _ = try await policy.check(url)
-        } catch let refusal as WebhookAddressPolicy.Refusal {
+        } catch let refusal as OutboundAddressPolicy.Refusal {
             throw ValidationError(field: "url", refusal.description)
         }
         let webhook = Webhook(id: UUID().uuidString.lowercased(), userID: userID, url: url, events: try Self.events(fields), createdAt: .now())

@@ -5,7 +5,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
-import ServiceLifecycle
 import TodoCore
 import TodoServer
 import TodoStore
@@ -29,75 +28,29 @@ public enum WebhookSignature {
     }
 }
 
-/// When to try a failed delivery again: after 1 s, doubling to an hour between attempts, until
-/// a day after the event; a `Retry-After` the receiver sends is honoured within the same cap.
+/// What follows a webhook attempt: a 2xx delivers, 410 (Gone) ends it, anything else is retried.
 enum WebhookRetry {
-    static let window: Int64 = 24 * 3_600_000
-    static let longestPause: Int64 = 3_600_000
-
-    static func outcome(after delivery: DueWebhookDelivery, status: Int?, retryAfterSeconds: Int64?, at now: Timestamp) -> WebhookAttemptOutcome {
+    static func outcome(after delivery: DueWebhookDelivery, status: Int?, retryAfterSeconds: Int64?, at now: Timestamp) -> DeliveryOutcome {
         if let status, (200..<300).contains(status) { return .delivered(at: now) }
         if status == 410 { return .abandoned }  // Gone: the receiver says it will never take it.
-        let doubling = Int64(1000) << min(delivery.attempt, 22)
-        let pause = min(max(doubling, (retryAfterSeconds ?? 0) * 1000), longestPause)
-        let next = now.adding(milliseconds: pause)
-        return next.millisecondsSinceEpoch - delivery.eventTime.millisecondsSinceEpoch > window ? .abandoned : .retry(at: next)
+        return Outbound.retry(attempt: delivery.attempt, eventTime: delivery.eventTime, retryAfterSeconds: retryAfterSeconds, at: now)
     }
 }
 
-/// Sends due webhook deliveries. Every replica runs one; a claim in the database gives each
-/// delivery to one of them at a time. Sends run concurrently, each bounded by a timeout, so a
-/// slow or failing receiver never holds up another's.
-struct WebhookSender: Service {
+/// Sends webhook deliveries for a `DeliveryService`.
+struct WebhookSender: Sendable {
     let webhooks: any WebhookStore
     let tasks: any TaskStore
-    let policy: WebhookAddressPolicy
+    let policy: OutboundAddressPolicy
     let http: HTTPClient
-    let readiness: Readiness
     let logger: Logger
-    static let pollInterval = Duration.milliseconds(500)
-    static let batchSize = 50
-    static let timeout = TimeAmount.seconds(10)
-    /// Longer than a send can take: a claim outlives its attempt unless the process died.
-    static let lease: Int64 = 30_000
 
-    func run() async throws {
-        var lastPrune = ContinuousClock.now
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                if readiness.isSchemaReady { try await cancelWhenGracefulShutdown { try await sendDue() } }
-                if ContinuousClock.now - lastPrune > .seconds(600) {
-                    lastPrune = .now
-                    try await webhooks.pruneDeliveries(before: Timestamp.now().adding(milliseconds: -7 * 24 * 3_600_000))
-                }
-            } catch {
-                logger.warning("webhook deliveries failed", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pollInterval) }
-        }
-    }
-
-    private func sendDue() async throws {
-        var claimed = Self.batchSize
-        while claimed == Self.batchSize {
-            let now = Timestamp.now()
-            let due = try await webhooks.claimDeliveries(at: now, leaseEnd: now.adding(milliseconds: Self.lease), limit: Self.batchSize)
-            claimed = due.count
-            await withTaskGroup(of: Void.self) { group in
-                for delivery in due { group.addTask { await send(delivery) } }
-            }
-        }
-    }
-
-    private func send(_ delivery: DueWebhookDelivery) async {
+    func send(_ delivery: DueWebhookDelivery) async {
         var status: Int?
         var retryAfter: Int64?
         do {
             _ = try await policy.check(delivery.url)
-            let response = try await http.execute(try await request(for: delivery), timeout: Self.timeout)
-            status = Int(response.status.code)
-            retryAfter = response.headers.first(name: "retry-after").flatMap { Int64($0) }
-            _ = try? await response.body.collect(upTo: 64 * 1024)  // read and dropped: the connection can be reused
+            (status, retryAfter) = try await Outbound.execute(try await request(for: delivery), on: http)
         } catch {
             logger.info("webhook not delivered", metadata: ["webhook_id": "\(delivery.webhookID)", "error": "\(error)"])
         }
@@ -148,17 +101,12 @@ struct WebhookSender: Service {
         return json.bytes
     }
 
-    static func attempts(_ outcome: WebhookAttemptOutcome) -> Counter {
+    static func attempts(_ outcome: DeliveryOutcome) -> Counter {
         let label = switch outcome {
         case .delivered: "delivered"
         case .retry: "retry"
         case .abandoned: "abandoned"
         }
-        return MetricsRegistry.shared.makeCounter(descriptor: attemptsDescriptor, labels: [("outcome", label)])
-    }
-
-    private static var attemptsDescriptor: MetricNameDescriptor {
-        MetricNameDescriptor(
-            metricName: "webhook_attempts", unitName: "total", helpText: "Webhook delivery attempts by what followed: delivered, retry, abandoned")
+        return Outbound.attempts("webhook_attempts", help: "Webhook delivery attempts by what followed: delivered, retry, abandoned", outcome: label)
     }
 }

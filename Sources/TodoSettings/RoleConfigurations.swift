@@ -8,10 +8,10 @@ public enum Role: String, CaseIterable, Sendable {
     case serve, api, web, mcp, migrate
 
     /// Builds the role's configuration from `settings` and throws what would stop its start;
-    /// `todo serve`'s secret is not generated.
+    /// `todo serve`'s secrets are made but not kept.
     public func check(_ settings: SettingsReader) throws {
         switch self {
-        case .serve: _ = try ServeConfiguration(settings, makeSecret: { _ in String(repeating: "0", count: 64) })
+        case .serve: _ = try ServeConfiguration(settings, keepSecret: { _, make in make() })
         case .api: _ = try APIRoleConfiguration(settings)
         case .web: _ = try WebRoleConfiguration(settings)
         case .mcp: _ = try MCPRoleConfiguration(settings)
@@ -29,17 +29,21 @@ public struct ServeConfiguration {
     public var mcp: MCPConfiguration
     public var web: WebConfiguration
 
-    /// `makeSecret` gives the access-token key when `AUTH_SECRET` is unset, from the data directory.
-    public init(_ settings: SettingsReader, makeSecret: @escaping (String) throws -> String = persistentSecret(in:)) throws {
+    /// `keepSecret` gives the access-token key when `AUTH_SECRET` is unset, and the VAPID key when
+    /// `VAPID_PRIVATE_KEY` is, from files in the data directory.
+    public init(_ settings: SettingsReader, keepSecret: @escaping SecretKeeper = persistentSecret(at:make:)) throws {
         common = try CommonSettings(settings, defaultLogFormat: .text)
         let directory = common.dataDirectory
-        api = try APIConfiguration(
-            settings, defaultHost: "127.0.0.1",
-            generatedSecret: {
-                let secret = try makeSecret(directory)
-                settings.noteDefault("AUTH_SECRET", secret, source: .generated(directory + "/auth-secret"))
+        func generated(_ name: String, file: String, make: @escaping () -> String) -> () throws -> String {
+            {
+                let secret = try keepSecret(directory + "/" + file, make)
+                settings.noteDefault(name, secret, source: .generated(directory + "/" + file))
                 return secret
-            })
+            }
+        }
+        api = try APIConfiguration(
+            settings, defaultHost: "127.0.0.1", generatedSecret: generated("AUTH_SECRET", file: "auth-secret", make: newAuthSecret),
+            generatedVAPIDKey: generated("VAPID_PRIVATE_KEY", file: "vapid-private-key", make: VAPIDKey.newPrivateKey))
         api.firstAccountIsAdmin = true
         database = try DatabaseSettings(settings, dataDirectory: common.dataDirectory)
         let backendURL = "http://127.0.0.1:\(api.port)"

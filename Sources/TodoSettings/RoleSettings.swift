@@ -80,9 +80,12 @@ public struct DatabaseSettings {
 }
 
 extension APIConfiguration {
-    /// The backend settings. `generatedSecret` is used when no secret is configured
-    /// (only `todo serve` offers one).
-    public init(_ settings: SettingsReader, defaultHost: String, generatedSecret: (() throws -> String)? = nil) throws {
+    /// The backend settings. `generatedSecret` and `generatedVAPIDKey` are used when no secret or
+    /// key is configured (only `todo serve` offers them; without a VAPID key push is off).
+    public init(
+        _ settings: SettingsReader, defaultHost: String, generatedSecret: (() throws -> String)? = nil,
+        generatedVAPIDKey: (() throws -> String)? = nil
+    ) throws {
         let secret: String
         if let configured = settings.string("AUTH_SECRET") ?? settings.string("BETTER_AUTH_SECRET") {
             secret = configured
@@ -116,7 +119,9 @@ extension APIConfiguration {
         passwordLogin = try settings.passwordLogin(singleSignOn: openID != nil)
         tasksPerUserLimit = try settings.tasksPerUserLimit()
         trustedProxies = try settings.trustedProxies()
-        webhookAddresses = WebhookAddressPolicy(allowed: try settings.networks("WEBHOOK_ALLOWED_NETWORKS", default: nil))
+        webhookAddresses = OutboundAddressPolicy(allowed: try settings.networks("WEBHOOK_ALLOWED_NETWORKS", default: nil))
+        vapidKey = try settings.vapidKey(generated: generatedVAPIDKey)
+        pushAddresses = OutboundAddressPolicy(allowed: try settings.networks("PUSH_ALLOWED_NETWORKS", default: nil), httpsOnly: true)
         migrateOnStart = try settings.bool("MIGRATE_ON_START", default: true)
         publicWebURL = try settings.url("PUBLIC_WEB_URL")
         mailer = try settings.smtpMailer()
@@ -157,6 +162,22 @@ extension SettingsReader {
 }
 
 extension SettingsReader {
+    /// `VAPID_PRIVATE_KEY` (or the generated one) and `VAPID_SUBJECT`; nil when there is no key.
+    public func vapidKey(generated: (() throws -> String)?) throws -> VAPIDKey? {
+        var text = string("VAPID_PRIVATE_KEY")
+        if text == nil, let generated { text = try generated() }
+        guard let text else { return nil }
+        do {
+            return try VAPIDKey(text, subject: string("VAPID_SUBJECT", default: "mailto:admin@localhost"))
+        } catch let error as VAPIDKeyError {
+            throw ConfigurationError(error.description)
+        } catch {
+            throw ConfigurationError("VAPID_PRIVATE_KEY cannot be read: \(error)")
+        }
+    }
+}
+
+extension SettingsReader {
     /// `TASKS_PER_USER_LIMIT`: the API and `todo import` hold every account to it.
     public func tasksPerUserLimit() throws -> Int {
         try integer("TASKS_PER_USER_LIMIT", default: 100_000, range: 1...10_000_000)
@@ -186,20 +207,27 @@ extension AssistantConfiguration {
     }
 }
 
-/// The secret `todo serve` makes on first start and keeps in the data directory (mode 0600),
-/// so that sessions survive restarts without any set-up.
-public func persistentSecret(in directory: String) throws -> String {
-    let path = directory + "/auth-secret"
+/// Where `todo serve` keeps a secret it made (the path of its file), and how to make a new one.
+public typealias SecretKeeper = (_ path: String, _ make: @escaping () -> String) throws -> String
+
+/// A secret `todo serve` makes on first start and keeps in the data directory (mode 0600), so
+/// that sessions and push subscriptions survive restarts without any set-up.
+public func persistentSecret(at path: String, make: @escaping () -> String) throws -> String {
     if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
         return existing.trimmingCharacters(in: .whitespacesAndNewlines)
     }
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    var generator = SystemRandomNumberGenerator()
-    let secret = (0..<4).map { _ in String(generator.next(), radix: 16).paddedTo16 }.joined()
+    try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+    let secret = make()
     guard FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
         throw ConfigurationError("cannot write \(path)")
     }
     return secret
+}
+
+/// 256 random bits in hex, the access-token key `todo serve` makes.
+func newAuthSecret() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<4).map { _ in String(generator.next(), radix: 16).paddedTo16 }.joined()
 }
 
 extension String {

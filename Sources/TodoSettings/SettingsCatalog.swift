@@ -30,7 +30,7 @@ public enum SettingsCatalog {
         Setting(
             ["TODO_DATA_DIR"], default: "`./data`",
             meaning: """
-                where SQLite and `todo serve`'s generated secret live
+                where SQLite and `todo serve`'s generated secrets live (`auth-secret`, `vapid-private-key`)
                 """),
         Setting(
             ["TODO_CONFIG_FILE"], default: "unset",
@@ -297,6 +297,24 @@ public enum SettingsCatalog {
                 ranges (`10.20.0.0/16` for a receiver on your own network); every other such address is refused (docs/SECURITY.md)
                 """),
         Setting(
+            ["VAPID_PRIVATE_KEY"], default: "— (`todo serve` generates one; `todo api` without it: Web Push off)",
+            meaning: """
+                the P-256 key that signs Web Push messages (VAPID), as 32 bytes in base64url (`npx web-push generate-vapid-keys` prints one) or \
+                PEM; every API replica needs the same key, since browsers subscribe with its public half
+                """),
+        Setting(
+            ["VAPID_SUBJECT"], default: "`mailto:admin@localhost`",
+            meaning: """
+                the contact push services may write to about this server's messages, a `mailto:` or `https:` URL; set a real one before \
+                going live
+                """),
+        Setting(
+            ["PUSH_ALLOWED_NETWORKS"], default: "(none)",
+            meaning: """
+                as `WEBHOOK_ALLOWED_NETWORKS`, for the push service URLs browsers hand over: special ranges push may go to after all, and there \
+                over plain http too; elsewhere only https to public addresses
+                """),
+        Setting(
             ["BACKEND_TIMEOUT_SECONDS"], default: "`10`",
             meaning: """
                 how long the web UI waits for the API
@@ -344,7 +362,7 @@ public enum SettingsCatalog {
 
     /// Values `todo config` never prints: keys, passwords, and URLs that may carry one.
     public static let secretNames: Set<String> = [
-        "AUTH_SECRET", "BETTER_AUTH_SECRET", "OIDC_CLIENT_SECRET", "LLM_API_KEY", "SMTP_URL", "DATABASE_URL",
+        "AUTH_SECRET", "BETTER_AUTH_SECRET", "OIDC_CLIENT_SECRET", "LLM_API_KEY", "SMTP_URL", "DATABASE_URL", "VAPID_PRIVATE_KEY",
     ]
 
     /// README's "Configuration" table.

@@ -327,6 +327,49 @@ enum Migrations {
             )
             """,
         ]),
+        // Web Push, fed by the event log as webhooks are: a due reminder queues one delivery per
+        // device of the user in the transaction that claims the reminder; the key (subscription,
+        // event) makes each reminder reach each device once, whichever replica sends it.
+        Migration(version: 15, name: "push subscriptions", statements: [
+            """
+            CREATE TABLE push_subscriptions (
+                id text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                endpoint text NOT NULL,
+                p256dh text NOT NULL,
+                auth text NOT NULL,
+                created_at timestamptz NOT NULL,
+                UNIQUE (user_id, endpoint)
+            )
+            """,
+            """
+            CREATE TABLE push_deliveries (
+                subscription_id text NOT NULL REFERENCES push_subscriptions (id) ON DELETE CASCADE,
+                event_id bigint NOT NULL,
+                task_id bigint NOT NULL,
+                event_time timestamptz NOT NULL,
+                attempt integer NOT NULL DEFAULT 0,
+                status integer,
+                next_attempt_at timestamptz,
+                delivered_at timestamptz,
+                PRIMARY KEY (subscription_id, event_id)
+            )
+            """,
+            "CREATE INDEX push_deliveries_due ON push_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+            """
+            CREATE FUNCTION events_queue_push() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO push_deliveries (subscription_id, event_id, task_id, event_time, next_attempt_at)
+                SELECT id, NEW.id, NEW.task_id, NEW.created_at, NEW.created_at FROM push_subscriptions WHERE user_id = NEW.user_id;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER events_queue_push AFTER INSERT ON events FOR EACH ROW WHEN (NEW.kind = 'reminder.due')
+            EXECUTE FUNCTION events_queue_push()
+            """,
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -570,6 +613,39 @@ enum Migrations {
                 calendar_extra TEXT NOT NULL DEFAULT '',
                 UNIQUE (user_id, name)
             )
+            """,
+        ]),
+        Migration(version: 15, name: "push subscriptions", statements: [
+            """
+            CREATE TABLE push_subscriptions (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                endpoint TEXT NOT NULL,
+                p256dh TEXT NOT NULL,
+                auth TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                UNIQUE (user_id, endpoint)
+            )
+            """,
+            """
+            CREATE TABLE push_deliveries (
+                subscription_id TEXT NOT NULL REFERENCES push_subscriptions (id) ON DELETE CASCADE,
+                event_id INTEGER NOT NULL,
+                task_id INTEGER NOT NULL,
+                event_time INTEGER NOT NULL,
+                attempt INTEGER NOT NULL DEFAULT 0,
+                status INTEGER,
+                next_attempt_at INTEGER,
+                delivered_at INTEGER,
+                PRIMARY KEY (subscription_id, event_id)
+            )
+            """,
+            "CREATE INDEX push_deliveries_due ON push_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+            """
+            CREATE TRIGGER events_queue_push AFTER INSERT ON events WHEN NEW.kind = 'reminder.due' BEGIN
+                INSERT INTO push_deliveries (subscription_id, event_id, task_id, event_time, next_attempt_at)
+                SELECT id, NEW.id, NEW.task_id, NEW.created_at, NEW.created_at FROM push_subscriptions WHERE user_id = NEW.user_id;
+            END
             """,
         ]),
     ]

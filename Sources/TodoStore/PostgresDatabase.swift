@@ -46,7 +46,8 @@ final class PostgresDatabase: Sendable {
             tasks: PostgresTaskStore(database: self), events: PostgresEventStore(database: self),
             conversations: PostgresConversationStore(database: self), attempts: PostgresAttemptStore(database: self),
             sessions: PostgresSessionStore(database: self), passwordResets: PostgresPasswordResetStore(database: self),
-            webhooks: PostgresWebhookStore(database: self), calendarObjects: PostgresCalendarObjectStore(database: self))
+            webhooks: PostgresWebhookStore(database: self), calendarObjects: PostgresCalendarObjectStore(database: self),
+            push: PostgresPushStore(database: self))
     }
 
     /// Runs `work` on a connection of the pool of the caller's loop, within `limit` (default: `timeout`),

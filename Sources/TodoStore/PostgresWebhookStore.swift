@@ -81,20 +81,12 @@ struct PostgresWebhookStore: WebhookStore {
         }
     }
 
-    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: WebhookAttemptOutcome) async throws {
-        let status = status.map(Int32.init)
-        let (next, delivered) = WebhookColumns.times(outcome)
-        _ = try await database.write(
-            """
-            UPDATE webhook_deliveries SET attempt = attempt + 1, status = \(status), next_attempt_at = \(next),
-                delivered_at = \(delivered) WHERE webhook_id = \(webhookID) AND event_id = \(eventID)
-            """,
-            PostgresDatabase.hasRows)
+    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
+        try await database.recordAttempt(in: .webhooks, target: webhookID, eventID: eventID, status: status, outcome: outcome)
     }
 
     func pruneDeliveries(before time: Timestamp) async throws {
-        _ = try await database.write(
-            "DELETE FROM webhook_deliveries WHERE next_attempt_at IS NULL AND event_time < \(time)", PostgresDatabase.hasRows)
+        try await database.pruneDeliveries(in: .webhooks, before: time)
     }
 }
 
@@ -112,14 +104,5 @@ enum WebhookColumns {
     /// Types are written by our own triggers; an unknown one can only come from a newer build.
     static func type(_ column: String) -> WebhookEventType {
         WebhookEventType(rawValue: column) ?? .taskUpdated
-    }
-
-    /// `next_attempt_at` and `delivered_at` after an attempt.
-    static func times(_ outcome: WebhookAttemptOutcome) -> (next: Timestamp?, delivered: Timestamp?) {
-        switch outcome {
-        case .delivered(let time): (nil, time)
-        case .retry(let time): (time, nil)
-        case .abandoned: (nil, nil)
-        }
     }
 }

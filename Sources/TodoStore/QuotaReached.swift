@@ -9,6 +9,7 @@ public struct QuotaReached: Error, Sendable, Equatable, CustomStringConvertible 
         /// The user's messages in one conversation.
         case messages
         case webhooks
+        case pushSubscriptions = "push_subscriptions"
     }
 
     public var quota: Quota

@@ -67,7 +67,8 @@ final class SQLiteDatabase: Sendable {
             tasks: SQLiteTaskStore(database: self), events: SQLiteEventStore(database: self),
             conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore(),
             sessions: SQLiteSessionStore(database: self), passwordResets: SQLitePasswordResetStore(database: self),
-            webhooks: SQLiteWebhookStore(database: self), calendarObjects: SQLiteCalendarObjectStore(database: self))
+            webhooks: SQLiteWebhookStore(database: self), calendarObjects: SQLiteCalendarObjectStore(database: self),
+            push: SQLitePushStore(database: self))
     }
 
     /// Unicode-aware lower-casing for search and the title order.

@@ -74,19 +74,11 @@ struct SQLiteWebhookStore: WebhookStore {
         }
     }
 
-    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: WebhookAttemptOutcome) async throws {
-        let (next, delivered) = WebhookColumns.times(outcome)
-        _ = try await database.write(
-            """
-            UPDATE webhook_deliveries SET attempt = attempt + 1, status = ?3, next_attempt_at = ?4, delivered_at = ?5
-            WHERE webhook_id = ?1 AND event_id = ?2
-            """,
-            [.text(webhookID), .integer(Int(eventID)), status.map(SQLiteData.integer) ?? .null, SQLiteDatabase.time(next),
-             SQLiteDatabase.time(delivered)])
+    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
+        try await database.recordAttempt(in: .webhooks, target: webhookID, eventID: eventID, status: status, outcome: outcome)
     }
 
     func pruneDeliveries(before time: Timestamp) async throws {
-        _ = try await database.write(
-            "DELETE FROM webhook_deliveries WHERE next_attempt_at IS NULL AND event_time < ?1", [SQLiteDatabase.time(time)])
+        try await database.pruneDeliveries(in: .webhooks, before: time)
     }
 }

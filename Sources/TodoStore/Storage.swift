@@ -15,11 +15,13 @@ public struct Storage: Sendable {
     public var passwordResets: any PasswordResetStore
     public var webhooks: any WebhookStore
     public var calendarObjects: any CalendarObjectStore
+    public var push: any PushStore
 
     public init(
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
         conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore,
-        passwordResets: any PasswordResetStore, webhooks: any WebhookStore, calendarObjects: any CalendarObjectStore
+        passwordResets: any PasswordResetStore, webhooks: any WebhookStore, calendarObjects: any CalendarObjectStore,
+        push: any PushStore
     ) {
         self.schema = schema
         self.accounts = accounts
@@ -31,6 +33,7 @@ public struct Storage: Sendable {
         self.passwordResets = passwordResets
         self.webhooks = webhooks
         self.calendarObjects = calendarObjects
+        self.push = push
     }
 }
 

@@ -16,14 +16,7 @@ public protocol WebhookStore: Sendable {
     /// again until `leaseEnd`: if its sender dies, another process sends it after that.
     func claimDeliveries(at now: Timestamp, leaseEnd: Timestamp, limit: Int) async throws -> [DueWebhookDelivery]
     /// Records an attempt: its HTTP status (nil when the receiver was not reached) and what next.
-    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: WebhookAttemptOutcome) async throws
+    func recordAttempt(webhookID: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws
     /// Deletes finished deliveries (delivered or given up) of events before `time`.
     func pruneDeliveries(before time: Timestamp) async throws
-}
-
-/// What follows an attempt to deliver.
-public enum WebhookAttemptOutcome: Sendable, Equatable {
-    case delivered(at: Timestamp)
-    case retry(at: Timestamp)
-    case abandoned
 }

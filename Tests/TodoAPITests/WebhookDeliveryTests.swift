@@ -47,20 +47,20 @@ import TodoStore
     }
 
     @Test func specialAddressesAreRefusedUnlessTheOperatorAllowsThem() async throws {
-        let policy = WebhookAddressPolicy()
+        let policy = OutboundAddressPolicy()
         for url in ["http://127.0.0.1/", "http://127.9.9.9:8080/x", "http://[::1]/", "http://10.0.0.1/", "http://172.20.0.1/", "http://192.168.1.1/",
                     "http://169.254.169.254/", "http://[fe80::1]/", "http://[fd00::1]/", "http://0.0.0.0/", "http://100.64.0.1/",
                     "http://[::ffff:10.0.0.1]/", "http://224.0.0.1/", "http://localhost/"] {
-            await #expect(throws: WebhookAddressPolicy.Refusal.self, "\(url)") { try await policy.check(url) }
+            await #expect(throws: OutboundAddressPolicy.Refusal.self, "\(url)") { try await policy.check(url) }
         }
         for url in ["ftp://198.51.100.1/", "mailto:a@example.com", "/hook", "http://user:pw@198.51.100.1/", "http:///nohost"] {
-            await #expect(throws: WebhookAddressPolicy.Refusal.notHTTP, "\(url)") { try await policy.check(url) }
+            await #expect(throws: OutboundAddressPolicy.Refusal.notHTTP, "\(url)") { try await policy.check(url) }
         }
         #expect(try await policy.check("https://198.51.100.7:8443/hook") == "198.51.100.7")
         _ = try await policy.check("http://[2001:db8::1]/hook")  // a public IPv6 literal passes
-        let allowing = WebhookAddressPolicy(allowed: [IPNetwork("10.20.0.0/16")!, IPNetwork("127.0.0.1")!])
+        let allowing = OutboundAddressPolicy(allowed: [IPNetwork("10.20.0.0/16")!, IPNetwork("127.0.0.1")!])
         #expect(try await allowing.check("http://10.20.3.4/hook") == "10.20.3.4")
         #expect(try await allowing.check("http://127.0.0.1:9000/hook") == "127.0.0.1")
-        await #expect(throws: WebhookAddressPolicy.Refusal.self) { try await allowing.check("http://10.21.0.1/hook") }
+        await #expect(throws: OutboundAddressPolicy.Refusal.self) { try await allowing.check("http://10.21.0.1/hook") }
     }
 }

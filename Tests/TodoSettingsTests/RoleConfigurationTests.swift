@@ -34,7 +34,8 @@ import TodoCore
 
     @Test func serveNotesItsGeneratedSecret() async throws {
         let settings = SettingsReader(try await SettingsSources.resolve(environment: ["TODO_DATA_DIR": "/srv/todo"]))
-        _ = try ServeConfiguration(settings, makeSecret: { _ in Self.secret })
+        _ = try ServeConfiguration(settings, keepSecret: { path, make in path.hasSuffix("/auth-secret") ? Self.secret : make() })
         #expect(settings.readValues["AUTH_SECRET"] == ResolvedValue(text: Self.secret, source: .generated("/srv/todo/auth-secret")))
+        #expect(settings.readValues["VAPID_PRIVATE_KEY"]??.source == .generated("/srv/todo/vapid-private-key"))
     }
 }

@@ -36,6 +36,28 @@ import TodoCore
         }
     }
 
+    /// The page offers push and the service worker shows it; the browser's subscription goes through the
+    /// proxy with the page's CSRF token, as app.js sends it.
+    @Test func settingsOffersPushWithItsWorkerAndTheSubscriptionReachesTheBackend() async throws {
+        let key = try VAPIDKey(VAPIDKey.newPrivateKey(), subject: "mailto:ops@example.com")
+        try await WebHarness.run(backend: { $0.vapidKey = key }) { web in
+            let account = try await web.signedIn()
+            let page = try await web.request(.get, "/settings", cookies: account.cookies)
+            #expect(page.text.contains(#"id="push-toggle""#))
+            // The one service worker, registered on every page, is the one that shows the pushes.
+            let worker = try await web.request(.get, "/sw.js")
+            #expect(worker.text.contains(#"addEventListener("push""#) && worker.text.contains("showNotification"))
+
+            let published = try await web.request(.get, "/api/push/vapid-public-key", cookies: account.cookies)
+            #expect(published.text.contains(key.publicKey))
+            // Any P-256 point will do as the browser's key: the server's own public key is one.
+            let body = #"{"endpoint": "https://198.51.100.7/device", "keys": {"p256dh": "\#(key.publicKey)", "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}"#
+            let subscribed = try await web.request(.post, "/api/me/push-subscriptions", cookies: account.cookies,
+                                                   headers: [.xCSRFToken: account.csrf, .contentType: "application/json"], body: body)
+            #expect(subscribed.status == .created, "\(subscribed.text)")
+        }
+    }
+
     @Test func aTokenWithoutANameIsRefusedWith422SayingSo() async throws {
         try await WebHarness.run { web in
             let account = try await web.signedIn()

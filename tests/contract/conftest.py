@@ -10,8 +10,10 @@ so that a closed event stream is noticed at once, and reminders are checked four
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -130,6 +132,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, oidc_provider: MockProvider
         EVENT_RETENTION_HOURS="24",
         REMINDER_INTERVAL_MS="250",
         WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
+        PUSH_ALLOWED_NETWORKS="127.0.0.0/8",
+        # A throwaway VAPID key: 32 random bytes are a P-256 private key (but for odds of 2^-32).
+        VAPID_PRIVATE_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode(),
         MCP_URL=f"http://127.0.0.1:{mcp_port}/mcp",
         CHAT_RATE_LIMIT=str(CHAT_RATE_LIMIT),
         CHAT_MESSAGE_LIMIT=str(CHAT_MESSAGE_LIMIT),

@@ -49,6 +49,7 @@ def test_every_operation_is_complete(spec, document):
             "/api/auth/forgot",
             "/api/auth/reset",
             "/api/feed/{token}",
+            "/api/push/vapid-public-key",  # a public key, which browsers need before they subscribe
         )
         # Token and session management need a log-in JWT; everywhere else a personal token does too.
         manages_sessions = operation.template.startswith("/api/auth/sessions") or operation.template == "/api/auth/logout-all"

@@ -8,6 +8,7 @@ provoke.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -940,6 +941,55 @@ def test_webhooks(api, bob):
     assert len(api.get(base, token=owner.token, expect=200).json()["items"]) == 19
 
 
+def push_subscription(endpoint: str = "http://127.0.0.1:9/push/device") -> dict:
+    """A browser's subscription: a fresh P-256 public key and a 16-byte secret, in base64url."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    encode = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    return {"endpoint": endpoint, "keys": {"p256dh": encode(point), "auth": encode(os.urandom(16))}, "expirationTime": None}
+
+
+def test_push_subscriptions(api, bob):
+    """Managing push subscriptions; sending is tested end to end in tests/e2e/test_push.py."""
+    key = api.get("/api/push/vapid-public-key", expect=200).json()["key"]
+    assert len(base64.urlsafe_b64decode(key + "=")) == 65 and base64.urlsafe_b64decode(key + "=")[0] == 4
+    owner = sign_up(api, name="Pushy")
+    base = f"/api/{owner.id}/push-subscriptions"
+    device = push_subscription()  # 127.0.0.1 is allowed by the server's PUSH_ALLOWED_NETWORKS; nothing listens there
+    created = api.post(base, token=owner.token, json_body=device, expect=201).json()
+    assert api.post(base, token=owner.token, json_body={**device, "keys": push_subscription()["keys"]}, expect=201).json() == created, \
+        "the same endpoint again is the same subscription, with new keys"
+
+    # Refused input names its field; the address and key checks are beyond a schema.
+    good = push_subscription("http://127.0.0.1:9/push/other")
+    for body, field, expressible in (({**good, "endpoint": "http://198.51.100.7/push"}, "endpoint", False),
+                                     ({**good, "endpoint": "https://10.0.0.1/push"}, "endpoint", False),
+                                     ({**good, "keys": {"p256dh": "AAAA", "auth": good["keys"]["auth"]}}, "keys", False),
+                                     ({"endpoint": good["endpoint"]}, "keys", True),
+                                     ({**good, "topic": "x"}, "topic", True)):
+        response = api.post(base, token=owner.token, json_body=body, expect=422, schema_rejects=expressible)
+        assert detail_fields(response) == {field}
+    api.post(base, token=owner.token, data="{\"endpoint\": ", expect=400)
+    api.post(base, token=owner.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+
+    # Other users and unknown ids.
+    for method, path in (("POST", base), ("DELETE", f"{base}/{created['id']}")):
+        api.request(method, path, token=bob.token, json_body=device if method == "POST" else None, expect=403)
+        api.request(method, path, json_body=device if method == "POST" else None, expect=401)
+    for subscription_id in (str(uuid.uuid4()), "not-a-subscription"):
+        api.delete(f"{base}/{subscription_id}", token=owner.token, expect=404)
+
+    # At most 50 per account.
+    for number in range(49):
+        api.post(base, token=owner.token, json_body=push_subscription(f"http://127.0.0.1:9/push/{number}"), expect=201)
+    quota = api.post(base, token=owner.token, json_body=push_subscription("http://127.0.0.1:9/push/one-too-many"), expect=409)
+    assert error_of(quota)["code"] == "quota_exceeded"
+    assert api.delete(f"{base}/{created['id']}", token=owner.token, expect=204).content == b""
+    api.delete(f"{base}/{created['id']}", token=owner.token, expect=404)
+
+
 def test_export_and_import_round_trip(api):
     henry, ivy = sign_up(api), sign_up(api)
     assert api.get("/api/me/export", token=henry.token, expect=200).json()["tasks"] == []
@@ -1353,6 +1403,9 @@ UNPROVOKABLE_BY_OPERATION = {
     # Need a server with PASSWORD_LOGIN=false (so with single sign-on): tests/e2e/test_single_sign_on.py.
     ("POST", "/api/auth/forgot", "403"),
     ("POST", "/api/auth/reset", "403"),
+    # Need a server without VAPID_PRIVATE_KEY: tests/e2e/test_push.py.
+    ("GET", "/api/push/vapid-public-key", "404"),
+    ("POST", "/api/{user_id}/push-subscriptions", "404"),
 }
 
 

@@ -55,6 +55,7 @@ def stack(tmp_path_factory):
         "EVENT_POLL_INTERVAL_MS": "50",
         "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "ACCESS_LOG": "false",
+        "VAPID_PRIVATE_KEY": "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",  # RFC 8291's example key: push is on
     }, directory / "api.log")
     processes = [api]
     try:

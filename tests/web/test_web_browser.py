@@ -210,6 +210,24 @@ def test_a_due_reminder_shows_a_browser_notification(browser, stack):
     assert "Reminder: Stretch your legs" in ui.find("#toast").text
 
 
+def test_turning_push_on_subscribes_through_the_service_worker(browser, stack):
+    """Up to the browser's own push service, which a test run cannot reach: the key is fetched
+    through the proxy, and the app's one service worker, which shows the pushes, is active."""
+    driver = browser()
+    ui = UI(driver, stack)
+    ui.sign_up(new_email())
+    ui.go("/settings")
+    ui.wait(lambda: ui.find("#push-state").text == "Off on this device.", message="push off at first")
+    driver.execute_script("""
+        window.Notification.requestPermission = () => Promise.resolve("granted");""")
+    ui.find("#push-toggle").click()
+    ui.wait(lambda: driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        navigator.serviceWorker.getRegistration("/").then((r) => done(Boolean(r && r.active && r.active.scriptURL.endsWith("/sw.js"))));"""),
+            timeout=15, message="the service worker active")
+    ui.wait(lambda: not ui.find("#push-toggle").get_attribute("disabled"), message="the button back")
+
+
 def test_the_chat_panel_answers(browser, stack):
     driver = browser()
     ui = UI(driver, stack)

@@ -413,6 +413,86 @@
     showNotificationState();
   }
 
+  // ---------- Web Push on this device ----------
+  // The browser subscribes with the push service under the server's VAPID key; the server keeps
+  // the subscription and sends due reminders to it (the service worker, sw.js, shows them).
+
+  const pushButton = $("#push-toggle");
+  const pushState = $("#push-state");
+  const pushIdKey = "todo-push-subscription";
+
+  function base64URLBytes(text) {
+    const base64 = (text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    return Uint8Array.from(atob(base64), (character) => character.charCodeAt(0));
+  }
+
+  async function pushSubscription() {
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    return registration ? registration.pushManager.getSubscription() : null;
+  }
+
+  async function showPushState() {
+    const subscription = await pushSubscription().catch(() => null);
+    pushButton.textContent = subscription ? "Turn off on this device" : "Turn on for this device";
+    pushState.textContent = subscription ? "On: reminders reach this device with the app closed." : "Off on this device.";
+  }
+
+  async function turnPushOn() {
+    const key = await api("GET", "/api/push/vapid-public-key");
+    if (!key.ok) {
+      pushState.textContent = "Push notifications are not enabled on this server.";
+      return;
+    }
+    if (await Notification.requestPermission() !== "granted") {
+      pushState.textContent = "Notifications are blocked in the browser's site settings.";
+      return;
+    }
+    // Registered at start-up; `ready` waits for it to be active (and registers nothing itself).
+    await navigator.serviceWorker.register("/sw.js");
+    const registration = await navigator.serviceWorker.ready;
+    const subscription = await registration.pushManager.subscribe({
+      userVisibleOnly: true, applicationServerKey: base64URLBytes((await key.json()).key),
+    });
+    const saved = await api("POST", "/api/me/push-subscriptions", subscription.toJSON());
+    const json = await saved.json().catch(() => ({}));
+    if (!saved.ok) {
+      await subscription.unsubscribe();
+      pushState.textContent = errorMessage({ json });
+      return;
+    }
+    localStorage.setItem(pushIdKey, json.id);
+  }
+
+  /** Forgets the subscription here and on the server; a server that missed it drops it at the
+   * push service's next 410. */
+  async function turnPushOff(subscription) {
+    const id = localStorage.getItem(pushIdKey);
+    if (id) await api("DELETE", "/api/me/push-subscriptions/" + encodeURIComponent(id));
+    localStorage.removeItem(pushIdKey);
+    await subscription.unsubscribe();
+  }
+
+  if (pushButton) {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+      pushButton.disabled = true;
+      pushState.textContent = "This browser cannot receive push notifications here (they need https).";
+    } else {
+      pushButton.addEventListener("click", async () => {
+        pushButton.disabled = true;
+        try {
+          const subscription = await pushSubscription();
+          if (subscription) await turnPushOff(subscription); else await turnPushOn();
+          await showPushState();
+        } catch (error) {
+          pushState.textContent = "That did not work: " + error.message;
+        } finally {
+          pushButton.disabled = false;
+        }
+      });
+      showPushState();
+    }
+  }
+
   // ---------- Assistant chat panel ----------
 
   const panel = $("#chat-panel");

@@ -5,17 +5,21 @@ import TodoServer
 import Glibc
 #endif
 
-/// Where webhooks may point. A webhook makes the server send requests on a user's behalf, so a
-/// URL must not reach what only the server can reach (server-side request forgery): loopback,
-/// link-local (cloud metadata at 169.254.169.254), private and other special ranges are refused
-/// unless the operator lists them in `WEBHOOK_ALLOWED_NETWORKS`. Checked when a webhook is
-/// created and again before every delivery, on every address the name resolves to (a name can
-/// be made to resolve elsewhere later). Redirects are never followed.
-public struct WebhookAddressPolicy: Sendable {
+/// Where the server may send requests on a user's behalf: webhook URLs and Web Push endpoints.
+/// Such a URL must not reach what only the server can reach (server-side request forgery):
+/// loopback, link-local (cloud metadata at 169.254.169.254), private and other special ranges
+/// are refused unless the operator lists them (`WEBHOOK_ALLOWED_NETWORKS`,
+/// `PUSH_ALLOWED_NETWORKS`). Checked when a URL is stored and again before every delivery, on
+/// every address the name resolves to (a name can be made to resolve elsewhere later).
+/// Redirects are never followed.
+public struct OutboundAddressPolicy: Sendable {
     public var allowed: [IPNetwork]
+    /// Plain http only to the allowed ranges (push services are https; a test's is not).
+    public var httpsOnly: Bool
 
-    public init(allowed: [IPNetwork] = []) {
+    public init(allowed: [IPNetwork] = [], httpsOnly: Bool = false) {
         self.allowed = allowed
+        self.httpsOnly = httpsOnly
     }
 
     /// Ranges no public service lives in (RFC 6890 and its updates).
@@ -27,12 +31,14 @@ public struct WebhookAddressPolicy: Sendable {
 
     public enum Refusal: Error, Equatable, CustomStringConvertible {
         case notHTTP
+        case notHTTPS
         case unresolvable(String)
         case specialAddress(String)
 
         public var description: String {
             switch self {
             case .notHTTP: "must be an absolute http or https URL with a host"
+            case .notHTTPS: "must be an https URL"
             case .unresolvable(let host): "has a host that does not resolve: \(host)"
             case .specialAddress(let address): "points to \(address), a loopback, link-local or private address the server does not call"
             }
@@ -47,6 +53,9 @@ public struct WebhookAddressPolicy: Sendable {
         let addresses = try await Self.resolve(host)
         guard !addresses.isEmpty else { throw Refusal.unresolvable(host) }
         for address in addresses where !isAllowed(address) { throw Refusal.specialAddress(address) }
+        if httpsOnly && scheme == "http" && !addresses.allSatisfy({ address in allowed.contains { $0.contains(address: address) } }) {
+            throw Refusal.notHTTPS
+        }
         return host
     }
 
