@@ -301,7 +301,8 @@ def main():
     ingress = get("Ingress", release)
     if check(ingress is not None, "no Ingress"):
         paths = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-        check(paths == {"/api": f"{release}-api", "/": f"{release}-web"}, f"Ingress paths {paths}")
+        check(paths == {"/api": f"{release}-api", "/dav": f"{release}-api", "/.well-known/caldav": f"{release}-api", "/": f"{release}-web"},
+              f"Ingress paths {paths}")
         public = profile in ("staging", "production")
         check(bool(ingress["spec"].get("tls")) == public, "Ingress TLS per environment")
         body_size = (ingress["metadata"].get("annotations") or {}).get("nginx.ingress.kubernetes.io/proxy-body-size", "1m")
