@@ -27,7 +27,8 @@ RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral"
                       "persistentVolumeClaim", "projected", "secret"}
 # secret.keys: value name -> (environment variable, default key name)
 SECRET_KEYS = {"authSecret": "AUTH_SECRET", "databaseUrl": "DATABASE_URL", "postgresPassword": "POSTGRES_PASSWORD",
-               "llmApiKey": "LLM_API_KEY", "oidcClientSecret": "OIDC_CLIENT_SECRET", "smtpUrl": "SMTP_URL"}
+               "llmApiKey": "LLM_API_KEY", "oidcClientSecret": "OIDC_CLIENT_SECRET", "smtpUrl": "SMTP_URL",
+               "vapidPrivateKey": "VAPID_PRIVATE_KEY"}
 # HPA range per profile and role: the Phase IV guides' staging (3-15) and production (5-20) for web and
 # api; they have no MCP server of its own, so MCP keeps 2-10 (staging) and 3-10 (production).
 HPA_RANGES = {"staging": {"web": (3, 15), "api": (3, 15), "mcp": (2, 10)},
