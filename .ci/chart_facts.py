@@ -27,7 +27,8 @@ RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral"
                       "persistentVolumeClaim", "projected", "secret"}
 # secret.keys: value name -> (environment variable, default key name)
 SECRET_KEYS = {"authSecret": "AUTH_SECRET", "databaseUrl": "DATABASE_URL", "postgresPassword": "POSTGRES_PASSWORD",
-               "llmApiKey": "LLM_API_KEY", "oidcClientSecret": "OIDC_CLIENT_SECRET", "smtpUrl": "SMTP_URL"}
+               "llmApiKey": "LLM_API_KEY", "oidcClientSecret": "OIDC_CLIENT_SECRET", "smtpUrl": "SMTP_URL",
+               "vapidPrivateKey": "VAPID_PRIVATE_KEY"}
 # HPA range per profile and role: the Phase IV guides' staging (3-15) and production (5-20) for web and
 # api; they have no MCP server of its own, so MCP keeps 2-10 (staging) and 3-10 (production).
 HPA_RANGES = {"staging": {"web": (3, 15), "api": (3, 15), "mcp": (2, 10)},
@@ -301,7 +302,8 @@ def main():
     ingress = get("Ingress", release)
     if check(ingress is not None, "no Ingress"):
         paths = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-        check(paths == {"/api": f"{release}-api", "/": f"{release}-web"}, f"Ingress paths {paths}")
+        check(paths == {"/api": f"{release}-api", "/dav": f"{release}-api", "/.well-known/caldav": f"{release}-api", "/": f"{release}-web"},
+              f"Ingress paths {paths}")
         public = profile in ("staging", "production")
         check(bool(ingress["spec"].get("tls")) == public, "Ingress TLS per environment")
         body_size = (ingress["metadata"].get("annotations") or {}).get("nginx.ingress.kubernetes.io/proxy-body-size", "1m")

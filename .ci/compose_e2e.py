@@ -20,6 +20,7 @@ every check passed.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import subprocess
@@ -141,6 +142,16 @@ class Client:
         return self.session.get(f"{self.base_url}/api/me/tasks", params={"sort": "created", "limit": 200}, headers=auth(token), timeout=10)
 
 
+def env_file_value(path: str, name: str) -> str:
+    """NAME's value in a .env file (one NAME=value line, unquoted), or ""."""
+    with open(path) as env_file:
+        for line in env_file:
+            key, separator, value = line.strip().partition("=")
+            if separator and key == name:
+                return value
+    return ""
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -247,6 +258,13 @@ def postgres_stack(arguments: argparse.Namespace) -> None:
                 check_hardening(service, container)
             response = requests.get(f"{api.base_url}/readyz", timeout=5)
             check("backend /readyz is 200 (schema current, database reachable)", response.status_code == 200, f"{response.status_code} {response.text[:200]}")
+            if env_file_value(arguments.env_file, "VAPID_PRIVATE_KEY"):
+                # Compose passed the .env's key on: the backend serves its public half (65 bytes, 0x04 first).
+                response = requests.get(f"{api.base_url}/api/push/vapid-public-key", timeout=5)
+                key = response.json().get("key", "") if response.status_code == 200 else ""
+                point = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)) if key else b""
+                check("Web Push on with the .env's VAPID_PRIVATE_KEY: /api/push/vapid-public-key is 200 with a P-256 public key",
+                      len(point) == 65 and point[0] == 4, f"{response.status_code} {response.text[:200]}")
 
         with Step("sign up, add tasks, read them back"):
             email, password, token, digest = seed_account(front, "compose")

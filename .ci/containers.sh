@@ -134,9 +134,14 @@ prepare() {
         port_is_free "$port" || { echo "error: port $port on 127.0.0.1 is taken; set the CI_*_PORT variables" >&2; exit 2; }
     done
     # The .env of the Compose checks: .env.example with the two required values filled in,
-    # fresh for every run (so the example itself is what is tested).
+    # fresh for every run (so the example itself is what is tested), and a VAPID key (a P-256
+    # private scalar, 1 to n-1, in base64url), so that Web Push is on.
+    local vapid_key
+    vapid_key=$(python3 -c 'import base64, secrets; n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+print(base64.urlsafe_b64encode((secrets.randbelow(n - 1) + 1).to_bytes(32, "big")).rstrip(b"=").decode())')
     sed -e "s/^AUTH_SECRET=.*/AUTH_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')/" \
         -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')/" \
+        -e "s/^VAPID_PRIVATE_KEY=.*/VAPID_PRIVATE_KEY=$vapid_key/" \
         -e "s/^TODO_IMAGE=.*/TODO_IMAGE=$IMAGE/" .env.example > "$work/ci.env"
     # The SQLite variant needs nothing: .env.example as it is (the secret is generated).
     sed -e "s/^TODO_IMAGE=.*/TODO_IMAGE=$IMAGE/" .env.example > "$work/sqlite.env"

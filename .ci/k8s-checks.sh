@@ -9,7 +9,8 @@
 #   - NetworkPolicies allow exactly the flows of the architecture (.ci/netpol_flows.py): without an
 #     LLM the backend gets no egress to any address range but the external database's; with one,
 #     only to networkPolicy.llmEgress.ipBlocks on the LLM URL's port; webhook deliveries only with
-#     webhooks.enabled, only to networkPolicy.webhookEgress.ipBlocks on its ports
+#     webhooks.enabled, only to networkPolicy.webhookEgress.ipBlocks on its ports; Web Push only with
+#     push.enabled, only to networkPolicy.pushEgress.ipBlocks on its ports, with the VAPID key from a Secret
 #   - the chart's promises per environment (.ci/chart_facts.py)
 #   - the PrometheusRule's alerts: promtool check rules, and promtool test rules with
 #     tests/prometheus/alerts.test.yml (each alert fires on a failure, stays silent when healthy)
@@ -173,6 +174,25 @@ networkPolicy:
         except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, 100.64.0.0/10]
       - cidr: 10.20.0.0/16
 YAML
+# push: Web Push on with the chart-made Secret (a generated VAPID key), the default ranges (public IPv4 on 443)
+# and a private push service range (PUSH_ALLOWED_NETWORKS, on the backend only); push-existing: production
+# with the key in a Secret of its own (push.existingSecret), as GitOps tools without lookup need.
+cat >"$WORK/push.yaml" <<'YAML'
+push:
+  enabled: true
+  subject: mailto:ops@example.com
+  allowedNetworks:
+    - 10.30.0.0/16
+YAML
+cat >"$WORK/push-existing.yaml" <<'YAML'
+push:
+  enabled: true
+  subject: https://todo.example.com
+  existingSecret: todo-vapid
+secret:
+  keys:
+    vapidPrivateKey: vapid-private-key
+YAML
 # guides: production with Secret todo-secrets made as the Phase IV guides make it (database-url,
 # openai-api-key, better-auth-secret); guides-dev: a chart-made Secret under other key names.
 GUIDES_KEYS="databaseUrl=database-url,llmApiKey=openai-api-key,authSecret=better-auth-secret"
@@ -194,10 +214,12 @@ declare -A VARIANTS=(
   [webhooks]="--values $CHART/values.yaml --values $WORK/webhooks.yaml"
   [webhooks-narrow]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/webhooks-narrow.yaml"
   [webhooks-private]="--values $CHART/values.yaml --values $WORK/webhooks-private.yaml"
+  [push]="--values $CHART/values.yaml --values $WORK/push.yaml"
+  [push-existing]="--values $CHART/values.yaml --values $CHART/values-production.yaml --values $WORK/push-existing.yaml"
   [guides]="--values $CHART/values.yaml --values $CHART/values-production.yaml --set secret.existingSecret=todo-secrets $(set_keys "$GUIDES_KEYS")"
   [guides-dev]="--values $CHART/values.yaml $(set_keys "$GUIDES_DEV_KEYS")"
 )
-VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail webhooks webhooks-narrow webhooks-private guides guides-dev)
+VARIANT_ORDER=(dev staging production sqlite external-dev features llm-key llm-narrow llm-no-ranges oidc mail webhooks webhooks-narrow webhooks-private push push-existing guides guides-dev)
 
 # render NAME: helm template into $WORK/rendered/NAME.yaml; any warning on stderr fails
 render() {
@@ -322,6 +344,17 @@ check "rejects a webhook port that is not a TCP port" rejects "at '/networkPolic
   --set-json 'networkPolicy.webhookEgress.ports=[70000]'
 check "rejects webhooks.allowedNetworks entries that are not addresses or ranges" rejects \
   "at '/webhooks/allowedNetworks/0'" --set 'webhooks.allowedNetworks={intranet.example}'
+check "rejects push.enabled without push.subject" rejects "push.enabled needs push.subject" --set push.enabled=true
+check "rejects a push.subject that is not mailto: or https:" rejects "at '/push/subject'" \
+  --set push.enabled=true --set push.subject=ops@example.com
+check "rejects a secret.vapidPrivateKey that is neither PEM nor 32 bytes in base64url" rejects "at '/secret/vapidPrivateKey'" \
+  --set push.enabled=true --set push.subject=mailto:ops@example.com --set secret.vapidPrivateKey=not-a-key
+check "rejects values-production.yaml + secret.vapidPrivateKey" rejects "only used when secret.create=true" \
+  --values "$CHART/values.yaml" --values "$CHART/values-production.yaml" --set push.enabled=true \
+  --set push.subject=mailto:ops@example.com --set secret.vapidPrivateKey=pQ0MaIJI6gpKY4X-wODyHGzQRcuSWhBMWZJRNt1MON0
+check "rejects push.existingSecret without push.enabled" rejects "but push.enabled is false" --set push.existingSecret=todo-vapid
+check "rejects networkPolicy.pushEgress.ports [] (it would open every port)" rejects \
+  "at '/networkPolicy/pushEgress/ports'" --set-json 'networkPolicy.pushEgress.ports=[]'
 check "rejects an LLM URL whose port is not a TCP port" rejects "the port of the LLM URL (70000) is not a TCP port" \
   --set config.llm.baseUrl=https://llm.example.com:70000/v1
 check "rejects mail.enabled without mail.from" rejects "mail.enabled needs mail.from" \
@@ -399,6 +432,58 @@ print("off: no rule, no variable; on:", default["ipBlocks"][0], "on ports", defa
 EOF
 }
 check "webhooks: off, no egress rule; on, the default ranges on 443 and 80 and the variable on the backend only" webhook_rule_and_env
+# Web Push: every public IPv4 host on 443 only (not 80, not the private range PUSH_ALLOWED_NETWORKS names: the
+# NetworkPolicy needs it in pushEgress.ipBlocks too)
+check "flows: push (public IPv4 on 443)" netpol "$R/push.yaml" --database postgres \
+  --push-egress internet-host:443 --push-egress llm-provider:443 --self-test
+check "flows: push with the key in its own Secret (production)" netpol "$R/push-existing.yaml" --database external \
+  --push-egress internet-host:443 --push-egress llm-provider:443
+# push off (dev): no VAPID variable, no key in the Secret, no push rule; on: the key from the chart's Secret (a
+# generated P-256 PEM) or from push.existingSecret under secret.keys.vapidPrivateKey, on the backend only
+push_key_env_and_rule() {
+  "$PYTHON" - "$R/dev.yaml" "$R/push.yaml" "$R/push-existing.yaml" "$CHART/values.yaml" <<'EOF'
+import base64, sys, yaml
+def rendered(path):
+    return [d for d in yaml.safe_load_all(open(path)) if d]
+def push_rules(docs):
+    api = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-api"))
+    return [r for r in api["spec"]["egress"] if any("ipBlock" in p for p in r["to"])]
+def env(docs):
+    return {d["metadata"]["labels"]["app.kubernetes.io/component"]:
+            {e["name"]: e.get("value", e.get("valueFrom")) for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+            for d in docs if d["kind"] == "Deployment"}
+def secret(docs):
+    return next((d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"].endswith("-secrets")), None)
+off, on, own = rendered(sys.argv[1]), rendered(sys.argv[2]), rendered(sys.argv[3])
+default = yaml.safe_load(open(sys.argv[4]))["networkPolicy"]["pushEgress"]
+push_vars = ("VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "PUSH_ALLOWED_NETWORKS")
+assert push_rules(off) == [], f"push off: address ranges in the backend's egress: {push_rules(off)}"
+assert not [v for e in env(off).values() for v in push_vars if v in e], "push off: a push variable is set"
+assert "VAPID_PRIVATE_KEY" not in secret(off)["data"], "push off: a VAPID key in the Secret"
+want = {"to": [{"ipBlock": b} for b in default["ipBlocks"]], "ports": [{"protocol": "TCP", "port": p} for p in default["ports"]]}
+assert default["ports"] == [443] and default["ipBlocks"][0]["cidr"] == "0.0.0.0/0", default
+for name, docs in (("push", on), ("push-existing", own)):
+    assert push_rules(docs)[-1:] == [want], f"{name}: {push_rules(docs)}, want {want}"
+    roles = env(docs)
+    assert not [r for r in ("web", "mcp") for v in push_vars if v in roles[r]], f"{name}: push variables beyond the backend"
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config"))
+    assert not [v for v in push_vars if v in config["data"]], f"{name}: push variables in the shared ConfigMap"
+api = env(on)["api"]
+assert api["VAPID_PRIVATE_KEY"] == {"secretKeyRef": {"name": "todo-secrets", "key": "VAPID_PRIVATE_KEY"}}, api["VAPID_PRIVATE_KEY"]
+assert api["VAPID_SUBJECT"] == "mailto:ops@example.com" and api["PUSH_ALLOWED_NETWORKS"] == "10.30.0.0/16", api
+pem = base64.b64decode(secret(on)["data"]["VAPID_PRIVATE_KEY"]).decode()
+lines = pem.strip().splitlines()
+assert lines[0] == "-----BEGIN EC PRIVATE KEY-----" and lines[-1] == "-----END EC PRIVATE KEY-----", pem
+der = base64.b64decode("".join(lines[1:-1]))
+# SEC1 ECPrivateKey: version 1, a 32-byte private key, the curve prime256v1 (1.2.840.10045.3.1.7)
+assert der[2:7] == bytes.fromhex("020101" "0420") and bytes.fromhex("06082a8648ce3d030107") in der, der.hex()
+api = env(own)["api"]
+assert api["VAPID_PRIVATE_KEY"] == {"secretKeyRef": {"name": "todo-vapid", "key": "vapid-private-key"}}, api["VAPID_PRIVATE_KEY"]
+assert "PUSH_ALLOWED_NETWORKS" not in api and secret(own) is None, "push-existing: PUSH_ALLOWED_NETWORKS or a chart-made Secret"
+print("off: no rule, no variable, no key; on: a generated P-256 key,", default["ipBlocks"][0]["cidr"], "on", default["ports"])
+EOF
+}
+check "push: off, nothing; on, the key from a Secret, the subject, 0.0.0.0/0 on 443, on the backend only" push_key_env_and_rule
 # tracing: the OTEL_* variables are in the ConfigMap of web, api and mcp only with tracing.enabled
 otel_env() {
   "$PYTHON" - "$R/dev.yaml" "$R/features.yaml" <<'EOF'
@@ -432,9 +517,9 @@ for path, want in zip(sys.argv[1::2], sys.argv[2::2]):
     assert bool(public) == (want != "none"), f"{path}: egress to 0.0.0.0/0 on 443 {'present' if want == 'none' else 'missing'}"
 EOF
 }
-check "no LLM or webhooks, no egress to 0.0.0.0/0:443 (dev, staging, sqlite, features, k8s/); llm-key, webhooks have it" \
+check "no LLM, webhooks or push, no egress to 0.0.0.0/0:443 (dev, staging, sqlite, features, k8s/); llm-key, webhooks, push have it" \
   public_443_egress "$R/dev.yaml" none "$R/staging.yaml" none "$R/sqlite.yaml" none "$R/features.yaml" none \
-  "$R/plain-k8s.yaml" none "$R/llm-no-ranges.yaml" none "$R/llm-key.yaml" llm "$R/webhooks.yaml" webhooks
+  "$R/plain-k8s.yaml" none "$R/llm-no-ranges.yaml" none "$R/llm-key.yaml" llm "$R/webhooks.yaml" webhooks "$R/push.yaml" push
 
 # ---------------------------------------------------------------------------------------------
 echo "== chart promises per environment"

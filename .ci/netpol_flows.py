@@ -8,6 +8,7 @@ no fewer.
     python3 .ci/netpol_flows.py rendered.yaml --database postgres --self-test
     python3 .ci/netpol_flows.py with-llm.yaml --database postgres --llm-egress internet-host:443
     python3 .ci/netpol_flows.py with-webhooks.yaml --database postgres --webhook-egress internet-host:443 ...
+    python3 .ci/netpol_flows.py with-push.yaml --database postgres --push-egress internet-host:443 ...
 
 The release's pods (with their labels and container ports) come from the rendered
 Deployments, StatefulSets, Jobs and Pods. Around them the script places the
@@ -27,9 +28,10 @@ port but the external database's) is expected. Besides the flows, the egress rul
 themselves are checked: every rule names its destinations and ports (an empty `to`
 or `ports` would open every address or port), and address ranges (ipBlocks) appear
 only with the database's port, the LLM's, the mail server's (--mail-egress, the same
-for mail.enabled) or the webhook receivers' (--webhook-egress, the same for
-webhooks.enabled), so no rule such as 0.0.0.0/0:443 is left behind when no LLM is
-configured and webhooks are off.
+for mail.enabled), the webhook receivers' (--webhook-egress, the same for
+webhooks.enabled) or the push services' (--push-egress, the same for push.enabled), so
+no rule such as 0.0.0.0/0:443 is left behind when no LLM is configured and webhooks and
+push are off.
 
 --self-test additionally breaks the policies in three ways (drops the web policy,
 adds an allow-all policy, and, when the backend must not reach the internet on 443,
@@ -253,8 +255,8 @@ def expected_flows(endpoints, args):
 
 
 def outside_egress(args):
-    """Every outside HOST:PORT the backend must reach (LLM, mail server, webhook receivers)."""
-    return args.llm_egress + args.mail_egress + args.webhook_egress
+    """Every outside HOST:PORT the backend must reach (LLM, mail server, webhook receivers, push services)."""
+    return args.llm_egress + args.mail_egress + args.webhook_egress + args.push_egress
 
 
 def expected_components(args):
@@ -298,8 +300,8 @@ def egress_rule_problems(policies, endpoints, args):
                 outside = sorted(str(p) for p in ports - range_ports)
                 if outside:
                     ranges = block["cidr"] + (f" except {', '.join(block['except'])}" if block.get("except") else "")
-                    why = ("no LLM, mail server or webhooks are configured" if not outside_egress(args)
-                           else "not the LLM's, the mail server's, the webhook receivers' or the database's port")
+                    why = ("no LLM, mail server, webhooks or push are configured" if not outside_egress(args)
+                           else "not the LLM's, the mail server's, the webhook receivers', the push services' or the database's port")
                     problems.append(f"{where}: address range {ranges} on port {', '.join(outside)} ({why})")
     return problems
 
@@ -332,6 +334,8 @@ def main():
                         help="mail.enabled: the backend must reach this mail server on this port (repeatable)")
     parser.add_argument("--webhook-egress", action="append", default=[], metavar="HOST:PORT",
                         help="webhooks.enabled: the backend must reach this receiver host on this port (repeatable)")
+    parser.add_argument("--push-egress", action="append", default=[], metavar="HOST:PORT",
+                        help="push.enabled: the backend must reach this push service host on this port (repeatable)")
     parser.add_argument("--no-migrate-job", dest="migrate_job", action="store_false")
     parser.add_argument("--self-test", action="store_true", help="also prove that broken policies are caught")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every allowed flow")
@@ -398,6 +402,7 @@ def main():
     status = "MISMATCH" if failed else "ok"
     llm = ", ".join(args.llm_egress) or "none"
     webhooks = f", webhook egress: {', '.join(args.webhook_egress)}" if args.webhook_egress else ""
+    webhooks += f", push egress: {', '.join(args.push_egress)}" if args.push_egress else ""
     print(f"{status}: {len(actual)} allowed flows, {len(expected_flows(endpoints, args))} expected "
           f"({args.rendered}, database={args.database}, LLM egress: {llm}{webhooks})")
     return 1 if failed else 0

@@ -91,6 +91,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-secrets" (include "todo-app.fullname" .)) .Values.secret.existingSecret -}}
 {{- end -}}
 
+{{/* Name of the Secret holding VAPID_PRIVATE_KEY: push.existingSecret, else the release's Secret. */}}
+{{- define "todo-app.pushSecretName" -}}
+{{- .Values.push.existingSecret | default (include "todo-app.secretName" .) -}}
+{{- end -}}
+
 {{/*
 Name of a key in the Secret (dict "root" . "key" "databaseUrl"): secret.keys, so that a Secret
 made with other key names (the Phase IV guides' database-url, openai-api-key, better-auth-secret)
@@ -323,8 +328,18 @@ all fail with the same message.
 {{- if and $v.secret.create $v.secret.existingSecret -}}
 {{- fail "secret.existingSecret is set but secret.create is true: either let the chart create the Secret (development) or set secret.create=false and reference your own Secret" -}}
 {{- end -}}
-{{- if and (not $v.secret.create) (or $v.secret.authSecret $v.secret.postgresPassword $v.secret.llmApiKey $v.secret.smtpUrl) -}}
-{{- fail "secret.authSecret, secret.postgresPassword, secret.llmApiKey and secret.smtpUrl are only used when secret.create=true; with an existing Secret put AUTH_SECRET, POSTGRES_PASSWORD, LLM_API_KEY and SMTP_URL in that Secret, under the key names of secret.keys (see docs/SECRETS.md)" -}}
+{{- if and (not $v.secret.create) (or $v.secret.authSecret $v.secret.postgresPassword $v.secret.llmApiKey $v.secret.smtpUrl $v.secret.vapidPrivateKey) -}}
+{{- fail "secret.authSecret, secret.postgresPassword, secret.llmApiKey, secret.smtpUrl and secret.vapidPrivateKey are only used when secret.create=true; with an existing Secret put AUTH_SECRET, POSTGRES_PASSWORD, LLM_API_KEY, SMTP_URL and VAPID_PRIVATE_KEY in that Secret, under the key names of secret.keys (see docs/SECRETS.md)" -}}
+{{- end -}}
+{{- if $v.push.enabled -}}
+{{- if not $v.push.subject -}}
+{{- fail "push.enabled needs push.subject (VAPID_SUBJECT): a mailto: or https: URL push services may write to, such as mailto:ops@example.com" -}}
+{{- end -}}
+{{- if and $v.push.existingSecret $v.secret.vapidPrivateKey -}}
+{{- fail "secret.vapidPrivateKey and push.existingSecret are both set: give the VAPID key in one place (push.existingSecret holds it under secret.keys.vapidPrivateKey)" -}}
+{{- end -}}
+{{- else if or $v.push.existingSecret $v.secret.vapidPrivateKey -}}
+{{- fail "push.existingSecret or secret.vapidPrivateKey is set but push.enabled is false: set push.enabled=true (with push.subject) to send Web Push" -}}
 {{- end -}}
 {{- if $v.mail.enabled -}}
 {{- if not $v.mail.from -}}
@@ -351,7 +366,7 @@ all fail with the same message.
 {{- if and (eq $v.database.mode "external") $v.networkPolicy.enabled (not $v.database.external.cidrs) -}}
 {{- fail "database.mode=external needs database.external.cidrs: the address range(s) of the database, for the backend's NetworkPolicy egress (keep them narrow: not the pod network)" -}}
 {{- end -}}
-{{- range $egress := list "llmEgress" "oidcEgress" "webhookEgress" -}}
+{{- range $egress := list "llmEgress" "oidcEgress" "webhookEgress" "pushEgress" -}}
 {{- range $index, $block := (get $v.networkPolicy $egress).ipBlocks -}}
 {{- $cidr := splitList "/" $block.cidr -}}
 {{- $cidrBits := include "todo-app.ipBits" (first $cidr) -}}
