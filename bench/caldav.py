@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,18 +32,15 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loopback import free_port, wait_ready  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-0123456789-0123456789-abcdef"
 QUERY = ('<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>'
          '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VTODO"/></c:comp-filter></c:filter></c:calendar-query>')
 SYNC = ('<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:sync-token>{token}</d:sync-token>'
         '<d:sync-level>1</d:sync-level><d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def vtodo(uid: str, summary: str) -> str:
@@ -84,13 +80,7 @@ def main() -> int:
     log = open(directory / "api.log", "wb")
     server = subprocess.Popen([arguments.bin, "api"], env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
     try:
-        for _ in range(200):
-            try:
-                if requests.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
+        wait_ready(base, server, timeout=10)
         api = requests.Session()
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
         signed_up = api.post(base + "/api/auth/signup", json={"email": email, "password": "correct horse battery"}, timeout=10).json()

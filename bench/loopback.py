@@ -1,4 +1,4 @@
-"""What the stand-alone measurements (export_rss.py, streams.py) share: a free loopback port and
+"""What the stand-alone measurements (export_rss.py, streams.py, caldav.py) share: a free loopback port and
 waiting for a `todo api` they started to be ready."""
 from __future__ import annotations
 

@@ -61,7 +61,8 @@ class UI:
     def go(self, path: str) -> None:
         self.driver.get(self.stack.url(path))
 
-    def wait(self, condition, timeout: float = 10, message: str = ""):
+    def wait(self, condition, timeout: float = 20, message: str = ""):
+        # 20 s: a bound for a loaded 2-core runner; a condition that holds returns at once.
         return WebDriverWait(self.driver, timeout, poll_frequency=0.05,
                              ignored_exceptions=(StaleElementReferenceException,)).until(lambda _: condition(), message)
 
