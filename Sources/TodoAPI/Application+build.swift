@@ -60,6 +60,17 @@ public func buildApplication(
                 claim: { try await storage.push.claimDeliveries(at: $0, leaseEnd: $1, limit: $2) }, send: push.send,
                 prune: { try await storage.push.pruneDeliveries(before: $0) }, readiness: readiness, logger: logger))
     }
+    if let mailer = configuration.mailer {
+        let mail = MailSender(mail: storage.mail, tasks: storage.tasks, mailer: mailer, webURL: configuration.publicWebURL, logger: logger)
+        app.addServices(
+            DeliveryService(
+                claim: { now, leaseEnd, limit in
+                    // Digests due now join the queue first, in the transaction that moves each to its next day.
+                    _ = try await storage.mail.queueDueDigests(at: now, limit: limit)
+                    return try await storage.mail.claimDeliveries(at: now, leaseEnd: leaseEnd, limit: limit)
+                },
+                send: mail.send, prune: { try await storage.mail.pruneDeliveries(before: $0) }, readiness: readiness, logger: logger))
+    }
     return app
 }
 
@@ -118,6 +129,7 @@ func buildRouter(
         authenticator: CalDAVAuthenticator(accounts: storage.accounts, throttle: throttle), bodyLimit: configuration.maxBodySize,
         taskLimit: configuration.tasksPerUserLimit
     ).addRoutes(to: router)
+    NotificationController(mail: storage.mail, mailEnabled: configuration.mailer != nil, body: body).addRoutes(to: user)
     PushController(push: storage.push, key: configuration.vapidKey, policy: configuration.pushAddresses, body: body)
         .addRoutes(user: user, public: router)
     ChatController(

@@ -7,7 +7,7 @@ import TodoCore
 import TodoServer
 import TodoStore
 
-/// Sends an outbox's due deliveries (webhooks, Web Push: the database queues them in the
+/// Sends an outbox's due deliveries (webhooks, Web Push, mail: the database queues them in the
 /// transaction of each change). Every replica runs one; `claim` gives each delivery to one of
 /// them at a time. Sends run concurrently, each bounded by a timeout, so a slow or failing
 /// receiver never holds up another's; `send` records what followed, a failure being an outcome.

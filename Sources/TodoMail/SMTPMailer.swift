@@ -66,7 +66,7 @@ public struct SMTPMailer: Mailer {
             try await session.command("MAIL FROM:<\(configuration.senderAddress)>", expect: 250)
             try await session.command("RCPT TO:<\(message.to)>", expect: 250, 251)
             try await session.command("DATA", expect: 354)
-            let messageID = "\(UUID().uuidString.lowercased())@\(Self.clientName(configuration.senderAddress))"
+            let messageID = Self.messageID(message.messageID ?? UUID().uuidString.lowercased(), from: configuration.senderAddress)
             try await session.write(SMTPMessageFormat.data(message, from: configuration.from, date: Date(), messageID: messageID))
             try await session.expect(250)
             _ = try? await session.command("QUIT", expect: 221)
@@ -77,6 +77,14 @@ public struct SMTPMailer: Mailer {
         // SNI takes host names only; an IP address is checked against the certificate's IP entries.
         let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
         return try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : configuration.host)
+    }
+
+    /// A stable `Message-ID` for a notification: `<name>@<the sender's domain>`, `name` made of
+    /// the characters a message id allows (RFC 5322 dot-atom), others replaced by `-`.
+    public static func messageID(_ name: String, from sender: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_+=")
+        let local = String(name.map { allowed.contains($0) ? $0 : "-" })
+        return "\(local)@\(clientName(SMTPMessageFormat.address(in: sender) ?? sender))"
     }
 
     /// EHLO names the client by the sender's domain: the host has no better public name to give.
@@ -127,7 +135,8 @@ struct SMTPSession {
     private mutating func expect(_ codes: [Int], after what: String) async throws -> SMTPReply {
         let reply = try await nextReply()
         guard codes.contains(reply.code) else {
-            throw MailError("the SMTP server answered \(what.prefix(40)) with \(reply.code) \(reply.lines.joined(separator: " ").prefix(200))")
+            throw MailError(
+                "the SMTP server answered \(what.prefix(40)) with \(reply.code) \(reply.lines.joined(separator: " ").prefix(200))", replyCode: reply.code)
         }
         return reply
     }

@@ -33,11 +33,23 @@ enum SMTPMessageFormat {
         return (headers + [""] + body + ["."]).joined(separator: "\r\n") + "\r\n"
     }
 
-    /// A header value as is when it is printable ASCII, else as an RFC 2047 encoded word.
+    /// A header value as is when it is printable ASCII, else as RFC 2047 encoded words: each
+    /// holds whole characters and at most 45 bytes of UTF-8, so that none passes the 75 characters
+    /// RFC 2047 allows; they are folded onto continuation lines, and a reader joins them again.
     static func encodedHeader(_ text: String) -> String {
         let flat = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
         guard flat.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value > 0x7E }) else { return flat }
-        return "=?utf-8?B?\(Data(flat.utf8).base64EncodedString())?="
+        var words: [String] = []
+        var chunk = ""
+        for character in flat {
+            if chunk.utf8.count + character.utf8.count > 45, !chunk.isEmpty {
+                words.append(chunk)
+                chunk = ""
+            }
+            chunk.append(character)
+        }
+        if !chunk.isEmpty { words.append(chunk) }
+        return words.map { "=?utf-8?B?\(Data($0.utf8).base64EncodedString())?=" }.joined(separator: "\r\n ")
     }
 
     static func rfc5322(_ date: Date) -> String {

@@ -19,25 +19,34 @@ public enum DeliveryOutcome: Sendable, Equatable {
     }
 }
 
-/// A table of queued deliveries (`webhook_deliveries`, `push_deliveries`): where each goes
-/// (`target`), `event_id`, `event_time`, `attempt`, `status`, `next_attempt_at`, `delivered_at`.
+/// A table of queued deliveries (`webhook_deliveries`, `push_deliveries`, `mail_deliveries`):
+/// where each goes (`target`), what it delivers (`key`: `event_id`, or the mail's
+/// `delivery_key`), `event_time`, `attempt`, `status`, `next_attempt_at`, `delivered_at`.
 /// Attempts are recorded and finished ones pruned the same way in each.
 struct DeliveryTable: Sendable {
     let name: String
     let target: String
+    var key = "event_id"
 
     static let webhooks = DeliveryTable(name: "webhook_deliveries", target: "webhook_id")
     static let push = DeliveryTable(name: "push_deliveries", target: "subscription_id")
+    static let mail = DeliveryTable(name: "mail_deliveries", target: "user_id", key: "delivery_key")
 }
 
 extension PostgresDatabase {
     func recordAttempt(in table: DeliveryTable, target: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
+        try await recordAttempt(in: table, target: target, key: eventID, status: status, outcome: outcome)
+    }
+
+    func recordAttempt(
+        in table: DeliveryTable, target: String, key: some PostgresNonThrowingEncodable & Sendable, status: Int?, outcome: DeliveryOutcome
+    ) async throws {
         let status = status.map(Int32.init)
         let (next, delivered) = outcome.columns
         _ = try await write(
             """
             UPDATE \(unescaped: table.name) SET attempt = attempt + 1, status = \(status), next_attempt_at = \(next),
-                delivered_at = \(delivered) WHERE \(unescaped: table.target) = \(target) AND event_id = \(eventID)
+                delivered_at = \(delivered) WHERE \(unescaped: table.target) = \(target) AND \(unescaped: table.key) = \(key)
             """,
             PostgresDatabase.hasRows)
     }
@@ -51,13 +60,17 @@ extension PostgresDatabase {
 
 extension SQLiteDatabase {
     func recordAttempt(in table: DeliveryTable, target: String, eventID: Int64, status: Int?, outcome: DeliveryOutcome) async throws {
+        try await recordAttempt(in: table, target: target, key: .integer(Int(eventID)), status: status, outcome: outcome)
+    }
+
+    func recordAttempt(in table: DeliveryTable, target: String, key: SQLiteData, status: Int?, outcome: DeliveryOutcome) async throws {
         let (next, delivered) = outcome.columns
         _ = try await write(
             """
             UPDATE \(table.name) SET attempt = attempt + 1, status = ?3, next_attempt_at = ?4, delivered_at = ?5
-            WHERE \(table.target) = ?1 AND event_id = ?2
+            WHERE \(table.target) = ?1 AND \(table.key) = ?2
             """,
-            [.text(target), .integer(Int(eventID)), status.map(SQLiteData.integer) ?? .null, SQLiteDatabase.time(next), SQLiteDatabase.time(delivered)])
+            [.text(target), key, status.map(SQLiteData.integer) ?? .null, SQLiteDatabase.time(next), SQLiteDatabase.time(delivered)])
     }
 
     func pruneDeliveries(in table: DeliveryTable, before time: Timestamp) async throws {

@@ -370,6 +370,50 @@ enum Migrations {
             EXECUTE FUNCTION events_queue_push()
             """,
         ]),
+        // E-mail, fed by the event log as push is: a due reminder queues one mail for a user who
+        // turned reminders on, in the transaction that claims the reminder; the key (user,
+        // `reminder-<event id>`) makes it once. The digest service adds `digest-<local date>` rows.
+        Migration(version: 16, name: "mail notifications", statements: [
+            """
+            CREATE TABLE mail_preferences (
+                user_id text PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                email_reminders boolean NOT NULL DEFAULT false,
+                daily_digest boolean NOT NULL DEFAULT false,
+                digest_time text NOT NULL DEFAULT '07:00',
+                time_zone text NOT NULL DEFAULT 'UTC',
+                next_digest_at timestamptz
+            )
+            """,
+            "CREATE INDEX mail_preferences_digest_due ON mail_preferences (next_digest_at) WHERE next_digest_at IS NOT NULL",
+            """
+            CREATE TABLE mail_deliveries (
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                delivery_key text NOT NULL,
+                task_id bigint,
+                event_time timestamptz NOT NULL,
+                attempt integer NOT NULL DEFAULT 0,
+                status integer,
+                next_attempt_at timestamptz,
+                delivered_at timestamptz,
+                PRIMARY KEY (user_id, delivery_key)
+            )
+            """,
+            "CREATE INDEX mail_deliveries_due ON mail_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+            """
+            CREATE FUNCTION events_queue_mail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO mail_deliveries (user_id, delivery_key, task_id, event_time, next_attempt_at)
+                SELECT user_id, 'reminder-' || NEW.id, NEW.task_id, NEW.created_at, NEW.created_at
+                FROM mail_preferences WHERE user_id = NEW.user_id AND email_reminders;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER events_queue_mail AFTER INSERT ON events FOR EACH ROW WHEN (NEW.kind = 'reminder.due')
+            EXECUTE FUNCTION events_queue_mail()
+            """,
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -645,6 +689,40 @@ enum Migrations {
             CREATE TRIGGER events_queue_push AFTER INSERT ON events WHEN NEW.kind = 'reminder.due' BEGIN
                 INSERT INTO push_deliveries (subscription_id, event_id, task_id, event_time, next_attempt_at)
                 SELECT id, NEW.id, NEW.task_id, NEW.created_at, NEW.created_at FROM push_subscriptions WHERE user_id = NEW.user_id;
+            END
+            """,
+        ]),
+        Migration(version: 16, name: "mail notifications", statements: [
+            """
+            CREATE TABLE mail_preferences (
+                user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                email_reminders INTEGER NOT NULL DEFAULT 0,
+                daily_digest INTEGER NOT NULL DEFAULT 0,
+                digest_time TEXT NOT NULL DEFAULT '07:00',
+                time_zone TEXT NOT NULL DEFAULT 'UTC',
+                next_digest_at INTEGER
+            )
+            """,
+            "CREATE INDEX mail_preferences_digest_due ON mail_preferences (next_digest_at) WHERE next_digest_at IS NOT NULL",
+            """
+            CREATE TABLE mail_deliveries (
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                delivery_key TEXT NOT NULL,
+                task_id INTEGER,
+                event_time INTEGER NOT NULL,
+                attempt INTEGER NOT NULL DEFAULT 0,
+                status INTEGER,
+                next_attempt_at INTEGER,
+                delivered_at INTEGER,
+                PRIMARY KEY (user_id, delivery_key)
+            )
+            """,
+            "CREATE INDEX mail_deliveries_due ON mail_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+            """
+            CREATE TRIGGER events_queue_mail AFTER INSERT ON events WHEN NEW.kind = 'reminder.due' BEGIN
+                INSERT INTO mail_deliveries (user_id, delivery_key, task_id, event_time, next_attempt_at)
+                SELECT user_id, 'reminder-' || NEW.id, NEW.task_id, NEW.created_at, NEW.created_at
+                FROM mail_preferences WHERE user_id = NEW.user_id AND email_reminders;
             END
             """,
         ]),

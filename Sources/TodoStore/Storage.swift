@@ -16,12 +16,13 @@ public struct Storage: Sendable {
     public var webhooks: any WebhookStore
     public var calendarObjects: any CalendarObjectStore
     public var push: any PushStore
+    public var mail: any MailStore
 
     public init(
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
         conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore,
         passwordResets: any PasswordResetStore, webhooks: any WebhookStore, calendarObjects: any CalendarObjectStore,
-        push: any PushStore
+        push: any PushStore, mail: any MailStore
     ) {
         self.schema = schema
         self.accounts = accounts
@@ -34,6 +35,7 @@ public struct Storage: Sendable {
         self.webhooks = webhooks
         self.calendarObjects = calendarObjects
         self.push = push
+        self.mail = mail
     }
 }
 

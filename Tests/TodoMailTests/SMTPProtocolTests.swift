@@ -40,6 +40,26 @@ import Testing
         #expect(SMTPMessageFormat.encodedHeader("two\r\nBcc: x@example.com") == "two  Bcc: x@example.com")
     }
 
+    @Test func aLongNonASCIISubjectIsFoldedIntoShortWordsOfWholeCharacters() {
+        let title = "Reminder: " + String(repeating: "café ☕️ 日本語 ", count: 8)
+        let header = SMTPMessageFormat.encodedHeader(title)
+        let words = header.components(separatedBy: "\r\n ")
+        #expect(words.count > 1 && words.allSatisfy { $0.count <= 75 && $0.hasPrefix("=?utf-8?B?") && $0.hasSuffix("?=") })
+        let decoded = words.map { word in
+            let base64 = word.dropFirst("=?utf-8?B?".count).dropLast(2)
+            return Data(base64Encoded: String(base64)).flatMap { String(data: $0, encoding: .utf8) } ?? "?"
+        }
+        #expect(decoded.joined() == title)
+    }
+
+    @Test func aNotificationKeepsTheMessageIDItIsGiven() {
+        let id = SMTPMailer.messageID("reminder-42.u/1", from: "Todo <todo@example.com>")
+        #expect(id == "reminder-42.u-1@example.com")
+        let message = MailMessage(to: "ann@example.com", subject: "Reminder: x", body: "x", messageID: "reminder-42.u/1")
+        let data = SMTPMessageFormat.data(message, from: "todo@example.com", date: Date(timeIntervalSince1970: 0), messageID: id)
+        #expect(data.contains("\r\nMessage-ID: <reminder-42.u-1@example.com>\r\n"))
+    }
+
     @Test func theURLGivesSecurityPortAndDecodedCredentials() throws {
         let implicit = try SMTPConfiguration(url: "smtps://mailer%40example.com:p%3Ass@mail.example.com", from: "todo@example.com")
         #expect(implicit.security == .implicitTLS && implicit.port == 465 && implicit.host == "mail.example.com")
