@@ -2,6 +2,7 @@
 links read from the mails."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -18,9 +19,15 @@ LINK = re.compile(r"https?://\S+/reset\?token=[A-Za-z0-9_-]+")
 
 class Mailbox:
     """aiosmtpd on 127.0.0.1 and a free port; `messages` are the mails received, parsed.
-    Keyword arguments go to aiosmtpd's Controller (TLS, authentication)."""
+    `refusals` are replies given to the first mails instead of accepting them (such as
+    "451 4.3.0 try again later"), counted in `refused`; `delay` seconds pass before each answer
+    to DATA, so that mails are in flight when a sender dies. Other keyword arguments go to
+    aiosmtpd's Controller (TLS, authentication)."""
 
-    def __init__(self, **controller_options):
+    def __init__(self, refusals: list[str] | None = None, delay: float = 0.0, **controller_options):
+        self.refusals = list(refusals or [])
+        self.refused: list[email.message.EmailMessage] = []
+        self.delay = delay
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.received = threading.Condition()
@@ -36,7 +43,12 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's handler hook)
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.received:
+            if self.refusals:
+                self.refused.append(message)
+                return self.refusals.pop(0)
             self.messages.append(message)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.received.notify_all()
