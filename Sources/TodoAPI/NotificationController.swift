@@ -1,10 +1,11 @@
+import HTTPTypes
 import Hummingbird
 import TodoCore
 import TodoStore
 
 /// `GET` and `PATCH /api/{user_id}/notification-settings`: e-mail reminders and the daily digest.
 /// Without a mailer (`SMTP_URL` unset) both read as off and turning either on answers 409
-/// `mail_disabled`.
+/// `mail_disabled`; `X-Mail-Enabled: false` on the answers tells a client so before it tries.
 struct NotificationController<Context: AppRequestContext>: Sendable {
     let mail: any MailStore
     let mailEnabled: Bool
@@ -33,12 +34,18 @@ struct NotificationController<Context: AppRequestContext>: Sendable {
         user.patch("notification-settings", use: update)
     }
 
-    @Sendable func show(_ request: Request, context: Context) async throws -> Settings {
-        Settings(try await mail.notificationSettings(userID: try context.requireUser()), mailEnabled: mailEnabled)
+    @Sendable func show(_ request: Request, context: Context) async throws -> EditedResponse<Settings> {
+        answer(Settings(try await mail.notificationSettings(userID: try context.requireUser()), mailEnabled: mailEnabled))
     }
 
+    private func answer(_ settings: Settings) -> EditedResponse<Settings> {
+        EditedResponse(headers: [Self.mailEnabledHeader: mailEnabled ? "true" : "false"], response: settings)
+    }
+
+    static var mailEnabledHeader: HTTPField.Name { HTTPField.Name("X-Mail-Enabled")! }
+
     /// Changes the fields given; the others stay.
-    @Sendable func update(_ request: Request, context: Context) async throws -> Settings {
+    @Sendable func update(_ request: Request, context: Context) async throws -> EditedResponse<Settings> {
         let userID = try context.requireUser()
         let fields = try Fields(try await body.require(request).object(), allowed: ["email_reminders", "daily_digest", "digest_time", "time_zone"])
         var settings = try await mail.notificationSettings(userID: userID)
@@ -66,6 +73,6 @@ struct NotificationController<Context: AppRequestContext>: Sendable {
         guard try await mail.saveNotificationSettings(settings, userID: userID, at: .now()) else {
             throw APIError.unauthorized("the account no longer exists")
         }
-        return Settings(settings, mailEnabled: mailEnabled)
+        return answer(Settings(settings, mailEnabled: mailEnabled))
     }
 }

@@ -339,6 +339,42 @@ public struct TodoClient: Sendable {
         return list.items
     }
 
+    // MARK: E-mail notifications
+
+    struct NotificationSettingsBody: Codable {
+        var emailReminders: Bool?
+        var dailyDigest: Bool?
+        var digestTime: String?
+        var timeZone: String?
+
+        enum CodingKeys: String, CodingKey {
+            case emailReminders = "email_reminders", dailyDigest = "daily_digest", digestTime = "digest_time", timeZone = "time_zone"
+        }
+
+        var settings: NotificationSettings {
+            NotificationSettings(
+                emailReminders: emailReminders ?? false, dailyDigest: dailyDigest ?? false,
+                digestTime: digestTime.flatMap(DigestTime.init) ?? NotificationSettings().digestTime, timeZone: timeZone ?? "UTC")
+        }
+    }
+
+    /// The caller's e-mail reminders and digest settings, and whether the server sends mail at all
+    /// (`X-Mail-Enabled`; without mail both read as off and cannot be turned on).
+    public func notificationSettings(token: String) async throws -> (settings: NotificationSettings, mailEnabled: Bool) {
+        let (body, headers): (NotificationSettingsBody, HTTPHeaders) = try await send(.GET, "/api/me/notification-settings", token: token)
+        return (body.settings, headers.first(name: "X-Mail-Enabled") != "false")
+    }
+
+    /// Changes the fields given (nil: unchanged) and answers the whole settings. Throws 409
+    /// `mail_disabled` when turning mail on on a server without it, 422 for a bad time or zone.
+    public func updateNotificationSettings(
+        token: String, emailReminders: Bool? = nil, dailyDigest: Bool? = nil, digestTime: String? = nil, timeZone: String? = nil
+    ) async throws -> NotificationSettings {
+        let body = NotificationSettingsBody(emailReminders: emailReminders, dailyDigest: dailyDigest, digestTime: digestTime, timeZone: timeZone)
+        let answer: NotificationSettingsBody = try await send(.PATCH, "/api/me/notification-settings", token: token, body: body).value
+        return answer.settings
+    }
+
     // MARK: Calendar feed
 
     /// The secret URL of the caller's calendar feed: absolute when the backend knows the web UI's

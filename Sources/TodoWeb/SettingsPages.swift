@@ -28,6 +28,27 @@ struct SettingsPages: Sendable {
         var hasWebhooks: Bool
         var newWebhook: NewWebhook?
         var webhookEvents: [Option]
+        var mail: MailSection
+    }
+
+    /// The E-mail section: reminders and the daily digest, as the backend has them.
+    struct MailSection {
+        var enabled: Bool
+        var emailReminders: Bool
+        var dailyDigest: Bool
+        var digestTime: String
+        var timeZone: String
+        /// Never chosen (still the default UTC): the page fills in the browser's zone.
+        var detectZone: Bool
+
+        init(_ settings: NotificationSettings, enabled: Bool) {
+            self.enabled = enabled
+            emailReminders = settings.emailReminders
+            dailyDigest = settings.dailyDigest
+            digestTime = settings.digestTime.description
+            timeZone = settings.timeZone
+            detectZone = settings.timeZone == NotificationSettings().timeZone
+        }
     }
 
     struct WebhookRow {
@@ -87,6 +108,7 @@ struct SettingsPages: Sendable {
         router.post("settings/calendar-feed/revoke", use: revokeCalendarFeed)
         router.post("settings/webhooks", use: createWebhook)
         router.post("settings/webhooks/:webhook_id/delete", use: deleteWebhook)
+        router.post("settings/email", use: saveMailSettings)
         router.post("settings/sessions/:session_id/delete", use: endSession)
         router.post("settings/sessions/sign-out-everywhere", use: signOutEverywhere)
         router.post("settings/password", use: changePassword)
@@ -149,6 +171,24 @@ struct SettingsPages: Sendable {
 
     @Sendable func deleteWebhook(_ request: Request, context: WebRequestContext) async throws -> Response {
         try await remove("webhook_id", context, then: "/settings#webhooks") { try await client.deleteWebhook(token: $0, id: $1) }
+    }
+
+    /// Saves the E-mail section. A time zone the form leaves empty or this system does not know
+    /// keeps the saved one (a browser without `Intl` sends none).
+    @Sendable func saveMailSettings(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let form = context.form
+        let zone = form.text("time_zone").flatMap { NotificationSettings.isKnownZone($0) ? $0 : nil }
+        do {
+            _ = try await client.updateNotificationSettings(
+                token: token, emailReminders: form["email_reminders"] == "on", dailyDigest: form["daily_digest"] == "on",
+                digestTime: form.text("digest_time"), timeZone: zone)
+            return try await page(context, token: token, notices: ["E-mail settings saved."])
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await page(context, token: token, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
+        } catch TodoClientError.conflict(let problem) {
+            return try await page(context, token: token, errors: [problem.message], status: .conflict)
+        }
     }
 
     @Sendable func endSession(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -252,6 +292,7 @@ struct SettingsPages: Sendable {
         async let sessions = client.listSessions(token: token)
         async let feedURL = client.calendarFeedURL(token: token)
         async let webhooks = webhookRows(token: token, context: context)
+        async let mail = client.notificationSettings(token: token)
         let tokens = try await client.listTokens(token: token)
         let now = Timestamp.now()
         let clock = LocalClock(calendar: PageSupport.calendar(context.timeZone))
@@ -272,7 +313,8 @@ struct SettingsPages: Sendable {
             calendarFeedURL: PageSupport.absolute(try await feedURL, publicURL: publicURL, context),
             calDAVURL: PageSupport.siteURL(publicURL: publicURL, context) + "/dav/",
             webhooks: try await webhooks, hasWebhooks: !(try await webhooks).isEmpty, newWebhook: newWebhook,
-            webhookEvents: Self.webhookEventChoices.map { Option(value: $0.0, label: $0.1, selected: true) })
+            webhookEvents: Self.webhookEventChoices.map { Option(value: $0.0, label: $0.1, selected: true) },
+            mail: MailSection(try await mail.settings, enabled: try await mail.mailEnabled))
         return views.page("settings", model, status: status)
     }
 

@@ -5,6 +5,7 @@ import TodoTestSupport
 import TodoAPI
 import TodoClient
 import TodoCore
+import TodoMail
 @testable import TodoWeb
 
 /// The settings page (personal tokens, export, import as a file upload) and the assistant page.
@@ -192,6 +193,59 @@ import TodoCore
                 ("_csrf", account.csrf), ("message", "hi"), ("conversation_id", conversation),
             ])
             try check(conversation, second)
+        }
+    }
+}
+
+/// A mailer that keeps what it is given: the backend of these pages sends no real mail.
+struct KeptMail: TodoMail.Mailer {
+    func send(_ message: TodoMail.MailMessage) async throws {}
+}
+
+/// The E-mail section of Settings: saved through the backend API, and saying so when the server
+/// sends no mail.
+@Suite struct EmailSettingsPageTests {
+    @Test func theEmailSectionSavesRemindersAndTheDigestThroughTheBackend() async throws {
+        try await WebHarness.run(backend: { $0.mailer = KeptMail() }) { web in
+            let account = try await web.signedIn()
+            let page = try await web.request(.get, "/settings", cookies: account.cookies)
+            #expect(page.text.contains(#"action="/settings/email""#) && !page.text.contains("Mail is off on this server"))
+            #expect(page.text.contains(#"value="UTC" data-timezone"#), "never chosen: the browser's zone is filled in")
+
+            let saved = try await web.request(.post, "/settings/email", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("email_reminders", "on"), ("daily_digest", "on"), ("digest_time", "18:30"), ("time_zone", "Europe/Paris"),
+            ])
+            #expect(saved.status == .ok && saved.text.contains("E-mail settings saved."))
+            let stored = try await web.api.client.notificationSettings(token: account.token)
+            #expect(stored.mailEnabled)
+            #expect(stored.settings == NotificationSettings(emailReminders: true, dailyDigest: true, digestTime: DigestTime("18:30")!, timeZone: "Europe/Paris"))
+            #expect(saved.text.contains(#"name="email_reminders" checked"#) && saved.text.contains(#"value="18:30""#))
+            #expect(saved.text.contains(#"value="Europe/Paris" placeholder"#), "a chosen zone is kept, not replaced by the browser's")
+
+            // An unknown zone keeps the saved one; a bad time is refused and shown.
+            let unknownZone = try await web.request(.post, "/settings/email", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("digest_time", "07:15"), ("time_zone", "Mars/Olympus"),
+            ])
+            #expect(unknownZone.status == .ok)
+            let kept = try await web.api.client.notificationSettings(token: account.token).settings
+            #expect(kept.timeZone == "Europe/Paris" && kept.digestTime.description == "07:15" && !kept.emailReminders && !kept.dailyDigest)
+            let badTime = try await web.request(.post, "/settings/email", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("daily_digest", "on"), ("digest_time", "25:00"),
+            ])
+            #expect(badTime.status == .unprocessableContent && badTime.text.contains("HH:MM"))
+        }
+    }
+
+    @Test func withoutMailTheSectionSaysSoAndTurningItOnIsRefused() async throws {
+        try await WebHarness.run { web in
+            let account = try await web.signedIn()
+            let page = try await web.request(.get, "/settings", cookies: account.cookies)
+            #expect(page.text.contains("Mail is off on this server"))
+            let refused = try await web.request(.post, "/settings/email", cookies: account.cookies, form: [
+                ("_csrf", account.csrf), ("email_reminders", "on"), ("digest_time", "07:00"),
+            ])
+            #expect(refused.status == .conflict && refused.text.contains("mail is off on this server"))
+            #expect(try await web.api.client.notificationSettings(token: account.token).mailEnabled == false)
         }
     }
 }
