@@ -203,15 +203,17 @@ public enum SettingsCatalog {
         Setting(
             ["SMTP_URL"], default: "unset: no mail",
             meaning: """
-                the mail server for password-reset mails: `smtp://[user:password@]host[:25]` (STARTTLS whenever the server offers it; a password \
+                the mail server for password-reset mails and, for users who turn them on, reminder mails and the daily digest: \
+                `smtp://[user:password@]host[:25]` (STARTTLS whenever the server offers it; a password \
                 is only ever sent over TLS, so with credentials a server without STARTTLS gets no mail) or `smtps://user:password@host[:465]` (TLS \
                 from the start). User and password percent-encoded (`%40` for `@`); keep the URL in a secret. Unset: \"forgot password\" answers \
-                `mail_configured: false` and the web UI says to ask the operator
+                `mail_configured: false` and the web UI says to ask the operator; e-mail reminders and the digest cannot be turned on (409 `mail_disabled`)
                 """),
         Setting(
             ["MAIL_FROM"], default: "— (required with `SMTP_URL`)",
             meaning: """
-                sender of the reset mails: `todo@example.com` or `Todo <todo@example.com>`
+                sender of the reset, reminder and digest mails: `todo@example.com` or `Todo <todo@example.com>`; its domain ends the \
+                reminder mails' stable `Message-ID`s
                 """),
         Setting(
             ["SMTP_CA_FILE"], default: "unset: the system's CAs",

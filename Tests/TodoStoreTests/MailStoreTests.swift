@@ -9,6 +9,21 @@ import TodoStore
 @Suite(.serialized) struct MailStoreTests {
     static let backends = Backend.available
 
+    /// Makes reminders of `user` due and waits until all have fired. Another suite's scheduler
+    /// claim may be the one that fires them: the wait is for its commit (the event and the mail
+    /// it queues are written in one transaction).
+    @discardableResult
+    static func fireReminders(_ storage: Storage, _ user: User, titles: [String]) async throws -> [TodoTask] {
+        var tasks: [TodoTask] = []
+        for title in titles { tasks.append(try await PushStoreTests.fireReminder(storage, user, title: title)) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await storage.events.events(userID: user.id, after: 0, limit: 10_000).filter({ $0.kind == .reminderDue }).count < titles.count {
+            guard ContinuousClock.now < deadline else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return tasks
+    }
+
     /// Claims everything due at `now` and keeps `user`'s mails, oldest key first.
     static func claim(_ storage: Storage, _ user: User, at now: Timestamp = .now()) async throws -> [DueMail] {
         try await storage.mail.claimDeliveries(at: now, leaseEnd: now.adding(milliseconds: 30_000), limit: 1000)
@@ -37,9 +52,9 @@ import TodoStore
             let digestOnly = try await makeUser(storage)
             _ = try await storage.mail.saveNotificationSettings(NotificationSettings(emailReminders: true, timeZone: "Asia/Tokyo"), userID: user.id, at: .now())
             _ = try await storage.mail.saveNotificationSettings(NotificationSettings(dailyDigest: true), userID: digestOnly.id, at: .now())
-            let task = try await PushStoreTests.fireReminder(storage, user)
-            _ = try await PushStoreTests.fireReminder(storage, optedOut)
-            _ = try await PushStoreTests.fireReminder(storage, digestOnly)
+            let task = try await Self.fireReminders(storage, user, titles: ["call"])[0]
+            try await Self.fireReminders(storage, optedOut, titles: ["call"])
+            try await Self.fireReminders(storage, digestOnly, titles: ["call"])
 
             let claimed = try await Self.claim(storage, user)
             #expect(claimed.count == 1)
@@ -90,7 +105,7 @@ import TodoStore
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
             _ = try await storage.mail.saveNotificationSettings(NotificationSettings(emailReminders: true), userID: user.id, at: .now())
-            for title in ["delivered", "retried", "abandoned"] { _ = try await PushStoreTests.fireReminder(storage, user, title: title) }
+            try await Self.fireReminders(storage, user, titles: ["delivered", "retried", "abandoned"])
             let now = Timestamp.now()
             let claimed = try await Self.claim(storage, user, at: now)
             #expect(claimed.count == 3)
@@ -112,7 +127,7 @@ import TodoStore
             let user = try await makeUser(first)
             let saved = Timestamp.now().adding(milliseconds: -2 * 86_400_000)
             _ = try await first.mail.saveNotificationSettings(NotificationSettings(emailReminders: true, dailyDigest: true), userID: user.id, at: saved)
-            for number in 0..<20 { _ = try await PushStoreTests.fireReminder(first, user, title: "r\(number)") }
+            try await Self.fireReminders(first, user, titles: (0..<20).map { "r\($0)" })
             let now = Timestamp.now()
             async let queuedOne = first.mail.queueDueDigests(at: now, limit: 1000)
             async let queuedTwo = second.mail.queueDueDigests(at: now, limit: 1000)

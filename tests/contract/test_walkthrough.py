@@ -990,6 +990,36 @@ def test_push_subscriptions(api, bob):
     api.delete(f"{base}/{created['id']}", token=owner.token, expect=404)
 
 
+def test_notification_settings(api, bob):
+    """E-mail reminder settings on a server without mail; mails themselves are tested end to end in
+    tests/e2e/test_mail_reminders.py."""
+    owner = sign_up(api, name="Mailer")
+    base = f"/api/{owner.id}/notification-settings"
+    defaults = {"email_reminders": False, "daily_digest": False, "digest_time": "07:00", "time_zone": "UTC"}
+    shown = api.get(base, token=owner.token, expect=200)
+    assert shown.json() == defaults and shown.headers["X-Mail-Enabled"] == "false"
+    changed = api.patch(base, token=owner.token, json_body={"digest_time": "18:30", "time_zone": "Europe/Paris"}, expect=200).json()
+    assert changed == {**defaults, "digest_time": "18:30", "time_zone": "Europe/Paris"}
+    assert api.patch(base, token=owner.token, json_body={}, expect=200).json() == changed, "no field, no change"
+
+    # No mail server: turning either on is refused, and nothing changes.
+    for body in ({"email_reminders": True}, {"daily_digest": True, "digest_time": "06:00"}):
+        assert error_of(api.patch(base, token=owner.token, json_body=body, expect=409))["code"] == "mail_disabled"
+    assert api.get(base, token=owner.token, expect=200).json() == changed
+
+    # Refused input names its field; a zone's existence is beyond a schema.
+    for body, field, expressible in (({"digest_time": "7:00"}, "digest_time", True), ({"digest_time": "24:00"}, "digest_time", True),
+                                     ({"time_zone": "Mars/Olympus"}, "time_zone", False), ({"email_reminders": "yes"}, "email_reminders", True),
+                                     ({"colour": "blue"}, "colour", True)):
+        response = api.patch(base, token=owner.token, json_body=body, expect=422, schema_rejects=expressible)
+        assert detail_fields(response) == {field}
+    api.patch(base, token=owner.token, data="{\"digest_time\": ", expect=400)
+    api.patch(base, token=owner.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    for method in ("GET", "PATCH"):
+        api.request(method, base, token=bob.token, json_body={} if method == "PATCH" else None, expect=403)
+        api.request(method, base, json_body={} if method == "PATCH" else None, expect=401)
+
+
 def test_export_and_import_round_trip(api):
     henry, ivy = sign_up(api), sign_up(api)
     assert api.get("/api/me/export", token=henry.token, expect=200).json()["tasks"] == []
