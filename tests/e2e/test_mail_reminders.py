@@ -164,3 +164,19 @@ def test_two_replicas_send_fifty_reminder_mails_though_one_is_killed(postgres_ur
         assert len(set(ids)) == 50, "one Message-ID per reminder"
         print(f"reminder mails: 50 due, {len(ids)} received, 0 lost, {repeats} repeats (same Message-ID) after the kill")
         assert repeats <= 50, "only mails in flight at the kill may come twice"
+
+
+def test_a_reminder_due_while_the_service_was_down_is_mailed_at_the_next_start(start, mailbox, tmp_path):
+    database = f"sqlite://{tmp_path}/down.db"
+    first = start_api(start, mailbox, DATABASE_URL=database)
+    user = Client(first.base)
+    settings(user, email_reminders=True)
+    add_task(user, title="while you were away", remind_at=in_seconds(2))
+    first.stop()
+    time.sleep(3)  # the reminder comes due with no backend running
+    assert mailbox.mails_to(user.email) == []
+    start_api(start, mailbox, DATABASE_URL=database)
+    mail = mailbox.wait_for_mail_to(user.email, timeout=20)
+    assert mail["Subject"] == "Reminder: while you were away"
+    mailbox.quiet(1)
+    assert len(mailbox.mails_to(user.email)) == 1
