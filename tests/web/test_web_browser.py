@@ -487,3 +487,27 @@ def test_a_forgotten_password_is_reset_from_the_mailed_link_once(browser, stack)
     assert ui.find("a.button").get_attribute("href").endswith("/forgot")
     api_session(stack, email, "a new password from the mail")
 
+
+
+def test_email_reminders_turned_on_in_settings_mail_a_link_to_the_task(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email)
+    ui.go("/settings")
+    assert ui.find("#mail-time-zone").get_attribute("value") == BROWSER_TIME_ZONE, "never chosen: the browser's zone"
+    ui.find('#email-form input[name="email_reminders"]').click()
+    ui.find("#email-form button[type=submit]").click()
+    ui.wait(lambda: "E-mail settings saved." in ui.find("main").text, message="the saved notice")
+    session = api_session(stack, email)
+    stored = session.get(stack.api.base + "/api/me/notification-settings", timeout=10).json()
+    assert stored == {"email_reminders": True, "daily_digest": False, "digest_time": "07:00", "time_zone": BROWSER_TIME_ZONE}
+
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    task = session.post(stack.api.base + "/api/me/tasks", json={"title": "Feed the cat", "remind_at": soon}, timeout=10).json()
+    mail = stack.mailbox.wait_for_mail_to(email)
+    assert mail["Subject"] == "Reminder: Feed the cat"
+    link = f"{stack.base}/tasks/{task['id']}"
+    assert link in mail.get_content()
+    driver.get(link)
+    ui.wait(lambda: "Feed the cat" in driver.page_source, message="the task the mail links to")
