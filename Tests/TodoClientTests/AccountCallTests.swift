@@ -178,3 +178,23 @@ import TodoCore
         }
     }
 }
+
+/// The e-mail notification settings, over HTTP to the real backend (which sends no mail here).
+@Suite struct NotificationSettingsCallTests {
+    @Test func settingsReadAsOffAndTurningMailOnWithoutAMailServerIsAConflict() async throws {
+        try await LiveBackend.run { backend in
+            let (_, token) = try await backend.signUp()
+            let first = try await backend.client.notificationSettings(token: token)
+            #expect(first.settings == NotificationSettings() && first.mailEnabled == false)
+            let changed = try await backend.client.updateNotificationSettings(token: token, digestTime: "06:45", timeZone: "America/Denver")
+            #expect(changed == NotificationSettings(digestTime: DigestTime("06:45")!, timeZone: "America/Denver"))
+            let error = await clientError { try await backend.client.updateNotificationSettings(token: token, emailReminders: true) }
+            guard case .conflict(let problem)? = error else { Issue.record("expected 409, got \(String(describing: error))"); return }
+            #expect(problem.code == "mail_disabled")
+            let invalid = await clientError { try await backend.client.updateNotificationSettings(token: token, timeZone: "Nowhere/Special") }
+            guard case .validation(let issues, _)? = invalid else { Issue.record("expected 422, got \(String(describing: invalid))"); return }
+            #expect(issues.map(\.field) == ["time_zone"])
+            #expect(try await backend.client.notificationSettings(token: token).settings == changed)
+        }
+    }
+}
