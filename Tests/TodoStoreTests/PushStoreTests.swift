@@ -17,11 +17,18 @@ import TodoStore
         return try #require(try await storage.push.subscriptions(userID: user.id).first { $0.id == id })
     }
 
-    /// Makes a reminder of `user` due and fires it (whichever test's claim fires it).
+    /// Makes a reminder of `user` due and fires it (whichever test's claim fires it). Another
+    /// suite's claim may be the one that took it: the wait is for that transaction's commit, which
+    /// writes the event and the deliveries it queues together.
     static func fireReminder(_ storage: Storage, _ user: User, title: String = "call") async throws -> TodoTask {
         let past = Timestamp.now().adding(milliseconds: -1000)
         let task = try #require(try await storage.tasks.insertTask(TaskFields(title: title, remindAt: past), userID: user.id, at: .now(), limit: taskLimit))
         while try await !storage.events.claimDueReminders(at: .now(), limit: 1000).isEmpty {}
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await !storage.events.events(userID: user.id, after: 0, limit: 10_000).contains(where: { $0.kind == .reminderDue && $0.taskID == task.id }),
+              ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         return task
     }
 
