@@ -1,11 +1,10 @@
-import HTTPTypes
 import Hummingbird
 import TodoCore
 import TodoStore
 
 /// `GET` and `PATCH /api/{user_id}/notification-settings`: e-mail reminders and the daily digest.
 /// Without a mailer (`SMTP_URL` unset) both read as off and turning either on answers 409
-/// `mail_disabled`; `X-Mail-Enabled: false` on the answers tells a client so before it tries.
+/// `mail_disabled`; `mail_enabled: false` in the answers tells a client so before it tries.
 struct NotificationController<Context: AppRequestContext>: Sendable {
     let mail: any MailStore
     let mailEnabled: Bool
@@ -16,9 +15,11 @@ struct NotificationController<Context: AppRequestContext>: Sendable {
         var dailyDigest: Bool
         var digestTime: String
         var timeZone: String
+        var mailEnabled: Bool
 
         enum CodingKeys: String, CodingKey {
             case emailReminders = "email_reminders", dailyDigest = "daily_digest", digestTime = "digest_time", timeZone = "time_zone"
+            case mailEnabled = "mail_enabled"
         }
 
         init(_ settings: NotificationSettings, mailEnabled: Bool) {
@@ -26,6 +27,7 @@ struct NotificationController<Context: AppRequestContext>: Sendable {
             dailyDigest = mailEnabled && settings.dailyDigest
             digestTime = settings.digestTime.description
             timeZone = settings.timeZone
+            self.mailEnabled = mailEnabled
         }
     }
 
@@ -34,20 +36,16 @@ struct NotificationController<Context: AppRequestContext>: Sendable {
         user.patch("notification-settings", use: update)
     }
 
-    @Sendable func show(_ request: Request, context: Context) async throws -> EditedResponse<Settings> {
-        answer(Settings(try await mail.notificationSettings(userID: try context.requireUser()), mailEnabled: mailEnabled))
+    @Sendable func show(_ request: Request, context: Context) async throws -> Settings {
+        Settings(try await mail.notificationSettings(userID: try context.requireUser()), mailEnabled: mailEnabled)
     }
 
-    private func answer(_ settings: Settings) -> EditedResponse<Settings> {
-        EditedResponse(headers: [Self.mailEnabledHeader: mailEnabled ? "true" : "false"], response: settings)
-    }
-
-    static var mailEnabledHeader: HTTPField.Name { HTTPField.Name("X-Mail-Enabled")! }
-
-    /// Changes the fields given; the others stay.
-    @Sendable func update(_ request: Request, context: Context) async throws -> EditedResponse<Settings> {
+    /// Changes the fields given; the others stay. `mail_enabled` is the server's to say: accepted
+    /// and ignored, so that a client may send back what it read.
+    @Sendable func update(_ request: Request, context: Context) async throws -> Settings {
         let userID = try context.requireUser()
-        let fields = try Fields(try await body.require(request).object(), allowed: ["email_reminders", "daily_digest", "digest_time", "time_zone"])
+        let fields = try Fields(
+            try await body.require(request).object(), allowed: ["email_reminders", "daily_digest", "digest_time", "time_zone", "mail_enabled"])
         var settings = try await mail.notificationSettings(userID: userID)
         var issues: [FieldIssue] = []
         let reminders = try fields.optionalBool("email_reminders")
@@ -73,6 +71,6 @@ struct NotificationController<Context: AppRequestContext>: Sendable {
         guard try await mail.saveNotificationSettings(settings, userID: userID, at: .now()) else {
             throw APIError.unauthorized("the account no longer exists")
         }
-        return answer(Settings(settings, mailEnabled: mailEnabled))
+        return Settings(settings, mailEnabled: mailEnabled)
     }
 }

@@ -346,9 +346,12 @@ public struct TodoClient: Sendable {
         var dailyDigest: Bool?
         var digestTime: String?
         var timeZone: String?
+        /// In answers only: whether the server sends mail at all.
+        var mailEnabled: Bool?
 
         enum CodingKeys: String, CodingKey {
             case emailReminders = "email_reminders", dailyDigest = "daily_digest", digestTime = "digest_time", timeZone = "time_zone"
+            case mailEnabled = "mail_enabled"
         }
 
         var settings: NotificationSettings {
@@ -359,10 +362,10 @@ public struct TodoClient: Sendable {
     }
 
     /// The caller's e-mail reminders and digest settings, and whether the server sends mail at all
-    /// (`X-Mail-Enabled`; without mail both read as off and cannot be turned on).
+    /// (`mail_enabled`; without mail both read as off and cannot be turned on).
     public func notificationSettings(token: String) async throws -> (settings: NotificationSettings, mailEnabled: Bool) {
-        let (body, headers): (NotificationSettingsBody, HTTPHeaders) = try await send(.GET, "/api/me/notification-settings", token: token)
-        return (body.settings, headers.first(name: "X-Mail-Enabled") != "false")
+        let body: NotificationSettingsBody = try await send(.GET, "/api/me/notification-settings", token: token).value
+        return (body.settings, body.mailEnabled ?? true)
     }
 
     /// Changes the fields given (nil: unchanged) and answers the whole settings. Throws 409

@@ -51,9 +51,9 @@ def test_settings_start_off_change_in_part_and_refuse_bad_values(start, mailbox)
     user = Client(start_api(start, mailbox).base)
     reply = user.session.get(user.url("/notification-settings"), timeout=10)
     assert reply.status_code == 200
-    assert reply.json() == {"email_reminders": False, "daily_digest": False, "digest_time": "07:00", "time_zone": "UTC"}
+    assert reply.json() == {"email_reminders": False, "daily_digest": False, "digest_time": "07:00", "time_zone": "UTC", "mail_enabled": True}
     assert settings(user, daily_digest=True, time_zone="Europe/Paris") == {
-        "email_reminders": False, "daily_digest": True, "digest_time": "07:00", "time_zone": "Europe/Paris"}
+        "email_reminders": False, "daily_digest": True, "digest_time": "07:00", "time_zone": "Europe/Paris", "mail_enabled": True}
     for body, field in (({"digest_time": "7:00"}, "digest_time"), ({"digest_time": "24:00"}, "digest_time"),
                         ({"time_zone": "Mars/Olympus"}, "time_zone"), ({"email_reminders": "yes"}, "email_reminders")):
         reply = user.session.patch(user.url("/notification-settings"), json=body, timeout=10)

@@ -501,7 +501,7 @@ def test_email_reminders_turned_on_in_settings_mail_a_link_to_the_task(browser, 
     ui.wait(lambda: "E-mail settings saved." in ui.find("main").text, message="the saved notice")
     session = api_session(stack, email)
     stored = session.get(stack.api.base + "/api/me/notification-settings", timeout=10).json()
-    assert stored == {"email_reminders": True, "daily_digest": False, "digest_time": "07:00", "time_zone": BROWSER_TIME_ZONE}
+    assert stored == {"email_reminders": True, "daily_digest": False, "digest_time": "07:00", "time_zone": BROWSER_TIME_ZONE, "mail_enabled": True}
 
     soon = (datetime.now(timezone.utc) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     task = session.post(stack.api.base + "/api/me/tasks", json={"title": "Feed the cat", "remind_at": soon}, timeout=10).json()
