@@ -85,9 +85,16 @@ enum Outbound {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
-    /// `<metric>_total{outcome}`: attempts by what followed.
-    static func attempts(_ metric: String, help: String, outcome: String) -> Counter {
-        MetricsRegistry.shared.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: metric, unitName: "total", helpText: help), labels: [("outcome", outcome)])
+    /// `<metric>_total{outcome}`: attempts by what followed (`gone`: a push subscription the
+    /// push service no longer knows, `outcome` nil).
+    static func attempts(_ metric: String, help: String, outcome: DeliveryOutcome?) -> Counter {
+        let label = switch outcome {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .abandoned: "abandoned"
+        case nil: "gone"
+        }
+        return MetricsRegistry.shared.makeCounter(
+            descriptor: MetricNameDescriptor(metricName: metric, unitName: "total", helpText: help), labels: [("outcome", label)])
     }
 }

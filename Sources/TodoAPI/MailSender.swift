@@ -78,11 +78,6 @@ struct MailSender: Sendable {
     }
 
     static func attempts(_ outcome: DeliveryOutcome) -> Counter {
-        let label = switch outcome {
-        case .delivered: "delivered"
-        case .retry: "retry"
-        case .abandoned: "abandoned"
-        }
-        return Outbound.attempts("mail_attempts", help: "Reminder and digest mail attempts by what followed: delivered, retry, abandoned", outcome: label)
+        Outbound.attempts("mail_attempts", help: "Reminder and digest mail attempts by what followed: delivered, retry, abandoned", outcome: outcome)
     }
 }

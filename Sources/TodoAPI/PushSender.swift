@@ -106,12 +106,6 @@ struct PushSender: Sendable {
     }
 
     static func attempts(_ outcome: DeliveryOutcome?) -> Counter {
-        let label = switch outcome {
-        case .delivered: "delivered"
-        case .retry: "retry"
-        case .abandoned: "abandoned"
-        case nil: "gone"
-        }
-        return Outbound.attempts("push_attempts", help: "Web Push attempts by what followed: delivered, retry, abandoned, gone", outcome: label)
+        Outbound.attempts("push_attempts", help: "Web Push attempts by what followed: delivered, retry, abandoned, gone", outcome: outcome)
     }
 }

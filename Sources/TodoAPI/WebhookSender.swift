@@ -102,11 +102,6 @@ struct WebhookSender: Sendable {
     }
 
     static func attempts(_ outcome: DeliveryOutcome) -> Counter {
-        let label = switch outcome {
-        case .delivered: "delivered"
-        case .retry: "retry"
-        case .abandoned: "abandoned"
-        }
-        return Outbound.attempts("webhook_attempts", help: "Webhook delivery attempts by what followed: delivered, retry, abandoned", outcome: label)
+        Outbound.attempts("webhook_attempts", help: "Webhook delivery attempts by what followed: delivered, retry, abandoned", outcome: outcome)
     }
 }

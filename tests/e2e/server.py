@@ -74,6 +74,21 @@ class TodoProcess:
         return self.process.returncode
 
 
+def wait_for_counter(base: str, series: str, value: float, timeout: float = 5.0) -> None:
+    """Waits until the process's /metrics shows `series` (name with labels) at `value`: a counter
+    is raised just after the database records what it counts."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        for line in requests.get(base + "/metrics", timeout=5).text.splitlines():
+            if line.startswith(series + " "):
+                seen = float(line.split()[-1])
+        if seen == value:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{series}: {seen}, expected {value}")
+
+
 class Client:
     """A user of the API: signs up and keeps its token."""
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from server import Client
+from server import Client, wait_for_counter
 from smtp_sink import Mailbox
 from test_push import in_seconds
 
@@ -95,12 +95,15 @@ def test_a_reminder_mail_arrives_once_with_its_title_due_time_and_link(start, ma
 
 def test_a_server_that_answers_451_gets_the_mail_again(start):
     with Mailbox(refusals=["451 4.3.0 try again later"]) as mailbox:
-        user = Client(start_api(start, mailbox).base)
+        server = start_api(start, mailbox)
+        user = Client(server.base)
         settings(user, email_reminders=True)
         add_task(user, title="retry me", remind_at=in_seconds(0.5))
         mail = mailbox.wait_for_mail_to(user.email, timeout=20)
         assert len(mailbox.refused) == 1 and mailbox.refused[0]["Message-ID"] == mail["Message-ID"], "the same mail, again"
         assert mail["Subject"] == "Reminder: retry me"
+        wait_for_counter(server.base, 'mail_attempts_total{outcome="retry"}', 1)
+        wait_for_counter(server.base, 'mail_attempts_total{outcome="delivered"}', 1)
 
 
 def test_the_digest_arrives_at_its_local_time_with_what_is_due_that_day(start, mailbox):

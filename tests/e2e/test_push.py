@@ -10,7 +10,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from push_service import PushService, b64url
-from server import Client
+from server import Client, wait_for_counter
 
 
 def in_seconds(seconds: float) -> str:
@@ -86,6 +86,8 @@ def test_a_subscription_the_push_service_says_is_gone_is_removed(start, push_ser
     time.sleep(1)
     assert [m["status"] for m in push_service.received("old")] == [410], "nothing more to a gone subscription"
     assert user.session.delete(user.url(f"/push-subscriptions/{old_id}"), timeout=5).status_code == 404, "already deleted"
+    wait_for_counter(server.base, 'push_attempts_total{outcome="gone"}', 1)
+    wait_for_counter(server.base, 'push_attempts_total{outcome="delivered"}', 2)
 
 
 def test_a_busy_push_service_gets_the_message_again(start, push_service):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from server import Client
+from server import Client, wait_for_counter
 from webhook_receiver import Receiver
 
 ALL_EVENTS = ["task.created", "task.updated", "task.completed", "task.deleted", "reminder.due"]
@@ -90,6 +90,8 @@ def test_a_failing_receiver_gets_the_same_event_again_until_it_answers(start, re
     assert len({d["webhook_id"] for d in received}) == 1, "every attempt carries the same id, so the receiver can deduplicate"
     deliveries = user.session.get(user.url(f"/webhooks/{webhook['id']}/deliveries"), timeout=5).json()["items"]
     assert [(d["attempt"], d["status"]) for d in deliveries] == [(3, 200)]
+    wait_for_counter(server.base, 'webhook_attempts_total{outcome="retry"}', 2)
+    wait_for_counter(server.base, 'webhook_attempts_total{outcome="delivered"}', 1)
 
 
 @pytest.mark.parametrize("url", [
