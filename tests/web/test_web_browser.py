@@ -1,6 +1,7 @@
 """The web UI in a real browser (headless Chromium) against a real backend."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -226,6 +227,32 @@ def test_turning_push_on_subscribes_through_the_service_worker(browser, stack):
         navigator.serviceWorker.getRegistration("/").then((r) => done(Boolean(r && r.active && r.active.scriptURL.endsWith("/sw.js"))));"""),
             timeout=15, message="the service worker active")
     ui.wait(lambda: not ui.find("#push-toggle").get_attribute("disabled"), message="the button back")
+
+
+def test_a_push_message_reaches_the_service_worker_and_shows_the_reminder(browser, stack):
+    """The browser's side of Web Push: no push service is reachable from a test run, so Chromium's
+    DevTools hands the message to the app's real service worker, as a push service would, in the
+    shape the backend sends (tests/e2e/test_push.py decrypts real ones); the worker shows it."""
+    driver = browser()
+    ui = UI(driver, stack)
+    ui.sign_up(new_email())
+    ui.wait(lambda: driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        navigator.serviceWorker.getRegistration("/").then((r) => done(Boolean(r && r.active)));"""),
+            timeout=15, message="the service worker active")
+    driver.execute_cdp_cmd("Browser.grantPermissions", {"origin": stack.base, "permissions": ["notifications"]})
+    driver.execute_cdp_cmd("ServiceWorker.enable", {})
+    message = {"type": "reminder.due", "id": "417", "task": {
+        "id": 42, "title": "Water the plants", "due_at": "2026-12-04T18:00:00.000Z", "remind_at": "2026-12-04T17:45:00.000Z"}}
+    # The window's profile is new, so its one registration has the first id.
+    driver.execute_cdp_cmd("ServiceWorker.deliverPushMessage", {"origin": stack.base, "registrationId": "0", "data": json.dumps(message)})
+    shown = lambda: driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        navigator.serviceWorker.getRegistration("/").then((r) => r.getNotifications())
+          .then((all) => done(all.map((n) => [n.title, n.body, n.tag, n.data])));""")
+    ui.wait(shown, message="a notification from the service worker")
+    due = datetime(2026, 12, 4, 18, tzinfo=timezone.utc).astimezone(ZoneInfo(BROWSER_TIME_ZONE))
+    assert shown() == [["Water the plants", f"Due Dec 4, 2026, {due.strftime('%-I:%M %p')}", "todo-reminder-42", {"path": "/tasks/42"}]]
 
 
 def test_the_chat_panel_answers(browser, stack):
