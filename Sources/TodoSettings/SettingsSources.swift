@@ -30,23 +30,24 @@ public enum SettingsSources {
 
     /// Reads every known setting from the layers once, at start-up: the command line's setting
     /// flags (`--port 8080`, `--access-log=false`), then `environment`, then `configFile`
-    /// (`--config-file`, which wins over `TODO_CONFIG_FILE`), then `./.env` when `dotEnv` is set
-    /// (a missing file is no error). It throws `ConfigurationError` for an unknown flag or file
+    /// (`--config-file`, which wins over `TODO_CONFIG_FILE`), then `dotEnvFile` (`./.env` for the
+    /// commands people run by hand, nil for the roles; a missing file is no error). It throws `ConfigurationError` for an unknown flag or file
     /// key, and for a file that cannot be read.
     public static func resolve(
-        flags: [String] = [], configFile: String? = nil, dotEnv: Bool = false,
+        flags: [String] = [], configFile: String? = nil, dotEnvFile: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> [String: ResolvedValue] {
         let flagLayer = CommandLineArgumentsProvider(arguments: ["todo"] + (try checkedFlags(flags)))
         var layers: [(SettingSource, any ConfigProvider)] = [
             (.flag, flagLayer), (.environment, EnvironmentVariablesProvider(environmentVariables: environment)),
         ]
-        let dotEnvLayer = dotEnv ? try await dotEnvProvider() : nil
+        var dotEnvLayer: EnvironmentVariablesProvider?
+        if let dotEnvFile { dotEnvLayer = try await dotEnvProvider(dotEnvFile) }
         let namedFile = try configFile ?? flagLayer.text("TODO_CONFIG_FILE") ?? nonEmpty(environment["TODO_CONFIG_FILE"])
         if let path = try namedFile ?? dotEnvLayer?.text("TODO_CONFIG_FILE") {
             layers.append((.configFile(path), try await configFileProvider(path)))
         }
-        if let dotEnvLayer { layers.append((.dotEnv(dotEnvPath), dotEnvLayer)) }
+        if let dotEnvFile, let dotEnvLayer { layers.append((.dotEnv(dotEnvFile), dotEnvLayer)) }
         var resolved: [String: ResolvedValue] = [:]
         for name in SettingsCatalog.names {
             for (source, provider) in layers {
@@ -85,11 +86,11 @@ public enum SettingsSources {
         return checked
     }
 
-    private static func dotEnvProvider() async throws -> EnvironmentVariablesProvider {
+    private static func dotEnvProvider(_ path: String) async throws -> EnvironmentVariablesProvider {
         do {
-            return try await EnvironmentVariablesProvider(environmentFilePath: FilePath(dotEnvPath), allowMissing: true)
+            return try await EnvironmentVariablesProvider(environmentFilePath: FilePath(path), allowMissing: true)
         } catch {
-            throw ConfigurationError("\(dotEnvPath) cannot be read: \(error)")
+            throw ConfigurationError("\(path) cannot be read: \(error)")
         }
     }
 

@@ -14,6 +14,7 @@ struct SettingsOptions: ParsableArguments {
 
     /// The settings from every layer; `./.env` only for commands people run by hand.
     func reader(dotEnv: Bool) async throws -> SettingsReader {
-        SettingsReader(try await SettingsSources.resolve(flags: settings, configFile: configFile, dotEnv: dotEnv))
+        SettingsReader(
+            try await SettingsSources.resolve(flags: settings, configFile: configFile, dotEnvFile: dotEnv ? SettingsSources.dotEnvPath : nil))
     }
 }

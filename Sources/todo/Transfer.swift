@@ -9,7 +9,7 @@ import TodoStore
 /// The settings of the commands that work on the database directly: the environment over
 /// `TODO_CONFIG_FILE` over `./.env`, as `todo serve` reads them, so both open the same database.
 func operatorSettings() async throws -> SettingsReader {
-    SettingsReader(try await SettingsSources.resolve(dotEnv: true))
+    SettingsReader(try await SettingsSources.resolve(dotEnvFile: SettingsSources.dotEnvPath))
 }
 
 /// Opens the configured database, runs `body` with it (the PostgreSQL pool running alongside),
