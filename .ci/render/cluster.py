@@ -182,6 +182,10 @@ class Pod:
                 self.failure = f"container exited {inspect(self.docker_name)['State']['ExitCode']}"
                 break
             time.sleep(0.05)
+        if self.ready:
+            # As when Kubernetes has published the endpoint: a request sent next must not find
+            # the Service still without it (the watch would add it within 20 ms).
+            SERVICES.sync()
         return self.ready
 
     def running(self) -> bool:
