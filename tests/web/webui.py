@@ -6,7 +6,8 @@ import uuid
 from pathlib import Path
 
 import requests
-from selenium.common.exceptions import ElementNotInteractableException, NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (ElementNotInteractableException, NoSuchElementException,
+                                        StaleElementReferenceException, WebDriverException)
 from selenium.webdriver import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -64,7 +65,18 @@ class UI:
     def wait(self, condition, timeout: float = 20, message: str = ""):
         # 20 s: a bound for a loaded 2-core runner; a condition that holds returns at once.
         return WebDriverWait(self.driver, timeout, poll_frequency=0.05,
-                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda _: condition(), message)
+                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda _: self._holds(condition), message)
+
+    @staticmethod
+    def _holds(condition):
+        try:
+            return condition()
+        except WebDriverException as error:
+            # Chromium's form of a stale element when a page replaces the document between finding an
+            # element and reading it (a form posted without JS): not yet, ask again.
+            if "does not belong to the document" in (error.msg or ""):
+                return False
+            raise
 
     def retry(self, action, timeout: float = 5):
         """Runs `action` again while the list it touches is being redrawn (live updates replace it)."""
