@@ -35,10 +35,19 @@ let package = Package(
         // transport), which the project does not use and which would lengthen every cold build.
         // Traits are why the manifest needs tools version 6.1.
         .package(url: "https://github.com/swift-otel/swift-otel.git", exact: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/yaslab/CSV.swift.git", exact: "2.5.2"),
     ],
     targets: [
         // Domain: types, validation, query model. No I/O.
         .target(name: "TodoCore"),
+        // Other apps' exports read into tasks of ours (Todoist's project CSV).
+        .target(
+            name: "TodoImport",
+            dependencies: [
+                "TodoCore",
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
+        ),
         // Runs Swift tasks on NIO's event loops: what the servers and the storage share.
         .target(
             name: "TodoRuntime",
@@ -269,6 +278,7 @@ let package = Package(
             ],
             path: "Tests/TodoTestSupport"),
         .testTarget(name: "TodoCoreTests", dependencies: ["TodoCore"]),
+        .testTarget(name: "TodoImportTests", dependencies: ["TodoImport", "TodoCore"]),
         .testTarget(name: "TodoCalendarTests", dependencies: ["TodoCalendar", "TodoCore"]),
         .testTarget(name: "TodoSettingsTests", dependencies: ["TodoSettings", "TodoCore"]),
         .testTarget(name: "TodoAssistantTests", dependencies: ["TodoAssistant", "TodoCore"]),
