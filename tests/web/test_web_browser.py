@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -12,11 +10,11 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from server import BINARY, TodoProcess
+from server import TodoProcess
 from webui import Stack
 from webhook_receiver import Receiver
 from smtp_sink import link_in
-from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, save_screenshot
+from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, run_user_command, save_screenshot
 
 
 def stored_tasks(stack, email, **parameters):
@@ -426,13 +424,6 @@ def test_the_app_is_installable_and_opens_an_offline_page_without_a_connection(b
         assert "You are offline" in ui.wait(lambda: ui.finds("#message-title") and ui.find("#message-title").text)
     finally:
         web.stop()
-
-
-def run_user_command(stack, *arguments: str) -> str:
-    """`todo user …` on the stack's database, as its operator runs it."""
-    done = subprocess.run([str(BINARY), "user", *arguments], env={"PATH": os.environ["PATH"], "DATABASE_URL": stack.database_url,
-                          "LOG_LEVEL": "error"}, capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout
 
 
 def test_an_admin_invites_someone_and_disables_an_account(browser, stack):

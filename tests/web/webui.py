@@ -1,6 +1,8 @@
 """A small page-object helper for driving the web UI with Selenium."""
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +14,8 @@ from selenium.webdriver import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from server import BINARY
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -50,6 +54,13 @@ def api_session(stack: Stack, email: str, password: str = PASSWORD) -> requests.
     assert reply.status_code == 200, reply.text
     session.headers["Authorization"] = "Bearer " + reply.json()["token"]
     return session
+
+
+def run_user_command(stack: Stack, *arguments: str) -> str:
+    """`todo user …` on the stack's database, as its operator runs it."""
+    done = subprocess.run([str(BINARY), "user", *arguments], env={"PATH": os.environ["PATH"], "DATABASE_URL": stack.database_url,
+                          "LOG_LEVEL": "error"}, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
 
 
 class UI:
