@@ -8,8 +8,8 @@ counts any event that never arrived. With --replicas 2 the streams are split bet
 `todo api` processes on one PostgreSQL and every create goes to the first, so half the streams
 hear of it only through LISTEN/NOTIFY.
 
-usage: scripts/with-postgres.sh python3 bench/streams.py [--replicas 2] [--users 100] ...
-       (TEST_DATABASE_URL names the database; TODO_BIN the binary, default .build/release/todo;
+usage: scripts/with-postgres.sh python3 bench/streams.py [--replicas 2] [--bin PATH] [--users 100] ...
+       (TEST_DATABASE_URL names the database; --bin or TODO_BIN the binary, default .build/release/todo;
        MALLOC_ARENA_MAX, when set, is passed on to the API processes)
 """
 from __future__ import annotations
@@ -175,13 +175,14 @@ def main() -> int:
     parser.add_argument("--streams-per-user", type=int, default=10)
     parser.add_argument("--events", type=int, default=200, help="tasks created, one user after another")
     parser.add_argument("--rate", type=float, default=20, help="creates a second")
+    parser.add_argument("--bin", type=Path, help="the todo binary (default: $TODO_BIN, else .build/release/todo)")
     parser.add_argument("--output", type=Path, help="write the result as JSON here")
     options = parser.parse_args()
     database_url = os.environ.get("TEST_DATABASE_URL")
     if not database_url:
         print("TEST_DATABASE_URL is not set: run under scripts/with-postgres.sh", file=sys.stderr)
         return 2
-    binary = Path(os.environ.get("TODO_BIN", REPO / ".build" / "release" / "todo"))
+    binary = (options.bin or Path(os.environ.get("TODO_BIN", REPO / ".build" / "release" / "todo"))).resolve()
     logs = Path(tempfile.mkdtemp(prefix="bench-streams-"))
     apis = [API(binary, database_url, options.streams_per_user, logs / f"api-{n}.log") for n in range(options.replicas)]
     try:

@@ -26,7 +26,16 @@ struct EventController<Context: AppRequestContext>: Sendable {
         group.get("events", use: stream)
     }
 
+    /// Opens the stream in a child task: a task keeps the memory its deepest call needed until
+    /// it ends (Swift's task allocator reuses its slabs but never frees them), and the
+    /// connection's task lives as long as the stream. The database reads of the opening then
+    /// leave nothing behind: 2.6 KiB less per open stream (heaptrack, debug build, 300 streams).
     @Sendable func stream(_ request: Request, context: Context) async throws -> Response {
+        async let response = open(request, context: context)
+        return try await response
+    }
+
+    private func open(_ request: Request, context: Context) async throws -> Response {
         let userID = try context.requireUser()
         guard let slot = streams.slot(userID) else {
             var error = APIError(.tooManyRequests, code: "too_many_streams",
@@ -42,8 +51,8 @@ struct EventController<Context: AppRequestContext>: Sendable {
         if resumeFrom != nil {
             missed = try await events.events(userID: userID, after: start, limit: Self.replayLimit)
         }
-        let (subscription, events) = await hub.subscribe(userID: userID, after: missed.last?.id ?? start)
-        let tasks = self.tasks, hub = self.hub, heartbeat = self.heartbeat, replay = missed
+        let subscription = await hub.subscribe(userID: userID, after: missed.last?.id ?? start, heartbeat: heartbeat)
+        let tasks = self.tasks, hub = self.hub, replay = missed
         let token = try context.requireToken(), stillValid = self.stillValid
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache, no-transform",
@@ -51,7 +60,7 @@ struct EventController<Context: AppRequestContext>: Sendable {
         ]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer {
-                Task { await hub.unsubscribe(subscription) }
+                Task { await hub.unsubscribe(subscription.id) }
                 withExtendedLifetime(slot) {}
             }
             try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
@@ -59,43 +68,31 @@ struct EventController<Context: AppRequestContext>: Sendable {
                 let data = try await EventHub.data(for: event, in: tasks)
                 try await writer.write(Self.frame(LiveEvent(id: event.id, kind: event.kind, userID: userID, data: data)))
             }
-            try await Self.pump(events, heartbeat: heartbeat, to: &writer) { await stillValid(token) }
+            try await Self.pump(subscription, to: &writer) { await stillValid(token) }
             try await writer.finish(nil)
         })
     }
 
-    /// Writes events as they come and a comment line whenever `heartbeat` passes without one,
-    /// until the server shuts down or the client goes away (a write fails; the heartbeat
-    /// notices a silent departure).
+    /// Writes events as they come and a comment line at each heartbeat, until the server shuts
+    /// down, the client goes away (a write fails; the heartbeat notices a silent departure) or
+    /// the token no longer works (checked at each heartbeat). All in the connection's task.
     static func pump(
-        _ events: AsyncStream<LiveEvent>, heartbeat: Duration, to writer: inout some ResponseBodyWriter,
-        authorized: @escaping @Sendable () async -> Bool
+        _ subscription: LiveSubscription, to writer: inout some ResponseBodyWriter, authorized: @Sendable () async -> Bool
     ) async throws {
-        let (ticks, ticker) = AsyncStream<LiveEvent?>.makeStream()
-        let forward = Task {
-            for await event in events { ticker.yield(event) }
-            ticker.finish()
-        }
-        let beat = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: heartbeat)
-                guard await authorized() else { break }
-                ticker.yield(nil)
-            }
-            ticker.finish()
-        }
-        ticker.onTermination = { _ in
-            forward.cancel()
-            beat.cancel()
-        }
         // Streams never end on their own: end them when the server shuts down, so that draining
         // does not wait for every open stream until the shutdown timeout.
         try await withGracefulShutdownHandler {
-            for await tick in ticks {
-                try await writer.write(tick.map(frame) ?? ByteBuffer(string: ": heartbeat\n\n"))
+            for await item in subscription.items {
+                switch item {
+                case .event(let event):
+                    try await writer.write(frame(event))
+                case .heartbeat:
+                    guard await authorized() else { return }
+                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                }
             }
         } onGracefulShutdown: {
-            ticker.finish()
+            subscription.finish()
         }
     }
 

@@ -14,14 +14,38 @@ struct LiveEvent: Sendable {
     var data: String
 }
 
+/// What a live stream receives from the hub: an event, or its heartbeat.
+enum LiveStreamItem: Sendable {
+    case event(LiveEvent)
+    case heartbeat
+}
+
+/// An open stream's place in the hub: its items, until `unsubscribe` (or `finish`) ends them.
+struct LiveSubscription: Sendable {
+    let id: UUID
+    let items: AsyncStream<LiveStreamItem>
+    fileprivate let continuation: AsyncStream<LiveStreamItem>.Continuation
+
+    /// Ends `items` at once (graceful shutdown); the hub forgets the stream at `unsubscribe`.
+    func finish() { continuation.finish() }
+}
+
 /// Fans the event log out to the live streams of this process. Every process reads the shared
 /// log (written by database triggers), so a change made through any replica reaches every
 /// subscriber; PostgreSQL's NOTIFY wakes the reader at once, a short poll covers the rest.
+///
+/// The hub also keeps the streams' heartbeats, with one timer for all of them: a stream is then
+/// one task (its connection's) reading one `AsyncStream`. A task and a stream of its own for
+/// the heartbeat, and another task merging the two, cost 6.8 KiB per open stream (heaptrack,
+/// debug build, 300 streams after a few heartbeats: 47.9 KiB of heap each before, 41.1 after;
+/// the tasks' slabs of task memory, the tasks themselves, the sleeps' timers).
 actor EventHub {
     private struct Subscriber {
         var userID: UserID
         var after: Int64
-        var continuation: AsyncStream<LiveEvent>.Continuation
+        var continuation: AsyncStream<LiveStreamItem>.Continuation
+        var heartbeat: Duration
+        var nextHeartbeat: ContinuousClock.Instant
     }
 
     private let events: any EventStore
@@ -33,19 +57,29 @@ actor EventHub {
     private var recentlyDelivered: Set<Int64> = []
     static let lookBack: Int64 = 200
     static let batchSize = 500
+    /// Sends the heartbeats while there are subscribers, waking when the earliest is due.
+    private var heartbeats: Task<Void, Never>?
+    private var heartbeatsWakeAt: ContinuousClock.Instant?
 
     init(events: any EventStore, tasks: any TaskStore) {
         self.events = events
         self.tasks = tasks
     }
 
-    /// Events of `userID` with ids above `after`, until the stream is dropped.
-    func subscribe(userID: UserID, after: Int64) -> (id: UUID, events: AsyncStream<LiveEvent>) {
-        let (stream, continuation) = AsyncStream<LiveEvent>.makeStream(bufferingPolicy: .bufferingNewest(1000))
-        let id = UUID()
+    /// Events of `userID` with ids above `after`, and a heartbeat every `heartbeat`, until the
+    /// stream is dropped.
+    func subscribe(userID: UserID, after: Int64, heartbeat: Duration) -> LiveSubscription {
+        let (stream, continuation) = AsyncStream<LiveStreamItem>.makeStream(bufferingPolicy: .bufferingNewest(1000))
+        let id = UUID(), nextHeartbeat = ContinuousClock.now + heartbeat
         if subscribers.isEmpty { cursor = max(cursor, after) }
-        subscribers[id] = Subscriber(userID: userID, after: after, continuation: continuation)
-        return (id, stream)
+        subscribers[id] = Subscriber(userID: userID, after: after, continuation: continuation, heartbeat: heartbeat,
+                                     nextHeartbeat: nextHeartbeat)
+        if heartbeatsWakeAt.map({ nextHeartbeat < $0 }) ?? true {
+            heartbeats?.cancel()
+            heartbeats = Task.detached { await self.sendHeartbeats() }
+            heartbeatsWakeAt = nextHeartbeat
+        }
+        return LiveSubscription(id: id, items: stream, continuation: continuation)
     }
 
     func unsubscribe(_ id: UUID) {
@@ -55,9 +89,31 @@ actor EventHub {
     func finishAll() {
         for subscriber in subscribers.values { subscriber.continuation.finish() }
         subscribers.removeAll()
+        heartbeats?.cancel()
+        heartbeats = nil
+        heartbeatsWakeAt = nil
     }
 
     var subscriberCount: Int { subscribers.count }
+
+    /// Sleeps until the earliest heartbeat is due, then sends every heartbeat due within a
+    /// sixteenth of its interval (so that streams opened moments apart share a wake-up; each
+    /// keeps its own rhythm), until no stream is left. A subscriber due sooner than the wake-up
+    /// replaces this task with a new one (only when intervals differ).
+    private func sendHeartbeats() async {
+        while let earliest = subscribers.values.lazy.map(\.nextHeartbeat).min() {
+            heartbeatsWakeAt = earliest
+            try? await Task.sleep(until: earliest, clock: .continuous)
+            if Task.isCancelled { return }
+            let now = ContinuousClock.now
+            let due = subscribers.filter { $0.value.nextHeartbeat - $0.value.heartbeat / 16 <= now }
+            for (id, subscriber) in due {
+                subscriber.continuation.yield(.heartbeat)
+                subscribers[id]?.nextHeartbeat = max(subscriber.nextHeartbeat + subscriber.heartbeat, now)
+            }
+        }
+        heartbeatsWakeAt = nil
+    }
 
     /// Reads new events from the log and hands each to the subscribers of its user.
     func deliverNewEvents() async throws {
@@ -69,7 +125,7 @@ actor EventHub {
             let audience = subscribers.values.filter { $0.userID == event.userID && $0.after < event.id }
             guard !audience.isEmpty else { continue }
             let live = LiveEvent(id: event.id, kind: event.kind, userID: event.userID, data: try await Self.data(for: event, in: tasks))
-            for subscriber in audience { subscriber.continuation.yield(live) }
+            for subscriber in audience { subscriber.continuation.yield(.event(live)) }
         }
         recentlyDelivered = recentlyDelivered.filter { $0 > cursor - Self.lookBack }
     }

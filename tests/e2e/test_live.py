@@ -1,6 +1,7 @@
 """Live events, reminders and transfer, with real processes (two replicas on one PostgreSQL)."""
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -193,5 +194,23 @@ def test_a_password_change_ends_the_open_stream_of_another_session(start):
         assert changed.status_code == 204
         stream.thread.join(timeout=5)
         assert not stream.thread.is_alive(), "the stream outlived its ended session"
+    finally:
+        stream.close()
+
+
+def test_sigterm_ends_the_open_streams_so_the_server_exits_without_waiting_for_its_timeout(start):
+    # No heartbeat comes in the meantime (60 s): the shutdown itself has to end the stream.
+    server = start("api", EVENT_HEARTBEAT_SECONDS=60, SHUTDOWN_TIMEOUT_SECONDS=20)
+    server.wait_ready()
+    user = Client(server.base)
+    stream = EventStream(f"{server.base}/api/me/events", user.token)
+    try:
+        sent_at = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(15)
+        assert server.process.returncode == 0
+        assert time.monotonic() - sent_at < 10
+        stream.thread.join(timeout=5)
+        assert not stream.thread.is_alive(), "the stream outlived the server"
     finally:
         stream.close()
