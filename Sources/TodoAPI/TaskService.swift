@@ -64,6 +64,10 @@ struct TaskService: Sendable {
                 updated, by: userID, expectedVersion: current.version, followedBy: followUp, taskLimit: taskLimit)
             {
                 updated.nextOccurrenceID = next?.id ?? updated.nextOccurrenceID
+                if !current.fields.completed, updated.fields.completed {
+                    _ = try await tasks.completeSubtasks(of: id, by: userID, at: now)
+                    if let next { try await copySubtasks(of: current, to: next, at: now) }
+                }
                 // A task moved without a position was put at the end of its new project.
                 if updated.position == nil { return try await task(id: id, userID: userID) }
                 return updated
@@ -83,6 +87,40 @@ struct TaskService: Sendable {
         next.projectID = updated.projectID
         next.parentID = updated.parentID
         return next
+    }
+
+    /// Gives a recurring task's next occurrence a copy of the sub-tasks of the one completed, at
+    /// every level, reopened, their times moved by as much as the parent's due time moved. Sub-tasks
+    /// beyond the quota are left out: the completion itself has been stored.
+    func copySubtasks(of completed: TodoTask, to next: TodoTask, at now: Timestamp) async throws {
+        let shift = next.fields.dueAt.flatMap { due in completed.fields.dueAt.map { due.millisecondsSinceEpoch - $0.millisecondsSinceEpoch } } ?? 0
+        func moved(_ time: Timestamp?) -> Timestamp? { time.map { Timestamp(millisecondsSinceEpoch: $0.millisecondsSinceEpoch + shift) } }
+        var level: [(from: TaskID, to: TaskID)] = [(completed.id, next.id)]
+        for _ in 1..<Self.maximumDepth where !level.isEmpty {
+            var below: [(from: TaskID, to: TaskID)] = []
+            for (from, to) in level {
+                var query = TaskQuery()
+                query.parent = .task(from)
+                query.sort = .init(field: .position, descending: false)
+                query.limit = TaskQuery.maximumLimit
+                for child in try await tasks.listTasks(userID: completed.userID, query: query).items {
+                    var fields = child.fields
+                    fields.completed = false
+                    fields.dueAt = moved(fields.dueAt)
+                    fields.remindAt = moved(fields.remindAt)
+                    var copy = TodoTask.new(fields, userID: child.userID, at: now)
+                    copy.projectID = next.projectID
+                    copy.parentID = to
+                    do {
+                        guard let stored = try await tasks.insertTask(copy, limit: taskLimit) else { continue }
+                        below.append((child.id, stored.id))
+                    } catch is QuotaReached {
+                        return
+                    }
+                }
+            }
+            level = below
+        }
     }
 
     func delete(id: TaskID, userID: UserID, ifVersion: Int?) async throws {

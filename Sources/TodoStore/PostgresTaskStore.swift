@@ -171,6 +171,20 @@ final class PostgresTaskStore: TaskStore {
         return saved
     }
 
+    func completeSubtasks(of parentID: TaskID, by actor: UserID, at now: Timestamp) async throws -> Int {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(parentID)
+        bindings.append(actor)
+        bindings.append(now)
+        let count = try await database.write(PostgresQuery(unsafeSQL: TaskSQL.postgres.completeBelow, binds: bindings)) { rows in
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
+        }
+        if count > 0 { database.announcer.changed() }
+        return count
+    }
+
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
         let version = expectedVersion.map(Int32.init)
         let deleted = try await database.write(

@@ -71,6 +71,10 @@ struct SQLiteTaskStore: TaskStore {
         return try outcome?.get() ?? .conflict
     }
 
+    func completeSubtasks(of parentID: TaskID, by actor: UserID, at now: Timestamp) async throws -> Int {
+        try await database.write(TaskSQL.sqlite.completeBelow, [.integer(Int(parentID)), .text(actor), SQLiteDatabase.time(now)]).count
+    }
+
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
         let rows = try await database.write(
             "DELETE FROM tasks WHERE id = ?1 AND (?3 IS NULL OR version = ?3) AND \(TaskSQL.writer(project: "tasks.project_id", member: "?2")) RETURNING id",

@@ -250,11 +250,26 @@ struct TaskSQL: Sendable {
             AND \(Self.writer(project: "tasks.project_id", member: actor)) AND \(Self.writer(project: newProject, member: actor))
             RETURNING id, position
             """
+        completeBelow = """
+            WITH RECURSIVE below (id) AS (
+                SELECT id FROM tasks WHERE parent_id = \(dialect.placeholder(1))
+                UNION ALL SELECT t.id FROM tasks t JOIN below ON t.parent_id = below.id
+            )
+            UPDATE tasks SET completed = \(dialect.trueLiteral), completed_at = \(dialect.placeholder(3)), updated_at = \(dialect.placeholder(3)),
+                version = version + 1
+            WHERE id IN (SELECT id FROM below) AND completed = \(dialect.falseLiteral)
+            AND \(Self.writer(project: "tasks.project_id", member: dialect.placeholder(2))) RETURNING id
+            """
         byID = """
             SELECT \(dialect.task) FROM tasks WHERE id = \(dialect.placeholder(1)) \
             AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = tasks.project_id AND m.user_id = \(dialect.placeholder(2)))
             """
     }
+
+    /// Completes the open tasks below the parent (first parameter) at every level, as the
+    /// member (second), at a time (third); returns their ids. Sub-tasks nest at most four deep,
+    /// so the recursion is short.
+    let completeBelow: String
 
     /// That `member` may write the tasks of `project`.
     static func writer(project: String, member: String) -> String {

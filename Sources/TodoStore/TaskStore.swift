@@ -23,6 +23,9 @@ public protocol TaskStore: Sendable {
     /// next occurrence, in the same transaction; if the user has `taskLimit` tasks, nothing is
     /// written (`QuotaReached`).
     func saveTask(_ task: TodoTask, by actor: UserID, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome
+    /// Completes the open sub-tasks of `parentID`, at every level below it, that `actor` may
+    /// write (each a change: version incremented, an event recorded); returns how many.
+    func completeSubtasks(of parentID: TaskID, by actor: UserID, at now: Timestamp) async throws -> Int
     /// Deletes the task (only at `expectedVersion` when given), if `userID` may write its project.
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome
     /// Stores all the tasks or none: none when they would take the user past `limit` tasks

@@ -191,4 +191,40 @@ import TodoCore
             #expect((try await api.request(.get, "/api/me/tasks", token: token).object["items"] as? [Any])?.isEmpty == true)
         }
     }
+
+    @Test func completingAParentCompletesItsOpenSubTasksAtEveryLevel() async throws {
+        try await APIHarness.run { api in
+            let (token, _) = try await api.signUp()
+            let parent = try #require(try await api.createTask(token, #"{"title": "move house"}"#)["id"] as? String)
+            let child = try #require(try await api.createTask(token, #"{"title": "pack", "parent_id": "\#(parent)"}"#)["id"] as? String)
+            let grandchild = try #require(try await api.createTask(token, #"{"title": "books", "parent_id": "\#(child)"}"#)["id"] as? String)
+            let unrelated = try #require(try await api.createTask(token, #"{"title": "unrelated"}"#)["id"] as? String)
+            #expect(try await api.request(.patch, "/api/me/tasks/\(parent)/complete", token: token).object["completed"] as? Bool == true)
+            for id in [child, grandchild] {
+                let read = try await api.request(.get, "/api/me/tasks/\(id)", token: token)
+                #expect(read.object["completed"] as? Bool == true && read.object["completed_at"] is String && read.headers[.eTag] == "\"2\"")
+            }
+            #expect(try await api.request(.get, "/api/me/tasks/\(unrelated)", token: token).object["completed"] as? Bool == false)
+        }
+    }
+
+    @Test func aRecurringParentsNextOccurrenceGetsItsSubTasksReopened() async throws {
+        try await APIHarness.run { api in
+            let (token, _) = try await api.signUp()
+            let parent = try #require(try await api.createTask(token, #"""
+                {"title": "clean", "due_at": "2030-01-01T09:00:00Z", "recurrence": {"frequency": "weekly"}}
+                """#)["id"] as? String)
+            _ = try await api.createTask(token, #"{"title": "kitchen", "parent_id": "\#(parent)", "due_at": "2030-01-01T08:00:00Z"}"#)
+            _ = try await api.createTask(token, #"{"title": "bath", "parent_id": "\#(parent)"}"#)
+            _ = try await api.request(.patch, "/api/me/tasks/\(parent)/complete", token: token)
+            let open = try await api.request(.get, "/api/me/tasks?status=pending&parent=none", token: token)
+            let next = try #require((open.object["items"] as? [[String: Any]])?.first)
+            #expect(next["title"] as? String == "clean" && next["due_at"] as? String == "2030-01-08T09:00:00.000Z")
+            let children = try await api.request(.get, "/api/me/tasks?sort=position&parent=\(next["id"] as! String)", token: token)
+            let items = try #require(children.object["items"] as? [[String: Any]])
+            #expect(items.map { $0["title"] as? String } == ["kitchen", "bath"])
+            #expect(items.allSatisfy { $0["completed"] as? Bool == false })
+            #expect(items.first?["due_at"] as? String == "2030-01-08T08:00:00.000Z")
+        }
+    }
 }

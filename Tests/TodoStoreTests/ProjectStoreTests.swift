@@ -232,4 +232,28 @@ import TodoStore
             #expect(try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items.isEmpty)
         }
     }
+
+    @Test(arguments: backends)
+    func completingSubTasksReachesEveryLevelAndOnlyWritableOnes(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage), viewer = try await makeUser(storage)
+            let parent = try await Self.add(storage, user, "parent")
+            var child = TodoTask.new(TaskFields(title: "child"), userID: user.id, at: .now())
+            child.parentID = parent.id
+            let storedChild = try #require(try await storage.tasks.insertTask(child, limit: taskLimit))
+            var grandchild = TodoTask.new(TaskFields(title: "grandchild"), userID: user.id, at: .now())
+            grandchild.parentID = storedChild.id
+            let storedGrandchild = try #require(try await storage.tasks.insertTask(grandchild, limit: taskLimit))
+            let inbox = try await Self.inbox(storage, user)
+            #expect(try await storage.projects.setMember(viewer.id, role: .viewer, projectID: inbox.id, at: .now()))
+            #expect(try await storage.tasks.completeSubtasks(of: parent.id, by: viewer.id, at: .now()) == 0)
+            #expect(try await storage.tasks.completeSubtasks(of: parent.id, by: user.id, at: .now()) == 2)
+            for id in [storedChild.id, storedGrandchild.id] {
+                let done = try #require(try await storage.tasks.task(id: id, userID: user.id))
+                #expect(done.fields.completed && done.completedAt != nil && done.version == 2)
+            }
+            #expect(try await storage.tasks.task(id: parent.id, userID: user.id)?.fields.completed == false)
+            #expect(try await storage.tasks.completeSubtasks(of: parent.id, by: user.id, at: .now()) == 0)
+        }
+    }
 }
