@@ -106,6 +106,10 @@ extension JSONBytes {
         appendRecurrence(fields.recurrence)
         append(",\"remind_at\":")
         appendTime(fields.remindAt)
+        append(",\"subtask_count\":")
+        appendInteger(task.subtaskCount)
+        append(",\"subtasks_done\":")
+        appendInteger(task.subtasksDone)
         append(",\"tags\":[")
         for (index, tag) in fields.tags.enumerated() {
             if index > 0 { append(",") }

@@ -31,7 +31,9 @@ public struct TaskPatch: Sendable, Equatable {
     public init() {}
 
     /// Fields the server owns: a client may send them back (say, after a GET), and they are ignored.
-    static let readOnlyFields: Set<String> = ["id", "created_at", "updated_at", "completed_at", "assignee_id"]
+    static let readOnlyFields: Set<String> = [
+        "id", "created_at", "updated_at", "completed_at", "assignee_id", "subtask_count", "subtasks_done",
+    ]
     static let writableFields = [
         "title", "description", "completed", "priority", "tags", "due_at", "remind_at", "recurrence", "project_id", "parent_id", "position",
     ]

@@ -49,11 +49,15 @@ public struct TodoTask: Sendable, Equatable, Codable {
     public var position: Double?
     /// The member the task is assigned to, if any.
     public var assigneeID: UserID?
+    /// Its direct sub-tasks, and how many of them are completed (progress: 2 of 5).
+    public var subtaskCount: Int
+    public var subtasksDone: Int
 
     public init(
         id: TaskID, userID: UserID, fields: TaskFields, completedAt: Timestamp?,
         version: Int, createdAt: Timestamp, updatedAt: Timestamp, series: Series? = nil, nextOccurrenceID: TaskID? = nil,
-        projectID: ProjectID? = nil, parentID: TaskID? = nil, position: Double? = nil, assigneeID: UserID? = nil
+        projectID: ProjectID? = nil, parentID: TaskID? = nil, position: Double? = nil, assigneeID: UserID? = nil,
+        subtaskCount: Int = 0, subtasksDone: Int = 0
     ) {
         self.id = id
         self.userID = userID
@@ -68,6 +72,8 @@ public struct TodoTask: Sendable, Equatable, Codable {
         self.parentID = parentID
         self.position = position
         self.assigneeID = assigneeID
+        self.subtaskCount = subtaskCount
+        self.subtasksDone = subtasksDone
     }
 
     /// The task after its writable fields were replaced at `now`. Changing the schedule
@@ -97,6 +103,7 @@ public struct TodoTask: Sendable, Equatable, Codable {
         case dueAt = "due_at", remindAt = "remind_at", completedAt = "completed_at"
         case createdAt = "created_at", updatedAt = "updated_at"
         case projectID = "project_id", parentID = "parent_id", position, assigneeID = "assignee_id"
+        case subtaskCount = "subtask_count", subtasksDone = "subtasks_done"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -117,6 +124,8 @@ public struct TodoTask: Sendable, Equatable, Codable {
         try container.encode(parentID.map(String.init), forKey: .parentID)
         try container.encode(position, forKey: .position)
         try container.encode(assigneeID, forKey: .assigneeID)
+        try container.encode(subtaskCount, forKey: .subtaskCount)
+        try container.encode(subtasksDone, forKey: .subtasksDone)
     }
 
     /// Decodes the wire format (used by clients of the API). The owner is not on the wire.
@@ -146,6 +155,8 @@ public struct TodoTask: Sendable, Equatable, Codable {
         self.parentID = try container.decodeIfPresent(String.self, forKey: .parentID).flatMap { TaskID($0) }
         self.position = try container.decodeIfPresent(Double.self, forKey: .position)
         self.assigneeID = try container.decodeIfPresent(String.self, forKey: .assigneeID)
+        self.subtaskCount = try container.decodeIfPresent(Int.self, forKey: .subtaskCount) ?? 0
+        self.subtasksDone = try container.decodeIfPresent(Int.self, forKey: .subtasksDone) ?? 0
     }
 }
 

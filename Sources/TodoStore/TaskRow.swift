@@ -24,10 +24,16 @@ enum TaskColumn: String, CaseIterable, Sendable {
     case parentID = "parent_id"
     case position
     case assigneeID = "assignee_id"
+    /// How many sub-tasks the task has, and how many of them are completed: kept by triggers
+    /// on the sub-tasks' rows (migration 17), read with the task, never written by a statement.
+    case subtaskCount = "subtask_count"
+    case subtasksDone = "subtasks_done"
 
-    /// What a new row writes: every column but the id, which the database assigns. A NULL
-    /// `project_id` or `position` is filled in by the statement (`TaskSQL.insertValue`).
-    static let inserted = allCases.filter { $0 != .id }
+    /// The columns the database keeps itself.
+    static let derived: [TaskColumn] = [.subtaskCount, .subtasksDone]
+    /// What a new row writes: every column but the id, which the database assigns, and the
+    /// derived ones. A NULL `project_id` or `position` is filled in by the statement (`TaskSQL`).
+    static let inserted = allCases.filter { $0 != .id && !derived.contains($0) }
     /// What an update writes: never the owner or the creation time.
     static let updated = inserted.filter { $0 != .userID && $0 != .createdAt }
     /// The select list of a task row, in `read` order.
@@ -92,6 +98,8 @@ enum TaskRow {
             case .parentID: writer.optionalBigInteger(task.parentID)
             case .position: writer.optionalDouble(task.position)
             case .assigneeID: writer.optionalText(task.assigneeID)
+            case .subtaskCount: writer.integer(Int32(clamping: task.subtaskCount))
+            case .subtasksDone: writer.integer(Int32(clamping: task.subtasksDone))
             }
         }
     }
@@ -123,13 +131,15 @@ enum TaskRow {
         let nextOccurrenceID = try reader.optionalBigInteger()
         let projectID = try reader.optionalBigInteger(), parentID = try reader.optionalBigInteger()
         let position = try reader.double(), assigneeID = try reader.optionalText()
+        let subtaskCount = Int(try reader.integer()), subtasksDone = Int(try reader.integer())
         let fields = TaskFields(
             title: title, description: description, completed: completed, priority: priority, tags: tags,
             dueAt: dueAt, remindAt: remindAt, recurrence: recurrence)
         return TodoTask(
             id: id, userID: userID, fields: fields, completedAt: completedAt, version: version, createdAt: createdAt,
             updatedAt: updatedAt, series: seriesStart.map { Series(start: $0, occurrence: occurrence) },
-            nextOccurrenceID: nextOccurrenceID, projectID: projectID, parentID: parentID, position: position, assigneeID: assigneeID)
+            nextOccurrenceID: nextOccurrenceID, projectID: projectID, parentID: parentID, position: position, assigneeID: assigneeID,
+            subtaskCount: subtaskCount, subtasksDone: subtasksDone)
     }
 }
 

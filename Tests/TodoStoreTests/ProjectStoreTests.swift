@@ -256,4 +256,32 @@ import TodoStore
             #expect(try await storage.tasks.completeSubtasks(of: parent.id, by: user.id, at: .now()) == 0)
         }
     }
+
+    @Test(arguments: backends)
+    func aTaskCountsItsSubTasksAndTheCompletedOnes(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let parent = try await Self.add(storage, user, "parent")
+            var children: [TodoTask] = []
+            for title in ["a", "b", "c"] {
+                var child = TodoTask.new(TaskFields(title: title, completed: title == "c"), userID: user.id, at: .now())
+                child.parentID = parent.id
+                children.append(try #require(try await storage.tasks.insertTask(child, limit: taskLimit)))
+            }
+            func progress() async throws -> [Int] {
+                let task = try #require(try await storage.tasks.task(id: parent.id, userID: user.id))
+                return [task.subtaskCount, task.subtasksDone]
+            }
+            #expect(try await progress() == [3, 1])
+            #expect(try await storage.tasks.saveTask(children[0].replacingFields(with: TaskFields(title: "a", completed: true), at: .now()), expectedVersion: 1))
+            #expect(try await progress() == [3, 2])
+            var detached = children[1].replacingFields(with: children[1].fields, at: .now())
+            detached.parentID = nil
+            #expect(try await storage.tasks.saveTask(detached, expectedVersion: 1))
+            #expect(try await progress() == [2, 2])
+            #expect(try await storage.tasks.deleteTask(id: children[2].id, userID: user.id, expectedVersion: nil) == .deleted)
+            #expect(try await progress() == [1, 1])
+            #expect(try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items.first { $0.id == parent.id }?.subtaskCount == 1)
+        }
+    }
 }

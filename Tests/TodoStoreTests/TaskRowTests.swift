@@ -21,7 +21,7 @@ import TodoCore
             completedAt: Timestamp(millisecondsSinceEpoch: 2_000), version: 3,
             createdAt: Timestamp(millisecondsSinceEpoch: 100), updatedAt: Timestamp(millisecondsSinceEpoch: 200),
             series: Series(start: Timestamp(millisecondsSinceEpoch: 1_000), occurrence: 4), nextOccurrenceID: 43,
-            projectID: 7, parentID: 41, position: 2048.5, assigneeID: "u-2")
+            projectID: 7, parentID: 41, position: 2048.5, assigneeID: "u-2", subtaskCount: 5, subtasksDone: 2)
         var row = ValueList()
         TaskRow.write(task, TaskColumn.allCases, to: &row)
         #expect(try TaskRow.read(from: &row) == task)

@@ -7,7 +7,7 @@
 \set pick random(1, 100)
 \if :pick <= 70
 SELECT t.task FROM project_members m CROSS JOIN LATERAL (
-    SELECT ROW(id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id, project_id, parent_id, position, assignee_id) AS task, created_at, id FROM tasks WHERE project_id = m.project_id
+    SELECT ROW(id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id, project_id, parent_id, position, assignee_id, subtask_count, subtasks_done) AS task, created_at, id FROM tasks WHERE project_id = m.project_id
     ORDER BY created_at DESC, id DESC LIMIT 51
 ) t WHERE m.user_id = :user_id ORDER BY t.created_at DESC, t.id DESC LIMIT 51;
 \elif :pick <= 90
@@ -26,5 +26,5 @@ SELECT inserted.id, inserted.project_id, inserted.position FROM owner LEFT JOIN 
 SELECT 1;
 \else
 \set task :first_task + random(0, :tasks_per_user - 1) * :users
-SELECT ROW(id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id, project_id, parent_id, position, assignee_id) FROM tasks WHERE id = :task AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = tasks.project_id AND m.user_id = :user_id);
+SELECT ROW(id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id, project_id, parent_id, position, assignee_id, subtask_count, subtasks_done) FROM tasks WHERE id = :task AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = tasks.project_id AND m.user_id = :user_id);
 \endif
