@@ -68,7 +68,13 @@ struct TaskService: Sendable {
                     _ = try await tasks.completeSubtasks(of: id, by: userID, at: now)
                     if let next { try await copySubtasks(of: current, to: next, at: now) }
                 }
-                // A task moved without a position was put at the end of its new project.
+                // A task moved without a position was put at the end of its new project; one
+                // given a neighbour's position made its project renumbered.
+                if let position = placement?.position, let project = updated.projectID,
+                   try await tasks.settlePosition(position, of: id, in: project)
+                {
+                    return try await task(id: id, userID: userID)
+                }
                 if updated.position == nil { return try await task(id: id, userID: userID) }
                 return updated
             }

@@ -185,6 +185,14 @@ final class PostgresTaskStore: TaskStore {
         return count
     }
 
+    func settlePosition(_ position: Double, of taskID: TaskID, in projectID: ProjectID) async throws -> Bool {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(projectID)
+        bindings.append(position)
+        bindings.append(taskID)
+        return try await database.write(PostgresQuery(unsafeSQL: TaskSQL.postgres.renumberIfCrowded, binds: bindings), PostgresDatabase.hasRows)
+    }
+
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
         let version = expectedVersion.map(Int32.init)
         let deleted = try await database.write(

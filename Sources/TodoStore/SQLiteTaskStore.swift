@@ -75,6 +75,10 @@ struct SQLiteTaskStore: TaskStore {
         try await database.write(TaskSQL.sqlite.completeBelow, [.integer(Int(parentID)), .text(actor), SQLiteDatabase.time(now)]).count
     }
 
+    func settlePosition(_ position: Double, of taskID: TaskID, in projectID: ProjectID) async throws -> Bool {
+        try await !database.write(TaskSQL.sqlite.renumberIfCrowded, [.integer(Int(projectID)), .float(position), .integer(Int(taskID))]).isEmpty
+    }
+
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
         let rows = try await database.write(
             "DELETE FROM tasks WHERE id = ?1 AND (?3 IS NULL OR version = ?3) AND \(TaskSQL.writer(project: "tasks.project_id", member: "?2")) RETURNING id",

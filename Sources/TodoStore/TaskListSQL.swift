@@ -260,6 +260,15 @@ struct TaskSQL: Sendable {
             WHERE id IN (SELECT id FROM below) AND completed = \(dialect.falseLiteral)
             AND \(Self.writer(project: "tasks.project_id", member: dialect.placeholder(2))) RETURNING id
             """
+        let (listed, taken, moved) = (dialect.placeholder(1), dialect.placeholder(2), dialect.placeholder(3))
+        renumberIfCrowded = """
+            UPDATE tasks SET position = r.rank FROM (
+                SELECT id, \(Int(ManualOrder.step)) * row_number() OVER (ORDER BY position, id <> \(moved), id) AS rank
+                FROM tasks WHERE project_id = \(listed)
+            ) r WHERE tasks.id = r.id AND tasks.position <> r.rank
+            AND EXISTS (SELECT 1 FROM tasks c WHERE c.project_id = \(listed) AND c.position = \(taken) AND c.id <> \(moved))
+            RETURNING tasks.id
+            """
         byID = """
             SELECT \(dialect.task) FROM tasks WHERE id = \(dialect.placeholder(1)) \
             AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = tasks.project_id AND m.user_id = \(dialect.placeholder(2)))
@@ -270,6 +279,10 @@ struct TaskSQL: Sendable {
     /// member (second), at a time (third); returns their ids. Sub-tasks nest at most four deep,
     /// so the recursion is short.
     let completeBelow: String
+
+    /// Renumbers a project's tasks (first parameter) when a task (third) shares its new
+    /// position (second) with another; see `TaskStore.settlePosition`.
+    let renumberIfCrowded: String
 
     /// That `member` may write the tasks of `project`.
     static func writer(project: String, member: String) -> String {

@@ -26,6 +26,11 @@ public protocol TaskStore: Sendable {
     /// Completes the open sub-tasks of `parentID`, at every level below it, that `actor` may
     /// write (each a change: version incremented, an event recorded); returns how many.
     func completeSubtasks(of parentID: TaskID, by actor: UserID, at now: Timestamp) async throws -> Int
+    /// After `taskID` was given `position` in `projectID`: when another task of the project has
+    /// that position too (no number was left between two neighbours), renumbers the project's
+    /// order in steps of `ManualOrder.step`, the task just before the other one; true when it did.
+    /// Only positions change (no version, no event).
+    func settlePosition(_ position: Double, of taskID: TaskID, in projectID: ProjectID) async throws -> Bool
     /// Deletes the task (only at `expectedVersion` when given), if `userID` may write its project.
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome
     /// Stores all the tasks or none: none when they would take the user past `limit` tasks

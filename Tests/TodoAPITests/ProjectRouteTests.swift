@@ -155,6 +155,12 @@ import TodoCore
             #expect(moved.status == .ok && moved.object["position"] as? Double == 1536)
             let ordered = try await api.request(.get, "/api/me/tasks?sort=position", token: token)
             #expect((ordered.object["items"] as? [[String: Any]])?.map { $0["title"] as? String } == ["a", "c", "b"])
+            // The position of "a": "b" goes just before it, and the list is renumbered.
+            let crowded = try await api.request(.patch, "/api/me/tasks/\(ids[1])", token: token, body: #"{"position": 1024}"#)
+            #expect(crowded.status == .ok && crowded.object["position"] as? Double == 1024)
+            let renumbered = try #require(try await api.request(.get, "/api/me/tasks?sort=position", token: token).object["items"] as? [[String: Any]])
+            #expect(renumbered.map { $0["title"] as? String } == ["b", "a", "c"])
+            #expect(renumbered.map { $0["position"] as? Double } == [1024, 2048, 3072])
             let project = try #require(try await api.request(.post, "/api/me/projects", token: token, body: #"{"name": "P"}"#).object["id"] as? String)
             let elsewhere = try await api.request(.patch, "/api/me/tasks/\(ids[0])", token: token, body: #"{"project_id": "\#(project)"}"#)
             #expect(elsewhere.object["project_id"] as? String == project && elsewhere.object["position"] as? Double == 1024)

@@ -284,4 +284,24 @@ import TodoStore
             #expect(try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items.first { $0.id == parent.id }?.subtaskCount == 1)
         }
     }
+
+    @Test(arguments: backends)
+    func aTaskGivenANeighboursPositionGoesBeforeItAndTheProjectIsRenumbered(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            var tasks: [TodoTask] = []
+            for title in ["one", "two", "three"] { tasks.append(try await Self.add(storage, user, title)) }
+            let project = try #require(tasks[0].projectID)
+            #expect(try await storage.tasks.settlePosition(tasks[2].position!, of: tasks[2].id, in: project) == false)
+            var moved = tasks[2].replacingFields(with: tasks[2].fields, at: .now())
+            moved.position = tasks[1].position
+            #expect(try await storage.tasks.saveTask(moved, expectedVersion: 1))
+            #expect(try await storage.tasks.settlePosition(tasks[1].position!, of: tasks[2].id, in: project))
+            var query = TaskQuery()
+            query.sort = .init(field: .position, descending: false)
+            let listed = try await storage.tasks.listTasks(userID: user.id, query: query).items
+            #expect(listed.map(\.fields.title) == ["one", "three", "two"])
+            #expect(listed.map(\.position) == [1, 2, 3].map { $0 * ManualOrder.step })
+        }
+    }
 }
