@@ -105,7 +105,7 @@ public struct NewProject: Sendable, Equatable {
     }
 
     public init(json: JSONValue) throws(ValidationError) {
-        let patch = try ProjectPatch(json: json, allowed: ["name", "color"])
+        let patch = try ProjectPatch(json: json, allowed: ["name", "color"], ignored: [])
         guard let name = patch.name else { throw ValidationError(field: "name", "is required") }
         self.init(name: name, color: patch.color ?? nil)
     }
@@ -133,13 +133,14 @@ public struct ProjectPatch: Sendable, Equatable {
     static let readOnlyFields: Set<String> = ["id", "is_inbox", "role", "open_count", "overdue_count", "created_at", "updated_at"]
 
     public init(json: JSONValue) throws(ValidationError) {
-        try self.init(json: json, allowed: ["name", "color", "position", "archived"])
+        try self.init(json: json, allowed: ["name", "color", "position", "archived"], ignored: Self.readOnlyFields)
     }
 
-    init(json: JSONValue, allowed: Set<String>) throws(ValidationError) {
+    /// Reads the `allowed` fields; `ignored` ones are skipped, any other is an unknown field.
+    init(json: JSONValue, allowed: Set<String>, ignored: Set<String>) throws(ValidationError) {
         guard case .object(let object) = json else { throw ValidationError(field: "body", "must be a JSON object") }
         var issues = IssueCollector()
-        for key in object.keys.sorted() where !allowed.contains(key) && !Self.readOnlyFields.contains(key) {
+        for key in object.keys.sorted() where !allowed.contains(key) && !ignored.contains(key) {
             issues.add(key, "unknown field")
         }
         if let value = object["name"] {

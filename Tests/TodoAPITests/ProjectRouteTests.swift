@@ -87,7 +87,8 @@ import TodoCore
         try await APIHarness.run { api in
             let (token, _) = try await api.signUp()
             for (body, field) in [(#"{}"#, "name"), (#"{"name": ""}"#, "name"), (#"{"name": "x", "color": "blue"}"#, "color"),
-                                  (##"{"name": "x", "colour": "#000000"}"##, "colour"), (#"{"name": "a\nb"}"#, "name")] {
+                                  (##"{"name": "x", "colour": "#000000"}"##, "colour"), (#"{"name": "a\nb"}"#, "name"),
+                                  (#"{"name": "x", "is_inbox": true}"#, "is_inbox")] {
                 let reply = try await api.request(.post, "/api/me/projects", token: token, body: body)
                 #expect(reply.status == .unprocessableContent && reply.errorFields == [field], "\(body)")
             }
