@@ -64,6 +64,13 @@ public struct APIError: Error, Sendable {
     /// `PASSWORD_LOGIN=false`: log-in, sign-up and resets with a password.
     static let passwordLoginDisabled = APIError(.forbidden, code: "password_login_disabled", message: "this server signs in only through single sign-on")
     static let taskNotFound = APIError(.notFound, code: "not_found", message: "no such task")
+    /// A project the caller is not a member of is no project to them.
+    static let projectNotFound = APIError(.notFound, code: "not_found", message: "no such project")
+    /// A viewer's write.
+    static let readOnlyProject = APIError(.forbidden, code: "forbidden", message: "your role in this project does not allow this")
+    /// A change of a project's own fields by a member who is not its owner.
+    static let notProjectOwner = APIError(.forbidden, code: "forbidden", message: "only the project's owners may do this")
+    static let inboxKept = APIError(.conflict, code: "inbox", message: "the Inbox cannot be deleted")
     static let preconditionFailed = APIError(
         .preconditionFailed, code: "precondition_failed", message: "the task was changed since the version in If-Match")
     static let unavailable = APIError(.serviceUnavailable, code: "unavailable", message: "the database is unavailable; try again shortly")

@@ -110,7 +110,9 @@ func buildRouter(
         to: router.group("api/tokens").add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: false)))
     let user = router.group("api/:user_id")
         .add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: true))
-    TaskController(tasks: storage.tasks, body: body, taskLimit: configuration.tasksPerUserLimit).addRoutes(to: user.group("tasks"))
+    TaskController(tasks: storage.tasks, projects: storage.projects, body: body, taskLimit: configuration.tasksPerUserLimit)
+        .addRoutes(to: user.group("tasks"))
+    ProjectController(projects: storage.projects, body: body).addRoutes(to: user.group("projects"))
     TransferController(
         tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize), taskLimit: configuration.tasksPerUserLimit
     ).addRoutes(to: user)
@@ -125,7 +127,7 @@ func buildRouter(
     ).addRoutes(user: user, public: router)
     WebhookController(webhooks: storage.webhooks, policy: configuration.webhookAddresses, body: body).addRoutes(to: user.group("webhooks"))
     CalDAVController(
-        accounts: storage.accounts, tasks: storage.tasks, events: storage.events, objects: storage.calendarObjects,
+        accounts: storage.accounts, tasks: storage.tasks, projects: storage.projects, events: storage.events, objects: storage.calendarObjects,
         authenticator: CalDAVAuthenticator(accounts: storage.accounts, throttle: throttle), bodyLimit: configuration.maxBodySize,
         taskLimit: configuration.tasksPerUserLimit
     ).addRoutes(to: router)

@@ -20,13 +20,14 @@ import TodoStore
 struct CalDAVController<Context: AppRequestContext>: Sendable {
     let accounts: any AccountStore
     let tasks: any TaskStore
+    let projects: any ProjectStore
     let events: any EventStore
     let objects: any CalendarObjectStore
     let authenticator: CalDAVAuthenticator
     /// The largest XML request body read (`MAX_BODY_SIZE`): a multiget names many objects.
     let bodyLimit: Int
     let taskLimit: Int
-    var service: TaskService { TaskService(tasks: tasks, taskLimit: taskLimit) }
+    var service: TaskService { TaskService(tasks: tasks, projects: projects, taskLimit: taskLimit) }
 
     static var methods: [HTTPRequest.Method] {
         [.options, .get, .head, .put, .delete] + ["PROPFIND", "REPORT", "PROPPATCH"].compactMap { HTTPRequest.Method($0) }

@@ -6,9 +6,10 @@ import TodoStore
 /// The task routes under `/api/{user_id}/tasks`.
 struct TaskController<Context: AppRequestContext>: Sendable {
     let tasks: any TaskStore
+    let projects: any ProjectStore
     let body: JSONBody
     let taskLimit: Int
-    var service: TaskService { TaskService(tasks: tasks, taskLimit: taskLimit) }
+    var service: TaskService { TaskService(tasks: tasks, projects: projects, taskLimit: taskLimit) }
 
     /// A page of the list, written by `TaskJSON`.
     struct Page: ResponseGenerator {
@@ -36,16 +37,19 @@ struct TaskController<Context: AppRequestContext>: Sendable {
         do { query = try TaskQuery(parameters: try QueryString.parameters(request.uri.query)) } catch {
             throw APIError.invalidParameters(error)
         }
-        let page = try await tasks.listTasks(userID: try context.requireUser(), query: query)
+        let userID = try context.requireUser()
+        let page = try await tasks.listTasks(userID: userID, query: query)
+        // An empty list of a project: a member's empty project, or no project of theirs (404).
+        if page.items.isEmpty, let project = query.project, try await projects.role(userID: userID, projectID: project) == nil {
+            throw APIError.projectNotFound
+        }
         return Page(items: page.items, nextCursor: page.nextCursor?.token)
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
-        let fields = try TaskFields(json: try await body.require(request))
+        let (fields, placement) = try TaskFields.withPlacement(json: try await body.require(request))
         let userID = try context.requireUser()
-        guard let task = try await tasks.insertTask(fields, userID: userID, at: .now(), limit: taskLimit) else {
-            throw APIError.unauthorized("the account no longer exists")
-        }
+        let task = try await service.create(fields, placement: placement, userID: userID)
         var response = try Self.response(task, request: request, context: context, status: .created)
         response.headers[.location] = "/api/\(context.parameters.get("user_id") ?? userID)/tasks/\(task.id)"
         return response
@@ -57,13 +61,13 @@ struct TaskController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func replace(_ request: Request, context: Context) async throws -> Response {
-        let fields = try TaskFields(json: try await body.require(request))
-        return try await update(request, context) { _ in fields }
+        let (fields, placement) = try TaskFields.withPlacement(json: try await body.require(request))
+        return try await update(request, context, placement: placement) { _ in fields }
     }
 
     @Sendable func patch(_ request: Request, context: Context) async throws -> Response {
         let patch = try TaskPatch(json: try await body.require(request))
-        return try await update(request, context) { task in try patch.applied(to: task.fields) }
+        return try await update(request, context, placement: patch) { task in try patch.applied(to: task.fields) }
     }
 
     /// Marks the task complete, incomplete (`{"completed": false}`), or toggles it without a body.
@@ -91,9 +95,11 @@ struct TaskController<Context: AppRequestContext>: Sendable {
         return .noContent
     }
 
-    private func update(_ request: Request, _ context: Context, change: (TodoTask) throws -> TaskFields) async throws -> Response {
+    private func update(
+        _ request: Request, _ context: Context, placement: TaskPatch? = nil, change: (TodoTask) throws -> TaskFields
+    ) async throws -> Response {
         let task = try await service.update(
-            id: try taskID(context), userID: try context.requireUser(), ifVersion: try ifMatch(request), change: change)
+            id: try taskID(context), userID: try context.requireUser(), ifVersion: try ifMatch(request), placement: placement, change: change)
         return try Self.response(task, request: request, context: context)
     }
 

@@ -80,7 +80,9 @@ extension JSONBytes {
 
     mutating func append(_ task: TodoTask) {
         let fields = task.fields
-        append("{\"completed\":")
+        append("{\"assignee_id\":")
+        if let assignee = task.assigneeID { appendString(assignee) } else { append("null") }
+        append(",\"completed\":")
         append(fields.completed ? "true" : "false")
         append(",\"completed_at\":")
         appendTime(task.completedAt)
@@ -92,12 +94,22 @@ extension JSONBytes {
         appendTime(fields.dueAt)
         append(",\"id\":\"")
         appendInteger(task.id)
-        append("\",\"priority\":\"")
+        append("\",\"parent_id\":")
+        appendOptionalID(task.parentID)
+        append(",\"position\":")
+        appendNumber(task.position)
+        append(",\"priority\":\"")
         appendUnescaped(fields.priority.rawValue)
-        append("\",\"recurrence\":")
+        append("\",\"project_id\":")
+        appendOptionalID(task.projectID)
+        append(",\"recurrence\":")
         appendRecurrence(fields.recurrence)
         append(",\"remind_at\":")
         appendTime(fields.remindAt)
+        append(",\"subtask_count\":")
+        appendInteger(task.subtaskCount)
+        append(",\"subtasks_done\":")
+        appendInteger(task.subtasksDone)
         append(",\"tags\":[")
         for (index, tag) in fields.tags.enumerated() {
             if index > 0 { append(",") }
@@ -108,6 +120,20 @@ extension JSONBytes {
         append(",\"updated_at\":")
         appendTime(task.updatedAt)
         append("}")
+    }
+
+    /// An id as a string, or null.
+    mutating func appendOptionalID(_ id: Int64?) {
+        guard let id else { return append("null") }
+        append("\"")
+        appendInteger(id)
+        append("\"")
+    }
+
+    /// A number as `JSONEncoder` writes it: a whole number without a fraction; null for none.
+    mutating func appendNumber(_ number: Double?) {
+        guard let number, number.isFinite else { return append("null") }
+        if number == number.rounded(), abs(number) < 1e15 { appendInteger(Int64(number)) } else { appendUnescaped(number.description) }
     }
 
     mutating func appendRecurrence(_ recurrence: Recurrence?) {

@@ -21,12 +21,39 @@ public struct TaskPatch: Sendable, Equatable {
     public var dueAt: Timestamp??
     public var remindAt: Timestamp??
     public var recurrence: Recurrence??
+    /// Where the task goes: another project (the caller must be an editor or owner of both)...
+    public var projectID: ProjectID?
+    /// ...under another parent task, or none (`null`)...
+    public var parentID: TaskID??
+    /// ...at another place in its project's order (`ManualOrder`).
+    public var position: Double?
 
     public init() {}
 
     /// Fields the server owns: a client may send them back (say, after a GET), and they are ignored.
-    static let readOnlyFields: Set<String> = ["id", "created_at", "updated_at", "completed_at"]
-    static let writableFields = ["title", "description", "completed", "priority", "tags", "due_at", "remind_at", "recurrence"]
+    static let readOnlyFields: Set<String> = [
+        "id", "created_at", "updated_at", "completed_at", "assignee_id", "subtask_count", "subtasks_done",
+    ]
+    static let writableFields = [
+        "title", "description", "completed", "priority", "tags", "due_at", "remind_at", "recurrence", "project_id", "parent_id", "position",
+    ]
+
+    /// Whether the patch moves the task (another project, parent or place).
+    public var movesTask: Bool { projectID != nil || parentID != nil || position != nil }
+
+    /// `task` with this patch's project, parent and position. A task moved to another project
+    /// without a position goes to its end, and leaves its parent unless a new one is given.
+    public func placed(_ task: TodoTask) -> TodoTask {
+        var placed = task
+        if let projectID, projectID != task.projectID {
+            placed.projectID = projectID
+            placed.position = nil
+            placed.parentID = nil
+        }
+        if let parentID { placed.parentID = parentID }
+        if let position { placed.position = position }
+        return placed
+    }
 
     /// Reads a JSON object; unknown fields are rejected so that a typo never goes unnoticed.
     public init(json: JSONValue) throws(ValidationError) {
@@ -48,6 +75,25 @@ public struct TaskPatch: Sendable, Equatable {
         if let value = object["due_at"] { dueAt = .some(Self.time(value, field: "due_at", &issues)) }
         if let value = object["remind_at"] { remindAt = .some(Self.time(value, field: "remind_at", &issues)) }
         if let value = object["recurrence"] { recurrence = .some(Self.recurrence(value, &issues)) }
+        if let value = object["project_id"] {
+            if case .string(let text) = value, let id = ProjectID(text), id > 0 { projectID = id } else {
+                issues.add("project_id", "must be a project id (a string)")
+            }
+        }
+        if let value = object["parent_id"] {
+            switch value {
+            case .null: parentID = .some(nil)
+            case .string(let text) where TaskID(text).map { $0 > 0 } == true: parentID = .some(TaskID(text))
+            default: issues.add("parent_id", "must be a task id (a string) or null")
+            }
+        }
+        if let value = object["position"] {
+            switch value {
+            case .integer(let number): position = Double(number)
+            case .number(let number) where number.isFinite: position = number
+            default: issues.add("position", "must be a number")
+            }
+        }
         try issues.throwIfAny()
     }
 
@@ -205,6 +251,14 @@ extension TaskFields {
         let patch = try TaskPatch(json: json)
         guard patch.title != nil else { throw ValidationError(field: "title", "is required") }
         self = try patch.applied(to: TaskFields(title: ""))
+    }
+
+    /// Reads the body of a create or replace with where the task goes (`project_id`,
+    /// `parent_id`, `position`), reading it once.
+    public static func withPlacement(json: JSONValue) throws(ValidationError) -> (fields: TaskFields, placement: TaskPatch) {
+        let patch = try TaskPatch(json: json)
+        guard patch.title != nil else { throw ValidationError(field: "title", "is required") }
+        return (try patch.applied(to: TaskFields(title: "")), patch)
     }
 
     /// Rules that span several fields.

@@ -8,6 +8,16 @@ public struct TaskQuery: Sendable, Equatable {
 
     public enum SortField: String, Sendable, CaseIterable {
         case created, updated, due, priority, title
+        /// The manual order (`ManualOrder`), meant for one project's list (`project=`).
+        case position
+    }
+
+    /// Which tasks by their parent.
+    public enum ParentFilter: Sendable, Equatable {
+        /// Tasks that are no sub-task (`parent=none`).
+        case topLevel
+        /// The sub-tasks of one task.
+        case task(TaskID)
     }
 
     public struct Sort: Sendable, Equatable {
@@ -38,6 +48,11 @@ public struct TaskQuery: Sendable, Equatable {
     public var dueBefore: Timestamp?
     /// A keyword found in the title or the description, case-insensitively.
     public var search: String?
+    /// Only the tasks of this project (the caller must be a member).
+    public var project: ProjectID?
+    public var parent: ParentFilter?
+    /// Only tasks assigned to the caller (`assignee=me`).
+    public var assignedToCaller = false
     public var sort = Sort(field: .created, descending: true)
     public var limit = TaskQuery.defaultLimit
     public var cursor: TaskCursor?
@@ -50,6 +65,8 @@ public struct TaskQuery: Sendable, Equatable {
 public struct TaskCursor: Sendable, Equatable, Codable {
     public enum Key: Sendable, Equatable, Codable {
         case integer(Int64)
+        /// A position (`sort=position`).
+        case number(Double)
         case text(String)
         /// The task had no value for the sort field (a task without a due date).
         case none
@@ -79,6 +96,10 @@ public struct TaskCursor: Sendable, Equatable, Codable {
         case .text(let value):
             json.append(",\"key\":{\"text\":{\"_0\":")
             json.appendString(value)
+            json.append("}}")
+        case .number(let value):
+            json.append(",\"key\":{\"number\":{\"_0\":")
+            json.appendUnescaped(value.description)
             json.append("}}")
         case .none: json.append(",\"key\":{\"none\":{}}")
         }
@@ -129,7 +150,9 @@ extension TaskQuery {
             parameters.filter { $0.name == name }
                 .flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: true).map(String.init) }
         }
-        let known: Set<String> = ["status", "priority", "tag", "due_after", "due_before", "q", "sort", "limit", "cursor"]
+        let known: Set<String> = [
+            "status", "priority", "tag", "due_after", "due_before", "q", "sort", "limit", "cursor", "project", "parent", "assignee",
+        ]
         for name in Set(parameters.map(\.name)).sorted() where !known.contains(name) {
             issues.add(name, "unknown query parameter")
         }
@@ -166,12 +189,23 @@ extension TaskQuery {
                 search = text
             }
         }
+        if let raw = parameters.last(where: { $0.name == "project" })?.value {
+            if let id = ProjectID(raw), id > 0 { project = id } else { issues.add("project", "must be a project id") }
+        }
+        if let raw = parameters.last(where: { $0.name == "parent" })?.value {
+            if raw == "none" { parent = .topLevel } else if let id = TaskID(raw), id > 0 { parent = .task(id) } else {
+                issues.add("parent", "must be a task id, or none for tasks that are no sub-task")
+            }
+        }
+        if let raw = parameters.last(where: { $0.name == "assignee" })?.value {
+            if raw == "me" { assignedToCaller = true } else { issues.add("assignee", "must be me") }
+        }
         if let raw = parameters.last(where: { $0.name == "sort" })?.value {
             let descending = raw.hasPrefix("-")
             if let field = SortField(rawValue: descending ? String(raw.dropFirst()) : raw) {
                 sort = Sort(field: field, descending: descending)
             } else {
-                issues.add("sort", "must be one of created, updated, due, priority, title, optionally prefixed with - for descending order")
+                issues.add("sort", "must be one of created, updated, due, priority, title, position, optionally prefixed with - for descending order")
             }
         }
         if let raw = parameters.last(where: { $0.name == "limit" })?.value {
@@ -195,7 +229,7 @@ extension TaskCursor.Key {
     func fits(_ field: TaskQuery.SortField) -> Bool {
         switch (field, self) {
         case (.title, .text), (.created, .integer), (.updated, .integer), (.priority, .integer): true
-        case (.due, .integer), (.due, .none): true
+        case (.due, .integer), (.due, .none), (.position, .number): true
         default: false
         }
     }

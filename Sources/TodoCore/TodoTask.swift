@@ -39,10 +39,25 @@ public struct TodoTask: Sendable, Equatable, Codable {
     public var series: Series?
     /// For a recurring task: the occurrence created when this one was completed.
     public var nextOccurrenceID: TaskID?
+    /// The project the task belongs to. Nil only on a task not stored yet: the store puts it in
+    /// its creator's Inbox.
+    public var projectID: ProjectID?
+    /// The task this one is a sub-task of, in the same project.
+    public var parentID: TaskID?
+    /// The task's place in its project's manual order (`ManualOrder`). Nil only on a task not
+    /// stored yet: the store puts it at the end of its project.
+    public var position: Double?
+    /// The member the task is assigned to, if any.
+    public var assigneeID: UserID?
+    /// Its direct sub-tasks, and how many of them are completed (progress: 2 of 5).
+    public var subtaskCount: Int
+    public var subtasksDone: Int
 
     public init(
         id: TaskID, userID: UserID, fields: TaskFields, completedAt: Timestamp?,
-        version: Int, createdAt: Timestamp, updatedAt: Timestamp, series: Series? = nil, nextOccurrenceID: TaskID? = nil
+        version: Int, createdAt: Timestamp, updatedAt: Timestamp, series: Series? = nil, nextOccurrenceID: TaskID? = nil,
+        projectID: ProjectID? = nil, parentID: TaskID? = nil, position: Double? = nil, assigneeID: UserID? = nil,
+        subtaskCount: Int = 0, subtasksDone: Int = 0
     ) {
         self.id = id
         self.userID = userID
@@ -53,6 +68,12 @@ public struct TodoTask: Sendable, Equatable, Codable {
         self.updatedAt = updatedAt
         self.series = series
         self.nextOccurrenceID = nextOccurrenceID
+        self.projectID = projectID
+        self.parentID = parentID
+        self.position = position
+        self.assigneeID = assigneeID
+        self.subtaskCount = subtaskCount
+        self.subtasksDone = subtasksDone
     }
 
     /// The task after its writable fields were replaced at `now`. Changing the schedule
@@ -81,6 +102,8 @@ public struct TodoTask: Sendable, Equatable, Codable {
         case id, title, description, completed, priority, tags, recurrence, version
         case dueAt = "due_at", remindAt = "remind_at", completedAt = "completed_at"
         case createdAt = "created_at", updatedAt = "updated_at"
+        case projectID = "project_id", parentID = "parent_id", position, assigneeID = "assignee_id"
+        case subtaskCount = "subtask_count", subtasksDone = "subtasks_done"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -97,6 +120,12 @@ public struct TodoTask: Sendable, Equatable, Codable {
         try container.encode(completedAt, forKey: .completedAt)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(projectID.map(String.init), forKey: .projectID)
+        try container.encode(parentID.map(String.init), forKey: .parentID)
+        try container.encode(position, forKey: .position)
+        try container.encode(assigneeID, forKey: .assigneeID)
+        try container.encode(subtaskCount, forKey: .subtaskCount)
+        try container.encode(subtasksDone, forKey: .subtasksDone)
     }
 
     /// Decodes the wire format (used by clients of the API). The owner is not on the wire.
@@ -121,6 +150,13 @@ public struct TodoTask: Sendable, Equatable, Codable {
         self.version = 0
         self.createdAt = try container.decode(Timestamp.self, forKey: .createdAt)
         self.updatedAt = try container.decode(Timestamp.self, forKey: .updatedAt)
+        // Absent in documents of servers before projects.
+        self.projectID = try container.decodeIfPresent(String.self, forKey: .projectID).flatMap { ProjectID($0) }
+        self.parentID = try container.decodeIfPresent(String.self, forKey: .parentID).flatMap { TaskID($0) }
+        self.position = try container.decodeIfPresent(Double.self, forKey: .position)
+        self.assigneeID = try container.decodeIfPresent(String.self, forKey: .assigneeID)
+        self.subtaskCount = try container.decodeIfPresent(Int.self, forKey: .subtaskCount) ?? 0
+        self.subtasksDone = try container.decodeIfPresent(Int.self, forKey: .subtasksDone) ?? 0
     }
 }
 

@@ -414,6 +414,111 @@ enum Migrations {
             EXECUTE FUNCTION events_queue_mail()
             """,
         ]),
+        // Projects (SPEC 9): every task belongs to one; membership with a role decides every
+        // access, in each statement. Each account gets an Inbox from a trigger on `users`, in the
+        // transaction that creates it, whichever path creates it; existing tasks move to their
+        // owner's Inbox, in the order the default list showed them (newest first). `tasks.user_id`
+        // stays the creator (quota, events, reminders). The lists read a project's page from
+        // `tasks_project_*`, one ordered scan per membership (`TaskListSQL`).
+        Migration(version: 17, name: "projects", statements: [
+            """
+            CREATE TABLE projects (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                created_by text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                color text,
+                archived boolean NOT NULL DEFAULT false,
+                is_inbox boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX projects_inbox ON projects (created_by) WHERE is_inbox",
+            "CREATE INDEX projects_created_by ON projects (created_by)",
+            """
+            CREATE TABLE project_members (
+                project_id bigint NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                role text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+                position double precision NOT NULL,
+                created_at timestamptz NOT NULL,
+                PRIMARY KEY (project_id, user_id)
+            )
+            """,
+            "CREATE INDEX project_members_user ON project_members (user_id, project_id)",
+            "ALTER TABLE tasks ADD COLUMN project_id bigint REFERENCES projects (id) ON DELETE CASCADE",
+            "ALTER TABLE tasks ADD COLUMN parent_id bigint REFERENCES tasks (id) ON DELETE CASCADE",
+            "ALTER TABLE tasks ADD COLUMN position double precision NOT NULL DEFAULT 0",
+            "ALTER TABLE tasks ADD COLUMN assignee_id text REFERENCES users (id) ON DELETE SET NULL",
+            """
+            INSERT INTO projects (created_by, name, is_inbox, created_at, updated_at)
+            SELECT id, 'Inbox', true, created_at, created_at FROM users
+            """,
+            """
+            INSERT INTO project_members (project_id, user_id, role, position, created_at)
+            SELECT id, created_by, 'owner', 1024, created_at FROM projects
+            """,
+            """
+            UPDATE tasks SET project_id = r.project_id, position = r.position FROM (
+                SELECT t.id, p.id AS project_id, 1024 * row_number() OVER (PARTITION BY t.user_id ORDER BY t.created_at DESC, t.id DESC) AS position
+                FROM tasks t JOIN projects p ON p.created_by = t.user_id AND p.is_inbox
+            ) r WHERE tasks.id = r.id
+            """,
+            "ALTER TABLE tasks ALTER COLUMN project_id SET NOT NULL",
+            "ALTER TABLE tasks ALTER COLUMN position DROP DEFAULT",
+            "DROP INDEX tasks_user_due",
+            "CREATE INDEX tasks_project_created ON tasks (project_id, created_at, id)",
+            "CREATE INDEX tasks_project_due ON tasks (project_id, due_at, id)",
+            "CREATE INDEX tasks_project_position ON tasks (project_id, position, id)",
+            "CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL",
+            "CREATE INDEX tasks_assignee ON tasks (assignee_id) WHERE assignee_id IS NOT NULL",
+            """
+            CREATE FUNCTION users_create_inbox() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                inbox bigint;
+            BEGIN
+                INSERT INTO projects (created_by, name, is_inbox, created_at, updated_at)
+                VALUES (NEW.id, 'Inbox', true, NEW.created_at, NEW.created_at) RETURNING id INTO inbox;
+                INSERT INTO project_members (project_id, user_id, role, position, created_at)
+                VALUES (inbox, NEW.id, 'owner', 1024, NEW.created_at);
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER users_inbox AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION users_create_inbox()",
+            // A task's progress (2 of 5 sub-tasks done), kept on its row by its sub-tasks' writes:
+            // reading it costs a list nothing. Tasks without a parent skip the trigger (WHEN).
+            "ALTER TABLE tasks ADD COLUMN subtask_count integer NOT NULL DEFAULT 0",
+            "ALTER TABLE tasks ADD COLUMN subtasks_done integer NOT NULL DEFAULT 0",
+            """
+            CREATE FUNCTION tasks_count_subtasks() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP <> 'INSERT' AND OLD.parent_id IS NOT NULL THEN
+                    UPDATE tasks SET subtask_count = subtask_count - 1, subtasks_done = subtasks_done - OLD.completed::integer
+                    WHERE id = OLD.parent_id;
+                END IF;
+                IF TG_OP <> 'DELETE' AND NEW.parent_id IS NOT NULL THEN
+                    UPDATE tasks SET subtask_count = subtask_count + 1, subtasks_done = subtasks_done + NEW.completed::integer
+                    WHERE id = NEW.parent_id;
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER tasks_subtasks_inserted AFTER INSERT ON tasks FOR EACH ROW WHEN (NEW.parent_id IS NOT NULL)
+            EXECUTE FUNCTION tasks_count_subtasks()
+            """,
+            """
+            CREATE TRIGGER tasks_subtasks_deleted AFTER DELETE ON tasks FOR EACH ROW WHEN (OLD.parent_id IS NOT NULL)
+            EXECUTE FUNCTION tasks_count_subtasks()
+            """,
+            """
+            CREATE TRIGGER tasks_subtasks_updated AFTER UPDATE OF parent_id, completed ON tasks FOR EACH ROW
+            WHEN (OLD.parent_id IS DISTINCT FROM NEW.parent_id OR OLD.completed <> NEW.completed) EXECUTE FUNCTION tasks_count_subtasks()
+            """,
+            "ANALYZE tasks",
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -723,6 +828,95 @@ enum Migrations {
                 INSERT INTO mail_deliveries (user_id, delivery_key, task_id, event_time, next_attempt_at)
                 SELECT user_id, 'reminder-' || NEW.id, NEW.task_id, NEW.created_at, NEW.created_at
                 FROM mail_preferences WHERE user_id = NEW.user_id AND email_reminders;
+            END
+            """,
+        ]),
+        // SQLite cannot make an added column NOT NULL: triggers refuse a task without a project.
+        Migration(version: 17, name: "projects", statements: [
+            """
+            CREATE TABLE projects (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                created_by TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                color TEXT,
+                archived INTEGER NOT NULL DEFAULT 0,
+                is_inbox INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX projects_inbox ON projects (created_by) WHERE is_inbox",
+            "CREATE INDEX projects_created_by ON projects (created_by)",
+            """
+            CREATE TABLE project_members (
+                project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+                position REAL NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, user_id)
+            )
+            """,
+            "CREATE INDEX project_members_user ON project_members (user_id, project_id)",
+            "ALTER TABLE tasks ADD COLUMN project_id INTEGER REFERENCES projects (id) ON DELETE CASCADE",
+            "ALTER TABLE tasks ADD COLUMN parent_id INTEGER REFERENCES tasks (id) ON DELETE CASCADE",
+            "ALTER TABLE tasks ADD COLUMN position REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE tasks ADD COLUMN assignee_id TEXT REFERENCES users (id) ON DELETE SET NULL",
+            """
+            INSERT INTO projects (created_by, name, is_inbox, created_at, updated_at)
+            SELECT id, 'Inbox', 1, created_at, created_at FROM users
+            """,
+            """
+            INSERT INTO project_members (project_id, user_id, role, position, created_at)
+            SELECT id, created_by, 'owner', 1024, created_at FROM projects
+            """,
+            """
+            UPDATE tasks SET project_id = r.project_id, position = r.position FROM (
+                SELECT t.id, p.id AS project_id, 1024.0 * row_number() OVER (PARTITION BY t.user_id ORDER BY t.created_at DESC, t.id DESC) AS position
+                FROM tasks t JOIN projects p ON p.created_by = t.user_id AND p.is_inbox
+            ) AS r WHERE tasks.id = r.id
+            """,
+            """
+            CREATE TRIGGER tasks_project_required BEFORE INSERT ON tasks WHEN NEW.project_id IS NULL BEGIN
+                SELECT RAISE(ABORT, 'a task needs a project');
+            END
+            """,
+            """
+            CREATE TRIGGER tasks_project_kept BEFORE UPDATE OF project_id ON tasks WHEN NEW.project_id IS NULL BEGIN
+                SELECT RAISE(ABORT, 'a task needs a project');
+            END
+            """,
+            "DROP INDEX tasks_user_due",
+            "CREATE INDEX tasks_project_created ON tasks (project_id, created_at, id)",
+            "CREATE INDEX tasks_project_due ON tasks (project_id, due_at, id)",
+            "CREATE INDEX tasks_project_position ON tasks (project_id, position, id)",
+            "CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL",
+            "CREATE INDEX tasks_assignee ON tasks (assignee_id) WHERE assignee_id IS NOT NULL",
+            """
+            CREATE TRIGGER users_inbox AFTER INSERT ON users BEGIN
+                INSERT INTO projects (created_by, name, is_inbox, created_at, updated_at)
+                VALUES (NEW.id, 'Inbox', 1, NEW.created_at, NEW.created_at);
+                INSERT INTO project_members (project_id, user_id, role, position, created_at)
+                SELECT id, NEW.id, 'owner', 1024, NEW.created_at FROM projects WHERE created_by = NEW.id AND is_inbox;
+            END
+            """,
+            "ALTER TABLE tasks ADD COLUMN subtask_count INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE tasks ADD COLUMN subtasks_done INTEGER NOT NULL DEFAULT 0",
+            """
+            CREATE TRIGGER tasks_subtasks_inserted AFTER INSERT ON tasks WHEN NEW.parent_id IS NOT NULL BEGIN
+                UPDATE tasks SET subtask_count = subtask_count + 1, subtasks_done = subtasks_done + NEW.completed WHERE id = NEW.parent_id;
+            END
+            """,
+            """
+            CREATE TRIGGER tasks_subtasks_deleted AFTER DELETE ON tasks WHEN OLD.parent_id IS NOT NULL BEGIN
+                UPDATE tasks SET subtask_count = subtask_count - 1, subtasks_done = subtasks_done - OLD.completed WHERE id = OLD.parent_id;
+            END
+            """,
+            """
+            CREATE TRIGGER tasks_subtasks_updated AFTER UPDATE OF parent_id, completed ON tasks
+            WHEN OLD.parent_id IS NOT NEW.parent_id OR OLD.completed <> NEW.completed BEGIN
+                UPDATE tasks SET subtask_count = subtask_count - 1, subtasks_done = subtasks_done - OLD.completed WHERE id = OLD.parent_id;
+                UPDATE tasks SET subtask_count = subtask_count + 1, subtasks_done = subtasks_done + NEW.completed WHERE id = NEW.parent_id;
             END
             """,
         ]),

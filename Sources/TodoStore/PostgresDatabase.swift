@@ -47,7 +47,8 @@ final class PostgresDatabase: Sendable {
             conversations: PostgresConversationStore(database: self), attempts: PostgresAttemptStore(database: self),
             sessions: PostgresSessionStore(database: self), passwordResets: PostgresPasswordResetStore(database: self),
             webhooks: PostgresWebhookStore(database: self), calendarObjects: PostgresCalendarObjectStore(database: self),
-            push: PostgresPushStore(database: self), mail: PostgresMailStore(database: self))
+            push: PostgresPushStore(database: self), mail: PostgresMailStore(database: self),
+            projects: PostgresProjectStore(database: self))
     }
 
     /// Runs `work` on a connection of the pool of the caller's loop, within `limit` (default: `timeout`),

@@ -33,7 +33,14 @@ struct NewestTasksStatement: PostgresPreparedStatement {
     /// The page size plus one, which tells whether there is a next page.
     static let rows = TaskQuery.defaultLimit + 1
     static let name = "todo_newest_tasks"
-    static let sql = "SELECT \(TaskListSQL.record) FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT \(rows)"
+    /// The tasks of every project the member belongs to: a page from each (an ordered scan of
+    /// `tasks_project_created`), merged (`TaskListSQL`).
+    static let sql = """
+        SELECT t.task FROM project_members m CROSS JOIN LATERAL (
+            SELECT \(TaskListSQL.record) AS task, created_at, id FROM tasks WHERE project_id = m.project_id
+            ORDER BY created_at DESC, id DESC LIMIT \(rows)
+        ) t WHERE m.user_id = $1 ORDER BY t.created_at DESC, t.id DESC LIMIT \(rows)
+        """
     static let bindingDataTypes: [PostgresDataType] = [.text]
 
     var userID: UserID
@@ -56,10 +63,11 @@ struct NewestTasksStatement: PostgresPreparedStatement {
 
 /// What became of a new task.
 enum TaskInsertOutcome: Sendable, Equatable {
-    case inserted(TaskID)
+    /// Stored with this id, in this project, at this position.
+    case inserted(TaskID, ProjectID, Double)
     /// Its owner does not exist (any more).
     case ownerMissing
-    /// Its owner has as many tasks as the quota allows.
+    /// Its owner has as many tasks as the quota allows, or may not write the task's project.
     case quotaReached
 }
 
@@ -73,9 +81,10 @@ struct InsertTaskStatement: PostgresPreparedStatement {
     static let sql = """
         WITH owner AS (SELECT task_count FROM users WHERE id = \(TaskSQL.postgres.ownerParameter) FOR NO KEY UPDATE),
         inserted AS (
-            \(TaskSQL.postgres.insertSelect) FROM owner WHERE owner.task_count < \(TaskSQL.postgres.limitParameter) RETURNING id
+            \(TaskSQL.postgres.insertSelect) FROM owner WHERE owner.task_count < \(TaskSQL.postgres.limitParameter)
+            AND \(TaskSQL.postgres.insertAllowed) \(TaskSQL.insertReturning)
         )
-        SELECT inserted.id FROM owner LEFT JOIN inserted ON true
+        SELECT inserted.id, inserted.project_id, inserted.position FROM owner LEFT JOIN inserted ON true
         """
     /// Stated, not inferred from the first call's values: a NULL there would leave a type open.
     static let bindingDataTypes = ColumnKind.of(TaskColumn.inserted).map(\.postgresType) + [.int8]
@@ -90,12 +99,15 @@ struct InsertTaskStatement: PostgresPreparedStatement {
         return writer.bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Int64? { try row.decode(Int64?.self) }
+    func decodeRow(_ row: PostgresRow) throws -> TaskInsertOutcome {
+        let (id, project, position) = try row.decode((Int64?, Int64?, Double?).self)
+        guard let id, let project, let position else { return .quotaReached }
+        return .inserted(id, project, position)
+    }
 
     /// The outcome told by the statement's rows.
-    static func outcome(_ rows: [Int64?]) -> TaskInsertOutcome {
-        guard let row = rows.first else { return .ownerMissing }
-        return row.map(TaskInsertOutcome.inserted) ?? .quotaReached
+    static func outcome(_ rows: [TaskInsertOutcome]) -> TaskInsertOutcome {
+        rows.first ?? .ownerMissing
     }
 }
 
@@ -112,31 +124,48 @@ struct InsertTasksStatement: PostgresPreparedStatement {
     static let sql: String = {
         let columns = TaskColumn.inserted.map(\.rawValue)
         let arrays = zip(kinds.indices, kinds).map { index, kind in "$\(index + 1)::\(kind.postgresArrayCast)" }
-        let values = zip(columns, kinds).map { column, kind in kind.postgresValue(of: column) }
+        let values = zip(TaskColumn.inserted, kinds).map { column, kind in
+            switch column {
+            case .projectID: "target_project"
+            case .position: "target_position"
+            default: kind.postgresValue(of: column.rawValue)
+            }
+        }
         let owners = "$\(TaskColumn.inserted.firstIndex(of: .userID)! + 1)::text[]", limits = "$\(kinds.count + 1)::int8[]"
+        // Without a project, the owner's Inbox; without a position, after the project's last
+        // task, in the group's order.
         return """
             WITH input AS (
                 SELECT nextval('tasks_id_seq') AS id, *
                 FROM unnest(\(arrays.joined(separator: ", ")), \(limits))
-                    WITH ORDINALITY AS r (\(columns.joined(separator: ", ")), task_limit, position)
+                    WITH ORDINALITY AS r (\(columns.joined(separator: ", ")), task_limit, ordinal)
+            ), placed AS (
+                SELECT input.*, COALESCE(NULLIF(input.project_id, 0),
+                    (SELECT p.id FROM projects p WHERE p.created_by = input.user_id AND p.is_inbox)) AS target_project
+                FROM input
             ), owners AS (
                 SELECT id, task_count FROM users WHERE id = ANY(\(owners)) ORDER BY id FOR NO KEY UPDATE
             ), admitted AS (
-                SELECT input.*,
-                    owners.task_count + row_number() OVER (PARTITION BY input.user_id ORDER BY input.position) <= input.task_limit
-                        AS within_quota
-                FROM input JOIN owners ON owners.id = input.user_id
+                SELECT placed.*,
+                    owners.task_count + row_number() OVER (PARTITION BY placed.user_id ORDER BY placed.ordinal) <= placed.task_limit
+                        AS within_quota,
+                    \(TaskSQL.writer(project: "placed.target_project", member: "placed.user_id")) AS allowed,
+                    COALESCE(NULLIF(placed.position, 'NaN'),
+                        COALESCE((SELECT max(e.position) FROM tasks e WHERE e.project_id = placed.target_project), 0)
+                        + \(ManualOrder.step) * row_number() OVER (PARTITION BY placed.target_project, placed.position = 'NaN' ORDER BY placed.ordinal))
+                        AS target_position
+                FROM placed JOIN owners ON owners.id = placed.user_id
             ), inserted AS (
                 INSERT INTO tasks (id, \(columns.joined(separator: ", ")))
                 OVERRIDING SYSTEM VALUE
                 SELECT id, \(values.joined(separator: ", "))
-                FROM admitted WHERE within_quota
-                ORDER BY position
-                RETURNING id
+                FROM admitted WHERE within_quota AND allowed
+                ORDER BY ordinal
+                RETURNING id, project_id, position
             )
-            SELECT input.id, inserted.id IS NOT NULL, owners.id IS NOT NULL
+            SELECT input.id, inserted.id IS NOT NULL, owners.id IS NOT NULL, inserted.project_id, inserted.position
             FROM input LEFT JOIN inserted USING (id) LEFT JOIN owners ON owners.id = input.user_id
-            ORDER BY input.position
+            ORDER BY input.ordinal
             """
     }()
     static let bindingDataTypes = kinds.map(\.postgresArrayType) + [.int8Array]
@@ -155,8 +184,9 @@ struct InsertTasksStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> TaskInsertOutcome {
-        let (id, inserted, ownerExists) = try row.decode((Int64, Bool, Bool).self)
-        return inserted ? .inserted(id) : ownerExists ? .quotaReached : .ownerMissing
+        let (id, inserted, ownerExists, project, position) = try row.decode((Int64, Bool, Bool, Int64?, Double?).self)
+        if inserted, let project, let position { return .inserted(id, project, position) }
+        return ownerExists ? .quotaReached : .ownerMissing
     }
 }
 
@@ -200,6 +230,7 @@ struct TaskRecordReader: TaskRowReader {
     mutating func bigInteger() throws -> Int64 { try required(integer(.int8)) }
     mutating func optionalBigInteger() throws -> Int64? { try integer(.int8) }
     mutating func bool() throws -> Bool { try required(integer(.bool) as UInt8?) != 0 }
+    mutating func double() throws -> Double { Double(bitPattern: try required(integer(.float8) as UInt64?)) }
     mutating func time() throws -> Timestamp { try required(optionalTime()) }
     mutating func text() throws -> String { try required(optionalText()) }
 
@@ -283,6 +314,7 @@ struct PostgresRowWriter: TaskRowWriter {
     mutating func bigInteger(_ value: Int64) { bindings.append(value) }
     mutating func optionalBigInteger(_ value: Int64?) { bindings.append(value) }
     mutating func textArray(_ value: [String]) { bindings.append(value) }
+    mutating func optionalDouble(_ value: Double?) { bindings.append(value) }
 }
 
 /// Several tasks' column values as one array per column (`InsertTasksStatement`). PostgreSQL's
@@ -297,6 +329,7 @@ struct PostgresColumnArrays: TaskRowWriter {
     private var smallIntegers: [Int: [Int16]] = [:]
     private var integers: [Int: [Int32]] = [:]
     private var bigIntegers: [Int: [Int64]] = [:]
+    private var doubles: [Int: [Double]] = [:]
 
     /// Called before each task's values.
     mutating func startRow() { position = 0 }
@@ -311,6 +344,7 @@ struct PostgresColumnArrays: TaskRowWriter {
     mutating func bigInteger(_ value: Int64) { bigIntegers[next(), default: []].append(value) }
     mutating func optionalBigInteger(_ value: Int64?) { bigIntegers[next(), default: []].append(value ?? 0) }
     mutating func textArray(_ value: [String]) { texts[next(), default: []].append(RowCoding.joinTags(value)) }
+    mutating func optionalDouble(_ value: Double?) { doubles[next(), default: []].append(value ?? .nan) }
 
     private mutating func next() -> Int {
         defer { position += 1 }
@@ -327,6 +361,7 @@ struct PostgresColumnArrays: TaskRowWriter {
             else if let column = smallIntegers[index] { bindings.append(column) }
             else if let column = integers[index] { bindings.append(column) }
             else if let column = bigIntegers[index] { bindings.append(column) }
+            else if let column = doubles[index] { bindings.append(column) }
         }
         return bindings
     }
@@ -362,6 +397,7 @@ extension ColumnKind {
         case .integer: .int4
         case .bigInteger, .optionalBigInteger: .int8
         case .textArray: .textArray
+        case .optionalDouble: .float8
         }
     }
 
@@ -374,6 +410,7 @@ extension ColumnKind {
         case .smallInteger: .int2Array
         case .integer: .int4Array
         case .bigInteger, .optionalBigInteger: .int8Array
+        case .optionalDouble: .float8Array
         }
     }
 
@@ -386,6 +423,7 @@ extension ColumnKind {
         case .smallInteger: "int2[]"
         case .integer: "int4[]"
         case .bigInteger, .optionalBigInteger: "int8[]"
+        case .optionalDouble: "float8[]"
         }
     }
 
@@ -395,6 +433,7 @@ extension ColumnKind {
         case .optionalText: "NULLIF(\(column), '')"
         case .optionalTime: "NULLIF(\(column), '-infinity')"
         case .optionalBigInteger: "NULLIF(\(column), 0)"
+        case .optionalDouble: "NULLIF(\(column), 'NaN')"
         case .textArray: "string_to_array(\(column), ',')"
         case .text, .bool, .time, .smallInteger, .integer, .bigInteger: column
         }
@@ -404,9 +443,9 @@ extension ColumnKind {
 /// A task written over its stored row if the stored version is still the expected one;
 /// returns the id when it was. Unnamed: updates are rarer than the statements above.
 enum UpdateTaskStatement {
-    static func query(_ task: TodoTask, expectedVersion: Int) -> PostgresQuery {
+    static func query(_ task: TodoTask, by actor: UserID, expectedVersion: Int) -> PostgresQuery {
         var writer = PostgresRowWriter(capacity: TaskColumn.updated.count + 3)
-        TaskRow.writeUpdate(task, expectedVersion: expectedVersion, to: &writer)
+        TaskRow.writeUpdate(task, by: actor, expectedVersion: expectedVersion, to: &writer)
         return PostgresQuery(unsafeSQL: TaskSQL.postgres.update, binds: writer.bindings)
     }
 }
@@ -419,6 +458,7 @@ extension TaskListSQL {
             switch bind {
             case .text(let text): bindings.append(text)
             case .integer(let number): bindings.append(number)
+            case .double(let number): bindings.append(number)
             case .time(let time): bindings.append(time)
             }
         }

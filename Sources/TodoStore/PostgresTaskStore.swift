@@ -29,13 +29,23 @@ final class PostgresTaskStore: TaskStore {
             try await inserts.write(NewTask(task: task, limit: limit, deadline: .now + database.timeout))
         }
         switch outcome {
-        case .inserted(let id):
+        case .inserted(let id, let project, let position):
             database.announcer.changed()
             var stored = task
             stored.id = id
+            stored.projectID = project
+            stored.position = position
             return stored
         case .ownerMissing: return nil
-        case .quotaReached: throw QuotaReached(.tasks, limit: limit)
+        case .quotaReached:
+            // Or refused the project: asked only now, on the rare path.
+            let count = try await database.query("SELECT task_count FROM users WHERE id = \(task.userID)") { rows in
+                var count: Int32?
+                for try await value in rows.decode(Int32.self) { count = value }
+                return count
+            }
+            guard let count, Int(count) >= limit else { return nil }
+            throw QuotaReached(.tasks, limit: limit)
         }
     }
 
@@ -91,7 +101,7 @@ final class PostgresTaskStore: TaskStore {
     }
 
     private static func insert(_ task: TodoTask, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> TaskInsertOutcome {
-        var rows: [Int64?] = []
+        var rows: [TaskInsertOutcome] = []
         for try await row in try await connection.execute(InsertTaskStatement(task: task, limit: limit), logger: logger) { rows.append(row) }
         return InsertTaskStatement.outcome(rows)
     }
@@ -123,9 +133,9 @@ final class PostgresTaskStore: TaskStore {
         return TaskListSQL.page(rows: rows, query: query)
     }
 
-    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome {
+    func saveTask(_ task: TodoTask, by actor: UserID, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome {
         guard let next else {
-            let saved = try await database.write(UpdateTaskStatement.query(task, expectedVersion: expectedVersion), PostgresDatabase.hasRows)
+            let saved = try await database.write(UpdateTaskStatement.query(task, by: actor, expectedVersion: expectedVersion), PostgresDatabase.hasRows)
             guard saved else { return .conflict }
             database.announcer.changed()
             return .saved(next: nil)
@@ -135,23 +145,25 @@ final class PostgresTaskStore: TaskStore {
             // order too (the row, then its trigger's count), so the two never deadlock.
             let current = try await connection.query(
                 """
-                SELECT 1 FROM tasks WHERE id = \(task.id) AND user_id = \(task.userID) AND version = \(Int32(expectedVersion))
+                SELECT 1 FROM tasks WHERE id = \(task.id) AND version = \(Int32(expectedVersion))
+                AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = tasks.project_id AND m.user_id = \(actor) AND m.role IN ('owner', 'editor'))
                 FOR NO KEY UPDATE
                 """,
                 logger: logger)
             guard try await PostgresDatabase.hasRows(current) else { throw PostgresDatabase.Rollback() }
-            let newID: TaskID
+            var stored = next
             switch try await Self.insert(next, limit: taskLimit, on: connection, logger: logger) {
-            case .inserted(let id): newID = id
+            case .inserted(let id, let project, let position):
+                stored.id = id
+                stored.projectID = project
+                stored.position = position
             case .quotaReached: return .failure(QuotaReached(.tasks, limit: taskLimit))
             case .ownerMissing: throw PostgresDatabase.Rollback()
             }
             var linked = task
-            linked.nextOccurrenceID = newID
-            let updated = try await connection.query(UpdateTaskStatement.query(linked, expectedVersion: expectedVersion), logger: logger)
+            linked.nextOccurrenceID = stored.id
+            let updated = try await connection.query(UpdateTaskStatement.query(linked, by: actor, expectedVersion: expectedVersion), logger: logger)
             guard try await PostgresDatabase.hasRows(updated) else { throw PostgresDatabase.Rollback() }
-            var stored = next
-            stored.id = newID
             return .success(.saved(next: stored))
         }
         guard let saved = try outcome?.get() else { return .conflict }
@@ -159,11 +171,34 @@ final class PostgresTaskStore: TaskStore {
         return saved
     }
 
+    func completeSubtasks(of parentID: TaskID, by actor: UserID, at now: Timestamp) async throws -> Int {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(parentID)
+        bindings.append(actor)
+        bindings.append(now)
+        let count = try await database.write(PostgresQuery(unsafeSQL: TaskSQL.postgres.completeBelow, binds: bindings)) { rows in
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
+        }
+        if count > 0 { database.announcer.changed() }
+        return count
+    }
+
+    func settlePosition(_ position: Double, of taskID: TaskID, in projectID: ProjectID) async throws -> Bool {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(projectID)
+        bindings.append(position)
+        bindings.append(taskID)
+        return try await database.write(PostgresQuery(unsafeSQL: TaskSQL.postgres.renumberIfCrowded, binds: bindings), PostgresDatabase.hasRows)
+    }
+
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
         let version = expectedVersion.map(Int32.init)
         let deleted = try await database.write(
             """
-            DELETE FROM tasks WHERE id = \(id) AND user_id = \(userID) AND (\(version)::integer IS NULL OR version = \(version))
+            DELETE FROM tasks WHERE id = \(id) AND (\(version)::integer IS NULL OR version = \(version))
+            AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = tasks.project_id AND m.user_id = \(userID) AND m.role IN ('owner', 'editor'))
             RETURNING id
             """,
             PostgresDatabase.hasRows)
@@ -171,8 +206,9 @@ final class PostgresTaskStore: TaskStore {
             database.announcer.changed()
             return .deleted
         }
-        guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
-        return .versionMismatch
+        return try await DeleteOutcome.refused(task(id: id, userID: userID), expectedVersion: expectedVersion) { project in
+            try await PostgresProjectStore(database: database).role(userID: userID, projectID: project)
+        }
     }
 
     func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int? {

@@ -68,7 +68,8 @@ final class SQLiteDatabase: Sendable {
             conversations: SQLiteConversationStore(database: self), attempts: MemoryAttemptStore(),
             sessions: SQLiteSessionStore(database: self), passwordResets: SQLitePasswordResetStore(database: self),
             webhooks: SQLiteWebhookStore(database: self), calendarObjects: SQLiteCalendarObjectStore(database: self),
-            push: SQLitePushStore(database: self), mail: SQLiteMailStore(database: self))
+            push: SQLitePushStore(database: self), mail: SQLiteMailStore(database: self),
+            projects: SQLiteProjectStore(database: self))
     }
 
     /// Unicode-aware lower-casing for search and the title order.

@@ -5,24 +5,33 @@ import TodoCore
 struct SQLiteTaskStore: TaskStore {
     let database: SQLiteDatabase
 
-    /// A new task, if its owner exists and has fewer tasks than the limit; returns its id. The
-    /// count it reads is the count the insert trigger changes: SQLite's one writer runs one
-    /// statement at a time.
+    /// A new task, if its owner exists, has fewer tasks than the limit and may write the task's
+    /// project; returns its id, project and position. The count it reads is the count the insert
+    /// trigger changes: SQLite's one writer runs one statement at a time.
     static let insert = """
         \(TaskSQL.sqlite.insertSelect) FROM users
-        WHERE users.id = \(TaskSQL.sqlite.ownerParameter) AND users.task_count < \(TaskSQL.sqlite.limitParameter) RETURNING id
+        WHERE users.id = \(TaskSQL.sqlite.ownerParameter) AND users.task_count < \(TaskSQL.sqlite.limitParameter)
+        AND \(TaskSQL.sqlite.insertAllowed) \(TaskSQL.insertReturning)
         """
 
     func insertTask(_ task: TodoTask, limit: Int) async throws -> TodoTask? {
         let rows = try await database.write(Self.insert, Self.insertBinds(task, limit: limit))
-        guard let id = rows.first?.column("id")?.integer else {
-            // Refused: the owner is gone, or at the quota.
+        guard let row = rows.first, let stored = Self.stored(task, row) else {
+            // Refused: the owner is gone or may not write the project (nil), or at the quota.
             let owner = try await database.read(Self.selectTaskCount, [.text(task.userID)])
-            if owner.isEmpty { return nil }
+            guard let count = try Self.taskCount(owner), count >= limit else { return nil }
             throw QuotaReached(.tasks, limit: limit)
         }
+        return stored
+    }
+
+    /// `task` as the insert returned it (`TaskSQL.insertReturning`).
+    private static func stored(_ task: TodoTask, _ row: SQLiteRow) -> TodoTask? {
+        guard let id = row.column("id")?.integer, let project = row.column("project_id")?.integer else { return nil }
         var stored = task
         stored.id = TaskID(id)
+        stored.projectID = ProjectID(project)
+        stored.position = row.column("position")?.double
         return stored
     }
 
@@ -40,37 +49,44 @@ struct SQLiteTaskStore: TaskStore {
         return TaskListSQL.page(rows: decoded, query: query)
     }
 
-    func saveTask(_ task: TodoTask, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome {
+    func saveTask(_ task: TodoTask, by actor: UserID, expectedVersion: Int, followedBy next: TodoTask?, taskLimit: Int) async throws -> SaveOutcome {
         guard let next else {
-            let rows = try await database.write(TaskSQL.sqlite.update, Self.updateBinds(task, expectedVersion: expectedVersion))
+            let rows = try await database.write(TaskSQL.sqlite.update, Self.updateBinds(task, by: actor, expectedVersion: expectedVersion))
             return rows.isEmpty ? .conflict : .saved(next: nil)
         }
         let outcome = try await database.transaction { writer -> Result<SaveOutcome, QuotaReached> in
             // The task first: a changed task is a conflict, whatever the quota says.
             let current = try await writer.query(
-                "SELECT 1 FROM tasks WHERE id = ?1 AND user_id = ?2 AND version = ?3",
-                [.integer(Int(task.id)), .text(task.userID), .integer(expectedVersion)])
+                "SELECT 1 FROM tasks WHERE id = ?1 AND version = ?3 AND \(TaskSQL.writer(project: "tasks.project_id", member: "?2"))",
+                [.integer(Int(task.id)), .text(actor), .integer(expectedVersion)])
             guard !current.isEmpty else { throw SQLiteDatabase.Rollback() }
             let inserted = try await writer.query(Self.insert, Self.insertBinds(next, limit: taskLimit))
-            guard let id = inserted.first?.column("id")?.integer else { return .failure(QuotaReached(.tasks, limit: taskLimit)) }
+            guard let row = inserted.first, let stored = Self.stored(next, row) else { return .failure(QuotaReached(.tasks, limit: taskLimit)) }
             var linked = task
-            linked.nextOccurrenceID = TaskID(id)
-            let updated = try await writer.query(TaskSQL.sqlite.update, Self.updateBinds(linked, expectedVersion: expectedVersion))
+            linked.nextOccurrenceID = stored.id
+            let updated = try await writer.query(TaskSQL.sqlite.update, Self.updateBinds(linked, by: actor, expectedVersion: expectedVersion))
             guard !updated.isEmpty else { throw SQLiteDatabase.Rollback() }
-            var stored = next
-            stored.id = TaskID(id)
             return .success(.saved(next: stored))
         }
         return try outcome?.get() ?? .conflict
     }
 
+    func completeSubtasks(of parentID: TaskID, by actor: UserID, at now: Timestamp) async throws -> Int {
+        try await database.write(TaskSQL.sqlite.completeBelow, [.integer(Int(parentID)), .text(actor), SQLiteDatabase.time(now)]).count
+    }
+
+    func settlePosition(_ position: Double, of taskID: TaskID, in projectID: ProjectID) async throws -> Bool {
+        try await !database.write(TaskSQL.sqlite.renumberIfCrowded, [.integer(Int(projectID)), .float(position), .integer(Int(taskID))]).isEmpty
+    }
+
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome {
         let rows = try await database.write(
-            "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3) RETURNING id",
+            "DELETE FROM tasks WHERE id = ?1 AND (?3 IS NULL OR version = ?3) AND \(TaskSQL.writer(project: "tasks.project_id", member: "?2")) RETURNING id",
             [.integer(Int(id)), .text(userID), expectedVersion.map(SQLiteData.integer) ?? .null])
         if !rows.isEmpty { return .deleted }
-        guard expectedVersion != nil, try await task(id: id, userID: userID) != nil else { return .notFound }
-        return .versionMismatch
+        return try await DeleteOutcome.refused(task(id: id, userID: userID), expectedVersion: expectedVersion) { project in
+            try await SQLiteProjectStore(database: database).role(userID: userID, projectID: project)
+        }
     }
 
     func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int? {
@@ -106,9 +122,9 @@ struct SQLiteTaskStore: TaskStore {
         return writer.values + [.integer(limit)]
     }
 
-    private static func updateBinds(_ task: TodoTask, expectedVersion: Int) -> [SQLiteData] {
+    private static func updateBinds(_ task: TodoTask, by actor: UserID, expectedVersion: Int) -> [SQLiteData] {
         var writer = SQLiteRowWriter()
-        TaskRow.writeUpdate(task, expectedVersion: expectedVersion, to: &writer)
+        TaskRow.writeUpdate(task, by: actor, expectedVersion: expectedVersion, to: &writer)
         return writer.values
     }
 
@@ -116,6 +132,7 @@ struct SQLiteTaskStore: TaskStore {
         switch bind {
         case .text(let text): .text(text)
         case .integer(let number): .integer(Int(number))
+        case .double(let number): .float(number)
         case .time(let time): .integer(Int(time.millisecondsSinceEpoch))
         }
     }
@@ -141,6 +158,7 @@ struct SQLiteRowWriter: TaskRowWriter {
     mutating func bigInteger(_ value: Int64) { values.append(.integer(Int(value))) }
     mutating func optionalBigInteger(_ value: Int64?) { values.append(value.map { .integer(Int($0)) } ?? .null) }
     mutating func textArray(_ value: [String]) { values.append(.text(RowCoding.joinTags(value))) }
+    mutating func optionalDouble(_ value: Double?) { values.append(value.map(SQLiteData.float) ?? .null) }
 }
 
 /// Reads a row of `TaskColumn.selectList` by position: looking each cell up by name hashed
@@ -163,6 +181,7 @@ struct SQLiteRowReader: TaskRowReader {
     mutating func bigInteger() throws -> Int64 { Int64(try required(next().integer)) }
     mutating func optionalBigInteger() throws -> Int64? { try next().integer.map(Int64.init) }
     mutating func textArray() throws -> [String] { RowCoding.splitTags(try required(optionalText())) }
+    mutating func double() throws -> Double { try required(next().double) }
 
     private mutating func next() throws -> SQLiteData {
         guard index < cells.count else { throw StoreError.invalid("malformed tasks row") }

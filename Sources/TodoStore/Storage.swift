@@ -8,6 +8,7 @@ public struct Storage: Sendable {
     public var schema: any SchemaStore
     public var accounts: any AccountStore
     public var tasks: any TaskStore
+    public var projects: any ProjectStore
     public var events: any EventStore
     public var conversations: any ConversationStore
     public var attempts: any AttemptStore
@@ -22,11 +23,12 @@ public struct Storage: Sendable {
         schema: any SchemaStore, accounts: any AccountStore, tasks: any TaskStore, events: any EventStore,
         conversations: any ConversationStore, attempts: any AttemptStore, sessions: any SessionStore,
         passwordResets: any PasswordResetStore, webhooks: any WebhookStore, calendarObjects: any CalendarObjectStore,
-        push: any PushStore, mail: any MailStore
+        push: any PushStore, mail: any MailStore, projects: any ProjectStore
     ) {
         self.schema = schema
         self.accounts = accounts
         self.tasks = tasks
+        self.projects = projects
         self.events = events
         self.conversations = conversations
         self.attempts = attempts

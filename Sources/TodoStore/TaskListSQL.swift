@@ -4,6 +4,7 @@ import TodoCore
 enum SQLBind: Sendable, Equatable {
     case text(String)
     case integer(Int64)
+    case double(Double)
     case time(Timestamp)
 }
 
@@ -23,6 +24,8 @@ struct SQLDialect: Sendable {
     var falseLiteral: String
     /// A condition that two values are equal or both NULL.
     var same: @Sendable (_ left: String, _ right: String) -> String
+    /// Whether lists join the caller's memberships laterally (`TaskListSQL`).
+    var lateralMembership: Bool
 
     static let postgres = SQLDialect(
         placeholder: { "$\($0)" },
@@ -33,7 +36,8 @@ struct SQLDialect: Sendable {
         task: TaskListSQL.record,
         trueLiteral: "true",
         falseLiteral: "false",
-        same: { "\($0) IS NOT DISTINCT FROM \($1)" })
+        same: { "\($0) IS NOT DISTINCT FROM \($1)" },
+        lateralMembership: true)
 
     /// SQLite's own `lower()` and `LIKE` fold ASCII only; `todo_fold` (registered on every
     /// connection) folds all of Unicode, so "ÄPFEL" finds "äpfel".
@@ -46,11 +50,17 @@ struct SQLDialect: Sendable {
         task: TaskColumn.selectList,
         trueLiteral: "1",
         falseLiteral: "0",
-        same: { "\($0) IS \($1)" })
+        same: { "\($0) IS \($1)" },
+        lateralMembership: false)
 }
 
 /// Builds the list query: filters, keyset pagination and order. Values are always bound,
 /// never spliced into the text; only fixed column names and operators are.
+///
+/// A caller sees the tasks of the projects they are a member of (any role), decided in the
+/// statement: on PostgreSQL a lateral join runs the page's query once per membership (each an
+/// ordered scan of that project's index, at most a page long) and merges those short lists; on
+/// SQLite the tasks of the member's projects are filtered by an `IN` list of them.
 struct TaskListSQL {
     /// The task's columns as one cell (PostgreSQL's binary record, read by `TaskRecordReader`):
     /// decoding 17 cells through PostgresNIO's row iterator was a fifth of the backend's CPU in a list.
@@ -65,12 +75,21 @@ struct TaskListSQL {
             binds.append(value)
             return dialect.placeholder(binds.count)
         }
-        var conditions = ["user_id = \(bind(.text(userID)))"]
+        let member = bind(.text(userID))
+        var membership = "m.user_id = \(member)"
+        if let project = query.project { membership += " AND m.project_id = \(bind(.integer(project)))" }
+        var conditions: [String] = []
         switch query.status {
         case .all: break
         case .pending: conditions.append("completed = \(dialect.falseLiteral)")
         case .completed: conditions.append("completed = \(dialect.trueLiteral)")
         }
+        switch query.parent {
+        case nil: break
+        case .topLevel?: conditions.append("parent_id IS NULL")
+        case .task(let parent)?: conditions.append("parent_id = \(bind(.integer(parent)))")
+        }
+        if query.assignedToCaller { conditions.append("assignee_id = \(member)") }
         if !query.priorities.isEmpty {
             let list = query.priorities.map { bind(.integer(Int64($0.rank))) }.joined(separator: ", ")
             conditions.append("priority IN (\(list))")
@@ -94,17 +113,31 @@ struct TaskListSQL {
                 let bound = query.sort.field == .due || query.sort.field == .created || query.sort.field == .updated
                     ? bind(.time(Timestamp(millisecondsSinceEpoch: value))) : bind(.integer(value))
                 conditions.append(Self.keysetCondition(key, bound, after, bind(.integer(cursor.id)), nullable: query.sort.field == .due))
+            case .number(let value):
+                conditions.append(Self.keysetCondition(key, bind(.double(value)), after, bind(.integer(cursor.id)), nullable: false))
             case .text(let value):
                 conditions.append(Self.keysetCondition(key, bind(.text(value)), after, bind(.integer(cursor.id)), nullable: false))
             }
         }
         let nulls = query.sort.field == .due ? " NULLS LAST" : ""
-        let sortColumn = query.sort.field == .title ? ", \(key) AS sort_key" : ""
         let limit = bind(.integer(Int64(query.limit + 1)))
-        self.sql = """
-            SELECT \(dialect.task)\(sortColumn) FROM tasks WHERE \(conditions.joined(separator: " AND ")) \
-            ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT \(limit)
-            """
+        let filter = conditions.map { " AND \($0)" }.joined()
+        if dialect.lateralMembership {
+            let sortColumn = query.sort.field == .title ? ", t.sort_key" : ""
+            self.sql = """
+                SELECT t.task\(sortColumn) FROM project_members m CROSS JOIN LATERAL (
+                    SELECT \(dialect.task) AS task, \(key) AS sort_key, id FROM tasks WHERE project_id = m.project_id\(filter)
+                    ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT \(limit)
+                ) t WHERE \(membership) ORDER BY t.sort_key \(direction)\(nulls), t.id \(direction) LIMIT \(limit)
+                """
+        } else {
+            let sortColumn = query.sort.field == .title ? ", \(key) AS sort_key" : ""
+            self.sql = """
+                SELECT \(dialect.task)\(sortColumn) FROM tasks \
+                WHERE project_id IN (SELECT m.project_id FROM project_members m WHERE \(membership))\(filter) \
+                ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT \(limit)
+                """
+        }
         self.binds = binds
     }
 
@@ -115,6 +148,7 @@ struct TaskListSQL {
         case .due: "due_at"
         case .priority: "priority"
         case .title: dialect.titleKey
+        case .position: "position"
         }
     }
 
@@ -147,6 +181,7 @@ struct TaskListSQL {
         case .priority: key = .integer(Int64(last.task.fields.priority.rank))
         case .due: key = last.task.fields.dueAt.map { .integer($0.millisecondsSinceEpoch) } ?? .none
         case .title: key = .text(last.titleKey ?? last.task.fields.title.lowercased())
+        case .position: key = .number(last.task.position ?? 0)
         }
         return TaskPage(items: Array(items), nextCursor: TaskCursor(sort: query.sort, key: key, id: last.task.id))
     }
@@ -154,16 +189,21 @@ struct TaskListSQL {
 
 /// The texts of the single-task statements in one dialect, made from `TaskColumn`.
 struct TaskSQL: Sendable {
-    /// `INSERT INTO tasks (...) SELECT <the inserted columns' parameters>`: each database adds
-    /// where the row comes from (its owner's row, which must exist and be under the quota) and
-    /// what it returns.
+    /// `INSERT INTO tasks (...) SELECT <the inserted columns' values>`: each database adds
+    /// where the row comes from (its owner's row, which must exist and be under the quota), the
+    /// `insertAllowed` condition and `insertReturning`.
     let insertSelect: String
     /// The parameter of the new task's owner, and the one after the columns' that holds the quota.
     let ownerParameter: String, limitParameter: String
-    /// The `updated` columns of a task, only at the expected version; returns the id when it
-    /// was. A changed reminder time fires again (`reminded_at` cleared).
+    /// That the owner (who creates the task) is an editor or owner of the task's project.
+    let insertAllowed: String
+    /// What an insert returns: the new id, and the project and position the statement chose.
+    static let insertReturning = "RETURNING id, project_id, position"
+    /// The `updated` columns of a task, only at the expected version and only when the member
+    /// named after the columns may write both the task's project and the one it goes to;
+    /// returns the id and the position. A changed reminder time fires again (`reminded_at` cleared).
     let update: String
-    /// One task of one user.
+    /// One task, of a project the member (the second parameter) belongs to.
     let byID: String
 
     init(_ dialect: SQLDialect) {
@@ -171,21 +211,82 @@ struct TaskSQL: Sendable {
         func placeholder(_ column: TaskColumn, in columns: [TaskColumn]) -> String {
             dialect.placeholder(columns.firstIndex(of: column)! + 1)
         }
+        let owner = placeholder(.userID, in: inserted)
+        // No project given: the owner's Inbox. No position given: the end of the project.
+        let project = "COALESCE(\(placeholder(.projectID, in: inserted)), (SELECT p.id FROM projects p WHERE p.created_by = \(owner) AND p.is_inbox))"
+        let values = inserted.map { column in
+            switch column {
+            case .projectID: project
+            case .position:
+                """
+                COALESCE(\(placeholder(.position, in: inserted)), \
+                (SELECT max(e.position) FROM tasks e WHERE e.project_id = \(project)) + \(Int(ManualOrder.step)), \(Int(ManualOrder.step)))
+                """
+            default: placeholder(column, in: inserted)
+            }
+        }
         insertSelect = """
             INSERT INTO tasks (\(inserted.map(\.rawValue).joined(separator: ", ")))
-            SELECT \((1...inserted.count).map(dialect.placeholder).joined(separator: ", "))
+            SELECT \(values.joined(separator: ", "))
             """
-        ownerParameter = placeholder(.userID, in: inserted)
+        ownerParameter = owner
         limitParameter = dialect.placeholder(inserted.count + 1)
-        let assignments = updated.map { "\($0.rawValue) = \(placeholder($0, in: updated))" }
+        insertAllowed = Self.writer(project: project, member: owner)
+        let actor = dialect.placeholder(updated.count + 2)
+        let newProject = placeholder(.projectID, in: updated)
+        let assignments = updated.map { column in
+            column == .position
+                ? """
+                position = COALESCE(\(placeholder(.position, in: updated)), \
+                (SELECT COALESCE(max(e.position), 0) + \(Int(ManualOrder.step)) FROM tasks e WHERE e.project_id = \(newProject)))
+                """
+                : "\(column.rawValue) = \(placeholder(column, in: updated))"
+        }
         let reminder = dialect.same(TaskColumn.remindAt.rawValue, placeholder(.remindAt, in: updated))
         update = """
             UPDATE tasks SET \(assignments.joined(separator: ", ")),
                 reminded_at = CASE WHEN \(reminder) THEN reminded_at END
-            WHERE id = \(dialect.placeholder(updated.count + 1)) AND user_id = \(dialect.placeholder(updated.count + 2)) \
-            AND version = \(dialect.placeholder(updated.count + 3)) RETURNING id
+            WHERE id = \(dialect.placeholder(updated.count + 1)) AND version = \(dialect.placeholder(updated.count + 3))
+            AND \(Self.writer(project: "tasks.project_id", member: actor)) AND \(Self.writer(project: newProject, member: actor))
+            RETURNING id, position
             """
-        byID = "SELECT \(dialect.task) FROM tasks WHERE id = \(dialect.placeholder(1)) AND user_id = \(dialect.placeholder(2))"
+        completeBelow = """
+            WITH RECURSIVE below (id) AS (
+                SELECT id FROM tasks WHERE parent_id = \(dialect.placeholder(1))
+                UNION ALL SELECT t.id FROM tasks t JOIN below ON t.parent_id = below.id
+            )
+            UPDATE tasks SET completed = \(dialect.trueLiteral), completed_at = \(dialect.placeholder(3)), updated_at = \(dialect.placeholder(3)),
+                version = version + 1
+            WHERE id IN (SELECT id FROM below) AND completed = \(dialect.falseLiteral)
+            AND \(Self.writer(project: "tasks.project_id", member: dialect.placeholder(2))) RETURNING id
+            """
+        let (listed, taken, moved) = (dialect.placeholder(1), dialect.placeholder(2), dialect.placeholder(3))
+        renumberIfCrowded = """
+            UPDATE tasks SET position = r.rank FROM (
+                SELECT id, \(Int(ManualOrder.step)) * row_number() OVER (ORDER BY position, id <> \(moved), id) AS rank
+                FROM tasks WHERE project_id = \(listed)
+            ) r WHERE tasks.id = r.id AND tasks.position <> r.rank
+            AND EXISTS (SELECT 1 FROM tasks c WHERE c.project_id = \(listed) AND c.position = \(taken) AND c.id <> \(moved))
+            RETURNING tasks.id
+            """
+        byID = """
+            SELECT \(dialect.task) FROM tasks WHERE id = \(dialect.placeholder(1)) \
+            AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = tasks.project_id AND m.user_id = \(dialect.placeholder(2)))
+            """
+    }
+
+    /// Completes the open tasks below the parent (first parameter) at every level, as the
+    /// member (second), at a time (third); returns their ids. Sub-tasks nest at most four deep,
+    /// so the recursion is short.
+    let completeBelow: String
+
+    /// Renumbers a project's tasks (first parameter) when a task (third) shares its new
+    /// position (second) with another; see `TaskStore.settlePosition`.
+    let renumberIfCrowded: String
+
+    /// That `member` may write the tasks of `project`.
+    static func writer(project: String, member: String) -> String {
+        "EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = \(project) AND m.user_id = \(member) AND m.role IN ('owner', 'editor'))"
     }
 
     static let postgres = TaskSQL(.postgres)

@@ -20,9 +20,20 @@ enum TaskColumn: String, CaseIterable, Sendable {
     case seriesStart = "series_start"
     case occurrence
     case nextOccurrenceID = "next_occurrence_id"
+    case projectID = "project_id"
+    case parentID = "parent_id"
+    case position
+    case assigneeID = "assignee_id"
+    /// How many sub-tasks the task has, and how many of them are completed: kept by triggers
+    /// on the sub-tasks' rows (migration 17), read with the task, never written by a statement.
+    case subtaskCount = "subtask_count"
+    case subtasksDone = "subtasks_done"
 
-    /// What a new row writes: every column but the id, which the database assigns.
-    static let inserted = allCases.filter { $0 != .id }
+    /// The columns the database keeps itself.
+    static let derived: [TaskColumn] = [.subtaskCount, .subtasksDone]
+    /// What a new row writes: every column but the id, which the database assigns, and the
+    /// derived ones. A NULL `project_id` or `position` is filled in by the statement (`TaskSQL`).
+    static let inserted = allCases.filter { $0 != .id && !derived.contains($0) }
     /// What an update writes: never the owner or the creation time.
     static let updated = inserted.filter { $0 != .userID && $0 != .createdAt }
     /// The select list of a task row, in `read` order.
@@ -42,6 +53,7 @@ protocol TaskRowWriter {
     mutating func bigInteger(_ value: Int64)
     mutating func optionalBigInteger(_ value: Int64?)
     mutating func textArray(_ value: [String])
+    mutating func optionalDouble(_ value: Double?)
 }
 
 /// Hands out a row's column values in `TaskColumn` order; each database reads its own format.
@@ -57,6 +69,7 @@ protocol TaskRowReader {
     mutating func bigInteger() throws -> Int64
     mutating func optionalBigInteger() throws -> Int64?
     mutating func textArray() throws -> [String]
+    mutating func double() throws -> Double
 }
 
 enum TaskRow {
@@ -81,16 +94,23 @@ enum TaskRow {
             case .seriesStart: writer.optionalTime(task.series?.start)
             case .occurrence: writer.integer(Int32(task.series?.occurrence ?? 0))
             case .nextOccurrenceID: writer.optionalBigInteger(task.nextOccurrenceID)
+            case .projectID: writer.optionalBigInteger(task.projectID)
+            case .parentID: writer.optionalBigInteger(task.parentID)
+            case .position: writer.optionalDouble(task.position)
+            case .assigneeID: writer.optionalText(task.assigneeID)
+            case .subtaskCount: writer.integer(Int32(clamping: task.subtaskCount))
+            case .subtasksDone: writer.integer(Int32(clamping: task.subtasksDone))
             }
         }
     }
 
-    /// The values an update binds: the `updated` columns, then the row's id, owner and the
-    /// version it must still have (`TaskListSQL.updateSQL`).
-    static func writeUpdate<Writer: TaskRowWriter>(_ task: TodoTask, expectedVersion: Int, to writer: inout Writer) {
+    /// The values an update binds: the `updated` columns, then the row's id, the member who
+    /// writes (an editor or owner of the task's project and of the project it goes to) and the
+    /// version it must still have (`TaskSQL.update`).
+    static func writeUpdate<Writer: TaskRowWriter>(_ task: TodoTask, by actor: UserID, expectedVersion: Int, to writer: inout Writer) {
         write(task, TaskColumn.updated, to: &writer)
         writer.bigInteger(task.id)
-        writer.text(task.userID)
+        writer.text(actor)
         writer.integer(Int32(expectedVersion))
     }
 
@@ -109,20 +129,24 @@ enum TaskRow {
         let createdAt = try reader.time(), updatedAt = try reader.time()
         let seriesStart = try reader.optionalTime(), occurrence = Int(try reader.integer())
         let nextOccurrenceID = try reader.optionalBigInteger()
+        let projectID = try reader.optionalBigInteger(), parentID = try reader.optionalBigInteger()
+        let position = try reader.double(), assigneeID = try reader.optionalText()
+        let subtaskCount = Int(try reader.integer()), subtasksDone = Int(try reader.integer())
         let fields = TaskFields(
             title: title, description: description, completed: completed, priority: priority, tags: tags,
             dueAt: dueAt, remindAt: remindAt, recurrence: recurrence)
         return TodoTask(
             id: id, userID: userID, fields: fields, completedAt: completedAt, version: version, createdAt: createdAt,
             updatedAt: updatedAt, series: seriesStart.map { Series(start: $0, occurrence: occurrence) },
-            nextOccurrenceID: nextOccurrenceID)
+            nextOccurrenceID: nextOccurrenceID, projectID: projectID, parentID: parentID, position: position, assigneeID: assigneeID,
+            subtaskCount: subtaskCount, subtasksDone: subtasksDone)
     }
 }
 
 /// The kind of value each column holds, as `TaskRow.write` gives it: what a database needs to
 /// know about a column beyond its name (PostgreSQL's parameter types, say).
 enum ColumnKind: Sendable, Equatable {
-    case text, optionalText, bool, time, optionalTime, smallInteger, integer, bigInteger, optionalBigInteger, textArray
+    case text, optionalText, bool, time, optionalTime, smallInteger, integer, bigInteger, optionalBigInteger, textArray, optionalDouble
 
     /// The kinds of `columns`, in their order.
     static func of(_ columns: [TaskColumn]) -> [ColumnKind] {
@@ -145,5 +169,6 @@ enum ColumnKind: Sendable, Equatable {
         mutating func bigInteger(_ value: Int64) { kinds.append(.bigInteger) }
         mutating func optionalBigInteger(_ value: Int64?) { kinds.append(.optionalBigInteger) }
         mutating func textArray(_ value: [String]) { kinds.append(.textArray) }
+        mutating func optionalDouble(_ value: Double?) { kinds.append(.optionalDouble) }
     }
 }

@@ -140,6 +140,7 @@ import TodoCore
                 (reply.object["tasks"] as? [[String: Any]] ?? []).map { task in
                     var task = task
                     task["id"] = nil
+                    task["project_id"] = nil  // the importer's Inbox
                     return task as NSDictionary
                 }
             }

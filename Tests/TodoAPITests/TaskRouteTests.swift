@@ -20,7 +20,8 @@ import TodoAPI
             #expect(task["due_at"] as? String == "2026-12-01T08:00:00.000Z")
             #expect(task["completed"] as? Bool == false)
             #expect(Set(task.keys) == ["id", "title", "description", "completed", "priority", "tags", "due_at", "remind_at",
-                                       "recurrence", "completed_at", "created_at", "updated_at"])
+                                       "recurrence", "completed_at", "created_at", "updated_at", "project_id", "parent_id", "position",
+                                       "assignee_id", "subtask_count", "subtasks_done"])
             let read = try await api.request(.get, "/api/me/tasks/\(id)", token: token)
             #expect(read.status == .ok)
             #expect(NSDictionary(dictionary: read.object) == NSDictionary(dictionary: task))

@@ -20,7 +20,8 @@ import TodoCore
                                recurrence: Recurrence(frequency: .weekly, interval: 2)),
             completedAt: Timestamp(millisecondsSinceEpoch: 2_000), version: 3,
             createdAt: Timestamp(millisecondsSinceEpoch: 100), updatedAt: Timestamp(millisecondsSinceEpoch: 200),
-            series: Series(start: Timestamp(millisecondsSinceEpoch: 1_000), occurrence: 4), nextOccurrenceID: 43)
+            series: Series(start: Timestamp(millisecondsSinceEpoch: 1_000), occurrence: 4), nextOccurrenceID: 43,
+            projectID: 7, parentID: 41, position: 2048.5, assigneeID: "u-2", subtaskCount: 5, subtasksDone: 2)
         var row = ValueList()
         TaskRow.write(task, TaskColumn.allCases, to: &row)
         #expect(try TaskRow.read(from: &row) == task)
@@ -53,7 +54,7 @@ import TodoCore
     /// agree on each column's value and kind.
     struct ValueList: TaskRowWriter, TaskRowReader {
         enum Value: Equatable {
-            case text(String?), bool(Bool), time(Timestamp?), small(Int16), integer(Int32), big(Int64?), tags([String])
+            case text(String?), bool(Bool), time(Timestamp?), small(Int16), integer(Int32), big(Int64?), tags([String]), double(Double?)
         }
 
         var values: [Value] = []
@@ -69,6 +70,7 @@ import TodoCore
         mutating func bigInteger(_ value: Int64) { values.append(.big(value)) }
         mutating func optionalBigInteger(_ value: Int64?) { values.append(.big(value)) }
         mutating func textArray(_ value: [String]) { values.append(.tags(value)) }
+        mutating func optionalDouble(_ value: Double?) { values.append(.double(value)) }
 
         mutating func next() -> Value {
             defer { index += 1 }
@@ -87,5 +89,6 @@ import TodoCore
         mutating func bigInteger() throws -> Int64 { guard case .big(let v?) = next() else { throw Mismatch() }; return v }
         mutating func optionalBigInteger() throws -> Int64? { guard case .big(let v) = next() else { throw Mismatch() }; return v }
         mutating func textArray() throws -> [String] { guard case .tags(let v) = next() else { throw Mismatch() }; return v }
+        mutating func double() throws -> Double { guard case .double(let v?) = next() else { throw Mismatch() }; return v }
     }
 }

@@ -97,9 +97,12 @@ def test_documented_limits_match_the_backend(spec):
         spec.resolve(p)["name"]: spec.resolve(p)
         for p in spec.operation("GET", "/api/me/tasks").spec["parameters"]
     }
-    assert set(parameters) >= {"status", "priority", "tag", "due_after", "due_before", "q", "sort", "limit", "cursor"}
+    assert set(parameters) >= {"status", "priority", "tag", "due_after", "due_before", "q", "sort", "limit", "cursor", "project",
+                               "parent", "assignee"}
     assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
-    assert len(parameters["sort"]["schema"]["enum"]) == 10
+    assert len(parameters["sort"]["schema"]["enum"]) == 12
+    project = spec.resolve(spec.schema("ProjectCreate"))["properties"]
+    assert (project["name"]["minLength"], project["name"]["maxLength"]) == (1, 100)
 
 
 def test_documented_token_and_import_limits_match_the_backend(spec):

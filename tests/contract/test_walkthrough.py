@@ -856,7 +856,8 @@ EMPTY_IMPORT = {"format": "todo-export", "version": 1, "tasks": []}
 
 
 def without_ids(tasks: list[dict]) -> list[dict]:
-    return [{k: v for k, v in task.items() if k != "id"} for task in tasks]
+    """The tasks without what an import assigns anew: ids, and the project (the importer's Inbox)."""
+    return [{k: v for k, v in task.items() if k not in ("id", "project_id")} for task in tasks]
 
 
 def test_calendar_feed_is_a_secret_url_that_calendar_apps_read_and_its_owner_revokes(api):
@@ -1416,6 +1417,79 @@ def test_assistant_needs_the_callers_token_and_conversation(api, alice, bob):
 
 # ---------------------------------------------------------------------------------------------
 # Coverage of the document
+
+def test_projects(api, bob):
+    """Projects: the Inbox every account has, a project's life, tasks placed in it, and refusals."""
+    owner = sign_up(api, name="Projects")
+    base = f"/api/{owner.id}/projects"
+    projects = api.get(base, token=owner.token, expect=200).json()["items"]
+    assert [(p["name"], p["is_inbox"], p["role"]) for p in projects] == [("Inbox", True, "owner")]
+    inbox = projects[0]
+    task = create(api, owner, title="no project given")
+    assert task["project_id"] == inbox["id"] and task["parent_id"] is None and task["position"] == 1024
+
+    created = api.post(base, token=owner.token, json_body={"name": "Garden", "color": "#22AA44"}, expect=201)
+    garden = created.json()
+    assert created.headers["Location"] == f"{base}/{garden['id']}"
+    assert (garden["color"], garden["position"], garden["role"], garden["open_count"]) == ("#22aa44", 2048, "owner", 0)
+    url = f"{base}/{garden['id']}"
+    seeds = create(api, owner, title="buy seeds", project_id=garden["id"], due_at="2020-05-01T00:00:00Z")
+    sub = create(api, owner, title="tomatoes", parent_id=seeds["id"])
+    assert sub["project_id"] == garden["id"], "a sub-task goes to its parent's project"
+    shown = api.get(url, token=owner.token, expect=200).json()
+    assert (shown["open_count"], shown["overdue_count"]) == (2, 1)
+    listed = api.get(TASKS, token=owner.token, params={"project": garden["id"], "parent": "none", "sort": "position"}, expect=200)
+    assert [t["title"] for t in listed.json()["items"]] == ["buy seeds"]
+
+    # Owners change the project; every member moves it in their own order.
+    changed = api.patch(url, token=owner.token, json_body={"name": "Allotment", "color": None, "position": 512}, expect=200).json()
+    assert (changed["name"], changed["color"], changed["position"]) == ("Allotment", None, 512)
+    assert [p["name"] for p in api.get(base, token=owner.token, expect=200).json()["items"]] == ["Allotment", "Inbox"]
+    # A task moves by naming another project; it goes to the end there.
+    moved = api.patch(f"{TASKS}/{task['id']}", token=owner.token, json_body={"project_id": garden["id"]}, expect=200).json()
+    assert moved["project_id"] == garden["id"] and moved["position"] == 3072
+
+    # Refused input names its field; nothing changes.
+    for body, field, expressible in (({}, "name", True), ({"name": ""}, "name", True), ({"name": "x", "color": "green"}, "color", True),
+                                     ({"name": "x", "owner": "me"}, "owner", True)):
+        response = api.post(base, token=owner.token, json_body=body, expect=422, schema_rejects=expressible)
+        assert detail_fields(response) == {field}
+    response = api.patch(f"{base}/{inbox['id']}", token=owner.token, json_body={"archived": True}, expect=422, schema_rejects=False)
+    assert detail_fields(response) == {"archived"}
+    assert detail_fields(api.patch(url, token=owner.token, json_body={"position": "top"}, expect=422)) == {"position"}
+    bad_parent = api.post(TASKS, token=owner.token, json_body={"title": "x", "parent_id": seeds["id"], "project_id": inbox["id"]},
+                          expect=422, schema_rejects=False)
+    assert detail_fields(bad_parent) == {"parent_id"}
+    for path in (base, url):
+        method = "POST" if path == base else "PATCH"
+        api.request(method, path, token=owner.token, data="{\"name\": ", expect=400)
+        api.request(method, path, token=owner.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    api.delete(url, token=owner.token, params={"tasks": "keep"}, expect=400)
+    assert error_of(api.delete(f"{base}/{inbox['id']}", token=owner.token, expect=409))["code"] == "inbox"
+
+    # Other users: their path is forbidden, and a project they are not in is not found.
+    for method, path, body in (("GET", base, None), ("POST", base, {"name": "x"}), ("GET", url, None),
+                               ("PATCH", url, {"name": "x"}), ("DELETE", url, None)):
+        api.request(method, path, token=bob.token, json_body=body, expect=403)
+        api.request(method, path, json_body=body, expect=401)
+        if path == url:
+            api.request(method, f"/api/me/projects/{garden['id']}", token=bob.token, json_body=body, expect=404)
+    api.get(TASKS, token=bob.token, params={"project": garden["id"]}, expect=404)
+    api.get("/api/me/projects/0", token=bob.token, expect=404)
+    refused = api.post(TASKS, token=bob.token, json_body={"title": "x", "project_id": garden["id"]}, expect=422, schema_rejects=False)
+    assert detail_fields(refused) == {"project_id"}
+
+    # Deleting: the tasks move to the Inbox (the default) or go with the project.
+    assert api.delete(url, token=owner.token, params={"tasks": "move"}, expect=204).content == b""
+    api.get(url, token=owner.token, expect=404)
+    inbox_tasks = api.get(TASKS, token=owner.token, params={"project": inbox["id"], "sort": "position"}, expect=200).json()["items"]
+    assert {t["title"] for t in inbox_tasks} == {"no project given", "buy seeds", "tomatoes"}
+    doomed = api.post(base, token=owner.token, json_body={"name": "Doomed"}, expect=201).json()
+    gone = create(api, owner, title="goes with it", project_id=doomed["id"])
+    api.delete(f"{base}/{doomed['id']}", token=owner.token, params={"tasks": "delete"}, expect=204)
+    api.get(f"{TASKS}/{gone['id']}", token=owner.token, expect=404)
+    api.delete(f"{base}/{doomed['id']}", token=owner.token, expect=404)
+
 
 # Statuses a black-box test cannot provoke on demand: 503 needs a database outage. (The 409 of a
 # task change is provoked by the task quota; its `conflict` needs a task that keeps changing

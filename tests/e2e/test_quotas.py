@@ -108,8 +108,10 @@ def test_an_upgraded_database_counts_the_tasks_it_already_had(start, database):
                "DROP FUNCTION tasks_count_changes()"]),
             "ALTER TABLE users DROP COLUMN task_count",
             "DELETE FROM schema_migrations WHERE version = 7",
-            *[f"INSERT INTO tasks (user_id, title, created_at, updated_at) VALUES ('{user.user_id}', 'old {index}', "
-              f"{'0, 0' if sqlite else 'now(), now()'})" for index in range(2)])
+            # In the user's Inbox: the schema of today (migration 17) wants a project for every task.
+            *[f"INSERT INTO tasks (user_id, title, created_at, updated_at, project_id, position) VALUES ('{user.user_id}', 'old {index}', "
+              f"{'0, 0' if sqlite else 'now(), now()'}, "
+              f"(SELECT id FROM projects WHERE created_by = '{user.user_id}' AND is_inbox), {index})" for index in range(2)])
     upgraded = start("api", DATABASE_URL=url, TASKS_PER_USER_LIMIT=5)
     upgraded.wait_ready()
     refused = user.session.post(f"{upgraded.base}/api/me/tasks", json={"title": "sixth"}, timeout=5)

@@ -1,0 +1,73 @@
+import TodoCore
+
+/// Projects and their members. Every account has an Inbox, made with the account (a trigger on
+/// `users`, so whichever path creates an account); a project's creator is its first member, as
+/// owner. Every statement is decided by the caller's membership: a non-member finds nothing,
+/// and only an owner changes or deletes the project itself. A member's own order of their
+/// projects (`position`) lives on their membership, so any member may reorder.
+public protocol ProjectStore: Sendable {
+    /// The projects `userID` is a member of, in their order; counts as of `now`.
+    func projects(userID: UserID, at now: Timestamp) async throws -> [Project]
+    /// One project, if `userID` is a member.
+    func project(id: ProjectID, userID: UserID, at now: Timestamp) async throws -> Project?
+    /// The role of `userID` in the project; nil when not a member (or no such project).
+    func role(userID: UserID, projectID: ProjectID) async throws -> ProjectRole?
+    /// Makes `userID` a member of the project with `role` (at the end of their order), or changes
+    /// their role; false when the project or the user does not exist. What accepting an
+    /// invitation will call; today only tests do.
+    func setMember(_ userID: UserID, role: ProjectRole, projectID: ProjectID, at now: Timestamp) async throws -> Bool
+    /// A new project owned by `userID`, at the end of their order; nil when the user does not exist.
+    func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project?
+    /// Applies `patch`: the project's own fields only for its owner, the position for any member.
+    /// An Inbox is never archived (`.isInbox`).
+    func updateProject(id: ProjectID, userID: UserID, patch: ProjectPatch, at now: Timestamp) async throws -> ProjectWriteOutcome
+    /// Deletes the project (owner only, never an Inbox) with its tasks, or after moving them to the
+    /// end of the caller's Inbox (their order kept, each task's version incremented).
+    func deleteProject(id: ProjectID, userID: UserID, tasks: ProjectTasksOnDelete, at now: Timestamp) async throws -> ProjectWriteOutcome
+}
+
+/// What becomes of a deleted project's tasks (`DELETE ...?tasks=`).
+public enum ProjectTasksOnDelete: String, Sendable, CaseIterable {
+    case delete, move
+}
+
+public enum ProjectWriteOutcome: Sendable, Equatable {
+    case updated(Project)
+    case deleted
+    /// Not a member, or no such project.
+    case notFound
+    /// A member whose role does not allow this.
+    case forbidden
+    /// The Inbox cannot be deleted or archived.
+    case isInbox
+
+    /// Why a guarded write touched no row, asked only then.
+    static func refused(role: ProjectRole?, isInbox: Bool) -> ProjectWriteOutcome {
+        guard let role else { return .notFound }
+        return role == .owner && isInbox ? .isInbox : .forbidden
+    }
+}
+
+/// The statements of the project store, the same on both databases but for their booleans and
+/// placeholders.
+struct ProjectSQL: Sendable {
+    /// A member's view of projects: `?1`/`$1` the member, `?2`/`$2` the time overdue counts from.
+    let select: String
+    let falseLiteral: String
+
+    init(_ dialect: SQLDialect) {
+        falseLiteral = dialect.falseLiteral
+        let member = dialect.placeholder(1), now = dialect.placeholder(2)
+        select = """
+            SELECT p.id, p.name, p.color, m.position, p.archived, p.is_inbox, m.role,
+                (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.completed = \(dialect.falseLiteral)) AS open_count,
+                (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.completed = \(dialect.falseLiteral) AND t.due_at < \(now)) AS overdue_count,
+                p.created_at, p.updated_at
+            FROM project_members m JOIN projects p ON p.id = m.project_id WHERE m.user_id = \(member)
+            """
+    }
+
+    static let order = " ORDER BY m.position, p.id"
+    static let postgres = ProjectSQL(.postgres)
+    static let sqlite = ProjectSQL(.sqlite)
+}
