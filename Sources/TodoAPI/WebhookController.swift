@@ -27,9 +27,7 @@ struct WebhookController<Context: AppRequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<CreatedWithSecret<Webhook>> {
         let userID = try context.requireUser()
         let fields = try Fields(try await body.require(request).object(), allowed: ["url", "events", "project_id"])
-        if try fields.optionalString("project_id") != nil {
-            throw ValidationError(field: "project_id", "no such project")  // projects come later; every task is the user's own
-        }
+        let projectID = try Self.projectID(fields)
         let url = try fields.string("url")
         guard Webhook.urlLength.contains(url.utf8.count) else {
             throw ValidationError(field: "url", "must be 1 to \(Webhook.urlLength.upperBound) bytes")
@@ -39,12 +37,25 @@ struct WebhookController<Context: AppRequestContext>: Sendable {
         } catch let refusal as OutboundAddressPolicy.Refusal {
             throw ValidationError(field: "url", refusal.description)
         }
-        let webhook = Webhook(id: UUID().uuidString.lowercased(), userID: userID, url: url, events: try Self.events(fields), createdAt: .now())
+        let webhook = Webhook(id: UUID().uuidString.lowercased(), userID: userID, url: url, events: try Self.events(fields), projectID: projectID,
+                              createdAt: .now())
         let secret = WebhookSignature.newSecret()
-        guard try await webhooks.createWebhook(webhook, secret: secret, limit: Self.maximumWebhooks) else {
-            throw APIError.unauthorized("the account no longer exists")
+        switch try await webhooks.createWebhook(webhook, secret: secret, limit: Self.maximumWebhooks) {
+        case .created: return EditedResponse(status: .created, response: CreatedWithSecret(webhook, secret: secret, key: "secret"))
+        case .noSuchAccount: throw APIError.unauthorized("the account no longer exists")
+        // As a task naming a project the caller is not a member of: 422 on the field.
+        case .noSuchProject: throw ValidationError(field: "project_id", "no such project")
         }
-        return EditedResponse(status: .created, response: CreatedWithSecret(webhook, secret: secret, key: "secret"))
+    }
+
+    /// The project whose tasks the webhook hears of: a project id (a string), or absent or null
+    /// for every project of the caller's.
+    static func projectID(_ fields: Fields) throws -> ProjectID? {
+        switch fields.object["project_id"] {
+        case nil, .null?: return nil
+        case .string(let text)? where ProjectID(text).map { $0 > 0 } == true: return ProjectID(text)
+        default: throw ValidationError(field: "project_id", "must be a project id (a string) or null")
+        }
     }
 
     /// A non-empty list of known event types, each once, in the order given.

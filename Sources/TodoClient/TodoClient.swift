@@ -292,11 +292,13 @@ public struct TodoClient: Sendable {
         public var id: String
         public var url: String
         public var events: [String]
+        /// The one project whose tasks it hears of; nil for all of the account's projects.
+        public var projectID: String?
         public var createdAt: Timestamp
 
         enum CodingKeys: String, CodingKey {
             case id, url, events
-            case createdAt = "created_at"
+            case projectID = "project_id", createdAt = "created_at"
         }
     }
 
@@ -324,8 +326,11 @@ public struct TodoClient: Sendable {
         return list.items
     }
 
-    public func createWebhook(token: String, url: String, events: [String]) async throws -> CreatedWebhook {
-        let body = JSONValue.object(["url": .string(url), "events": .array(events.map(JSONValue.string))])
+    /// A webhook for the tasks of `projectID`, or without one for those of every project of the account's.
+    public func createWebhook(token: String, url: String, events: [String], projectID: String? = nil) async throws -> CreatedWebhook {
+        var fields: [String: JSONValue] = ["url": .string(url), "events": .array(events.map(JSONValue.string))]
+        if let projectID { fields["project_id"] = .string(projectID) }
+        let body = JSONValue.object(fields)
         return try await send(.POST, "/api/me/webhooks", token: token, body: body).value
     }
 

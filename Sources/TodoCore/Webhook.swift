@@ -10,18 +10,25 @@ public enum WebhookEventType: String, Sendable, Codable, CaseIterable {
 
 /// A user's subscription: task events are POSTed to `url`, signed with the webhook's secret
 /// (Standard Webhooks). The secret is stored, since signing needs it, and shown once.
+///
+/// Which tasks it hears of is decided by membership when an event is queued: with a `projectID`,
+/// the tasks of that project while its owner is a member; without, the tasks of every project
+/// its owner is a member of at the time.
 public struct Webhook: Sendable, Equatable, Encodable {
     public var id: String
     public var userID: UserID
     public var url: String
     public var events: [WebhookEventType]
+    /// The one project whose tasks it hears of; nil for all of its owner's projects.
+    public var projectID: ProjectID?
     public var createdAt: Timestamp
 
-    public init(id: String, userID: UserID, url: String, events: [WebhookEventType], createdAt: Timestamp) {
+    public init(id: String, userID: UserID, url: String, events: [WebhookEventType], projectID: ProjectID? = nil, createdAt: Timestamp) {
         self.id = id
         self.userID = userID
         self.url = url
         self.events = events
+        self.projectID = projectID
         self.createdAt = createdAt
     }
 
@@ -31,7 +38,7 @@ public struct Webhook: Sendable, Equatable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case id, url, events
-        case userID = "user_id", createdAt = "created_at"
+        case userID = "user_id", projectID = "project_id", createdAt = "created_at"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -39,6 +46,7 @@ public struct Webhook: Sendable, Equatable, Encodable {
         try container.encode(id, forKey: .id)
         try container.encode(url, forKey: .url)
         try container.encode(events, forKey: .events)
+        try container.encode(projectID.map(String.init), forKey: .projectID)
         try container.encode(createdAt, forKey: .createdAt)
     }
 }

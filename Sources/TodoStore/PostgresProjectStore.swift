@@ -43,6 +43,16 @@ struct PostgresProjectStore: ProjectStore {
             PostgresDatabase.hasRows)
     }
 
+    func removeMember(_ userID: UserID, projectID: ProjectID) async throws -> Bool {
+        try await database.write(
+            """
+            WITH gone AS (DELETE FROM project_members WHERE project_id = \(projectID) AND user_id = \(userID) RETURNING project_id, user_id),
+                hooks AS (DELETE FROM webhooks w USING gone WHERE w.project_id = gone.project_id AND w.user_id = gone.user_id)
+            SELECT 1 FROM gone
+            """,
+            PostgresDatabase.hasRows)
+    }
+
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project? {
         let id = try await database.transaction { connection, logger -> ProjectID? in
             let rows = try await connection.query(
@@ -139,6 +149,9 @@ struct PostgresProjectStore: ProjectStore {
                         FROM tasks t JOIN projects i ON i.created_by = \(userID) AND i.is_inbox WHERE t.project_id = \(id)
                     ) r WHERE tasks.id = r.id
                     """, logger: logger)
+            } else {
+                // Before the project, while its members are: their webhooks hear of each deletion.
+                _ = try await connection.query("DELETE FROM tasks WHERE project_id = \(id)", logger: logger)
             }
             _ = try await connection.query("DELETE FROM projects WHERE id = \(id)", logger: logger)
             return .deleted

@@ -6,32 +6,37 @@ import TodoCore
 struct PostgresWebhookStore: WebhookStore {
     let database: PostgresDatabase
 
-    func createWebhook(_ webhook: Webhook, secret: String, limit: Int) async throws -> Bool {
+    func createWebhook(_ webhook: Webhook, secret: String, limit: Int) async throws -> WebhookCreation {
         let events = WebhookColumns.events(webhook.events)
-        let outcome = try await database.transaction { connection, logger -> Result<Bool, QuotaReached> in
+        let outcome = try await database.transaction { connection, logger -> Result<WebhookCreation, QuotaReached> in
             // The user's row lock serialises creations: a burst cannot pass the limit together.
             let user = try await connection.query("SELECT 1 FROM users WHERE id = \(webhook.userID) FOR NO KEY UPDATE", logger: logger)
-            guard try await PostgresDatabase.hasRows(user) else { return .success(false) }
+            guard try await PostgresDatabase.hasRows(user) else { return .success(.noSuchAccount) }
+            if let project = webhook.projectID {
+                let member = try await connection.query(
+                    "SELECT 1 FROM project_members WHERE project_id = \(project) AND user_id = \(webhook.userID)", logger: logger)
+                guard try await PostgresDatabase.hasRows(member) else { return .success(.noSuchProject) }
+            }
             let inserted = try await connection.query(
                 """
-                INSERT INTO webhooks (id, user_id, url, events, secret, created_at)
-                SELECT \(webhook.id), \(webhook.userID), \(webhook.url), \(events), \(secret), \(webhook.createdAt)
+                INSERT INTO webhooks (id, user_id, url, events, secret, created_at, project_id)
+                SELECT \(webhook.id), \(webhook.userID), \(webhook.url), \(events), \(secret), \(webhook.createdAt), \(webhook.projectID)
                 WHERE (SELECT count(*) FROM webhooks WHERE user_id = \(webhook.userID)) < \(limit)
                 RETURNING id
                 """,
                 logger: logger)
-            return try await PostgresDatabase.hasRows(inserted) ? .success(true) : .failure(QuotaReached(.webhooks, limit: limit))
+            return try await PostgresDatabase.hasRows(inserted) ? .success(.created) : .failure(QuotaReached(.webhooks, limit: limit))
         }
-        return try outcome?.get() ?? false
+        return try outcome?.get() ?? .noSuchAccount
     }
 
     func webhooks(userID: UserID) async throws -> [Webhook] {
         try await database.query(
-            "SELECT id, user_id, url, events, created_at FROM webhooks WHERE user_id = \(userID) ORDER BY created_at, id"
+            "SELECT id, user_id, url, events, project_id, created_at FROM webhooks WHERE user_id = \(userID) ORDER BY created_at, id"
         ) { rows in
             var webhooks: [Webhook] = []
-            for try await (id, user, url, events, created) in rows.decode((String, String, String, String, Timestamp).self) {
-                webhooks.append(Webhook(id: id, userID: user, url: url, events: WebhookColumns.events(events), createdAt: created))
+            for try await (id, user, url, events, project, created) in rows.decode((String, String, String, String, Int64?, Timestamp).self) {
+                webhooks.append(Webhook(id: id, userID: user, url: url, events: WebhookColumns.events(events), projectID: project, createdAt: created))
             }
             return webhooks
         }

@@ -16,6 +16,10 @@ public protocol ProjectStore: Sendable {
     /// their role; false when the project or the user does not exist. What accepting an
     /// invitation will call; today only tests do.
     func setMember(_ userID: UserID, role: ProjectRole, projectID: ProjectID, at now: Timestamp) async throws -> Bool
+    /// Ends the membership of `userID`, and deletes their webhooks of the project (their other
+    /// webhooks stop hearing of it too: deliveries are queued by membership); false when they
+    /// were not a member. What leaving and removing a member will call; today only tests do.
+    func removeMember(_ userID: UserID, projectID: ProjectID) async throws -> Bool
     /// A new project owned by `userID`, at the end of their order; nil when the user does not exist.
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project?
     /// Applies `patch`: the project's own fields only for its owner, the position for any member.

@@ -35,6 +35,16 @@ struct SQLiteProjectStore: ProjectStore {
         return !rows.isEmpty
     }
 
+    func removeMember(_ userID: UserID, projectID: ProjectID) async throws -> Bool {
+        let removed = try await database.transaction { connection -> Bool in
+            let binds: [SQLiteData] = [.integer(Int(projectID)), .text(userID)]
+            let rows = try await connection.query("DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2 RETURNING user_id", binds)
+            _ = try await connection.query("DELETE FROM webhooks WHERE project_id = ?1 AND user_id = ?2", binds)
+            return !rows.isEmpty
+        }
+        return removed ?? false
+    }
+
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project? {
         let id = try await database.transaction { connection -> ProjectID? in
             let rows = try await connection.query(
@@ -133,6 +143,9 @@ struct SQLiteProjectStore: ProjectStore {
                     ) r WHERE tasks.id = r.id
                     """,
                     [project, .text(userID), SQLiteDatabase.time(now)])
+            } else {
+                // Before the project, while its members are: their webhooks hear of each deletion.
+                _ = try await connection.query("DELETE FROM tasks WHERE project_id = ?1", [project])
             }
             _ = try await connection.query("DELETE FROM projects WHERE id = ?1", [project])
             return .deleted

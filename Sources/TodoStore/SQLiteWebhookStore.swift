@@ -6,29 +6,38 @@ import TodoCore
 struct SQLiteWebhookStore: WebhookStore {
     let database: SQLiteDatabase
 
-    func createWebhook(_ webhook: Webhook, secret: String, limit: Int) async throws -> Bool {
+    func createWebhook(_ webhook: Webhook, secret: String, limit: Int) async throws -> WebhookCreation {
+        let project: SQLiteData = webhook.projectID.map { .integer(Int($0)) } ?? .null
         let rows = try await database.write(
             """
-            INSERT INTO webhooks (id, user_id, url, events, secret, created_at)
-            SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM users
+            INSERT INTO webhooks (id, user_id, url, events, secret, created_at, project_id)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8 FROM users
             WHERE users.id = ?2 AND (SELECT count(*) FROM webhooks WHERE user_id = ?2) < ?7
+                AND (?8 IS NULL OR EXISTS (SELECT 1 FROM project_members WHERE project_id = ?8 AND user_id = ?2))
             RETURNING id
             """,
             [.text(webhook.id), .text(webhook.userID), .text(webhook.url), .text(WebhookColumns.events(webhook.events)), .text(secret),
-             SQLiteDatabase.time(webhook.createdAt), .integer(limit)])
-        guard rows.isEmpty else { return true }
-        guard try await !database.read("SELECT 1 FROM users WHERE id = ?1", [.text(webhook.userID)]).isEmpty else { return false }
+             SQLiteDatabase.time(webhook.createdAt), .integer(limit), project])
+        guard rows.isEmpty else { return .created }
+        // Why nothing was stored, asked only then.
+        guard try await !database.read("SELECT 1 FROM users WHERE id = ?1", [.text(webhook.userID)]).isEmpty else { return .noSuchAccount }
+        if let projectID = webhook.projectID,
+           try await database.read("SELECT 1 FROM project_members WHERE project_id = ?1 AND user_id = ?2", [.integer(Int(projectID)), .text(webhook.userID)])
+               .isEmpty {
+            return .noSuchProject
+        }
         throw QuotaReached(.webhooks, limit: limit)
     }
 
     func webhooks(userID: UserID) async throws -> [Webhook] {
         try await database.read(
-            "SELECT id, user_id, url, events, created_at FROM webhooks WHERE user_id = ?1 ORDER BY created_at, id", [.text(userID)]
+            "SELECT id, user_id, url, events, project_id, created_at FROM webhooks WHERE user_id = ?1 ORDER BY created_at, id", [.text(userID)]
         ).map { row in
             guard let id = row.column("id")?.string, let user = row.column("user_id")?.string, let url = row.column("url")?.string,
                   let events = row.column("events")?.string, let created = SQLiteDatabase.time(row.column("created_at"))
             else { throw StoreError.invalid("malformed webhooks row") }
-            return Webhook(id: id, userID: user, url: url, events: WebhookColumns.events(events), createdAt: created)
+            return Webhook(id: id, userID: user, url: url, events: WebhookColumns.events(events),
+                           projectID: row.column("project_id")?.integer.map(ProjectID.init), createdAt: created)
         }
     }
 

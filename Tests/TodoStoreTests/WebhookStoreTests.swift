@@ -9,11 +9,25 @@ import TodoStore
 @Suite(.serialized) struct WebhookStoreTests {
     static let backends = Backend.available
 
-    static func subscribe(_ storage: Storage, _ user: User, to events: [WebhookEventType]) async throws -> Webhook {
+    static func subscribe(_ storage: Storage, _ user: User, to events: [WebhookEventType], project: ProjectID? = nil) async throws -> Webhook {
         let webhook = Webhook(id: UUID().uuidString.lowercased(), userID: user.id, url: "https://hooks.example/\(user.id)", events: events,
-                              createdAt: .now())
-        #expect(try await storage.webhooks.createWebhook(webhook, secret: "whsec_c2VjcmV0", limit: 20))
+                              projectID: project, createdAt: .now())
+        #expect(try await storage.webhooks.createWebhook(webhook, secret: "whsec_c2VjcmV0", limit: 20) == .created)
         return webhook
+    }
+
+    static func add(_ storage: Storage, _ user: User, _ title: String, project: ProjectID) async throws -> TodoTask {
+        var task = TodoTask.new(TaskFields(title: title), userID: user.id, at: .now())
+        task.projectID = project
+        return try #require(try await storage.tasks.insertTask(task, limit: taskLimit))
+    }
+
+    static func inbox(_ storage: Storage, _ user: User) async throws -> ProjectID {
+        try #require(try await storage.projects.projects(userID: user.id, at: .now()).first { $0.isInbox }).id
+    }
+
+    static func project(_ storage: Storage, _ user: User, _ name: String) async throws -> ProjectID {
+        try #require(try await storage.projects.createProject(NewProject(name: name), userID: user.id, at: .now())).id
     }
 
     /// Claims everything due at `now` and keeps `webhook`'s, oldest event first.
@@ -99,12 +113,98 @@ import TodoStore
             }
             let orphan = Webhook(id: UUID().uuidString.lowercased(), userID: "no-such-user", url: "https://x.example", events: [.taskCreated],
                                  createdAt: .now())
-            #expect(try await storage.webhooks.createWebhook(orphan, secret: "whsec_eA==", limit: 20) == false)
+            #expect(try await storage.webhooks.createWebhook(orphan, secret: "whsec_eA==", limit: 20) == .noSuchAccount)
 
             #expect(try await storage.webhooks.deleteWebhook(id: first.id, userID: user.id))
             #expect(try await storage.webhooks.webhooks(userID: user.id).isEmpty)
             _ = try await storage.tasks.insertTask(TaskFields(title: "after"), userID: user.id, at: .now(), limit: taskLimit)
             #expect(try await Self.claim(storage, first).isEmpty)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aProjectsWebhookHearsOfThatProjectsTasksOnlyAndAnAccountsOfEveryProject(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let garden = try await Self.project(storage, user, "Garden")
+            let gardenHook = try await Self.subscribe(storage, user, to: [.taskCreated], project: garden)
+            let everything = try await Self.subscribe(storage, user, to: [.taskCreated])
+            #expect(try await storage.webhooks.webhooks(userID: user.id).map(\.projectID) == [garden, nil])
+
+            let seeds = try await Self.add(storage, user, "seeds", project: garden)
+            let milk = try await Self.add(storage, user, "milk", project: try await Self.inbox(storage, user))
+            let claimed = try await Self.claim(storage, [gardenHook, everything])
+            #expect(claimed[0].map(\.taskID) == [seeds.id], "not the Inbox's task")
+            #expect(claimed[1].map(\.taskID) == [seeds.id, milk.id])
+        }
+    }
+
+    @Test(arguments: backends)
+    func webhooksHearOfTheTasksOfEveryMemberAndAMemberWhoLeavesHearsNoMore(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let owner = try await makeUser(storage), member = try await makeUser(storage)
+            let shared = try await Self.project(storage, owner, "Shared")
+            #expect(try await storage.projects.setMember(member.id, role: .viewer, projectID: shared, at: .now()))
+            let viewersProjectHook = try await Self.subscribe(storage, member, to: [.taskCreated], project: shared)
+            let viewersHook = try await Self.subscribe(storage, member, to: [.taskCreated])
+            _ = try await Self.add(storage, owner, "told to both", project: shared)
+            _ = try await Self.add(storage, owner, "not shared", project: try await Self.inbox(storage, owner))
+            #expect(try await Self.claim(storage, [viewersProjectHook, viewersHook]).map(\.count) == [1, 1], "another member's task, in a shared project only")
+
+            #expect(try await storage.projects.removeMember(member.id, projectID: shared))
+            #expect(try await storage.webhooks.webhooks(userID: member.id) == [viewersHook], "their webhook of the project goes with them")
+            _ = try await Self.add(storage, owner, "told to nobody", project: shared)
+            #expect(try await Self.claim(storage, viewersHook).isEmpty)
+        }
+    }
+
+    @Test(arguments: backends)
+    func onlyAMemberMakesAProjectsWebhook(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let owner = try await makeUser(storage), stranger = try await makeUser(storage)
+            let project = try await Self.project(storage, owner, "Private")
+            let intruder = Webhook(id: UUID().uuidString.lowercased(), userID: stranger.id, url: "https://x.example", events: [.taskCreated],
+                                   projectID: project, createdAt: .now())
+            #expect(try await storage.webhooks.createWebhook(intruder, secret: "whsec_eA==", limit: 20) == .noSuchProject)
+            var missing = intruder
+            missing.projectID = project + 1_000_000
+            #expect(try await storage.webhooks.createWebhook(missing, secret: "whsec_eA==", limit: 20) == .noSuchProject)
+            #expect(try await storage.webhooks.webhooks(userID: stranger.id).isEmpty)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aMoveIsToldToTheWebhooksOfBothProjectsOnceEach(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let from = try await Self.project(storage, user, "From"), to = try await Self.project(storage, user, "To")
+            let task = try await Self.add(storage, user, "moving", project: from)
+            let hooks = [try await Self.subscribe(storage, user, to: [.taskUpdated], project: from),
+                         try await Self.subscribe(storage, user, to: [.taskUpdated], project: to),
+                         try await Self.subscribe(storage, user, to: [.taskUpdated])]
+            var moved = task.replacingFields(with: task.fields, at: .now())
+            moved.projectID = to
+            moved.position = nil
+            #expect(try await storage.tasks.saveTask(moved, expectedVersion: 1))
+            let claimed = try await Self.claim(storage, hooks)
+            #expect(claimed.map { $0.map(\.type) } == [[.taskUpdated], [.taskUpdated], [.taskUpdated]])
+            #expect(Set(claimed.flatMap { $0.map(\.eventID) }).count == 1)
+        }
+    }
+
+    @Test(arguments: backends)
+    func deletingAProjectDeletesItsWebhooksAndTellsTheOthersOfItsTasks(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let doomed = try await Self.project(storage, user, "Doomed")
+            let task = try await Self.add(storage, user, "goes with it", project: doomed)
+            let projectHook = try await Self.subscribe(storage, user, to: [.taskDeleted], project: doomed)
+            let everything = try await Self.subscribe(storage, user, to: [.taskDeleted])
+            #expect(try await storage.projects.deleteProject(id: doomed, userID: user.id, tasks: .delete, at: .now()) == .deleted)
+            #expect(try await storage.webhooks.webhooks(userID: user.id) == [everything])
+            #expect(try await storage.webhooks.deliveries(webhookID: projectHook.id, userID: user.id, limit: 50) == nil)
+            let claimed = try await Self.claim(storage, everything)
+            #expect(claimed.map(\.type) == [.taskDeleted] && claimed.map(\.taskID) == [task.id])
         }
     }
 

@@ -910,6 +910,24 @@ def test_webhooks(api, bob):
     deliveries = f"{base}/{created['id']}/deliveries"
     items = api.get(deliveries, token=owner.token, expect=200).json()["items"]
     assert [d["type"] for d in items] == ["task.created"] and items[0]["delivered_at"] is None
+    assert created["project_id"] is None
+
+    # A project's webhook hears of that project's tasks only; a project the caller is not in is refused.
+    garden = api.post(f"/api/{owner.id}/projects", token=owner.token, json_body={"name": "Garden"}, expect=201).json()
+    scoped = api.post(base, token=owner.token, json_body={"url": receiver, "events": ["task.created"], "project_id": garden["id"]},
+                      expect=201).json()
+    assert scoped["project_id"] == garden["id"]
+    assert [w["project_id"] for w in api.get(base, token=owner.token, expect=200).json()["items"]] == [None, garden["id"]]
+    create(api, owner, title="in the garden", project_id=garden["id"])
+    assert len(api.get(f"{base}/{scoped['id']}/deliveries", token=owner.token, expect=200).json()["items"]) == 1
+    assert len(api.get(deliveries, token=owner.token, expect=200).json()["items"]) == 2, "the account's webhook hears of every project"
+    bobs_inbox = next(p for p in api.get("/api/me/projects", token=bob.token, expect=200).json()["items"] if p["is_inbox"])
+    for project_id, expressible in ((bobs_inbox["id"], False), ("garden", True), (7, True)):
+        refused = api.post(base, token=owner.token, json_body={"url": receiver, "events": ["task.created"], "project_id": project_id},
+                           expect=422, schema_rejects=expressible)
+        assert detail_fields(refused) == {"project_id"}
+    api.delete(f"/api/{owner.id}/projects/{garden['id']}", token=owner.token, params={"tasks": "delete"}, expect=204)
+    api.get(f"{base}/{scoped['id']}/deliveries", token=owner.token, expect=404)
 
     # Refused input names its field; nothing is stored.
     # The address checks resolve the host: no schema can express them.

@@ -25,11 +25,12 @@ def receiver():
     receiver.close()
 
 
-def subscribe(user: Client, receiver: Receiver, path: str, events=ALL_EVENTS) -> dict:
-    reply = user.session.post(user.url("/webhooks"), json={"url": receiver.base + path, "events": events}, timeout=10)
+def subscribe(user: Client, receiver: Receiver, path: str, events=ALL_EVENTS, project_id: str | None = None) -> dict:
+    body = {"url": receiver.base + path, "events": events} | ({"project_id": project_id} if project_id else {})
+    reply = user.session.post(user.url("/webhooks"), json=body, timeout=10)
     assert reply.status_code == 201, reply.text
     created = reply.json()
-    assert created["secret"].startswith("whsec_") and created["events"] == events
+    assert created["secret"].startswith("whsec_") and created["events"] == events and created["project_id"] == project_id
     receiver.secrets[path] = created["secret"]
     return created
 
@@ -76,6 +77,27 @@ def test_a_subscription_gets_only_the_events_it_chose_and_only_its_users(start, 
     assert [d["type"] for d in receiver.wait_for("/updates", 1)] == ["task.updated"], "a completion is an update to who asked only for those"
     time.sleep(1)
     assert len(receiver.verified("/completions")) == 1 and len(receiver.verified("/updates")) == 1
+
+
+def test_a_projects_webhook_gets_the_events_of_that_projects_tasks_and_not_the_inboxs(start, receiver):
+    server = start("api", WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")
+    server.wait_ready()
+    user = Client(server.base)
+    garden = user.session.post(user.url("/projects"), json={"name": "Garden"}, timeout=5).json()
+    hook = subscribe(user, receiver, "/garden", events=["task.created", "task.completed"], project_id=garden["id"])
+    subscribe(user, receiver, "/everything", events=["task.created"])
+    user.session.post(user.url("/tasks"), json={"title": "in the inbox"}, timeout=5)
+    task = user.session.post(user.url("/tasks"), json={"title": "sow", "project_id": garden["id"]}, timeout=5).json()
+    user.session.patch(user.url(f"/tasks/{task['id']}/complete"), timeout=5)
+
+    received = sorted(receiver.wait_for("/garden", 2), key=lambda d: int(d["id"]))
+    assert [(d["type"], d["data"]["id"], d["data"]["project_id"]) for d in received] == [
+        ("task.created", task["id"], garden["id"]), ("task.completed", task["id"], garden["id"])]
+    assert {d["data"]["title"] for d in receiver.wait_for("/everything", 2)} == {"in the inbox", "sow"}
+    # Deliveries are queued with their event: the list is complete as soon as the writes answered.
+    deliveries = user.session.get(user.url(f"/webhooks/{hook['id']}/deliveries"), timeout=5).json()["items"]
+    assert [d["type"] for d in deliveries] == ["task.completed", "task.created"]
+    assert len(receiver.verified("/garden")) == 2
 
 
 def test_a_failing_receiver_gets_the_same_event_again_until_it_answers(start, receiver):
