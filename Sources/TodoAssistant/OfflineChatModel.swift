@@ -30,8 +30,8 @@ public struct OfflineChatModel: ChatModel {
 
     static let help = """
         I'm the built-in offline assistant: I follow a few patterns rather than free conversation. I can:
-        • add tasks — "add buy milk tomorrow 9am !high #shop", "remind me to call mum on friday"
-        • list them — "what's pending?", "show completed tasks", "list high priority tasks", "tasks tagged work"
+        • add tasks — "add buy milk tomorrow 9am !high #shop", "remind me to call mum on friday", "add milk to Groceries"
+        • list them — "what's pending?", "show completed tasks", "list high priority tasks", "tasks tagged work", "what's in Groceries?"
         • search — "find dentist"
         • complete or reopen — "mark 'buy milk' done", "complete task 3", "reopen task 3"
         • change them — "rename task 3 to Buy oat milk", "set priority of task 3 to high", "move 'dentist' to next monday"
@@ -223,7 +223,8 @@ enum Intent {
     case help
     /// A plain answer, no tool: a question back, or why nothing was done.
     case say(String)
-    case add(TaskFields)
+    /// A task to add, and the project the message named, if any.
+    case add(TaskFields, ProjectMention?)
     case list(arguments: [String: JSONValue], description: ListDescription)
     case search(String)
     case complete(TaskReference, Bool)
@@ -292,7 +293,9 @@ enum Intent {
         }
         var parsed = QuickAdd.parse(message.restAsTyped(after: opening), now: context.now, timeZone: context.timeZone)
         parsed.title = message.withoutClosing(parsed.title)
-        return parsed.fields.map(Intent.add)
+        guard let fields = parsed.fields else { return nil }
+        if let project = parsed.project { return .add(fields, .named(project)) }
+        return .add(fields, ProjectMention.trailing(fields.title))
     }
 
     /// Completing, reopening, deleting, renaming, reprioritising or rescheduling one task.
@@ -340,9 +343,17 @@ enum Intent {
 
     /// A request to list tasks, or nil when the message is not one.
     static func list(_ message: Message, _ context: ModelContext) -> Intent? {
-        guard let reading = ListReading(message.words) else { return nil }
         var arguments: [String: JSONValue] = [:]
         var description = ListDescription()
+        var words = message.words
+        if ListReading(words) == nil, let (request, project) = ProjectMention.place(in: message.original) {
+            // "what's pending in Groceries?": the words before the project ask for tasks, the project filters them.
+            words = Message(request).words
+            arguments["project"] = .string(project)
+            description.after.append("in \(project)")
+            guard ListReading(words, filtered: true) != nil else { return nil }
+        }
+        guard let reading = ListReading(words, filtered: arguments["project"] != nil) else { return nil }
         if let status = reading.status {
             arguments["status"] = .string(status)
             description.before.append(status)
@@ -442,8 +453,9 @@ struct ListReading {
     var due: Due?
 
     /// Nil unless every word is understood and the words ask for tasks: a name for them ("my tasks", "agenda"), or a
-    /// listing word with a filter ("what's pending?", "show !high").
-    init?(_ words: [String]) {
+    /// listing word with a filter ("what's pending?", "show !high"); `filtered` when a filter comes from elsewhere
+    /// (a project: "what is in Groceries?").
+    init?(_ words: [String], filtered: Bool = false) {
         var asking = false
         var naming = false
         var index = 0
@@ -474,7 +486,7 @@ struct ListReading {
             case .filler: break
             }
         }
-        let filtered = status != nil || priority != nil || tag != nil || due != nil
+        let filtered = filtered || status != nil || priority != nil || tag != nil || due != nil
         guard naming || (asking && filtered) else { return nil }
     }
 }
@@ -501,9 +513,8 @@ extension Intent {
             return ModelReply(content: OfflineChatModel.help)
         case .say(let answer):
             return ModelReply(content: answer)
-        case .add(let fields):
-            guard step > 0 else { return Self.call("add_task", Self.arguments(fields)) }
-            return Self.confirm(calls, results) { "Added " + Describe.task($0, context) + "." }
+        case .add(let fields, let mention):
+            return add(fields, mention, calls, results, context: context)
         case .list(let arguments, let description):
             guard step > 0 else { return Self.call("list_tasks", arguments) }
             return Self.confirm(calls, results) { _ in Describe.list(calls.last?.result, description: description, context) }
@@ -533,6 +544,29 @@ extension Intent {
             } confirm: { task in
                 "Updated \(Describe.task(task, context, details: false)): \(description)."
             }
+        }
+    }
+
+    /// Adds at once, or, when the title may end in a project ("milk to Groceries"), after
+    /// `list_projects` says whether the user has one of that name.
+    private func add(_ fields: TaskFields, _ mention: ProjectMention?, _ calls: [ToolCall], _ results: [ChatMessage],
+                     context: ModelContext) -> ModelReply {
+        switch (mention, calls.count) {
+        case (nil, 0):
+            return Self.call("add_task", Self.arguments(fields))
+        case (.named(let project)?, 0):
+            return Self.call("add_task", Self.arguments(fields).merging(["project": .string(project)]) { $1 })
+        case (.trailing?, 0):
+            return Self.call("list_projects", [:])
+        case (.trailing(let name, let title)?, 1):
+            if calls[0].isError { return Self.confirm(calls, results) { _ in "" } }
+            guard let project = Describe.project(named: name, in: calls[0].result) else { return Self.call("add_task", Self.arguments(fields)) }
+            var short = fields
+            short.title = title
+            return Self.call("add_task", Self.arguments(short).merging(["project": .string(project)]) { $1 })
+        default:
+            let project = calls.last?.arguments.objectValue?["project"].flatMap { if case .string(let name) = $0 { name } else { nil } }
+            return Self.confirm(calls, results) { "Added " + Describe.task($0, context) + (project.map { " to \($0)" } ?? "") + "." }
         }
     }
 
@@ -590,8 +624,45 @@ extension Intent {
     }
 }
 
+/// A project named in a request: with `+` ("add milk +Groceries"), or perhaps at the end of
+/// the title ("add milk to Groceries", which is only a project if the user has one so named:
+/// "add go to the gym" is a title).
+enum ProjectMention: Equatable {
+    case named(String)
+    case trailing(name: String, title: String)
+
+    static let prepositions = [" to ", " in ", " into ", " on "]
+
+    /// The title split before its last preposition, when something is on both sides.
+    static func trailing(_ title: String) -> ProjectMention? {
+        place(in: title).map { ProjectMention.trailing(name: $0.project, title: $0.before) }
+    }
+
+    /// `text` split at its last preposition: what comes before, and the place after it without
+    /// "the"/"my", quotes and a closing "list"/"project" ("on my 'Home' list" → Home).
+    static func place(in text: String) -> (before: String, project: String)? {
+        let found = prepositions.compactMap { text.range(of: $0, options: [.caseInsensitive, .backwards]) }
+        guard let range = found.max(by: { $0.lowerBound < $1.lowerBound }) else { return nil }
+        let before = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+        var place = text[range.upperBound...].trimmingCharacters(in: .whitespaces)
+        for prefix in ["the ", "my "] where place.lowercased().hasPrefix(prefix) { place = String(place.dropFirst(prefix.count)) }
+        for suffix in [" list", " project"] where place.lowercased().hasSuffix(suffix) { place = String(place.dropLast(suffix.count)) }
+        place = Quotes.removed(from: place.trimmingCharacters(in: .whitespaces))
+        return before.isEmpty || place.isEmpty ? nil : (before, place)
+    }
+}
+
 /// Words for tasks and lists in answers.
 enum Describe {
+    /// The name, as the user's projects spell it, of the project called `name` (any case) in a `list_projects` result.
+    static func project(named name: String, in result: JSONValue?) -> String? {
+        guard case .array(let projects)? = result?.objectValue?["projects"] else { return nil }
+        return projects.lazy.compactMap { project -> String? in
+            guard case .string(let candidate)? = project.objectValue?["name"] else { return nil }
+            return candidate.caseInsensitiveCompare(name) == .orderedSame ? candidate : nil
+        }.first
+    }
+
     static func task(_ task: [String: JSONValue], _ context: ModelContext, details: Bool = true) -> String {
         var title = "the task"
         if case .string(let text)? = task["title"] { title = "“\(text)”" }

@@ -72,6 +72,7 @@ enum UserConfirmation {
         case .addTask: return "add \(quoted(arguments["title"]) ?? "a task")"
         case .searchTasks: return "search your tasks for \(quoted(arguments["query"]) ?? "text")"
         case .listTasks: return "list your tasks"
+        case .listProjects: return "list your projects"
         case nil: return "use the tool \(call.name)"
         }
     }

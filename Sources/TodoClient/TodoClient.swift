@@ -228,8 +228,11 @@ public struct TodoClient: Sendable {
         return (answer.value, answer.headers.first(name: "ETag"))
     }
 
-    public func createTask(token: String, fields: TaskFields) async throws -> TodoTask {
-        try await send(.POST, "/api/me/tasks", token: token, body: TaskBody(patch: TaskPatch(setting: fields))).value
+    /// Creates a task in `projectID`, or in the Inbox without one.
+    public func createTask(token: String, fields: TaskFields, projectID: ProjectID? = nil) async throws -> TodoTask {
+        var patch = TaskPatch(setting: fields)
+        patch.projectID = projectID
+        return try await send(.POST, "/api/me/tasks", token: token, body: TaskBody(patch: patch)).value
     }
 
     /// Changes only the fields the patch sets. With `ifMatch` (an `ETag`), the change is made only
@@ -246,6 +249,14 @@ public struct TodoClient: Sendable {
 
     public func deleteTask(token: String, id: TaskID) async throws {
         let _: Empty = try await send(.DELETE, "/api/me/tasks/\(id)", token: token).value
+    }
+
+    // MARK: Projects
+
+    /// The projects the caller is a member of, in the caller's order, archived ones included.
+    public func listProjects(token: String) async throws -> [Project] {
+        let list: Items<Project> = try await send(.GET, "/api/me/projects", token: token).value
+        return list.items
     }
 
     // MARK: Personal tokens
@@ -593,7 +604,7 @@ struct TaskBody: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case title, description, completed, priority, tags, recurrence
-        case dueAt = "due_at", remindAt = "remind_at"
+        case dueAt = "due_at", remindAt = "remind_at", projectID = "project_id", parentID = "parent_id", position
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -607,6 +618,9 @@ struct TaskBody: Encodable {
         if let dueAt = patch.dueAt { try container.encode(dueAt, forKey: .dueAt) }
         if let remindAt = patch.remindAt { try container.encode(remindAt, forKey: .remindAt) }
         if let recurrence = patch.recurrence { try container.encode(recurrence, forKey: .recurrence) }
+        try container.encodeIfPresent(patch.projectID.map(String.init), forKey: .projectID)
+        if let parentID = patch.parentID { try container.encode(parentID.map(String.init), forKey: .parentID) }
+        try container.encodeIfPresent(patch.position, forKey: .position)
     }
 }
 
@@ -620,6 +634,13 @@ extension TaskQuery {
         if let dueAfter { parameters.append(("due_after", dueAfter.rfc3339)) }
         if let dueBefore { parameters.append(("due_before", dueBefore.rfc3339)) }
         if let search { parameters.append(("q", search)) }
+        if let project { parameters.append(("project", String(project))) }
+        switch parent {
+        case .topLevel?: parameters.append(("parent", "none"))
+        case .task(let id)?: parameters.append(("parent", String(id)))
+        case nil: break
+        }
+        if assignedToCaller { parameters.append(("assignee", "me")) }
         if let cursor { parameters.append(("cursor", cursor.token)) }
         return parameters
     }

@@ -18,7 +18,7 @@ public enum ProjectRole: String, Sendable, Codable, CaseIterable {
 
 /// A project as one member sees it: its shared fields, plus that member's role and place in
 /// their own sidebar, plus counts of its open and overdue tasks.
-public struct Project: Sendable, Equatable, Encodable {
+public struct Project: Sendable, Equatable, Codable {
     public var id: ProjectID
     public var name: String
     /// `#rrggbb` (lowercase), or nil for the default colour.
@@ -73,6 +73,28 @@ public struct Project: Sendable, Equatable, Encodable {
         try container.encode(overdueCount, forKey: .overdueCount)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard let id = ProjectID(try container.decode(String.self, forKey: .id)) else {
+            throw DecodingError.dataCorruptedError(forKey: .id, in: container, debugDescription: "not a project id")
+        }
+        self.init(
+            id: id, name: try container.decode(String.self, forKey: .name), color: try container.decodeIfPresent(String.self, forKey: .color),
+            position: try container.decode(Double.self, forKey: .position), archived: try container.decode(Bool.self, forKey: .archived),
+            isInbox: try container.decode(Bool.self, forKey: .isInbox), role: try container.decode(ProjectRole.self, forKey: .role),
+            openCount: try container.decode(Int.self, forKey: .openCount), overdueCount: try container.decode(Int.self, forKey: .overdueCount),
+            createdAt: try container.decode(Timestamp.self, forKey: .createdAt), updatedAt: try container.decode(Timestamp.self, forKey: .updatedAt))
+    }
+}
+
+extension Collection<Project> {
+    /// The project called `name` in any case (as quick add's `+Groceries` and the assistant name
+    /// one); of several so called, the first not archived.
+    public func named(_ name: String) -> Project? {
+        let named = filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        return named.first { !$0.archived } ?? named.first
     }
 }
 

@@ -5,6 +5,8 @@ import Foundation
 ///
 /// - priority: `!high`, `!medium` (`!med`), `!low`
 /// - tags: `#home`
+/// - project: `+Groceries`, or `+"Home Office"` for a name with spaces (Vikunja's convention);
+///   the name as typed, matched to the user's projects by whoever creates the task
 /// - dates: `today`, `tonight`, `tomorrow`, weekdays (`friday`, `on fri`, `next monday`),
 ///   `next week`, `in 3 days|weeks|months`, `2026-12-01`, `dec 5`, `5 december`
 /// - times: `9am`, `9:30pm`, `5p.m.`, `17:30`, `at 9`, `noon`, `midnight` (also after "at")
@@ -21,6 +23,8 @@ public enum QuickAdd {
         public var tags: [String]
         public var dueAt: Timestamp?
         public var recurrence: Recurrence?
+        /// The name after `+`: the project the task goes to.
+        public var project: String?
 
         /// The fields of a new task; nil when nothing is left for a title.
         public var fields: TaskFields? {
@@ -61,6 +65,7 @@ public enum QuickAdd {
         var day: Date?
         var time: (hour: Int, minute: Int)?
         var recurrence: Recurrence?
+        var project: String?
 
         init(words: [String], now: Timestamp, timeZone: TimeZone) {
             self.words = words
@@ -104,7 +109,7 @@ public enum QuickAdd {
                 dueAt = Timestamp(millisecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1000).rounded()))
             }
             if recurrence != nil { recurrence?.timezone = calendar.timeZone.identifier == "GMT" ? "UTC" : calendar.timeZone.identifier }
-            return Result(title: title, priority: priority, tags: tags, dueAt: dueAt, recurrence: recurrence)
+            return Result(title: title, priority: priority, tags: tags, dueAt: dueAt, recurrence: recurrence, project: project)
         }
 
         /// Tries every pattern at `index`; returns how many words to advance.
@@ -117,11 +122,38 @@ public enum QuickAdd {
             } else if word.hasPrefix("#"), word.count > 1, case .success(let tag) = Tag.normalized(word) {
                 if !tags.contains(tag) { tags.append(tag) }
                 take(index...index)
+            } else if project == nil, let length = matchProject(at: index) {
+                take(index...(index + length - 1))
+                return length
             } else if let length = matchRecurrence(at: index) ?? matchDay(at: index) ?? matchTime(at: index) {
                 take(index...(index + length - 1))
                 return length
             }
             return 1
+        }
+
+        /// `+Name`, or `+"Two words"` up to the word that closes the quotation; the first one counts.
+        mutating func matchProject(at index: Int) -> Int? {
+            let word = words[index]
+            guard word.hasPrefix("+"), word.count > 1 else { return nil }
+            let opened = word.dropFirst()
+            guard opened.first == "\"" else {
+                let name = opened.trimmingCharacters(in: CharacterSet(charactersIn: ",;.?!"))
+                if name.isEmpty { return nil }
+                project = name
+                return 1
+            }
+            var quoted = [String(opened.dropFirst())]
+            var end = index
+            while !(quoted.last ?? "").hasSuffix("\"") || (end == index && opened.count == 1) {
+                end += 1
+                guard end < words.count, !used[end] else { return nil }
+                quoted.append(words[end])
+            }
+            let name = String(quoted.joined(separator: " ").dropLast()).trimmingCharacters(in: .whitespaces)
+            if name.isEmpty { return nil }
+            project = name
+            return end - index + 1
         }
 
         mutating func matchRecurrence(at index: Int) -> Int? {

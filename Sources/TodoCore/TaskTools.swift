@@ -3,7 +3,10 @@ import Foundation
 /// The task operations behind the tools, whatever carries them (the MCP server implements
 /// them with the backend API, acting as the caller).
 public protocol TaskOperations: Sendable {
-    func add(_ fields: TaskFields) async throws -> TodoTask
+    /// Creates a task in `projectID`, or in the Inbox without one.
+    func add(_ fields: TaskFields, projectID: ProjectID?) async throws -> TodoTask
+    /// The projects the user is a member of.
+    func projects() async throws -> [Project]
     func list(_ query: TaskQuery) async throws -> TaskPage
     func complete(_ id: TaskID, completed: Bool) async throws -> TodoTask
     func update(_ id: TaskID, _ patch: TaskPatch) async throws -> TodoTask
@@ -17,6 +20,7 @@ public enum TaskTool: String, CaseIterable, Sendable {
     case addTask = "add_task"
     case listTasks = "list_tasks"
     case searchTasks = "search_tasks"
+    case listProjects = "list_projects"
     case completeTask = "complete_task"
     case updateTask = "update_task"
     case deleteTask = "delete_task"
@@ -28,6 +32,7 @@ public enum TaskTool: String, CaseIterable, Sendable {
         case .addTask: "Create a task for the user."
         case .listTasks: "List the user's tasks, optionally filtered by status, priority, tag or due range."
         case .searchTasks: "Find the user's tasks whose title or description contains the query (case-insensitive)."
+        case .listProjects: "List the user's projects (their Inbox, their own and those shared with them) with open and overdue counts."
         case .completeTask: "Mark a task complete (or incomplete with completed: false)."
         case .updateTask: "Change some fields of a task; fields not given stay as they are."
         case .deleteTask: "Delete a task for good."
@@ -42,7 +47,7 @@ public enum TaskTool: String, CaseIterable, Sendable {
 
     public var effect: Effect {
         switch self {
-        case .listTasks, .searchTasks: .reads
+        case .listTasks, .searchTasks, .listProjects: .reads
         case .addTask: .creates
         case .completeTask, .updateTask: .changes
         case .deleteTask: .deletes
@@ -53,12 +58,14 @@ public enum TaskTool: String, CaseIterable, Sendable {
     public var inputSchema: JSONValue {
         switch self {
         case .addTask:
-            Schema.object(Schema.writableFields, required: ["title"])
+            Schema.object(Schema.writableFields.merging(["project": Schema.project]) { $1 }, required: ["title"])
         case .listTasks:
             Schema.object(Schema.listFilters)
         case .searchTasks:
             Schema.object(Schema.listFilters.merging(["query": Schema.string(length: 1...TaskQuery.maximumSearchLength)]) { $1 },
                           required: ["query"])
+        case .listProjects:
+            Schema.object([:])
         case .completeTask:
             Schema.object(["task_id": Schema.taskID, "completed": ["type": "boolean", "description": "Default true."]], required: ["task_id"])
         case .updateTask:
@@ -81,6 +88,8 @@ public enum TaskTool: String, CaseIterable, Sendable {
             ]
         case .deleteTask:
             ["type": "object", "properties": ["deleted": ["type": "string"]], "required": ["deleted"]]
+        case .listProjects:
+            ["type": "object", "properties": ["projects": ["type": "array", "items": Schema.projectResult]], "required": ["projects"]]
         }
     }
 
@@ -100,10 +109,12 @@ public enum TaskTool: String, CaseIterable, Sendable {
     public func run(_ arguments: [String: JSONValue], on operations: some TaskOperations) async throws -> Result {
         switch self {
         case .addTask:
-            let task = try await operations.add(try TaskFields(json: .object(arguments)))
+            let fields = try TaskFields(json: .object(arguments.filter { $0.key != "project" }))
+            let task = try await operations.add(fields, projectID: try await Self.project(arguments, on: operations))
             return try Self.result("Added task \(task.id): \(task.fields.title)", task: task)
         case .listTasks, .searchTasks:
             var parameters = try Self.listParameters(arguments)
+            if let project = try await Self.project(arguments, on: operations) { parameters.append(("project", String(project))) }
             if self == .searchTasks {
                 guard case .string(let query)? = arguments["query"] else { throw ArgumentError(description: "query is required") }
                 parameters.append(("q", query))
@@ -129,7 +140,26 @@ public enum TaskTool: String, CaseIterable, Sendable {
             let id = try Self.taskID(arguments)
             try await operations.delete(id)
             return Result(summary: "Deleted task \(id).", structured: ["deleted": .string(String(id))])
+        case .listProjects:
+            let projects = try await operations.projects()
+            let summary = projects.isEmpty ? "No projects." : "\(projects.count) project(s):\n" + projects.map(Self.line).joined(separator: "\n")
+            return Result(summary: summary, structured: ["projects": .array(try projects.map(Self.json))])
         }
+    }
+
+    /// The `project` argument, a project's name (any case) or id, as the id of one of the user's
+    /// projects; nil when not given.
+    static func project(_ arguments: [String: JSONValue], on operations: some TaskOperations) async throws -> ProjectID? {
+        guard let value = arguments["project"] else { return nil }
+        guard case .string(let raw) = value, case let name = TextRules.trimmed(raw), !name.isEmpty else {
+            throw ArgumentError(description: "project must be a project's name or id")
+        }
+        let projects = try await operations.projects()
+        if let id = ProjectID(name), projects.contains(where: { $0.id == id }) { return id }
+        guard let project = projects.named(name) else {
+            throw ArgumentError(description: "No project is named “\(name)”; list_projects gives the user's projects.")
+        }
+        return project.id
     }
 
     static func taskID(_ arguments: [String: JSONValue]) throws -> TaskID {
@@ -170,9 +200,17 @@ public enum TaskTool: String, CaseIterable, Sendable {
         return parts.joined(separator: " ")
     }
 
-    /// A task in its wire format.
-    static func json(_ task: TodoTask) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(task))
+    static func line(_ project: Project) -> String {
+        var parts = ["\(project.name) (project \(project.id)): \(project.openCount) open, \(project.overdueCount) overdue"]
+        if project.isInbox { parts.append("inbox") }
+        if project.role != .owner { parts.append("shared with the user as \(project.role.rawValue)") }
+        if project.archived { parts.append("archived") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// A task or project in its wire format.
+    static func json(_ value: some Encodable) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
     }
 
     /// The schema pieces the tools share.
@@ -223,6 +261,7 @@ public enum TaskTool: String, CaseIterable, Sendable {
             "priority": priority, "tags": tags, "due_at": dueAt, "recurrence": recurrence,
         ]
         static let listFilters: [String: JSONValue] = [
+            "project": project,
             "status": ["type": "string", "enum": ["all", "pending", "completed"], "description": "Default all."],
             "priority": priority,
             "tag": ["type": "string", "description": "Only tasks with this tag."],
@@ -232,6 +271,20 @@ public enum TaskTool: String, CaseIterable, Sendable {
             "limit": integer(1...TaskQuery.maximumLimit, description: "Default \(TaskQuery.defaultLimit)."),
             "cursor": ["type": "string", "description": "next_cursor of a previous answer."],
         ]
+        static let project: JSONValue = [
+            "type": "string",
+            "description": "A project's name as list_projects gives it (any case), or its id. Default: the Inbox when adding, every project when listing.",
+        ]
+        static let projectResult: JSONValue = [
+            "type": "object",
+            "properties": [
+                "id": ["type": "string"], "name": ["type": "string"], "color": ["type": ["string", "null"]],
+                "archived": ["type": "boolean"], "is_inbox": ["type": "boolean"],
+                "role": ["type": "string", "enum": .array(ProjectRole.allCases.map { .string($0.rawValue) })],
+                "open_count": ["type": "integer"], "overdue_count": ["type": "integer"],
+            ],
+            "required": ["id", "name", "role"],
+        ]
         static let task: JSONValue = [
             "type": "object",
             "properties": [
@@ -240,6 +293,7 @@ public enum TaskTool: String, CaseIterable, Sendable {
                 "due_at": ["type": ["string", "null"]], "remind_at": ["type": ["string", "null"]],
                 "recurrence": ["type": ["object", "null"]], "completed_at": ["type": ["string", "null"]],
                 "created_at": ["type": "string"], "updated_at": ["type": "string"],
+                "project_id": ["type": "string"], "parent_id": ["type": ["string", "null"]],
             ],
             "required": ["id", "title", "completed", "priority", "tags"],
         ]

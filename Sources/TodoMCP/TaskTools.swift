@@ -56,7 +56,10 @@ struct BackendTasks: TaskOperations {
     let client: TodoClient
     let token: String
 
-    func add(_ fields: TaskFields) async throws -> TodoTask { try await client.createTask(token: token, fields: fields) }
+    func add(_ fields: TaskFields, projectID: ProjectID?) async throws -> TodoTask {
+        try await client.createTask(token: token, fields: fields, projectID: projectID)
+    }
+    func projects() async throws -> [Project] { try await client.listProjects(token: token) }
     func list(_ query: TaskQuery) async throws -> TaskPage { try await client.listTasks(token: token, query: query) }
     func complete(_ id: TaskID, completed: Bool) async throws -> TodoTask {
         try await client.completeTask(token: token, id: id, completed: completed)

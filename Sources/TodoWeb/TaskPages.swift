@@ -124,8 +124,16 @@ struct TaskPages: Sendable {
                                      errors: ["Say what the task is, not only when: “Call Ann tomorrow 5pm”."])
         }
         let fields = TaskFields(title: parsed.title, priority: parsed.priority, tags: parsed.tags, dueAt: parsed.dueAt, recurrence: parsed.recurrence)
+        var projectID: ProjectID?
+        if let name = parsed.project {
+            guard let project = try await client.listProjects(token: token).named(name) else {
+                return try await failure(request, context, token: token, returnTo: returnTo, text: text,
+                                         errors: ["You have no project named “\(name)”."])
+            }
+            projectID = project.id
+        }
         do {
-            let task = try await client.createTask(token: token, fields: fields)
+            let task = try await client.createTask(token: token, fields: fields, projectID: projectID)
             if PageSupport.wantsJSON(request) {
                 return PageSupport.json(.object(["message": .string("Added “\(task.fields.title)”."), "id": .string(String(task.id))]), status: .created)
             }

@@ -110,7 +110,7 @@ struct Call: Equatable, Sendable, CustomTestStringConvertible {
 /// are strings, and problems come back as error results, as the real tools do. The real MCP
 /// path is covered end to end by tests/e2e/test_assistant.py.
 actor TaskBook: ToolRunner {
-    static let specs = ["add_task", "list_tasks", "search_tasks", "complete_task", "update_task", "delete_task"].map {
+    static let specs = ["add_task", "list_tasks", "search_tasks", "list_projects", "complete_task", "update_task", "delete_task"].map {
         ToolSpec(name: $0, description: $0, parameters: .object(["type": "object"]))
     }
 
@@ -119,6 +119,8 @@ actor TaskBook: ToolRunner {
     }
 
     private(set) var tasks: [[String: JSONValue]]
+    /// The names of the user's projects; a task added to one carries its name as "project".
+    let projects = ["Inbox", "Groceries", "Home Office"]
     /// Tool name → the text of the error result that tool gives.
     private let failing: [String: String]
     /// Tools that throw instead of answering (a broken connection mid-turn).
@@ -152,13 +154,18 @@ actor TaskBook: ToolRunner {
         if let message = failing[name] { return ToolOutcome(text: message, structured: nil, isError: true) }
         let arguments = arguments.objectValue ?? [:]
         switch name {
+        case "list_projects":
+            let listed = projects.map { JSONValue.object(["name": .string($0)]) }
+            return ToolOutcome(text: "\(projects.count) project(s)", structured: .object(["projects": .array(listed)]), isError: false)
         case "add_task":
+            if let project = arguments["project"], self.project(project) == nil { return Self.failure("no project named \(project)") }
             var task = Self.task("")
             task.merge(arguments) { $1 }
             task["id"] = .string(String((tasks.compactMap(Self.id).max() ?? 0) + 1))
             tasks.append(task)
             return Self.one(task, "Added task")
         case "list_tasks":
+            if let project = arguments["project"], self.project(project) == nil { return Self.failure("no project named \(project)") }
             return Self.page(tasks.filter { Self.matches($0, arguments) })
         case "search_tasks":
             guard case .string(let query)? = arguments["query"] else { return Self.failure("query is required") }
@@ -180,6 +187,12 @@ actor TaskBook: ToolRunner {
         }
     }
 
+    /// The project a tool argument names, in any case, as the real tools resolve it.
+    private func project(_ argument: JSONValue) -> String? {
+        guard case .string(let name) = argument else { return nil }
+        return projects.first { $0.caseInsensitiveCompare(name) == .orderedSame }
+    }
+
     private static func id(_ task: [String: JSONValue]) -> TaskID? {
         if case .string(let text)? = task["id"] { return TaskID(text) }
         return nil
@@ -195,6 +208,9 @@ actor TaskBook: ToolRunner {
         if case .string(let status)? = filters["status"], task["completed"] != .bool(status == "completed") { return false }
         if let priority = filters["priority"], task["priority"] != priority { return false }
         if let tag = filters["tag"], case .array(let tags)? = task["tags"], !tags.contains(tag) { return false }
+        if case .string(let project)? = filters["project"] {
+            guard case .string(let own)? = task["project"], own.caseInsensitiveCompare(project) == .orderedSame else { return false }
+        }
         if case .string(let after)? = filters["due_after"] {
             guard case .string(let due)? = task["due_at"], due >= after else { return false }
         }

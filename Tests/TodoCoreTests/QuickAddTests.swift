@@ -106,4 +106,25 @@ extension QuickAddTests {
         #expect(Self.parse("Call mum!").title == "Call mum!")
         #expect(Self.parse("Is it done? tomorrow").title == "Is it done?")
     }
+
+    @Test(arguments: [
+        ("Milk +Groceries", "Milk", "Groceries"),
+        ("+groceries milk tomorrow", "milk", "groceries"),
+        ("Paper +\"Home Office\" !high", "Paper", "Home Office"),
+        ("Paper +\"Office\"", "Paper", "Office"),
+        ("Milk +Groceries, eggs", "Milk eggs", "Groceries"),
+        ("Milk +Groceries +Errands", "Milk +Errands", "Groceries"),
+    ])
+    func aPlusNamesTheProject(_ text: String, _ title: String, _ project: String) {
+        let result = Self.parse(text)
+        #expect(result.title == title, "\(text)")
+        #expect(result.project == project, "\(text)")
+    }
+
+    @Test(arguments: ["1 + 1 = 2", "C++ book", "Paper +\"Home Office", "Milk +\"\""])
+    func aPlusWithoutANameIsPartOfTheTitle(_ text: String) {
+        let result = Self.parse(text)
+        #expect(result.project == nil, "\(text)")
+        #expect(result.title == text, "\(text)")
+    }
 }

@@ -131,6 +131,20 @@ def test_offline_agent_understands_common_requests(stack):
     assert not failures, "\n".join(failures)
 
 
+def test_offline_agent_adds_to_and_lists_a_project_by_its_name(stack):
+    api, _ = stack()
+    user = Client(api.base)
+    groceries = user.session.post(user.url("/projects"), json={"name": "Groceries"}, timeout=5).json()
+    assert "to Groceries" in chat(user, "add milk to Groceries")["response"]
+    assert "to groceries" in chat(user, "add bread +groceries tomorrow")["response"]
+    chat(user, "add go to the gym")
+    placed = {t["title"]: t["project_id"] == groceries["id"] for t in tasks(user)}
+    assert placed == {"milk": True, "bread": True, "go to the gym": False}
+    answer = chat(user, "what is in Groceries?")["response"]
+    assert "2 tasks in Groceries" in answer and "milk" in answer and "bread" in answer and "gym" not in answer
+    assert "no project" in chat(user, "what's in Narnia?")["response"].lower()
+
+
 def test_chat_answers_and_stores_the_conversation(stack):
     api, _ = stack()
     user = Client(api.base)
@@ -270,7 +284,7 @@ def test_model_tool_calls_run_through_mcp_and_history_survives_a_restart(stack, 
         sent = model.requests[0]
         assert sent["auth"] == "Bearer sk-test" and sent["body"]["model"] == "fake-1"
         assert {tool["function"]["name"] for tool in sent["body"]["tools"]} == {
-            "add_task", "list_tasks", "search_tasks", "complete_task", "update_task", "delete_task"}
+            "add_task", "list_tasks", "search_tasks", "list_projects", "complete_task", "update_task", "delete_task"}
         api.stop()
         restarted = start("api", PORT=api.port, DATABASE_URL=f"sqlite://{api.log_path.parent}/todo.db",
                           MCP_URL=f"http://127.0.0.1:{mcp.port}/mcp", LLM_BASE_URL=model.url, LLM_API_KEY="sk-test")

@@ -56,7 +56,7 @@ def test_an_sdk_client_lists_and_calls_every_tool(servers):
         return names, added, listed, found, updated, completed, deleted
 
     names, added, listed, found, updated, completed, deleted = asyncio.run(with_session(f"{mcp.base}/mcp", token, work))
-    assert names == ["add_task", "complete_task", "delete_task", "list_tasks", "search_tasks", "update_task"]
+    assert names == ["add_task", "complete_task", "delete_task", "list_projects", "list_tasks", "search_tasks", "update_task"]
     assert not added.isError and added.structuredContent["task"]["priority"] == "high"
     assert [t["title"] for t in listed.structuredContent["tasks"]] == ["Buy milk"]
     assert len(found.structuredContent["tasks"]) == 1
@@ -84,6 +84,33 @@ def test_tools_act_only_as_the_caller(servers):
     assert deleted.isError
     assert bad.isError and "title" in bad.content[0].text
     assert ann.session.get(ann.url(f"/tasks/{secret['id']}"), timeout=5).json()["completed"] is False
+
+
+def test_the_project_argument_names_a_project_by_name_and_reaches_only_the_callers(servers):
+    api, mcp = servers
+    ann, bob = Client(api.base), Client(api.base)
+    groceries = ann.session.post(ann.url("/projects"), json={"name": "Groceries"}, timeout=5).json()
+    bob.session.post(bob.url("/projects"), json={"name": "Secret plans"}, timeout=5)
+
+    async def work(session):
+        projects = await session.call_tool("list_projects", {})
+        added = await session.call_tool("add_task", {"title": "Milk", "project": "groceries"})
+        inbox = await session.call_tool("add_task", {"title": "Call mum"})
+        listed = await session.call_tool("list_tasks", {"project": "Groceries"})
+        found = await session.call_tool("search_tasks", {"query": "mum", "project": groceries["id"]})
+        foreign = await session.call_tool("add_task", {"title": "Spy", "project": "Secret plans"})
+        return projects, added, inbox, listed, found, foreign
+
+    projects, added, inbox, listed, found, foreign = asyncio.run(with_session(f"{mcp.base}/mcp", personal_token(ann), work))
+    assert [p["name"] for p in projects.structuredContent["projects"]] == ["Inbox", "Groceries"]
+    assert "Groceries (project " in projects.content[0].text
+    assert added.structuredContent["task"]["project_id"] == groceries["id"]
+    assert inbox.structuredContent["task"]["project_id"] != groceries["id"]
+    assert [t["title"] for t in listed.structuredContent["tasks"]] == ["Milk"]
+    assert found.structuredContent["tasks"] == []
+    assert foreign.isError and "No project is named" in foreign.content[0].text
+    assert [t["title"] for t in ann.session.get(ann.url("/tasks"), timeout=5).json()["items"]] == ["Call mum", "Milk"]
+    assert bob.session.get(bob.url("/tasks"), timeout=5).json()["items"] == []
 
 
 def open_session(mcp, token):

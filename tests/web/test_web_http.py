@@ -238,6 +238,19 @@ def test_quick_add_explains_what_is_wrong(stack):
     assert as_script.status_code == 422 and "Title" in as_script.json()["error"]["message"]
 
 
+def test_quick_add_puts_a_task_in_the_project_named_after_a_plus(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    home = session.post(stack.url("/api/me/projects"), json={"name": "Home Office"}, headers={"X-CSRF-Token": csrf}, timeout=10)
+    assert home.status_code == 201, home.text
+    added = session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": 'Buy paper +"home office" !high'}, allow_redirects=False, timeout=10)
+    assert added.status_code == 303
+    unknown = session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "Milk +Narnia"}, timeout=10)
+    assert unknown.status_code == 422 and "no project named “Narnia”" in unknown.text
+    listed = session.get(stack.url("/api/me/tasks"), timeout=10).json()["items"]
+    assert [(t["title"], t["priority"], t["project_id"]) for t in listed] == [("Buy paper", "high", home.json()["id"])]
+
+
 @pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/%5C%5Cevil.example", "//evil.example",
                                     "/%5Cevil.example", "https://evil.example/", "/%20/evil.example", "/caf%C3%A9"])
 def test_log_in_never_sends_the_browser_to_another_site(stack, target):
