@@ -209,6 +209,8 @@ let package = Package(
                 .embedInCode("Templates/signup.mustache"),
                 .embedInCode("Templates/tasks.mustache"),
                 .embedInCode("Templates/task_list.mustache"),
+                .embedInCode("Templates/sidebar_item.mustache"),
+                .embedInCode("Templates/sidebar_lists.mustache"),
                 .embedInCode("Templates/edit.mustache"),
                 .embedInCode("Templates/settings.mustache"),
                 .embedInCode("Templates/admin.mustache"),

@@ -351,7 +351,6 @@ enum Intent {
             words = Message(request).words
             arguments["project"] = .string(project)
             description.after.append("in \(project)")
-            guard ListReading(words, filtered: true) != nil else { return nil }
         }
         guard let reading = ListReading(words, filtered: arguments["project"] != nil) else { return nil }
         if let status = reading.status {

@@ -259,6 +259,13 @@ public struct TodoClient: Sendable {
         return list.items
     }
 
+    /// Creates a project owned by the caller, at the end of their list.
+    public func createProject(token: String, name: String, color: String? = nil) async throws -> Project {
+        var fields: [String: JSONValue] = ["name": .string(name)]
+        if let color { fields["color"] = .string(color) }
+        return try await send(.POST, "/api/me/projects", token: token, body: JSONValue.object(fields)).value
+    }
+
     // MARK: Personal tokens
 
     /// A personal API token as listed (the secret itself is shown only once, at creation).

@@ -95,6 +95,8 @@ enum EmbeddedFiles {
         ("signup", PackageResources.signup_mustache),
         ("tasks", PackageResources.tasks_mustache),
         ("task_list", PackageResources.task_list_mustache),
+        ("sidebar_item", PackageResources.sidebar_item_mustache),
+        ("sidebar_lists", PackageResources.sidebar_lists_mustache),
         ("edit", PackageResources.edit_mustache),
         ("settings", PackageResources.settings_mustache),
         ("admin", PackageResources.admin_mustache),

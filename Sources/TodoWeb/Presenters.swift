@@ -91,6 +91,71 @@ struct LocalClock {
     }
 }
 
+/// The sidebar of the task pages: the Inbox, Today, Upcoming, then the other projects not
+/// archived, each with its open tasks counted and its overdue ones flagged.
+struct Sidebar {
+    struct Item {
+        var name: String
+        var href: String
+        var openCount: Int?
+        var overdueCount: Int
+        var color: String?
+        var current: Bool
+        /// Stored, not computed: templates read values through reflection.
+        var hasOverdue: Bool
+
+        init(name: String, href: String, openCount: Int?, overdueCount: Int, color: String?, current: Bool) {
+            self.name = name
+            self.href = href
+            self.openCount = openCount
+            self.overdueCount = overdueCount
+            self.color = color
+            self.current = current
+            self.hasOverdue = overdueCount > 0
+        }
+    }
+
+    var views: [Item]
+    var projects: [Item]
+    var csrf: String
+
+    init(projects all: [Project], filters: ListFilters, csrf: String) {
+        let shown = all.filter { !$0.archived }
+        func item(_ project: Project) -> Item {
+            Item(name: project.name, href: "/?" + ListFilters.query([("project", String(project.id))]), openCount: project.openCount,
+                 overdueCount: project.overdueCount, color: project.color, current: filters.project == String(project.id))
+        }
+        let onView = filters.project.isEmpty && filters.queryPairs.count == 1
+        views = shown.filter(\.isInbox).map(item) + [
+            Item(name: "Today", href: "/?due=by-today", openCount: nil, overdueCount: 0, color: nil, current: onView && filters.due == "by-today"),
+            Item(name: "Upcoming", href: "/?due=week", openCount: nil, overdueCount: 0, color: nil, current: onView && filters.due == "week"),
+        ]
+        projects = shown.filter { !$0.isInbox }.map(item)
+        self.csrf = csrf
+    }
+}
+
+/// Tasks due within the next days, under a heading per day ("Today", "Tomorrow", "Friday 11 December").
+struct DayGroup {
+    var label: String?
+    var tasks: [TaskRow]
+
+    static func byDay(_ tasks: [TodoTask], rows: [TaskRow], now: Timestamp, clock: LocalClock) -> [DayGroup] {
+        var groups: [DayGroup] = []
+        for (task, row) in zip(tasks, rows) {
+            let label = task.fields.dueAt.map { due in
+                switch clock.daysBetween(now, due) {
+                case ..<1: "Today"
+                case 1: "Tomorrow"
+                default: "\(clock.weekday(due)) \(clock.components(due).day ?? 1) \(LocalClock.months[(clock.components(due).month ?? 1) - 1])"
+                }
+            } ?? "No date"
+            if groups.last?.label == label { groups[groups.count - 1].tasks.append(row) } else { groups.append(DayGroup(label: label, tasks: [row])) }
+        }
+        return groups
+    }
+}
+
 struct TagChip {
     var name: String
     var href: String
@@ -155,11 +220,13 @@ struct ListFilters {
     var tag = ""
     var due = ""
     var sort = "due"
+    /// The project whose tasks are shown (its id), or empty for every project.
+    var project = ""
     var cursor: String?
 
     static let statuses = [("pending", "To do"), ("completed", "Done"), ("all", "All")]
     static let priorities = [("", "Any"), ("high", "High"), ("medium", "Medium"), ("low", "Low"), ("none", "None")]
-    static let dues = [("", "Any time"), ("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")]
+    static let dues = [("", "Any time"), ("overdue", "Overdue"), ("by-today", "Today and overdue"), ("today", "Today"), ("week", "Next 7 days")]
     static let sorts = [("due", "Due date"), ("-priority", "Priority"), ("title", "Title"), ("-created", "Newest"), ("-updated", "Last changed")]
 
     init(_ query: FormData) {
@@ -170,6 +237,7 @@ struct ListFilters {
         due = Self.pick(query["due"], from: Self.dues) ?? due
         sort = Self.pick(query["sort"], from: Self.sorts) ?? sort
         cursor = query.text("cursor")
+        if let id = query.text("project").flatMap(ProjectID.init), id > 0 { project = String(id) }
     }
 
     static func pick(_ value: String?, from options: [(String, String)]) -> String? {
@@ -184,8 +252,10 @@ struct ListFilters {
         if !search.isEmpty { parameters.append(("q", search)) }
         if !priority.isEmpty { parameters.append(("priority", priority)) }
         if !tag.isEmpty { parameters.append(("tag", tag)) }
+        if !project.isEmpty { parameters.append(("project", project)) }
         switch due {
         case "overdue": parameters.append(("due_before", now.rfc3339))
+        case "by-today": parameters.append(("due_before", clock.startOfDay(now, addingDays: 1).rfc3339))
         case "today":
             parameters.append(("due_after", clock.startOfDay(now).rfc3339))
             parameters.append(("due_before", clock.startOfDay(now, addingDays: 1).rfc3339))
@@ -207,6 +277,7 @@ struct ListFilters {
         if !tag.isEmpty { pairs.append(("tag", tag)) }
         if !due.isEmpty { pairs.append(("due", due)) }
         if sort != "due" { pairs.append(("sort", sort)) }
+        if !project.isEmpty { pairs.append(("project", project)) }
         return pairs
     }
 

@@ -26,11 +26,15 @@ struct TaskPages: Sendable {
         var hasErrors: Bool
         var list: ListFragment
         var timeZone: String
+        var sidebar: Sidebar
+        /// The project a task added here goes to (the one shown), empty for the Inbox.
+        var project: String
+        var clearHref: String
     }
 
     /// The part of the list page that live updates replace.
     struct ListFragment {
-        var tasks: [TaskRow]
+        var groups: [DayGroup]
         var hasTasks: Bool
         var emptyMessage: String
         var moreHref: String?
@@ -38,11 +42,13 @@ struct TaskPages: Sendable {
         var csrf: String
         var heading: String
         var countText: String
+        var sidebar: Sidebar?
     }
 
     func addRoutes(to router: RouterGroup<WebRequestContext>) {
         router.get("/", use: list)
         router.post("tasks", use: add)
+        router.post("projects", use: createProject)
         router.get("tasks/:id", use: edit)
         router.post("tasks/:id", use: update)
         router.post("tasks/:id/toggle", use: toggle)
@@ -55,7 +61,10 @@ struct TaskPages: Sendable {
         let token = try context.requireSession()
         let filters = ListFilters(FormData(urlEncoded: Substring(request.uri.query ?? "")))
         if request.headers[.xFragment] == "list" {
-            let fragment = try await loadList(token: token, filters: filters, context: context)
+            let projects = try await client.listProjects(token: token)
+            var fragment = try await loadList(token: token, filters: filters, context: context, projects: projects)
+            // The counts in the sidebar change with the list: the script puts these in place.
+            fragment.sidebar = Sidebar(projects: projects, filters: filters, csrf: context.csrfToken)
             return views.html(views.render("task_list", fragment))
         }
         return try await listPage(token: token, filters: filters, context: context)
@@ -64,7 +73,10 @@ struct TaskPages: Sendable {
     func listPage(token: String, filters: ListFilters, context: WebRequestContext, quickAddText: String = "", errors: [String] = [],
                   status: HTTPResponse.Status = .ok) async throws -> Response {
         async let user = client.me(token: token)
-        let fragment = try await loadList(token: token, filters: filters, context: context)
+        let projects = try await client.listProjects(token: token)
+        let fragment = try await loadList(token: token, filters: filters, context: context, projects: projects)
+        var cleared = ListFilters(FormData(urlEncoded: ""))
+        cleared.project = filters.project
         let model = ListPage(
             chrome: views.chrome(context, title: "Tasks", user: try await user, section: "tasks"),
             search: filters.search, tag: filters.tag,
@@ -73,11 +85,12 @@ struct TaskPages: Sendable {
             dueOptions: filters.options(ListFilters.dues, selected: filters.due),
             sortOptions: filters.options(ListFilters.sorts, selected: filters.sort),
             isFiltered: filters.isFiltered, quickAddText: quickAddText, errors: errors, hasErrors: !errors.isEmpty,
-            list: fragment, timeZone: context.timeZone.identifier)
+            list: fragment, timeZone: context.timeZone.identifier,
+            sidebar: Sidebar(projects: projects, filters: filters, csrf: context.csrfToken), project: filters.project, clearHref: cleared.path)
         return views.page("tasks", model, status: status)
     }
 
-    func loadList(token: String, filters: ListFilters, context: WebRequestContext) async throws -> ListFragment {
+    func loadList(token: String, filters: ListFilters, context: WebRequestContext, projects: [Project]) async throws -> ListFragment {
         let now = Timestamp.now()
         let calendar = PageSupport.calendar(context.timeZone)
         let query: TaskQuery
@@ -91,10 +104,16 @@ struct TaskPages: Sendable {
         if let cursor = page.nextCursor {
             more = "/?" + ListFilters.query(filters.queryPairs + [("cursor", cursor.token)])
         }
-        let heading = switch filters.status {
-        case "completed": "Done"
-        case "all": "All tasks"
-        default: "To do"
+        let heading = if let project = projects.first(where: { String($0.id) == filters.project }) {
+            project.name
+        } else {
+            switch (filters.due, filters.status) {
+            case ("by-today", _): "Today"
+            case ("week", _): "Upcoming"
+            case (_, "completed"): "Done"
+            case (_, "all"): "All tasks"
+            default: "To do"
+            }
         }
         let returnTo = filters.path
         let rows = page.items.map { task in
@@ -103,8 +122,10 @@ struct TaskPages: Sendable {
             return row
         }
         let count = rows.count == 1 ? "1 task" : "\(rows.count)\(more == nil ? "" : "+") tasks"
+        let byDay = filters.due == "week" && filters.sort == "due"
         return ListFragment(
-            tasks: rows, hasTasks: !rows.isEmpty,
+            groups: byDay ? DayGroup.byDay(page.items, rows: rows, now: now, clock: LocalClock(calendar: calendar)) : [DayGroup(label: nil, tasks: rows)],
+            hasTasks: !rows.isEmpty,
             emptyMessage: filters.isFiltered ? "No tasks match these filters." : "Nothing to do. Add a task above.",
             moreHref: more, returnTo: returnTo, csrf: context.csrfToken, heading: heading, countText: rows.isEmpty ? "" : count)
     }
@@ -124,7 +145,7 @@ struct TaskPages: Sendable {
                                      errors: ["Say what the task is, not only when: “Call Ann tomorrow 5pm”."])
         }
         let fields = TaskFields(title: parsed.title, priority: parsed.priority, tags: parsed.tags, dueAt: parsed.dueAt, recurrence: parsed.recurrence)
-        var projectID: ProjectID?
+        var projectID = form.text("project").flatMap(ProjectID.init)
         if let name = parsed.project {
             guard let project = try await client.listProjects(token: token).named(name) else {
                 return try await failure(request, context, token: token, returnTo: returnTo, text: text,
@@ -141,6 +162,19 @@ struct TaskPages: Sendable {
         } catch TodoClientError.validation(let issues, let message) {
             return try await failure(request, context, token: token, returnTo: returnTo, text: text,
                                      errors: PageSupport.messages(issues, message: message))
+        }
+    }
+
+    /// The sidebar's "New project": the project's page, or the list again with what was wrong.
+    @Sendable func createProject(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let returnTo = PageSupport.localPath(context.form["return_to"])
+        do {
+            let project = try await client.createProject(token: token, name: context.form.text("name") ?? "")
+            return .redirect(to: "/?" + ListFilters.query([("project", String(project.id))]))
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await failure(request, context, token: token, returnTo: returnTo, text: "",
+                                     errors: PageSupport.messages(issues, message: message).map { "Project: " + $0 })
         }
     }
 

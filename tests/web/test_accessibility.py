@@ -66,6 +66,10 @@ def seed(stack, email: str, receiver: Receiver) -> dict[str, str]:
         "done": add(title="Buy milk", priority="high", tags=["errands"], completed=True),
     }
     add(title="Read a book")
+    project = api.post(base + "/projects", json={"name": "Garden", "color": "#2e7d32"}, timeout=10)
+    assert project.status_code == 201, project.text
+    ids["project"] = project.json()["id"]
+    add(title="Prune the roses", project_id=ids["project"], due_at=at(-timedelta(days=1)))
     reply = api.post(stack.api.base + "/api/tokens", json={"name": "Laptop script"}, timeout=10)
     assert reply.status_code == 201, reply.text
     reply = api.patch(base + "/notification-settings", json={"email_reminders": True, "daily_digest": True}, timeout=10)
@@ -140,6 +144,8 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
         ("tasks", lambda: ui.go("/")),
         ("tasks, all with done", lambda: ui.go("/?status=all")),
         ("tasks, nothing found", lambda: ui.go("/?q=nothing-matches-this")),
+        ("a project", lambda: ui.go(f"/?project={ids['project']}")),
+        ("upcoming", lambda: ui.go("/?due=week")),
         ("tasks, a row selected", list_with_a_row_selected),
         ("tasks with the assistant", list_with_chat_open, close_chat),
         ("tasks with the shortcuts", list_with_help_open, lambda: ui.press(Keys.ESCAPE)),

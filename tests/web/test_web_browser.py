@@ -537,3 +537,44 @@ def test_email_reminders_turned_on_in_settings_mail_a_link_to_the_task(browser, 
     assert link in mail.get_content()
     driver.get(link)
     ui.wait(lambda: "Feed the cat" in driver.page_source, message="the task the mail links to")
+
+
+def test_the_sidebar_opens_projects_and_its_counts_follow_the_tasks_live(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email, name="Ann")
+    api = api_session(stack, email)
+    api.post(stack.api.base + "/api/me/projects", json={"name": "Garden", "color": "#2e7d32"}, timeout=10).raise_for_status()
+
+    def count(name: str) -> str:
+        for item in ui.finds("#sidebar-lists .sidebar-item"):
+            if ui.find(".sidebar-name", item).text == name:
+                counts = ui.finds(".sidebar-count", item)
+                return "".join(c for c in counts[0].text if c.isdigit()) if counts else ""
+        return "missing"
+
+    # A project made in the sidebar opens at once; a task added on its page goes to it.
+    ui.find("#new-project-name").send_keys("Groceries", Keys.ENTER)
+    ui.wait(lambda: ui.find("#list-heading").text == "Groceries", message="the new project's page")
+    assert ui.find("#sidebar-lists [aria-current=page] .sidebar-name").text == "Groceries"
+    ui.quick_add("Milk", expect_title="Milk")
+    ui.wait(lambda: count("Groceries") == "1", message="the count after adding")
+    # From the Inbox, +Groceries sends a task there: the Inbox list does not show it, the count does.
+    ui.find("#sidebar-lists a[href^='/?project=']").click()
+    ui.wait(lambda: ui.find("#list-heading").text == "Inbox", message="the Inbox")
+    ui.quick_add("Call mum")
+    ui.quick_add("Bread +groceries tomorrow")
+    ui.wait(lambda: count("Groceries") == "2", message="the Groceries count after +groceries")
+    ui.wait_titles(["Call mum"])
+    assert count("Inbox") == "1"
+    # A change made elsewhere (another tab, the API) moves the counts too.
+    milk = stored_tasks(stack, email)["Milk"]
+    api.patch(stack.api.base + f"/api/me/tasks/{milk['id']}/complete", json={"completed": True}, timeout=10).raise_for_status()
+    ui.wait(lambda: count("Groceries") == "1", message="the count after a completion elsewhere")
+    save_screenshot(driver, "projects")
+    # Upcoming lists tomorrow's task under its day.
+    ui.find("#sidebar-lists a[href='/?due=week']").click()
+    ui.wait(lambda: ui.find("#list-heading").text == "Upcoming", message="Upcoming")
+    assert [h.text for h in ui.finds(".day-heading")] == ["Tomorrow"]
+    ui.wait_titles(["Bread"])

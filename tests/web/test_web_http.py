@@ -251,6 +251,51 @@ def test_quick_add_puts_a_task_in_the_project_named_after_a_plus(stack):
     assert [(t["title"], t["priority"], t["project_id"]) for t in listed] == [("Buy paper", "high", home.json()["id"])]
 
 
+def test_the_sidebar_lists_the_projects_with_counts_and_each_opens_its_own_list(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    created = session.post(stack.url("/projects"), data={"_csrf": csrf, "name": "Groceries", "return_to": "/"}, allow_redirects=False, timeout=10)
+    assert created.status_code == 303
+    project_page = created.headers["Location"]
+    groceries = re.search(r"project=(\d+)", project_page).group(1)
+    page = session.get(stack.url(project_page), timeout=10).text
+    assert '<h1 id="list-heading">Groceries</h1>' in page
+    assert f'href="/?project={groceries}" class="sidebar-item" aria-current="page"' in page
+    assert f'<input type="hidden" name="project" value="{groceries}">' in page
+    session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "Milk", "project": groceries}, timeout=10)
+    session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "Call mum yesterday"}, timeout=10)
+    session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": "Old bill", "project": groceries}, timeout=10)
+    bill = [t for t in session.get(stack.url("/api/me/tasks"), timeout=10).json()["items"] if t["title"] == "Old bill"][0]
+    session.patch(stack.url(f"/api/me/tasks/{bill['id']}"), json={"due_at": "2020-01-01T09:00:00Z"}, headers={"X-CSRF-Token": csrf}, timeout=10)
+    page = session.get(stack.url(project_page), timeout=10).text
+    titles = re.findall(r'class="task-title" href="[^"]*">([^<]+)</a>', page)
+    assert sorted(titles) == ["Milk", "Old bill"]
+    groceries_item = re.search(rf'<a href="/\?project={groceries}"[^>]*>(.*?)</a>', page).group(1)
+    assert "1 overdue" in groceries_item and ">2<" in groceries_item
+    fragment = session.get(stack.url(project_page), headers={"X-Fragment": "list"}, timeout=10).text
+    refreshed = re.search(r"<template data-sidebar>(.*?)</template>", fragment, re.S).group(1)
+    assert re.search(rf'<a href="/\?project={groceries}"[^>]*aria-current="page">.*?1 overdue.*?>2<', refreshed, re.S)
+    inbox = re.findall(r'class="task-title" href="[^"]*">([^<]+)</a>', session.get(stack.url("/"), timeout=10).text)
+    assert "Milk" in inbox  # the plain list shows every project's tasks
+    today = session.get(stack.url("/?due=by-today"), timeout=10).text
+    assert '<h1 id="list-heading">Today</h1>' in today and "Old bill" in today and "Milk" not in today
+    empty_name = session.post(stack.url("/projects"), data={"_csrf": csrf, "name": "", "return_to": "/"}, timeout=10)
+    assert empty_name.status_code == 422 and "Project:" in empty_name.text
+
+
+def test_upcoming_shows_the_next_seven_days_under_a_heading_per_day(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    for text in ["Dentist tomorrow 10am", "Report in 3 days", "Party in 3 weeks", "Stretch tomorrow 8am"]:
+        session.post(stack.url("/tasks"), data={"_csrf": csrf, "text": text, "tz": "UTC"}, timeout=10)
+    page = session.get(stack.url("/?due=week"), timeout=10).text
+    assert '<h1 id="list-heading">Upcoming</h1>' in page
+    headings = re.findall(r'<h2 class="day-heading">([^<]+)</h2>', page)
+    assert headings[0] == "Tomorrow" and len(headings) == 2
+    titles = re.findall(r'class="task-title" href="[^"]*">([^<]+)</a>', page)
+    assert titles == ["Stretch", "Dentist", "Report"]
+
+
 @pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/%5C%5Cevil.example", "//evil.example",
                                     "/%5Cevil.example", "https://evil.example/", "/%20/evil.example", "/caf%C3%A9"])
 def test_log_in_never_sends_the_browser_to_another_site(stack, target):

@@ -141,6 +141,8 @@
       if (editing) { refreshWanted = true; return; }
       const hadFocus = list.contains(doc.activeElement) && doc.activeElement.closest(".task");
       list.innerHTML = html;
+      const sidebar = $("template[data-sidebar]", list);
+      if (sidebar) { $("#sidebar-lists").replaceChildren(sidebar.content.cloneNode(true)); sidebar.remove(); }
       if (selectedID) {
         const row = rowByID(selectedID);
         if (row) { row.classList.add("is-selected"); if (hadFocus) row.focus({ preventScroll: true }); }
