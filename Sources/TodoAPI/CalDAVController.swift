@@ -107,7 +107,9 @@ struct CalDAVController<Context: AppRequestContext>: Sendable {
     /// Creates or replaces a task. `If-None-Match: *` only creates, `If-Match` only replaces
     /// the version it names: 412 otherwise. The answer carries the ETag only when the stored
     /// object reads back byte for byte as sent (RFC 4791 5.3.4); otherwise clients fetch it again.
-    /// A new object becomes a task of the calendar's project; `RELATED-TO` places it under its parent.
+    /// A new object becomes a task of the calendar's project, unless its UID is that of a task in
+    /// another calendar: clients move a to-do by a PUT in the new calendar and a DELETE in the old
+    /// (which then finds nothing), so the task moves. `RELATED-TO` places it under its parent.
     func put(_ request: Request, name: String, in calendar: DAVCalendar) async throws -> Response {
         guard calendar.project.role.writesTasks else { throw APIError.readOnlyProject }
         guard DAVPath.isValidName(name) else { throw APIError(.forbidden, code: "invalid_name", message: "not a valid resource name") }
@@ -131,7 +133,11 @@ struct CalDAVController<Context: AppRequestContext>: Sendable {
         } else {
             if ifMatch != nil { throw CalDAV.preconditionFailed }
             placement.projectID = calendar.project.id
-            stored = try await service.create(incoming.fields, placement: placement, userID: calendar.userID)
+            if let moved = try await elsewhere(uid: incoming.uid, in: calendar) {
+                stored = try await service.update(id: moved.id, userID: calendar.userID, ifVersion: nil, placement: placement) { _ in incoming.fields }
+            } else {
+                stored = try await service.create(incoming.fields, placement: placement, userID: calendar.userID)
+            }
         }
         // A second write after the task's: a sync in between sees the task under its default name
         // until this row exists; the next change of the task corrects it.
@@ -159,6 +165,14 @@ struct CalDAVController<Context: AppRequestContext>: Sendable {
     func resolve(name: String, in calendar: DAVCalendar) async throws -> TodoTask? {
         guard let id = calendar.taskID(name: name), let task = try await tasks.task(id: id, userID: calendar.userID),
             task.projectID == calendar.project.id
+        else { return nil }
+        return task
+    }
+
+    /// The task of another of the user's calendars with this UID, if any.
+    func elsewhere(uid: String, in calendar: DAVCalendar) async throws -> TodoTask? {
+        guard let id = calendar.taskID(uid: uid), let task = try await tasks.task(id: id, userID: calendar.userID),
+            task.projectID != calendar.project.id
         else { return nil }
         return task
     }

@@ -182,6 +182,33 @@ import TodoStore
         }
     }
 
+    /// Clients move a to-do by storing it in the new calendar, then deleting it from the old.
+    @Test func aToDoStoredInAnotherCalendarUnderItsUIDMovesThere() async throws {
+        try await APIHarness.run { api in
+            let member = try await Member(api)
+            let a = try await Self.project(api, member, #"{"name": "A"}"#)
+            let b = try await Self.project(api, member, #"{"name": "B"}"#)
+            #expect(try await Self.put(api, member, member.calendar(a) + "walk.ics", Self.vtodo("walk", "SUMMARY:Walk")).status == .created)
+            let id = try #require(
+                (try await api.request(.get, "/api/me/tasks?project=\(a)", token: member.token).object["items"] as? [[String: Any]])?.first?["id"]
+                    as? String)
+            let (_, tokenA) = try await Self.sync(api, member, member.calendar(a))
+            let stored = try await Self.dav(
+                api, member, "PUT", member.calendar(b) + "walk-moved.ics", body: Self.vtodo("walk", "SUMMARY:Walk the dog"),
+                headers: [.contentType: "text/calendar", .ifNoneMatch: "*"])
+            #expect(stored.status == .created)
+            let task = try await Self.task(api, member, id)
+            #expect(task["project_id"] as? String == b && task["title"] as? String == "Walk the dog")
+            #expect(try await Self.dav(api, member, "DELETE", member.calendar(a) + "walk.ics").status == .notFound)
+            #expect(try await Self.dav(api, member, "GET", member.calendar(b) + "walk-moved.ics").status == .ok)
+            // A's sync names it gone, under the name it has now (the client has deleted it already).
+            let (left, _) = try await Self.sync(api, member, member.calendar(a), token: try #require(tokenA))
+            #expect(Self.response(left.text, href: member.calendar(a) + "walk-moved.ics")?.contains("404 Not Found") == true)
+            let everything = try await api.request(.get, "/api/me/tasks", token: member.token).object["items"] as? [[String: Any]]
+            #expect(everything?.count == 1)  // moved, not copied
+        }
+    }
+
     @Test func relatedToIsTheParentBothWays() async throws {
         try await APIHarness.run { api in
             let member = try await Member(api)
