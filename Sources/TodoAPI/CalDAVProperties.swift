@@ -96,12 +96,15 @@ struct DAVResource {
         ])
     }
 
-    static func calendar(userID: UserID, syncToken: String, maximumSize: Int) -> DAVResource {
-        let privileges = ["read", "write", "write-content", "write-properties", "bind", "unbind", "read-current-user-privilege-set"]
+    /// A project's calendar: its name and colour; a viewer's privileges are to read only.
+    static func calendar(_ calendar: DAVCalendar, syncToken: String, maximumSize: Int) -> DAVResource {
+        let userID = calendar.userID
+        let writes = ["write", "write-content", "write-properties", "bind", "unbind"]
+        let privileges = ["read", "read-current-user-privilege-set"] + (calendar.project.role.writesTasks ? writes : [])
         let reports = ["c:calendar-query", "c:calendar-multiget", "d:sync-collection"]
-        return DAVResource(href: DAVPath.calendar(userID).href, properties: [
+        return DAVResource(href: DAVPath.calendar(userID, calendar.name).href, properties: [
             .dav("resourcetype"): "<d:collection/><c:calendar/>",
-            .dav("displayname"): "Inbox",
+            .dav("displayname"): XMLWriter.escaped(calendar.project.name),
             .dav("current-user-principal"): href(DAVPath.principal(userID).href),
             .dav("owner"): href(DAVPath.principal(userID).href),
             .dav("sync-token"): XMLWriter.escaped(syncToken),
@@ -112,30 +115,29 @@ struct DAVResource {
             .caldav("supported-calendar-data"): "<c:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>",
             .caldav("max-resource-size"): String(maximumSize),
             PropertyName(DAVNamespace.calendarServer, "getctag"): XMLWriter.escaped(syncToken),
-            PropertyName(DAVNamespace.apple, "calendar-color"): "#2563EBFF",
-            PropertyName(DAVNamespace.apple, "calendar-order"): "1",
+            PropertyName(DAVNamespace.apple, "calendar-color"): color(calendar.project.color),
+            PropertyName(DAVNamespace.apple, "calendar-order"): String(Int(max(0, min(calendar.project.position, 1e15)))),
         ])
     }
 
-    /// The calendar object of a task, with what its client stored beside it.
-    static func document(_ task: TodoTask, _ object: CalendarObject?) -> String {
-        CalendarTodo.document(
-            for: task, uid: object?.uid ?? CalendarTodo.defaultUID(for: task.id), todoExtra: object?.todoExtra ?? "",
-            calendarExtra: object?.calendarExtra ?? "")
+    /// Apple's `#RRGGBBAA` of a project's `#rrggbb`; the default colour for none.
+    static func color(_ color: String?) -> String {
+        guard let color else { return "#2563EBFF" }
+        return color.uppercased() + "FF"
     }
 
-    static func object(_ task: TodoTask, _ object: CalendarObject?, userID: UserID, withData: Bool) -> DAVResource {
-        self.object(task, object, userID: userID, document: withData ? document(task, object) : nil)
+    static func object(_ task: TodoTask, in calendar: DAVCalendar, withData: Bool) -> DAVResource {
+        object(task, in: calendar, document: withData ? calendar.document(task) : nil)
     }
 
-    static func object(_ task: TodoTask, _ object: CalendarObject?, userID: UserID, document: String?) -> DAVResource {
+    static func object(_ task: TodoTask, in calendar: DAVCalendar, document: String?) -> DAVResource {
         var properties: [PropertyName: String] = [
             .dav("getetag"): XMLWriter.escaped(eTag(task)),
             .dav("getcontenttype"): calendarContentType,
             .dav("resourcetype"): "",
         ]
         if let document { properties[.caldav("calendar-data")] = XMLWriter.escaped(document) }
-        return DAVResource(href: DAVPath.object(userID, object?.name ?? "\(task.id).ics").href, properties: properties)
+        return DAVResource(href: calendar.href(of: task.id), properties: properties)
     }
 
     /// `<d:response>` with the found properties (200) and the missing ones (404).
@@ -191,33 +193,37 @@ struct Multistatus {
 }
 
 extension CalDAVController {
-    func propfind(_ request: Request, path: DAVPath, account: DAVAccount) async throws -> Response {
+    func propfind(_ request: Request, path: DAVPath, userID: UserID, calendar: DAVCalendar?) async throws -> Response {
         let wanted = PropertyRequest(try await DAVBody.xml(request, limit: bodyLimit))
         let deep = (request.headers[DAVHeader.depth] ?? "infinity").trimmingCharacters(in: .whitespaces) != "0"
-        let userID = account.userID
         var answer = Multistatus()
-        switch path {
-        case .root:
+        switch (path, calendar) {
+        case (.root, _):
             answer.add(.root(userID: userID, href: request.uri.path == "/" ? "/" : DAVPath.root.href), for: wanted)
             if deep {
                 answer.add(.principal(try await user(userID)), for: wanted)
                 answer.add(.home(userID: userID), for: wanted)
             }
-        case .principal:
+        case (.principal, _):
             answer.add(.principal(try await user(userID)), for: wanted)
-        case .home:
+        case (.home, _):
             answer.add(.home(userID: userID), for: wanted)
-            if deep { answer.add(try await calendar(userID), for: wanted) }
-        case .calendar:
-            answer.add(try await calendar(userID), for: wanted)
             if deep {
-                for (task, object) in try await listing(userID) {
-                    answer.add(.object(task, object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
+                let objects = try await self.objects.calendarObjects(userID: userID)
+                for project in try await projects.projects(userID: userID, at: .now()) where !project.archived {
+                    answer.add(try await resource(DAVCalendar(userID: userID, project: project, objects: objects)), for: wanted)
                 }
             }
-        case .object(_, let name):
-            guard let found = try await resolve(name: name, userID: userID) else { throw CalDAV.notFound }
-            answer.add(.object(found.task, found.object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
+        case (.calendar, let calendar?):
+            answer.add(try await resource(calendar), for: wanted)
+            if deep {
+                for task in try await listing(calendar) { answer.add(.object(task, in: calendar, withData: wanted.wantsCalendarData), for: wanted) }
+            }
+        case (.object(_, _, let name), let calendar?):
+            guard let found = try await resolve(name: name, in: calendar) else { throw CalDAV.notFound }
+            answer.add(.object(found, in: calendar, withData: wanted.wantsCalendarData), for: wanted)
+        default:
+            throw CalDAV.notFound
         }
         return answer.response()
     }
@@ -239,25 +245,39 @@ extension CalDAVController {
         return user
     }
 
-    func calendar(_ userID: UserID) async throws -> DAVResource {
-        .calendar(userID: userID, syncToken: SyncToken.text(try await events.latestEventID(userID: userID)), maximumSize: min(bodyLimit, CalDAV.objectLimit))
+    func resource(_ calendar: DAVCalendar) async throws -> DAVResource {
+        let token = SyncToken.text(projectID: calendar.project.id, eventID: try await events.latestEventID(projectID: calendar.project.id))
+        return .calendar(calendar, syncToken: token, maximumSize: min(bodyLimit, CalDAV.objectLimit))
     }
 
-    /// Every task of the user with its client's object, if any.
-    func listing(_ userID: UserID) async throws -> [(TodoTask, CalendarObject?)] {
-        let objectsByTask = Dictionary(try await objects.calendarObjects(userID: userID).map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
-        return try await tasks.allTasks(userID: userID).map { ($0, objectsByTask[$0.id]) }
+    /// Every task of the calendar's project, oldest first, read page by page.
+    func listing(_ calendar: DAVCalendar) async throws -> [TodoTask] {
+        var query = TaskQuery()
+        query.project = calendar.project.id
+        query.sort = .init(field: .created, descending: false)
+        query.limit = 1000
+        var found: [TodoTask] = []
+        repeat {
+            let page = try await tasks.listTasks(userID: calendar.userID, query: query)
+            found += page.items
+            query.cursor = page.nextCursor
+        } while query.cursor != nil
+        return found
     }
 }
 
-/// Sync tokens (RFC 6578) are URIs; ours carry the id of the newest event of the user seen.
+/// Sync tokens (RFC 6578) are URIs; ours name the calendar's project and the id of the newest
+/// event of it seen. Tokens of the time of one calendar per user (no project) are no longer valid.
 enum SyncToken {
-    static let prefix = "http://todo.invalid/ns/sync/"
+    static let prefix = "http://todo.invalid/ns/sync/project/"
 
-    static func text(_ eventID: Int64) -> String { prefix + String(eventID) }
+    static func text(projectID: ProjectID, eventID: Int64) -> String { prefix + "\(projectID)/\(eventID)" }
 
-    static func eventID(_ token: String) -> Int64? {
-        guard token.hasPrefix(prefix), let id = Int64(token.dropFirst(prefix.count)), id >= 0 else { return nil }
+    /// The event id of a token of this project's calendar; nil for any other token.
+    static func eventID(_ token: String, projectID: ProjectID) -> Int64? {
+        guard token.hasPrefix(prefix) else { return nil }
+        let parts = token.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, ProjectID(parts[0]) == projectID, let id = Int64(parts[1]), id >= 0 else { return nil }
         return id
     }
 }

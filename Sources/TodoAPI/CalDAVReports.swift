@@ -6,99 +6,100 @@ import TodoCore
 import TodoStore
 
 /// REPORT: `calendar-query` and `calendar-multiget` (RFC 4791 7.8, 7.9) and `sync-collection`
-/// (RFC 6578) on the calendar.
+/// (RFC 6578) on a calendar.
 extension CalDAVController {
-    func report(_ request: Request, path: DAVPath, account: DAVAccount) async throws -> Response {
+    func report(_ request: Request, path: DAVPath, calendar: DAVCalendar?) async throws -> Response {
         guard let body = try await DAVBody.xml(request, limit: bodyLimit) else {
             throw APIError(.badRequest, code: "invalid_xml", message: "a REPORT needs an XML body")
         }
-        guard case .calendar = path else {
-            throw APIError(.forbidden, code: "unsupported_report", message: "reports run on the calendar collection")
+        guard case .calendar = path, let calendar else {
+            throw APIError(.forbidden, code: "unsupported_report", message: "reports run on a calendar collection")
         }
         let wanted = PropertyRequest(body)
         if body.is(DAVNamespace.caldav, "calendar-query") {
-            return try await calendarQuery(body, wanted: wanted, userID: account.userID)
+            return try await calendarQuery(body, wanted: wanted, in: calendar)
         } else if body.is(DAVNamespace.caldav, "calendar-multiget") {
-            return try await multiget(body, wanted: wanted, userID: account.userID)
+            return try await multiget(body, wanted: wanted, in: calendar)
         } else if body.is(DAVNamespace.dav, "sync-collection") {
-            return try await syncCollection(body, wanted: wanted, userID: account.userID)
+            return try await syncCollection(body, wanted: wanted, in: calendar)
         }
         throw APIError(.forbidden, code: "unsupported_report", message: "supported reports: calendar-query, calendar-multiget, sync-collection")
     }
 
     /// Every task whose VTODO passes the filter. The filter is applied to the object as a client
     /// would read it, so it sees the client's own properties too.
-    func calendarQuery(_ body: DAVElement, wanted: PropertyRequest, userID: UserID) async throws -> Response {
+    func calendarQuery(_ body: DAVElement, wanted: PropertyRequest, in calendar: DAVCalendar) async throws -> Response {
         let filter = body.child(DAVNamespace.caldav, "filter")?.child(DAVNamespace.caldav, "comp-filter")
         // Clients' full syncs ask for every VTODO: that filter is passed without reading each object.
         let filters = filter.map { !CalendarFilter.matchesEveryTodo($0) } ?? false
         var answer = Multistatus()
-        for (task, object) in try await listing(userID) {
+        for task in try await listing(calendar) {
             if filters, let filter {
-                let document = DAVResource.document(task, object)
+                let document = calendar.document(task)
                 guard let parsed = try? ICalendarParser.parse(document), CalendarFilter.matches(filter, candidates: [parsed]) else { continue }
-                answer.add(.object(task, object, userID: userID, document: wanted.wantsCalendarData ? document : nil), for: wanted)
+                answer.add(.object(task, in: calendar, document: wanted.wantsCalendarData ? document : nil), for: wanted)
             } else {
-                answer.add(.object(task, object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
+                answer.add(.object(task, in: calendar, withData: wanted.wantsCalendarData), for: wanted)
             }
         }
         return answer.response()
     }
 
-    func multiget(_ body: DAVElement, wanted: PropertyRequest, userID: UserID) async throws -> Response {
+    func multiget(_ body: DAVElement, wanted: PropertyRequest, in calendar: DAVCalendar) async throws -> Response {
         var answer = Multistatus()
         for href in body.children(DAVNamespace.dav, "href") {
             let target = href.text.trimmingCharacters(in: .whitespacesAndNewlines)
             let path = URLComponents(string: target)?.path ?? target
-            guard case .object(let owner, let name)? = DAVPath(path), owner == userID, let found = try await resolve(name: name, userID: userID) else {
+            guard case .object(let owner, let name, let object)? = DAVPath(path), owner == calendar.userID, name == calendar.name,
+                let found = try await resolve(name: object, in: calendar)
+            else {
                 answer.notFound(target)
                 continue
             }
-            answer.add(.object(found.task, found.object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
+            answer.add(.object(found, in: calendar, withData: wanted.wantsCalendarData), for: wanted)
         }
         return answer.response()
     }
 
     /// Without a token: every object and the current token. With one: the objects changed since,
-    /// read from the event log, and a 404 for each deleted one. A token older than the oldest
-    /// event kept (`EVENT_RETENTION`) could miss deletions: 403 `valid-sync-token`, and the
-    /// client starts over.
-    func syncCollection(_ body: DAVElement, wanted: PropertyRequest, userID: UserID) async throws -> Response {
+    /// read from the project's events (whoever made the change), and a 404 for each deleted one
+    /// or moved to another project. A token older than the oldest event kept (`EVENT_RETENTION`)
+    /// could miss deletions, and one of another calendar names other events: 403
+    /// `valid-sync-token`, and the client starts over.
+    func syncCollection(_ body: DAVElement, wanted: PropertyRequest, in calendar: DAVCalendar) async throws -> Response {
         let presented = body.child(DAVNamespace.dav, "sync-token")?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let projectID = calendar.project.id
         var answer = Multistatus()
         guard !presented.isEmpty else {
-            let token = try await events.latestEventID(userID: userID)
-            for (task, object) in try await listing(userID) {
-                answer.add(.object(task, object, userID: userID, withData: wanted.wantsCalendarData), for: wanted)
-            }
-            return answer.response(syncToken: SyncToken.text(token))
+            let token = try await events.latestEventID(projectID: projectID)
+            for task in try await listing(calendar) { answer.add(.object(task, in: calendar, withData: wanted.wantsCalendarData), for: wanted) }
+            return answer.response(syncToken: SyncToken.text(projectID: projectID, eventID: token))
         }
-        guard let since = SyncToken.eventID(presented), try await isValid(since) else {
+        guard let since = SyncToken.eventID(presented, projectID: projectID), try await isValid(since) else {
             return Self.davError(.forbidden, condition: "<d:valid-sync-token/>")
         }
         var changed: [TaskID] = []
         var seen: Set<TaskID> = []
         var latest = since
         while true {
-            let page = try await events.events(userID: userID, after: latest, limit: 1000)
+            let page = try await events.events(projectID: projectID, after: latest, limit: 1000)
             // A fired reminder changes nothing a client sees.
             for event in page where event.kind != .reminderDue && seen.insert(event.taskID).inserted { changed.append(event.taskID) }
             guard let last = page.last else { break }
             latest = last.id
         }
-        let objectsByTask = Dictionary(try await objects.calendarObjects(userID: userID).map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         // Past a few dozen changes, one read of every task is cheaper than a read per change.
         let current: [TaskID: TodoTask]? =
-            changed.count > 50 ? Dictionary(try await tasks.allTasks(userID: userID).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }) : nil
+            changed.count > 50 ? Dictionary(try await listing(calendar).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }) : nil
         for id in changed {
-            let task = if let current { current[id] } else { try await tasks.task(id: id, userID: userID) }
-            if let task {
-                answer.add(.object(task, objectsByTask[id], userID: userID, withData: wanted.wantsCalendarData), for: wanted)
+            let task = if let current { current[id] } else { try await tasks.task(id: id, userID: calendar.userID) }
+            if let task, task.projectID == projectID {
+                answer.add(.object(task, in: calendar, withData: wanted.wantsCalendarData), for: wanted)
             } else {
-                answer.notFound(DAVPath.object(userID, objectsByTask[id]?.name ?? "\(id).ics").href)
+                answer.notFound(calendar.href(of: id))
             }
         }
-        return answer.response(syncToken: SyncToken.text(latest))
+        return answer.response(syncToken: SyncToken.text(projectID: projectID, eventID: latest))
     }
 
     /// Whether every event after `since` is still in the log.

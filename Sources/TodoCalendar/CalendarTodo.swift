@@ -7,6 +7,8 @@ import TodoCore
 /// clients store their own data there and break when it vanishes.
 public struct CalendarTodo: Sendable, Equatable {
     public var uid: String
+    /// The UID of the parent task (`RELATED-TO;RELTYPE=PARENT`): the object is a sub-task.
+    public var parentUID: String?
     /// The fields as the task API would read them (validated by the same rules).
     public var fields: TaskFields
     /// Lines and components of the VTODO that are not modelled, as read (CRLF line ends).
@@ -14,8 +16,9 @@ public struct CalendarTodo: Sendable, Equatable {
     /// Lines and components of the VCALENDAR around it, such as VTIMEZONE, as read.
     public var calendarExtra: String
 
-    public init(uid: String, fields: TaskFields, todoExtra: String = "", calendarExtra: String = "") {
+    public init(uid: String, parentUID: String? = nil, fields: TaskFields, todoExtra: String = "", calendarExtra: String = "") {
         self.uid = uid
+        self.parentUID = parentUID
         self.fields = fields
         self.todoExtra = todoExtra
         self.calendarExtra = calendarExtra
@@ -63,11 +66,14 @@ public struct CalendarTodo: Sendable, Equatable {
         }
         var reading = TodoReading(todo)
         let fields = try TaskFields(json: reading.json())
-        return CalendarTodo(uid: uid, fields: fields, todoExtra: reading.extra, calendarExtra: calendarExtra)
+        return CalendarTodo(uid: uid, parentUID: reading.parentUID, fields: fields, todoExtra: reading.extra, calendarExtra: calendarExtra)
     }
 
-    /// The calendar object of a stored task, with what its client stored beside it.
-    public static func document(for task: TodoTask, uid: String, todoExtra: String = "", calendarExtra: String = "") -> String {
+    /// The calendar object of a stored task, with what its client stored beside it; a sub-task
+    /// names its parent by the parent's UID.
+    public static func document(
+        for task: TodoTask, uid: String, parentUID: String? = nil, todoExtra: String = "", calendarExtra: String = ""
+    ) -> String {
         var writer = ICalendarWriter()
         writer.begin("VCALENDAR")
         writer.property("VERSION", "2.0")
@@ -75,6 +81,7 @@ public struct CalendarTodo: Sendable, Equatable {
         writer.raw(calendarExtra)
         writer.begin("VTODO")
         writer.text("UID", uid)
+        if let parentUID { writer.text("RELATED-TO;RELTYPE=PARENT", parentUID) }
         writer.dateTime("DTSTAMP", task.updatedAt)
         writer.dateTime("CREATED", task.createdAt)
         writer.dateTime("LAST-MODIFIED", task.updatedAt)
@@ -129,6 +136,8 @@ public enum CalendarObjectError: Error, Sendable, Equatable {
 struct TodoReading {
     let todo: ICalendarComponent
     private(set) var extra = ""
+    /// The first `RELATED-TO` naming a parent (RELTYPE=PARENT is the default, RFC 5545 3.2.15).
+    private(set) var parentUID: String?
 
     init(_ todo: ICalendarComponent) {
         self.todo = todo
@@ -157,6 +166,10 @@ struct TodoReading {
         var alarmUsed = false
         // DTSTART is kept as read: we have no start date, only use it as the due date when DUE is absent.
         for property in todo.properties {
+            if parentUID == nil, property.name == "RELATED-TO", (property.parameters["RELTYPE"] ?? "PARENT").uppercased() == "PARENT" {
+                parentUID = property.text
+                continue
+            }
             let modelled = CalendarTodo.modelledTodoProperties.contains(property.name) || (property.name == "RRULE" && keptRule == nil)
             if !modelled { extra += property.raw + "\r\n" }
         }

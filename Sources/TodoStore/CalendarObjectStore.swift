@@ -1,7 +1,7 @@
 import TodoCore
 
 /// What a CalDAV client stored with a task beyond its fields: the resource name it chose (its
-/// URL in the calendar), its UID, and the iCalendar lines we do not model, which are returned
+/// URL in the task's calendar), its UID, and the iCalendar lines we do not model, which are returned
 /// unchanged on the next GET. Tasks made through the API have no row: their name is
 /// `{id}.ics` and their UID `task-{id}@todo`.
 public struct CalendarObject: Sendable, Equatable {
@@ -26,11 +26,11 @@ public struct CalendarObject: Sendable, Equatable {
 /// sync after the deletion must still name the deleted resource, so the row stays until the
 /// event log no longer mentions the task (`pruneCalendarObjects`).
 public protocol CalendarObjectStore: Sendable {
-    func calendarObject(taskID: TaskID, userID: UserID) async throws -> CalendarObject?
-    func calendarObject(name: String, userID: UserID) async throws -> CalendarObject?
-    /// Every row of the user, deleted tasks' included.
+    /// Every row of the user, deleted tasks' included: a calendar request finds names and UIDs in them.
     func calendarObjects(userID: UserID) async throws -> [CalendarObject]
-    /// Stores the task's row, replacing its earlier one and any row of a deleted task with the same name.
+    /// Stores the task's row, replacing its earlier one and any row of a deleted task with the same
+    /// name. A task has one row: in a shared project, the first member's client to store one
+    /// keeps it, and the others see the task under its default name and UID.
     func saveCalendarObject(_ object: CalendarObject) async throws
     /// Deletes the rows of tasks that neither exist nor appear in the event log any more.
     func pruneCalendarObjects() async throws

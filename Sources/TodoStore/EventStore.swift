@@ -11,8 +11,11 @@ public protocol EventStore: Sendable {
     /// Events of one user after `id`, oldest first (to resume a stream).
     func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent]
     func latestEventID() async throws -> Int64
-    /// The newest event of one user, 0 for none: the CalDAV calendar's sync token.
-    func latestEventID(userID: UserID) async throws -> Int64
+    /// Events of the tasks of one project after `id`, oldest first, with the events of tasks
+    /// moved out of it (which name it as `moved_from`): a project's CalDAV calendar syncs from them.
+    func events(projectID: ProjectID, after id: Int64, limit: Int) async throws -> [TaskEvent]
+    /// The newest of `events(projectID:)`, 0 for none: the sync token of the project's calendar.
+    func latestEventID(projectID: ProjectID) async throws -> Int64
     /// The oldest event kept, nil when the log is empty: a sync token older than it may have
     /// missed pruned events.
     func oldestEventID() async throws -> Int64?

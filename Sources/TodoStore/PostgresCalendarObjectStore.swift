@@ -5,24 +5,6 @@ import TodoCore
 struct PostgresCalendarObjectStore: CalendarObjectStore {
     let database: PostgresDatabase
 
-    func calendarObject(taskID: TaskID, userID: UserID) async throws -> CalendarObject? {
-        try await database.query(
-            """
-            SELECT task_id, user_id, name, uid, todo_extra, calendar_extra FROM calendar_objects
-            WHERE task_id = \(taskID) AND user_id = \(userID)
-            """, Self.objects
-        ).first
-    }
-
-    func calendarObject(name: String, userID: UserID) async throws -> CalendarObject? {
-        try await database.query(
-            """
-            SELECT task_id, user_id, name, uid, todo_extra, calendar_extra FROM calendar_objects
-            WHERE user_id = \(userID) AND name = \(name)
-            """, Self.objects
-        ).first
-    }
-
     func calendarObjects(userID: UserID) async throws -> [CalendarObject] {
         try await database.query(
             "SELECT task_id, user_id, name, uid, todo_extra, calendar_extra FROM calendar_objects WHERE user_id = \(userID)", Self.objects)
@@ -39,6 +21,7 @@ struct PostgresCalendarObjectStore: CalendarObjectStore {
                 VALUES (\(object.taskID), \(object.userID), \(object.name), \(object.uid), \(object.todoExtra), \(object.calendarExtra))
                 ON CONFLICT (task_id) DO UPDATE SET name = excluded.name, uid = excluded.uid,
                     todo_extra = excluded.todo_extra, calendar_extra = excluded.calendar_extra
+                WHERE calendar_objects.user_id = excluded.user_id
                 """, logger: logger)
         }
     }

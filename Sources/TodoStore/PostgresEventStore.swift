@@ -36,6 +36,14 @@ struct PostgresEventStore: EventStore {
             Self.events)
     }
 
+    func events(projectID: ProjectID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
+        try await database.query(
+            """
+            SELECT id, user_id, kind, task_id FROM events WHERE (project_id = \(projectID) OR moved_from = \(projectID)) AND id > \(id)
+            ORDER BY id LIMIT \(Int64(limit))
+            """, Self.events)
+    }
+
     @Sendable private static func events(_ rows: PostgresRowSequence) async throws -> [TaskEvent] {
         var events: [TaskEvent] = []
         for try await (id, userID, kind, taskID) in rows.decode((Int64, String, String, Int64).self) {
@@ -52,8 +60,13 @@ struct PostgresEventStore: EventStore {
         }
     }
 
-    func latestEventID(userID: UserID) async throws -> Int64 {
-        try await database.query("SELECT COALESCE(MAX(id), 0)::bigint FROM events WHERE user_id = \(userID)") { rows in
+    func latestEventID(projectID: ProjectID) async throws -> Int64 {
+        try await database.query(
+            """
+            SELECT GREATEST((SELECT MAX(id) FROM events WHERE project_id = \(projectID)),
+                (SELECT MAX(id) FROM events WHERE moved_from = \(projectID)), 0)::bigint
+            """
+        ) { rows in
             for try await id in rows.decode(Int64.self) { return id }
             return 0
         }

@@ -6,18 +6,6 @@ struct SQLiteCalendarObjectStore: CalendarObjectStore {
     let database: SQLiteDatabase
     private static let columns = "task_id, user_id, name, uid, todo_extra, calendar_extra"
 
-    func calendarObject(taskID: TaskID, userID: UserID) async throws -> CalendarObject? {
-        try await database.read(
-            "SELECT \(Self.columns) FROM calendar_objects WHERE task_id = ?1 AND user_id = ?2", [.integer(Int(taskID)), .text(userID)]
-        ).first.map(Self.object)
-    }
-
-    func calendarObject(name: String, userID: UserID) async throws -> CalendarObject? {
-        try await database.read(
-            "SELECT \(Self.columns) FROM calendar_objects WHERE user_id = ?1 AND name = ?2", [.text(userID), .text(name)]
-        ).first.map(Self.object)
-    }
-
     func calendarObjects(userID: UserID) async throws -> [CalendarObject] {
         try await database.read("SELECT \(Self.columns) FROM calendar_objects WHERE user_id = ?1", [.text(userID)]).map(Self.object)
     }
@@ -32,6 +20,7 @@ struct SQLiteCalendarObjectStore: CalendarObjectStore {
                 INSERT INTO calendar_objects (\(Self.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                 ON CONFLICT (task_id) DO UPDATE SET name = excluded.name, uid = excluded.uid,
                     todo_extra = excluded.todo_extra, calendar_extra = excluded.calendar_extra
+                WHERE calendar_objects.user_id = excluded.user_id
                 """,
                 [.integer(Int(object.taskID)), .text(object.userID), .text(object.name), .text(object.uid), .text(object.todoExtra),
                  .text(object.calendarExtra)])

@@ -29,12 +29,26 @@ struct SQLiteEventStore: EventStore {
         ).map(Self.event)
     }
 
+    func events(projectID: ProjectID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
+        try await database.read(
+            """
+            SELECT id, user_id, kind, task_id FROM events WHERE (project_id = ?1 OR moved_from = ?1) AND id > ?2
+            ORDER BY id LIMIT ?3
+            """, [.integer(Int(projectID)), .integer(Int(id)), .integer(limit)]
+        ).map(Self.event)
+    }
+
     func latestEventID() async throws -> Int64 {
         Int64(try await database.read("SELECT COALESCE(MAX(id), 0) AS id FROM events").first?.column("id")?.integer ?? 0)
     }
 
-    func latestEventID(userID: UserID) async throws -> Int64 {
-        Int64(try await database.read("SELECT COALESCE(MAX(id), 0) AS id FROM events WHERE user_id = ?1", [.text(userID)]).first?.column("id")?.integer ?? 0)
+    func latestEventID(projectID: ProjectID) async throws -> Int64 {
+        let latest = try await database.read(
+            """
+            SELECT MAX(COALESCE((SELECT MAX(id) FROM events WHERE project_id = ?1), 0),
+                COALESCE((SELECT MAX(id) FROM events WHERE moved_from = ?1), 0)) AS id
+            """, [.integer(Int(projectID))])
+        return Int64(latest.first?.column("id")?.integer ?? 0)
     }
 
     func oldestEventID() async throws -> Int64? {

@@ -46,9 +46,22 @@ import Testing
     @Test func davPathsParseAndEscape() {
         #expect(DAVPath("/dav/") == .root)
         #expect(DAVPath("/") == .root)
-        #expect(DAVPath("/dav/calendars/u1/inbox/a%20b.ics") == .object("u1", "a b.ics"))
-        #expect(DAVPath.object("u1", "a b.ics").href == "/dav/calendars/u1/inbox/a%20b.ics")
+        #expect(DAVPath("/dav/calendars/u1/inbox/a%20b.ics") == .object("u1", .inbox, "a b.ics"))
+        #expect(DAVPath.object("u1", .inbox, "a b.ics").href == "/dav/calendars/u1/inbox/a%20b.ics")
+        #expect(DAVPath("/dav/calendars/u1/42/") == .calendar("u1", .project(42)))
+        #expect(DAVPath.object("u1", .project(42), "x.ics").href == "/dav/calendars/u1/42/x.ics")
         #expect(DAVPath("/dav/calendars/u1/other/") == nil)
+        #expect(DAVPath("/dav/calendars/u1/042/") == nil)
+        #expect(DAVPath("/dav/calendars/u1/0/") == nil)
         #expect(!DAVPath.isValidName(".."))
+    }
+
+    @Test func syncTokensNameTheirProject() {
+        let token = SyncToken.text(projectID: 7, eventID: 31)
+        #expect(token == "http://todo.invalid/ns/sync/project/7/31")
+        #expect(SyncToken.eventID(token, projectID: 7) == 31)
+        #expect(SyncToken.eventID(token, projectID: 8) == nil)
+        #expect(SyncToken.eventID("http://todo.invalid/ns/sync/31", projectID: 7) == nil)  // one calendar per user, before projects
+        #expect(SyncToken.eventID("http://todo.invalid/ns/sync/project/7/-1", projectID: 7) == nil)
     }
 }

@@ -77,6 +77,19 @@ import TodoCore
         #expect(read.uid == "task-7@todo")
     }
 
+    /// RFC 5545 3.2.15: RELTYPE=PARENT is the default; other relations stay the client's.
+    @Test func relatedToNamesTheParentBothWays() throws {
+        #expect(try CalendarTodo.read(Self.object("SUMMARY:x", "RELATED-TO;RELTYPE=PARENT:parent-1")).parentUID == "parent-1")
+        #expect(try CalendarTodo.read(Self.object("SUMMARY:x", "RELATED-TO:parent-2")).parentUID == "parent-2")
+        let sibling = try CalendarTodo.read(Self.object("SUMMARY:x", "RELATED-TO;RELTYPE=SIBLING:other"))
+        #expect(sibling.parentUID == nil && sibling.todoExtra == "RELATED-TO;RELTYPE=SIBLING:other\r\n")
+        #expect(try CalendarTodo.read(Self.object("SUMMARY:x")).parentUID == nil)
+        let task = TodoTask.new(TaskFields(title: "x"), userID: "u", at: Self.time("2026-12-01T00:00:00Z"))
+        let written = CalendarTodo.document(for: task, uid: "child", parentUID: "parent\\1")
+        #expect(written.contains("\r\nRELATED-TO;RELTYPE=PARENT:parent\\\\1\r\n"))
+        #expect(try CalendarTodo.read(written).parentUID == "parent\\1")
+    }
+
     @Test func anEventInTheTasksCalendarIsRefused() {
         let event = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:e\r\nSUMMARY:Meeting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
         #expect(throws: CalendarObjectError.unsupportedComponent("VEVENT")) { try CalendarTodo.read(event) }

@@ -87,6 +87,35 @@ def test_discovery_from_the_base_url_finds_one_tasks_calendar(server):
     assert "calendar-access" in options.headers["DAV"]
 
 
+def test_each_project_is_a_calendar_and_sub_tasks_are_related_to_their_parent(server):
+    account = Account(server.base)
+    created = account.api.session.post(account.api.url("/projects"), json={"name": "Garden", "color": "#16a34a"}, timeout=5)
+    assert created.status_code == 201, created.text
+    project = created.json()["id"]
+    calendars = {c.get_display_name(): c for c in account.client().principal().calendars()}
+    assert set(calendars) == {"Inbox", "Garden"}
+    garden = calendars["Garden"]
+    assert str(garden.url).endswith(f"/dav/calendars/{account.api.user_id}/{project}/")
+    assert str(calendars["Inbox"].url) == account.calendar_url
+
+    garden.save_todo(ical=vtodo("hedge", "SUMMARY:Cut the hedge"))
+    garden.save_todo(ical=vtodo("shears", "SUMMARY:Sharpen the shears", "RELATED-TO;RELTYPE=PARENT:hedge"))
+    tasks = {task["title"]: task for task in account.tasks()}
+    assert tasks["Cut the hedge"]["project_id"] == project and tasks["Sharpen the shears"]["project_id"] == project
+    assert tasks["Sharpen the shears"]["parent_id"] == tasks["Cut the hedge"]["id"]
+    assert calendars["Inbox"].todos() == []
+    [child] = [t for t in garden.todos() if str(t.icalendar_component["UID"]) == "shears"]
+    related = child.icalendar_component["RELATED-TO"]
+    assert str(related) == "hedge" and related.params.get("RELTYPE") == "PARENT"
+
+    # A sub-task made through the API shows its parent too.
+    from_api = account.api.session.post(account.api.url("/tasks"), json={"title": "Rake", "parent_id": tasks["Cut the hedge"]["id"]},
+                                        timeout=5)
+    assert from_api.status_code == 201 and from_api.json()["project_id"] == project
+    [rake] = [t for t in garden.todos() if str(t.icalendar_component["SUMMARY"]) == "Rake"]
+    assert str(rake.icalendar_component["RELATED-TO"]) == "hedge"
+
+
 def test_basic_auth_takes_a_personal_token_never_the_password_and_is_throttled(start):
     server = start("api", LOGIN_ATTEMPT_LIMIT=3)
     server.wait_ready()
