@@ -10,7 +10,26 @@ import TodoStore
 
 let testSecret = "test-secret-that-is-long-enough-0123456789"
 
-/// A backend on a fresh SQLite database, driven in-process through the router.
+/// The databases a route test may run on. PostgreSQL needs `TEST_DATABASE_URL` (the test
+/// command starts a server and sets it); `TODO_REQUIRE_POSTGRES=1` makes its absence a failure.
+enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] }
+
+    static var available: [TestDatabase] {
+        postgresURL != nil || ProcessInfo.processInfo.environment["TODO_REQUIRE_POSTGRES"] == "1" ? allCases : [.sqlite]
+    }
+}
+
+struct MissingPostgres: Error, CustomStringConvertible {
+    var description: String { "TODO_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set" }
+}
+
+/// A backend on a fresh SQLite database (or the shared PostgreSQL one of `TEST_DATABASE_URL`,
+/// where tests stay apart by signing up their own users), driven in-process through the router.
 struct APIHarness {
     let client: any TestClientProtocol
     let storage: Storage
@@ -19,6 +38,7 @@ struct APIHarness {
     /// Runs `body` against a new backend. `configure` may change settings first; `.live` serves
     /// on a real socket of localhost (the client's address is then the peer's, as in production).
     static func run(
+        on database: TestDatabase = .sqlite,
         configure: (inout APIConfiguration) -> Void = { _ in },
         migrated: Bool = true,
         testing: TestingSetup = .router,
@@ -32,8 +52,13 @@ struct APIHarness {
         logger.logLevel = .critical
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("todo-api-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
-            .open(poolSize: 2, connectTimeout: .seconds(5), logger: logger)
+        var url = "sqlite://\(directory.path)/todo.db"
+        if database == .postgres {
+            guard let postgres = TestDatabase.postgresURL else { throw MissingPostgres() }
+            url = postgres
+        }
+        let opened = try await DatabaseLocation(url: url).open(poolSize: 2, connectTimeout: .seconds(30), logger: logger)
+        let pool = Task { try await opened.service?.run() }
         let readiness = Readiness(startedUp: false)
         if migrated {
             try await opened.storage.schema.migrate(logger: logger)
@@ -45,9 +70,11 @@ struct APIHarness {
                 try await body(APIHarness(client: client, storage: opened.storage, readiness: readiness))
             }
         } catch {
+            pool.cancel()
             await opened.close()
             throw error
         }
+        pool.cancel()
         await opened.close()
     }
 
