@@ -292,9 +292,10 @@ struct TaskSQL: Sendable {
         "EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = \(project) AND m.user_id = \(member) AND m.role IN ('owner', 'editor'))"
     }
 
-    /// That `assignee` is nobody or a member of `project`.
+    /// That `assignee` is nobody or a member of `project`. The cast types a NULL parameter,
+    /// which PostgreSQL cannot infer from `IS NULL` alone.
     static func assignable(project: String, assignee: String) -> String {
-        "(\(assignee) IS NULL OR EXISTS (SELECT 1 FROM project_members a WHERE a.project_id = \(project) AND a.user_id = \(assignee)))"
+        "(CAST(\(assignee) AS text) IS NULL OR EXISTS (SELECT 1 FROM project_members a WHERE a.project_id = \(project) AND a.user_id = \(assignee)))"
     }
 
     static let postgres = TaskSQL(.postgres)

@@ -57,7 +57,9 @@ struct APIHarness {
             guard let postgres = TestDatabase.postgresURL else { throw MissingPostgres() }
             url = postgres
         }
-        let opened = try await DatabaseLocation(url: url).open(poolSize: 2, connectTimeout: .seconds(30), logger: logger)
+        // PostgreSQL's pool is shared out between the event loops, and the event listener holds
+        // one connection for good: room for both.
+        let opened = try await DatabaseLocation(url: url).open(poolSize: database == .postgres ? 8 : 2, connectTimeout: .seconds(30), logger: logger)
         let pool = Task { try await opened.service?.run() }
         let readiness = Readiness(startedUp: false)
         if migrated {

@@ -96,7 +96,9 @@ import TodoCore
     /// its members and its invitations are as they were; for an allowed write, that they are not.
     /// A harness that lets this suite sign up its many accounts (the matrix makes 145).
     static func run(_ database: TestDatabase, _ body: @escaping @Sendable (APIHarness) async throws -> Void) async throws {
-        try await APIHarness.run(on: database, configure: { $0.signUpAddressLimit = 100_000; $0.signUpLimit = 100_000 }, body)
+        try await APIHarness.run(
+            on: database, configure: { $0.signUpAddressLimit = 100_000; $0.signUpLimit = 100_000 }, testing: database == .postgres ? .live : .router,
+            body)
     }
 
     @Test(arguments: TestDatabase.available)
