@@ -19,7 +19,7 @@ public func buildApplication(
     server: HTTPServerBuilder = .http1(),
     logger: Logger
 ) async -> APIApplication {
-    let hub = EventHub(events: storage.events, tasks: storage.tasks)
+    let hub = EventHub(events: storage.events, tasks: storage.tasks, projects: storage.projects)
     let assistantHTTP = AssistantHTTPClient.make()
     let providerHTTP = configuration.openID.map { _ in HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup) }
     let provider = configuration.openID.flatMap { settings in providerHTTP.map { OpenIDProvider(settings: settings, http: $0) } }
@@ -113,6 +113,7 @@ func buildRouter(
     TaskController(tasks: storage.tasks, projects: storage.projects, body: body, taskLimit: configuration.tasksPerUserLimit)
         .addRoutes(to: user.group("tasks"))
     ProjectController(projects: storage.projects, body: body).addRoutes(to: user.group("projects"))
+    InvitationController(projects: storage.projects).addRoutes(to: user.group("invitations"))
     TransferController(
         tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize), taskLimit: configuration.tasksPerUserLimit
     ).addRoutes(to: user)

@@ -65,7 +65,7 @@ struct EventController<Context: AppRequestContext>: Sendable {
             }
             try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
             for event in replay {
-                let data = try await EventHub.data(for: event, in: tasks)
+                let data = try await EventHub.data(for: event, readBy: userID, in: tasks)
                 try await writer.write(Self.frame(LiveEvent(id: event.id, kind: event.kind, userID: userID, data: data)))
             }
             try await Self.pump(subscription, to: &writer) { await stillValid(token) }

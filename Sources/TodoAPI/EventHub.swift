@@ -30,7 +30,8 @@ struct LiveSubscription: Sendable {
     func finish() { continuation.finish() }
 }
 
-/// Fans the event log out to the live streams of this process. Every process reads the shared
+/// Fans the event log out to the live streams of this process, each event to the members of its
+/// task's project (`audience`). Every process reads the shared
 /// log (written by database triggers), so a change made through any replica reaches every
 /// subscriber; PostgreSQL's NOTIFY wakes the reader at once, a short poll covers the rest.
 ///
@@ -50,6 +51,7 @@ actor EventHub {
 
     private let events: any EventStore
     private let tasks: any TaskStore
+    private let projects: any ProjectStore
     private var subscribers: [UUID: Subscriber] = [:]
     /// The highest event id read so far.
     private var cursor: Int64 = 0
@@ -61,12 +63,13 @@ actor EventHub {
     private var heartbeats: Task<Void, Never>?
     private var heartbeatsWakeAt: ContinuousClock.Instant?
 
-    init(events: any EventStore, tasks: any TaskStore) {
+    init(events: any EventStore, tasks: any TaskStore, projects: any ProjectStore) {
         self.events = events
         self.tasks = tasks
+        self.projects = projects
     }
 
-    /// Events of `userID` with ids above `after`, and a heartbeat every `heartbeat`, until the
+    /// Events `userID` hears of with ids above `after`, and a heartbeat every `heartbeat`, until the
     /// stream is dropped.
     func subscribe(userID: UserID, after: Int64, heartbeat: Duration) -> LiveSubscription {
         let (stream, continuation) = AsyncStream<LiveStreamItem>.makeStream(bufferingPolicy: .bufferingNewest(1000))
@@ -115,24 +118,43 @@ actor EventHub {
         heartbeatsWakeAt = nil
     }
 
-    /// Reads new events from the log and hands each to the subscribers of its user.
+    /// Reads new events from the log and hands each to the subscribers who hear of it (`audience`).
     func deliverNewEvents() async throws {
         guard !subscribers.isEmpty else { return }
         let batch = try await events.events(after: max(0, cursor - Self.lookBack), limit: Self.batchSize)
-        for event in batch where !recentlyDelivered.contains(event.id) {
+            .filter { !recentlyDelivered.contains($0.id) }
+        // Membership as it is now, read once per batch: a member removed before this read hears
+        // nothing more, whichever replica removed them.
+        let members = try await projects.members(ofProjects: Set(batch.flatMap { [$0.projectID, $0.movedFrom].compactMap { $0 } }))
+        for event in batch {
             recentlyDelivered.insert(event.id)
             cursor = max(cursor, event.id)
-            let audience = subscribers.values.filter { $0.userID == event.userID && $0.after < event.id }
-            guard !audience.isEmpty else { continue }
-            let live = LiveEvent(id: event.id, kind: event.kind, userID: event.userID, data: try await Self.data(for: event, in: tasks))
+            let hearers = Self.audience(of: event, members: members)
+            let audience = subscribers.values.filter { hearers.contains($0.userID) && $0.after < event.id }
+            guard let reader = audience.first?.userID else { continue }
+            let live = LiveEvent(id: event.id, kind: event.kind, userID: reader, data: try await Self.data(for: event, readBy: reader, in: tasks))
             for subscriber in audience { subscriber.continuation.yield(.event(live)) }
         }
         recentlyDelivered = recentlyDelivered.filter { $0 > cursor - Self.lookBack }
     }
 
-    /// The `data:` JSON of an event: the task as it is now, or just its id once deleted.
-    static func data(for event: TaskEvent, in tasks: any TaskStore) async throws -> String {
-        if event.kind != .taskDeleted, let task = try await tasks.task(id: event.taskID, userID: event.userID),
+    /// Who hears of an event: every member of the task's project, and of the project it left
+    /// when it moved; a due reminder only its recipient (the assignee, else the creator) while a
+    /// member. Events recorded before projects were shared have no project: their user's alone.
+    /// A deleted project has no members left, so its tasks' deletions reach no stream (clients
+    /// learn of it from the project list); `EventStore.events(userID:)` answers the same on resumption.
+    static func audience(of event: TaskEvent, members: [ProjectID: Set<UserID>]) -> Set<UserID> {
+        guard let project = event.projectID else { return [event.userID] }
+        var everyone = members[project] ?? []
+        if let left = event.movedFrom { everyone.formUnion(members[left] ?? []) }
+        if event.kind == .reminderDue { return everyone.contains(event.userID) ? [event.userID] : [] }
+        return everyone
+    }
+
+    /// The `data:` JSON of an event: the task as it is now (read as a member who hears of it),
+    /// or just its id once deleted.
+    static func data(for event: TaskEvent, readBy reader: UserID, in tasks: any TaskStore) async throws -> String {
+        if event.kind != .taskDeleted, let task = try await tasks.task(id: event.taskID, userID: reader),
            let json = try? APIJSON.encoder.encode(task) {
             return String(decoding: json, as: UTF8.self)
         }

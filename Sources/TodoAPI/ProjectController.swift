@@ -1,10 +1,12 @@
+import Foundation
 import Hummingbird
 import TodoCore
 import TodoStore
 
 /// `/api/{user_id}/projects`: the caller's projects, each as the caller sees it (role, own
 /// order, task counts). Access is decided by membership in the store's statements: a project the
-/// caller is not a member of is not found; only its owners change or delete it.
+/// caller is not a member of is not found; only its owners change, share or delete it. Its
+/// members are listed to every member; a member may leave, the last owner never.
 struct ProjectController<Context: AppRequestContext>: Sendable {
     let projects: any ProjectStore
     let body: JSONBody
@@ -13,12 +15,68 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
         var items: [Project]
     }
 
+    struct Members: ResponseEncodable {
+        var items: [ProjectMember]
+        /// Pending invitations, listed to owners only (empty for other members): who was
+        /// invited is the owners' business, as only they invite.
+        var invitations: [ProjectInvitation]
+    }
+
     func addRoutes(to group: RouterGroup<Context>) {
         group.get(use: list)
         group.post(use: create)
         group.get(":project_id", use: get)
         group.patch(":project_id", use: patch)
         group.delete(":project_id", use: delete)
+        group.get(":project_id/members", use: members)
+        group.patch(":project_id/members/:member_id", use: changeRole)
+        group.delete(":project_id/members/:member_id", use: removeMember)
+        group.post(":project_id/invitations", use: invite)
+    }
+
+    @Sendable func members(_ request: Request, context: Context) async throws -> Members {
+        let id = try projectID(context), userID = try context.requireUser()
+        guard let members = try await projects.members(projectID: id, userID: userID) else { throw APIError.projectNotFound }
+        return Members(items: members, invitations: try await projects.invitations(projectID: id, userID: userID) ?? [])
+    }
+
+    /// 202 whether or not the address has an account, and whether or not it was invited or is a
+    /// member already: the answer tells nothing about who uses this server.
+    @Sendable func invite(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let invitation = try NewInvitation(json: try await body.require(request))
+        let id = UUID().uuidString.lowercased()
+        try Self.check(try await projects.invite(invitation, id: id, projectID: try projectID(context), by: try context.requireUser(), at: .now()))
+        return .accepted
+    }
+
+    @Sendable func changeRole(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let role = try MemberRole.parse(json: try await body.require(request))
+        let userID = try context.requireUser()
+        try Self.check(try await projects.changeRole(of: try memberID(context, caller: userID), to: role, projectID: try projectID(context), by: userID))
+        return .noContent
+    }
+
+    /// Removes a member (owners), or with the caller's own id (or `me`) leaves the project.
+    @Sendable func removeMember(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let userID = try context.requireUser()
+        try Self.check(try await projects.removeMember(try memberID(context, caller: userID), projectID: try projectID(context), by: userID, at: .now()))
+        return .noContent
+    }
+
+    static func check(_ outcome: MembershipOutcome) throws {
+        switch outcome {
+        case .done: return
+        case .notFound: throw APIError.projectNotFound
+        case .forbidden: throw APIError.notProjectOwner
+        case .noSuchMember: throw APIError(.notFound, code: "not_found", message: "no such member of this project")
+        case .lastOwner: throw APIError(.conflict, code: "last_owner", message: "a project needs an owner: make another member an owner first")
+        case .isInbox: throw APIError(.conflict, code: "inbox", message: "the Inbox cannot be shared")
+        }
+    }
+
+    private func memberID(_ context: Context, caller: UserID) throws -> UserID {
+        guard let text = context.parameters.get("member_id") else { throw APIError.projectNotFound }
+        return text == "me" ? caller : text
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> List {
@@ -83,3 +141,43 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
 }
 
 extension Project: ResponseEncodable {}
+
+/// `/api/{user_id}/invitations`: the invitations addressed to the caller's e-mail address, to
+/// accept (200 with the project) or decline (204). Another's invitation is not found.
+struct InvitationController<Context: AppRequestContext>: Sendable {
+    let projects: any ProjectStore
+
+    struct List: ResponseEncodable {
+        var items: [ReceivedInvitation]
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get(use: list)
+        group.post(":invitation_id/accept", use: accept)
+        group.post(":invitation_id/decline", use: decline)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> List {
+        List(items: try await projects.receivedInvitations(userID: try context.requireUser()))
+    }
+
+    @Sendable func accept(_ request: Request, context: Context) async throws -> Project {
+        let userID = try context.requireUser(), now = Timestamp.now()
+        guard let projectID = try await projects.acceptInvitation(id: try invitationID(context), userID: userID, at: now),
+              let project = try await projects.project(id: projectID, userID: userID, at: now)
+        else { throw Self.notFound }
+        return project
+    }
+
+    @Sendable func decline(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        guard try await projects.declineInvitation(id: try invitationID(context), userID: try context.requireUser()) else { throw Self.notFound }
+        return .noContent
+    }
+
+    private func invitationID(_ context: Context) throws -> String {
+        guard let id = context.parameters.get("invitation_id") else { throw Self.notFound }
+        return id
+    }
+
+    static var notFound: APIError { APIError(.notFound, code: "not_found", message: "no such invitation") }
+}

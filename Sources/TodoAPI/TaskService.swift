@@ -30,6 +30,7 @@ struct TaskService: Sendable {
         }
         guard let stored = try await tasks.insertTask(task, limit: taskLimit) else {
             if let project = task.projectID { try await checkWrite(project: project, userID: userID, field: "project_id") }
+            if task.assigneeID != nil { throw Self.notAMember }
             throw APIError.unauthorized("the account no longer exists")
         }
         return stored
@@ -49,10 +50,16 @@ struct TaskService: Sendable {
             if let ifVersion, current.version != ifVersion { throw APIError.preconditionFailed }
             let now = Timestamp.now()
             var updated = current.replacingFields(with: try change(current), at: now)
-            if let placement, placement.movesTask {
+            if let placement, placement.movesTask || placement.assigneeID != nil {
                 updated = placement.placed(updated)
                 if let project = updated.projectID, project != current.projectID {
                     try await checkWrite(project: project, userID: userID, field: "project_id")
+                    // A task moved where its assignee is no member leaves them, unless reassigned.
+                    if placement.assigneeID == nil, let assignee = updated.assigneeID,
+                       try await projects.role(userID: assignee, projectID: project) == nil
+                    {
+                        updated.assigneeID = nil
+                    }
                 }
                 if let parentID = updated.parentID, parentID != current.parentID || updated.projectID != current.projectID {
                     let parent = try await checkParent(parentID, of: updated, userID: userID)
@@ -79,6 +86,11 @@ struct TaskService: Sendable {
                 return updated
             }
             if let project = current.projectID { try await checkWrite(project: project, userID: userID, field: nil) }
+            if let assignee = updated.assigneeID, let project = updated.projectID ?? current.projectID,
+               try await projects.role(userID: assignee, projectID: project) == nil
+            {
+                throw Self.notAMember
+            }
             if ifVersion != nil { throw APIError.preconditionFailed }
         }
         throw APIError(.conflict, code: "conflict", message: "the task is changing too often; try again")
@@ -92,6 +104,7 @@ struct TaskService: Sendable {
         next.series = series
         next.projectID = updated.projectID
         next.parentID = updated.parentID
+        next.assigneeID = updated.assigneeID
         return next
     }
 
@@ -185,6 +198,8 @@ struct TaskService: Sendable {
         }
         return height
     }
+
+    static var notAMember: ValidationError { ValidationError(field: "assignee_id", "must be a member of the task's project") }
 
     static var parentElsewhere: ValidationError { ValidationError(field: "parent_id", "must be a task in the same project") }
 }

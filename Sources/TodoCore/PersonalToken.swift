@@ -59,12 +59,18 @@ public struct TaskEvent: Sendable, Equatable {
     public var userID: UserID
     public var kind: EventKind
     public var taskID: TaskID
+    /// The task's project (nil on events recorded before projects were shared), and for a move
+    /// the project it left: every member of either hears of the change.
+    public var projectID: ProjectID?
+    public var movedFrom: ProjectID?
 
-    public init(id: Int64, userID: UserID, kind: EventKind, taskID: TaskID) {
+    public init(id: Int64, userID: UserID, kind: EventKind, taskID: TaskID, projectID: ProjectID? = nil, movedFrom: ProjectID? = nil) {
         self.id = id
         self.userID = userID
         self.kind = kind
         self.taskID = taskID
+        self.projectID = projectID
+        self.movedFrom = movedFrom
     }
 }
 

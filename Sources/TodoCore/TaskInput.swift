@@ -27,24 +27,28 @@ public struct TaskPatch: Sendable, Equatable {
     public var parentID: TaskID??
     /// ...at another place in its project's order (`ManualOrder`).
     public var position: Double?
+    /// The member it is assigned to, or nobody (`null`); must be a member of the task's project.
+    public var assigneeID: UserID??
 
     public init() {}
 
     /// Fields the server owns: a client may send them back (say, after a GET), and they are ignored.
     static let readOnlyFields: Set<String> = [
-        "id", "created_at", "updated_at", "completed_at", "assignee_id", "subtask_count", "subtasks_done",
+        "id", "created_at", "updated_at", "completed_at", "subtask_count", "subtasks_done",
     ]
     static let writableFields = [
         "title", "description", "completed", "priority", "tags", "due_at", "remind_at", "recurrence", "project_id", "parent_id", "position",
+        "assignee_id",
     ]
 
     /// Whether the patch moves the task (another project, parent or place).
     public var movesTask: Bool { projectID != nil || parentID != nil || position != nil }
 
-    /// `task` with this patch's project, parent and position. A task moved to another project
-    /// without a position goes to its end, and leaves its parent unless a new one is given.
+    /// `task` with this patch's project, parent, position and assignee. A task moved to another
+    /// project without a position goes to its end, and leaves its parent unless a new one is given.
     public func placed(_ task: TodoTask) -> TodoTask {
         var placed = task
+        if let assigneeID { placed.assigneeID = assigneeID }
         if let projectID, projectID != task.projectID {
             placed.projectID = projectID
             placed.position = nil
@@ -92,6 +96,13 @@ public struct TaskPatch: Sendable, Equatable {
             case .integer(let number): position = Double(number)
             case .number(let number) where number.isFinite: position = number
             default: issues.add("position", "must be a number")
+            }
+        }
+        if let value = object["assignee_id"] {
+            switch value {
+            case .null: assigneeID = .some(nil)
+            case .string(let text) where !text.isEmpty: assigneeID = .some(text)
+            default: issues.add("assignee_id", "must be a user id (a string) or null")
             }
         }
         try issues.throwIfAny()

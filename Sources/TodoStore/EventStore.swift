@@ -8,7 +8,8 @@ public protocol EventStore: Sendable {
     func claimDueReminders(at now: Timestamp, limit: Int) async throws -> [Timestamp]
     /// Events of every user after `id`, oldest first.
     func events(after id: Int64, limit: Int) async throws -> [TaskEvent]
-    /// Events of one user after `id`, oldest first (to resume a stream).
+    /// The events after `id` that `userID` hears of now, oldest first (to resume a stream): those
+    /// of the projects they are a member of, but for reminders only their own (`EventHub`).
     func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent]
     func latestEventID() async throws -> Int64
     /// Events of the tasks of one project after `id`, oldest first, with the events of tasks

@@ -603,6 +603,60 @@ enum Migrations {
             $$
             """,
         ]),
+        // Sharing (SPEC 9): invitations by e-mail, addressed to whoever holds (or later signs up
+        // with) the address, so an invitation never tells whether the address has an account.
+        // Live events reach every member of a task's project: each event carries the project (and
+        // for a move the one it left; migration 19), and the hub resolves its audience by
+        // membership when it delivers, so a removed member hears nothing more. A due reminder is
+        // the assignee's event (the creator's when unassigned): push and mail follow
+        // `events.user_id`.
+        Migration(version: 20, name: "sharing", statements: [
+            """
+            CREATE TABLE project_invitations (
+                id text PRIMARY KEY,
+                project_id bigint NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                email text NOT NULL,
+                role text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+                invited_by text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL,
+                UNIQUE (project_id, email)
+            )
+            """,
+            "CREATE INDEX project_invitations_email ON project_invitations (email)",
+            """
+            CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                kind text;
+                subject tasks;
+                recipient text;
+                completes boolean := false;
+                moved_from bigint;
+                event_id bigint;
+                event_time timestamptz;
+            BEGIN
+                IF TG_OP = 'INSERT' THEN kind := 'task.created'; subject := NEW;
+                ELSIF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
+                ELSIF NEW.version <> OLD.version THEN
+                    kind := 'task.updated'; subject := NEW; completes := NEW.completed AND NOT OLD.completed;
+                    IF NEW.project_id <> OLD.project_id THEN moved_from := OLD.project_id; END IF;
+                ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
+                ELSE RETURN NULL;
+                END IF;
+                recipient := CASE WHEN kind = 'reminder.due' THEN COALESCE(subject.assignee_id, subject.user_id) ELSE subject.user_id END;
+                INSERT INTO events (user_id, kind, task_id, project_id, moved_from)
+                VALUES (recipient, kind, subject.id, subject.project_id, moved_from) RETURNING id, created_at INTO event_id, event_time;
+                INSERT INTO webhook_deliveries (webhook_id, event_id, type, task_id, event_time, next_attempt_at)
+                SELECT id, event_id, type, subject.id, event_time, event_time FROM (
+                    SELECT DISTINCT w.id AS id, w.events AS events, CASE WHEN completes AND position(',task.completed,' IN ',' || w.events || ',') > 0
+                        THEN 'task.completed' ELSE kind END AS type
+                    FROM project_members m JOIN webhooks w ON w.user_id = m.user_id AND (w.project_id IS NULL OR w.project_id = m.project_id)
+                    WHERE m.project_id IN (subject.project_id, moved_from)) subscribed
+                WHERE position(',' || type || ',' IN ',' || events || ',') > 0;
+                RETURN NULL;
+            END
+            $$
+            """,
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -1055,6 +1109,28 @@ enum Migrations {
         Migration(version: 19, name: "events per project", statements: [
             "CREATE INDEX events_project ON events (project_id, id)",
             "CREATE INDEX events_moved_from ON events (moved_from, id) WHERE moved_from IS NOT NULL",
+        ]),
+        Migration(version: 20, name: "sharing", statements: [
+            """
+            CREATE TABLE project_invitations (
+                id TEXT PRIMARY KEY,
+                project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                email TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+                invited_by TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at INTEGER NOT NULL,
+                UNIQUE (project_id, email)
+            )
+            """,
+            "CREATE INDEX project_invitations_email ON project_invitations (email)",
+            "DROP TRIGGER tasks_reminded",
+            """
+            CREATE TRIGGER tasks_reminded AFTER UPDATE ON tasks
+            WHEN NEW.version = OLD.version AND OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL BEGIN
+                INSERT INTO events (user_id, kind, task_id, project_id)
+                VALUES (COALESCE(NEW.assignee_id, NEW.user_id), 'reminder.due', NEW.id, NEW.project_id);
+            END
+            """,
         ]),
     ]
 }

@@ -27,12 +27,19 @@ struct PostgresEventStore: EventStore {
 
     func events(after id: Int64, limit: Int) async throws -> [TaskEvent] {
         try await database.query(
-            "SELECT id, user_id, kind, task_id FROM events WHERE id > \(id) ORDER BY id LIMIT \(Int64(limit))", Self.events)
+            "SELECT id, user_id, kind, task_id, project_id, moved_from FROM events WHERE id > \(id) ORDER BY id LIMIT \(Int64(limit))",
+            Self.events)
     }
 
     func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
         try await database.query(
-            "SELECT id, user_id, kind, task_id FROM events WHERE user_id = \(userID) AND id > \(id) ORDER BY id LIMIT \(Int64(limit))",
+            """
+            SELECT id, user_id, kind, task_id, project_id, moved_from FROM events e WHERE id > \(id) AND (
+                (e.project_id IS NULL AND e.user_id = \(userID))
+                OR ((e.kind <> 'reminder.due' OR e.user_id = \(userID)) AND EXISTS (
+                    SELECT 1 FROM project_members m WHERE m.user_id = \(userID) AND m.project_id IN (e.project_id, e.moved_from))))
+            ORDER BY id LIMIT \(Int64(limit))
+            """,
             Self.events)
     }
 
@@ -46,9 +53,9 @@ struct PostgresEventStore: EventStore {
 
     @Sendable private static func events(_ rows: PostgresRowSequence) async throws -> [TaskEvent] {
         var events: [TaskEvent] = []
-        for try await (id, userID, kind, taskID) in rows.decode((Int64, String, String, Int64).self) {
+        for try await (id, userID, kind, taskID, projectID, movedFrom) in rows.decode((Int64, String, String, Int64, Int64?, Int64?).self) {
             guard let kind = EventKind(rawValue: kind) else { throw StoreError.invalid("unknown event kind \(kind)") }
-            events.append(TaskEvent(id: id, userID: userID, kind: kind, taskID: taskID))
+            events.append(TaskEvent(id: id, userID: userID, kind: kind, taskID: taskID, projectID: projectID, movedFrom: movedFrom))
         }
         return events
     }

@@ -43,16 +43,6 @@ struct PostgresProjectStore: ProjectStore {
             PostgresDatabase.hasRows)
     }
 
-    func removeMember(_ userID: UserID, projectID: ProjectID) async throws -> Bool {
-        try await database.write(
-            """
-            WITH gone AS (DELETE FROM project_members WHERE project_id = \(projectID) AND user_id = \(userID) RETURNING project_id, user_id),
-                hooks AS (DELETE FROM webhooks w USING gone WHERE w.project_id = gone.project_id AND w.user_id = gone.user_id)
-            SELECT 1 FROM gone
-            """,
-            PostgresDatabase.hasRows)
-    }
-
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project? {
         let id = try await database.transaction { connection, logger -> ProjectID? in
             let rows = try await connection.query(
@@ -171,5 +161,185 @@ struct PostgresProjectStore: ProjectStore {
                 openCount: Int(open), overdueCount: Int(overdue), createdAt: createdAt, updatedAt: updatedAt))
         }
         return projects
+    }
+}
+
+/// Members and invitations. Each change runs in one transaction that first locks the project
+/// row: two owners leaving at once are counted one after the other, and one of them stays.
+extension PostgresProjectStore {
+    /// The caller's role in the project and whether it is an Inbox, the project locked until the
+    /// transaction ends; nil when the caller is not a member.
+    private static func lockedRole(of userID: UserID, in projectID: ProjectID, on connection: PostgresConnection, logger: Logger)
+        async throws -> (role: ProjectRole, isInbox: Bool)?
+    {
+        let rows = try await connection.query(
+            """
+            SELECT m.role, p.is_inbox FROM projects p JOIN project_members m ON m.project_id = p.id AND m.user_id = \(userID)
+            WHERE p.id = \(projectID) FOR UPDATE OF p
+            """, logger: logger)
+        for try await (role, isInbox) in rows.decode((String, Bool).self) {
+            guard let role = ProjectRole(rawValue: role) else { throw StoreError.invalid("a membership has the role \(role)") }
+            return (role, isInbox)
+        }
+        return nil
+    }
+
+    private static func ownerCount(of projectID: ProjectID, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query(
+            "SELECT count(*) FROM project_members WHERE project_id = \(projectID) AND role = 'owner'", logger: logger)
+        for try await count in rows.decode(Int64.self) { return count }
+        return 0
+    }
+
+    func removeMember(_ member: UserID, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws -> MembershipOutcome {
+        let outcome = try await database.transaction { connection, logger -> MembershipOutcome in
+            guard let caller = try await Self.lockedRole(of: actor, in: projectID, on: connection, logger: logger) else { return .notFound }
+            guard member == actor || caller.role == .owner else { return .forbidden }
+            guard let role = try await Self.role(of: member, in: projectID, on: connection, logger: logger) else { return .noSuchMember }
+            if role == .owner, try await Self.ownerCount(of: projectID, on: connection, logger: logger) < 2 { return .lastOwner }
+            _ = try await connection.query(
+                "DELETE FROM project_members WHERE project_id = \(projectID) AND user_id = \(member)", logger: logger)
+            _ = try await connection.query(
+                "DELETE FROM webhooks WHERE project_id = \(projectID) AND user_id = \(member)", logger: logger)
+            _ = try await connection.query(
+                """
+                UPDATE tasks SET assignee_id = NULL, version = version + 1, updated_at = \(now)
+                WHERE project_id = \(projectID) AND assignee_id = \(member)
+                """, logger: logger)
+            return .done
+        }
+        if outcome == .done { database.announcer.changed() }
+        return outcome ?? .notFound
+    }
+
+    func changeRole(of member: UserID, to role: ProjectRole, projectID: ProjectID, by actor: UserID) async throws -> MembershipOutcome {
+        try await database.transaction { connection, logger -> MembershipOutcome in
+            guard let caller = try await Self.lockedRole(of: actor, in: projectID, on: connection, logger: logger) else { return .notFound }
+            guard caller.role == .owner else { return .forbidden }
+            guard let current = try await Self.role(of: member, in: projectID, on: connection, logger: logger) else { return .noSuchMember }
+            if current == .owner, role != .owner, try await Self.ownerCount(of: projectID, on: connection, logger: logger) < 2 {
+                return .lastOwner
+            }
+            _ = try await connection.query(
+                "UPDATE project_members SET role = \(role.rawValue) WHERE project_id = \(projectID) AND user_id = \(member)", logger: logger)
+            return .done
+        } ?? .notFound
+    }
+
+    func members(projectID: ProjectID, userID: UserID) async throws -> [ProjectMember]? {
+        let members = try await database.query(
+            """
+            SELECT u.id, u.email, u.name, m.role FROM project_members m JOIN users u ON u.id = m.user_id
+            WHERE m.project_id = \(projectID)
+            AND EXISTS (SELECT 1 FROM project_members c WHERE c.project_id = m.project_id AND c.user_id = \(userID))
+            ORDER BY m.created_at, u.email
+            """
+        ) { rows in
+            var members: [ProjectMember] = []
+            for try await (id, email, name, role) in rows.decode((String, String, String?, String).self) {
+                guard let role = ProjectRole(rawValue: role) else { throw StoreError.invalid("a membership has the role \(role)") }
+                members.append(ProjectMember(userID: id, email: email, name: name, role: role))
+            }
+            return members
+        }
+        // A project always has a member (its last owner cannot leave): none means not the caller's.
+        return members.isEmpty ? nil : members
+    }
+
+    func members(ofProjects projectIDs: Set<ProjectID>) async throws -> [ProjectID: Set<UserID>] {
+        guard !projectIDs.isEmpty else { return [:] }
+        let ids = Array(projectIDs)
+        return try await database.query("SELECT project_id, user_id FROM project_members WHERE project_id = ANY(\(ids))") { rows in
+            var members: [ProjectID: Set<UserID>] = [:]
+            for try await (project, user) in rows.decode((Int64, String).self) { members[project, default: []].insert(user) }
+            return members
+        }
+    }
+
+    func invitations(projectID: ProjectID, userID: UserID) async throws -> [ProjectInvitation]? {
+        guard try await role(userID: userID, projectID: projectID) == .owner else { return nil }
+        return try await database.query(
+            """
+            SELECT i.id, i.email, i.role, i.created_at FROM project_invitations i WHERE i.project_id = \(projectID)
+            AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = i.project_id AND m.user_id = \(userID) AND m.role = 'owner')
+            ORDER BY i.created_at, i.id
+            """
+        ) { rows in
+            var invitations: [ProjectInvitation] = []
+            for try await (id, email, role, createdAt) in rows.decode((String, String, String, Timestamp).self) {
+                guard let role = ProjectRole(rawValue: role) else { throw StoreError.invalid("an invitation has the role \(role)") }
+                invitations.append(ProjectInvitation(id: id, projectID: projectID, email: email, role: role, createdAt: createdAt))
+            }
+            return invitations
+        }
+    }
+
+    func invite(_ invitation: NewInvitation, id: String, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws
+        -> MembershipOutcome
+    {
+        try await database.transaction { connection, logger -> MembershipOutcome in
+            guard let caller = try await Self.lockedRole(of: actor, in: projectID, on: connection, logger: logger) else { return .notFound }
+            guard caller.role == .owner else { return .forbidden }
+            guard !caller.isInbox else { return .isInbox }
+            _ = try await connection.query(
+                """
+                INSERT INTO project_invitations (id, project_id, email, role, invited_by, created_at)
+                SELECT \(id), \(projectID), \(invitation.email), \(invitation.role.rawValue), \(actor), \(now)
+                WHERE NOT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id
+                                  WHERE m.project_id = \(projectID) AND u.email = \(invitation.email))
+                ON CONFLICT (project_id, email) DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by
+                """, logger: logger)
+            return .done
+        } ?? .notFound
+    }
+
+    func receivedInvitations(userID: UserID) async throws -> [ReceivedInvitation] {
+        try await database.query(
+            """
+            SELECT i.id, p.id, p.name, i.role, inviter.name, inviter.email
+            FROM users u JOIN project_invitations i ON i.email = u.email JOIN projects p ON p.id = i.project_id
+            JOIN users inviter ON inviter.id = i.invited_by
+            WHERE u.id = \(userID) ORDER BY i.created_at, i.id
+            """
+        ) { rows in
+            var invitations: [ReceivedInvitation] = []
+            for try await (id, projectID, name, role, inviterName, inviterEmail) in rows.decode((String, Int64, String, String, String?, String).self) {
+                guard let role = ProjectRole(rawValue: role) else { throw StoreError.invalid("an invitation has the role \(role)") }
+                invitations.append(ReceivedInvitation(
+                    id: id, projectID: projectID, projectName: name, role: role, inviterName: inviterName, inviterEmail: inviterEmail))
+            }
+            return invitations
+        }
+    }
+
+    func acceptInvitation(id: String, userID: UserID, at now: Timestamp) async throws -> ProjectID? {
+        try await database.transaction { connection, logger -> ProjectID? in
+            let rows = try await connection.query(
+                """
+                DELETE FROM project_invitations i USING users u WHERE i.id = \(id) AND u.id = \(userID) AND u.email = i.email
+                RETURNING i.project_id, i.role
+                """, logger: logger)
+            var accepted: (ProjectID, String)?
+            for try await row in rows.decode((Int64, String).self) { accepted = row }
+            guard let accepted else { return nil }
+            let (projectID, role) = accepted
+            _ = try await connection.query(
+                """
+                INSERT INTO project_members (project_id, user_id, role, position, created_at)
+                VALUES (\(projectID), \(userID), \(role),
+                        COALESCE((SELECT max(position) FROM project_members WHERE user_id = \(userID)), 0) + \(ManualOrder.step), \(now))
+                ON CONFLICT (project_id, user_id) DO NOTHING
+                """, logger: logger)
+            return projectID
+        } ?? nil
+    }
+
+    func declineInvitation(id: String, userID: UserID) async throws -> Bool {
+        try await database.write(
+            """
+            DELETE FROM project_invitations i USING users u WHERE i.id = \(id) AND u.id = \(userID) AND u.email = i.email
+            RETURNING i.id
+            """,
+            PostgresDatabase.hasRows)
     }
 }

@@ -149,7 +149,8 @@ struct InsertTasksStatement: PostgresPreparedStatement {
                 SELECT placed.*,
                     owners.task_count + row_number() OVER (PARTITION BY placed.user_id ORDER BY placed.ordinal) <= placed.task_limit
                         AS within_quota,
-                    \(TaskSQL.writer(project: "placed.target_project", member: "placed.user_id")) AS allowed,
+                    \(TaskSQL.writer(project: "placed.target_project", member: "placed.user_id"))
+                        AND \(TaskSQL.assignable(project: "placed.target_project", assignee: "NULLIF(placed.assignee_id, '')")) AS allowed,
                     COALESCE(NULLIF(placed.position, 'NaN'),
                         COALESCE((SELECT max(e.position) FROM tasks e WHERE e.project_id = placed.target_project), 0)
                         + \(ManualOrder.step) * row_number() OVER (PARTITION BY placed.target_project, placed.position = 'NaN' ORDER BY placed.ordinal))

@@ -13,13 +13,34 @@ public protocol ProjectStore: Sendable {
     /// The role of `userID` in the project; nil when not a member (or no such project).
     func role(userID: UserID, projectID: ProjectID) async throws -> ProjectRole?
     /// Makes `userID` a member of the project with `role` (at the end of their order), or changes
-    /// their role; false when the project or the user does not exist. What accepting an
-    /// invitation will call; today only tests do.
+    /// their role; false when the project or the user does not exist. Unguarded: for tests.
     func setMember(_ userID: UserID, role: ProjectRole, projectID: ProjectID, at now: Timestamp) async throws -> Bool
-    /// Ends the membership of `userID`, and deletes their webhooks of the project (their other
-    /// webhooks stop hearing of it too: deliveries are queued by membership); false when they
-    /// were not a member. What leaving and removing a member will call; today only tests do.
-    func removeMember(_ userID: UserID, projectID: ProjectID) async throws -> Bool
+    /// Ends the membership of `member`, as `actor`: an owner removes anyone, any member removes
+    /// themselves (leaves); never the last owner (`.lastOwner`). Deletes the member's webhooks of
+    /// the project (their other webhooks stop hearing of it too: deliveries are queued by
+    /// membership) and unassigns the project's tasks assigned to them (a change of each).
+    func removeMember(_ member: UserID, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws -> MembershipOutcome
+    /// Gives `member` another role, as `actor` (an owner); never demotes the last owner.
+    func changeRole(of member: UserID, to role: ProjectRole, projectID: ProjectID, by actor: UserID) async throws -> MembershipOutcome
+    /// The members of the project, if `userID` is one of them (nil otherwise).
+    func members(projectID: ProjectID, userID: UserID) async throws -> [ProjectMember]?
+    /// The members of each of the projects (a deleted project has none): whom a live event of a
+    /// project reaches, asked when it is delivered so that a removed member hears nothing more.
+    func members(ofProjects projectIDs: Set<ProjectID>) async throws -> [ProjectID: Set<UserID>]
+    /// The project's pending invitations, oldest first, if `userID` is one of its owners (nil otherwise).
+    func invitations(projectID: ProjectID, userID: UserID) async throws -> [ProjectInvitation]?
+    /// Invites `invitation.email` with a role, as `actor` (an owner; never to an Inbox). An address
+    /// of a member already is left alone; inviting an address again changes its invitation's role.
+    /// `id` names a new invitation.
+    func invite(_ invitation: NewInvitation, id: String, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws
+        -> MembershipOutcome
+    /// The invitations addressed to the e-mail address of `userID`, oldest first.
+    func receivedInvitations(userID: UserID) async throws -> [ReceivedInvitation]
+    /// Makes `userID` a member of the invitation's project with its role (a member already keeps
+    /// their role) and deletes the invitation; nil when it is not addressed to them.
+    func acceptInvitation(id: String, userID: UserID, at now: Timestamp) async throws -> ProjectID?
+    /// Deletes the invitation if it is addressed to `userID`.
+    func declineInvitation(id: String, userID: UserID) async throws -> Bool
     /// A new project owned by `userID`, at the end of their order; nil when the user does not exist.
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project?
     /// Applies `patch`: the project's own fields only for its owner, the position for any member.

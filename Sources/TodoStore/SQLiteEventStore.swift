@@ -18,13 +18,20 @@ struct SQLiteEventStore: EventStore {
 
     func events(after id: Int64, limit: Int) async throws -> [TaskEvent] {
         try await database.read(
-            "SELECT id, user_id, kind, task_id FROM events WHERE id > ?1 ORDER BY id LIMIT ?2", [.integer(Int(id)), .integer(limit)]
+            "SELECT id, user_id, kind, task_id, project_id, moved_from FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+            [.integer(Int(id)), .integer(limit)]
         ).map(Self.event)
     }
 
     func events(userID: UserID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
         try await database.read(
-            "SELECT id, user_id, kind, task_id FROM events WHERE user_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            """
+            SELECT id, user_id, kind, task_id, project_id, moved_from FROM events e WHERE id > ?2 AND (
+                (e.project_id IS NULL AND e.user_id = ?1)
+                OR ((e.kind <> 'reminder.due' OR e.user_id = ?1) AND EXISTS (
+                    SELECT 1 FROM project_members m WHERE m.user_id = ?1 AND m.project_id IN (e.project_id, e.moved_from))))
+            ORDER BY id LIMIT ?3
+            """,
             [.text(userID), .integer(Int(id)), .integer(limit)]
         ).map(Self.event)
     }
@@ -68,6 +75,8 @@ struct SQLiteEventStore: EventStore {
         guard let id = row.column("id")?.integer, let userID = row.column("user_id")?.string,
               let kind = row.column("kind")?.string.flatMap(EventKind.init(rawValue:)), let taskID = row.column("task_id")?.integer
         else { throw StoreError.invalid("malformed events row") }
-        return TaskEvent(id: Int64(id), userID: userID, kind: kind, taskID: TaskID(taskID))
+        return TaskEvent(
+            id: Int64(id), userID: userID, kind: kind, taskID: TaskID(taskID), projectID: row.column("project_id")?.integer.map(ProjectID.init),
+            movedFrom: row.column("moved_from")?.integer.map(ProjectID.init))
     }
 }

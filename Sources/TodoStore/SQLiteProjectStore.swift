@@ -35,16 +35,6 @@ struct SQLiteProjectStore: ProjectStore {
         return !rows.isEmpty
     }
 
-    func removeMember(_ userID: UserID, projectID: ProjectID) async throws -> Bool {
-        let removed = try await database.transaction { connection -> Bool in
-            let binds: [SQLiteData] = [.integer(Int(projectID)), .text(userID)]
-            let rows = try await connection.query("DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2 RETURNING user_id", binds)
-            _ = try await connection.query("DELETE FROM webhooks WHERE project_id = ?1 AND user_id = ?2", binds)
-            return !rows.isEmpty
-        }
-        return removed ?? false
-    }
-
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project? {
         let id = try await database.transaction { connection -> ProjectID? in
             let rows = try await connection.query(
@@ -162,5 +152,167 @@ struct SQLiteProjectStore: ProjectStore {
             archived: row.column("archived")?.bool ?? false, isInbox: row.column("is_inbox")?.bool ?? false, role: role,
             openCount: row.column("open_count")?.integer ?? 0, overdueCount: row.column("overdue_count")?.integer ?? 0,
             createdAt: createdAt, updatedAt: updatedAt)
+    }
+}
+
+/// Members and invitations; SQLite has one writer, so each transaction sees the owners as they are.
+extension SQLiteProjectStore {
+    private typealias Query = (String, [SQLiteData]) async throws -> [SQLiteRow]
+
+    /// The caller's role in the project and whether it is an Inbox; nil when not a member.
+    private static func callerRole(of userID: UserID, in projectID: ProjectID, _ query: Query) async throws -> (role: ProjectRole, isInbox: Bool)? {
+        let rows = try await query(
+            "SELECT m.role, p.is_inbox FROM projects p JOIN project_members m ON m.project_id = p.id AND m.user_id = ?2 WHERE p.id = ?1",
+            [.integer(Int(projectID)), .text(userID)])
+        guard let row = rows.first, let role = row.column("role")?.string.flatMap(ProjectRole.init(rawValue:)) else { return nil }
+        return (role, row.column("is_inbox")?.bool ?? false)
+    }
+
+    private static func ownerCount(of projectID: ProjectID, _ query: Query) async throws -> Int {
+        try await query("SELECT count(*) AS owners FROM project_members WHERE project_id = ?1 AND role = 'owner'", [.integer(Int(projectID))])
+            .first?.column("owners")?.integer ?? 0
+    }
+
+    func removeMember(_ member: UserID, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws -> MembershipOutcome {
+        try await database.transaction { connection -> MembershipOutcome in
+            let query: Query = { try await connection.query($0, $1) }
+            guard let caller = try await Self.callerRole(of: actor, in: projectID, query) else { return .notFound }
+            guard member == actor || caller.role == .owner else { return .forbidden }
+            guard let role = try await Self.role(of: member, in: projectID, query) else { return .noSuchMember }
+            if role == .owner, try await Self.ownerCount(of: projectID, query) < 2 { return .lastOwner }
+            let binds: [SQLiteData] = [.integer(Int(projectID)), .text(member)]
+            _ = try await connection.query("DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2", binds)
+            _ = try await connection.query("DELETE FROM webhooks WHERE project_id = ?1 AND user_id = ?2", binds)
+            _ = try await connection.query(
+                "UPDATE tasks SET assignee_id = NULL, version = version + 1, updated_at = ?3 WHERE project_id = ?1 AND assignee_id = ?2",
+                binds + [SQLiteDatabase.time(now)])
+            return .done
+        } ?? .notFound
+    }
+
+    func changeRole(of member: UserID, to role: ProjectRole, projectID: ProjectID, by actor: UserID) async throws -> MembershipOutcome {
+        try await database.transaction { connection -> MembershipOutcome in
+            let query: Query = { try await connection.query($0, $1) }
+            guard let caller = try await Self.callerRole(of: actor, in: projectID, query) else { return .notFound }
+            guard caller.role == .owner else { return .forbidden }
+            guard let current = try await Self.role(of: member, in: projectID, query) else { return .noSuchMember }
+            if current == .owner, role != .owner, try await Self.ownerCount(of: projectID, query) < 2 { return .lastOwner }
+            _ = try await connection.query(
+                "UPDATE project_members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2",
+                [.integer(Int(projectID)), .text(member), .text(role.rawValue)])
+            return .done
+        } ?? .notFound
+    }
+
+    func members(projectID: ProjectID, userID: UserID) async throws -> [ProjectMember]? {
+        let rows = try await database.read(
+            """
+            SELECT u.id, u.email, u.name, m.role FROM project_members m JOIN users u ON u.id = m.user_id
+            WHERE m.project_id = ?1 AND EXISTS (SELECT 1 FROM project_members c WHERE c.project_id = m.project_id AND c.user_id = ?2)
+            ORDER BY m.created_at, u.email
+            """,
+            [.integer(Int(projectID)), .text(userID)])
+        let members = try rows.map { row in
+            guard let id = row.column("id")?.string, let email = row.column("email")?.string,
+                  let role = row.column("role")?.string.flatMap(ProjectRole.init(rawValue:))
+            else { throw StoreError.invalid("malformed project_members row") }
+            return ProjectMember(userID: id, email: email, name: row.column("name")?.string, role: role)
+        }
+        // A project always has a member (its last owner cannot leave): none means not the caller's.
+        return members.isEmpty ? nil : members
+    }
+
+    func members(ofProjects projectIDs: Set<ProjectID>) async throws -> [ProjectID: Set<UserID>] {
+        guard !projectIDs.isEmpty else { return [:] }
+        let list = "[" + projectIDs.map(String.init).joined(separator: ",") + "]"
+        let rows = try await database.read(
+            "SELECT project_id, user_id FROM project_members WHERE project_id IN (SELECT value FROM json_each(?1))", [.text(list)])
+        var members: [ProjectID: Set<UserID>] = [:]
+        for row in rows {
+            guard let project = row.column("project_id")?.integer, let user = row.column("user_id")?.string else { continue }
+            members[ProjectID(project), default: []].insert(user)
+        }
+        return members
+    }
+
+    func invitations(projectID: ProjectID, userID: UserID) async throws -> [ProjectInvitation]? {
+        guard try await role(userID: userID, projectID: projectID) == .owner else { return nil }
+        let rows = try await database.read(
+            """
+            SELECT i.id, i.email, i.role, i.created_at FROM project_invitations i WHERE i.project_id = ?1
+            AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = i.project_id AND m.user_id = ?2 AND m.role = 'owner')
+            ORDER BY i.created_at, i.id
+            """,
+            [.integer(Int(projectID)), .text(userID)])
+        return try rows.map { row in
+            guard let id = row.column("id")?.string, let email = row.column("email")?.string,
+                  let role = row.column("role")?.string.flatMap(ProjectRole.init(rawValue:)), let createdAt = SQLiteDatabase.time(row.column("created_at"))
+            else { throw StoreError.invalid("malformed project_invitations row") }
+            return ProjectInvitation(id: id, projectID: projectID, email: email, role: role, createdAt: createdAt)
+        }
+    }
+
+    func invite(_ invitation: NewInvitation, id: String, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws
+        -> MembershipOutcome
+    {
+        try await database.transaction { connection -> MembershipOutcome in
+            guard let caller = try await Self.callerRole(of: actor, in: projectID, { try await connection.query($0, $1) }) else { return .notFound }
+            guard caller.role == .owner else { return .forbidden }
+            guard !caller.isInbox else { return .isInbox }
+            _ = try await connection.query(
+                """
+                INSERT INTO project_invitations (id, project_id, email, role, invited_by, created_at)
+                SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                WHERE NOT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = ?2 AND u.email = ?3)
+                ON CONFLICT (project_id, email) DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by
+                """,
+                [.text(id), .integer(Int(projectID)), .text(invitation.email), .text(invitation.role.rawValue), .text(actor), SQLiteDatabase.time(now)])
+            return .done
+        } ?? .notFound
+    }
+
+    func receivedInvitations(userID: UserID) async throws -> [ReceivedInvitation] {
+        let rows = try await database.read(
+            """
+            SELECT i.id, p.id AS project_id, p.name, i.role, inviter.name AS inviter_name, inviter.email AS inviter_email
+            FROM users u JOIN project_invitations i ON i.email = u.email JOIN projects p ON p.id = i.project_id
+            JOIN users inviter ON inviter.id = i.invited_by
+            WHERE u.id = ?1 ORDER BY i.created_at, i.id
+            """,
+            [.text(userID)])
+        return try rows.map { row in
+            guard let id = row.column("id")?.string, let projectID = row.column("project_id")?.integer, let name = row.column("name")?.string,
+                  let role = row.column("role")?.string.flatMap(ProjectRole.init(rawValue:)), let email = row.column("inviter_email")?.string
+            else { throw StoreError.invalid("malformed project_invitations row") }
+            return ReceivedInvitation(
+                id: id, projectID: ProjectID(projectID), projectName: name, role: role, inviterName: row.column("inviter_name")?.string,
+                inviterEmail: email)
+        }
+    }
+
+    func acceptInvitation(id: String, userID: UserID, at now: Timestamp) async throws -> ProjectID? {
+        try await database.transaction { connection -> ProjectID? in
+            let rows = try await connection.query(
+                """
+                DELETE FROM project_invitations WHERE id = ?1 AND email = (SELECT email FROM users WHERE id = ?2)
+                RETURNING project_id, role
+                """,
+                [.text(id), .text(userID)])
+            guard let row = rows.first, let projectID = row.column("project_id")?.integer, let role = row.column("role")?.string else { return nil }
+            _ = try await connection.query(
+                """
+                INSERT INTO project_members (project_id, user_id, role, position, created_at)
+                VALUES (?1, ?2, ?3, COALESCE((SELECT max(position) FROM project_members WHERE user_id = ?2), 0) + \(Int(ManualOrder.step)), ?4)
+                ON CONFLICT (project_id, user_id) DO NOTHING
+                """,
+                [.integer(projectID), .text(userID), .text(role), SQLiteDatabase.time(now)])
+            return ProjectID(projectID)
+        } ?? nil
+    }
+
+    func declineInvitation(id: String, userID: UserID) async throws -> Bool {
+        !(try await database.write(
+            "DELETE FROM project_invitations WHERE id = ?1 AND email = (SELECT email FROM users WHERE id = ?2) RETURNING id",
+            [.text(id), .text(userID)])).isEmpty
     }
 }

@@ -195,13 +195,14 @@ struct TaskSQL: Sendable {
     let insertSelect: String
     /// The parameter of the new task's owner, and the one after the columns' that holds the quota.
     let ownerParameter: String, limitParameter: String
-    /// That the owner (who creates the task) is an editor or owner of the task's project.
+    /// That the owner (who creates the task) is an editor or owner of the task's project, and
+    /// the assignee, if any, a member of it.
     let insertAllowed: String
     /// What an insert returns: the new id, and the project and position the statement chose.
     static let insertReturning = "RETURNING id, project_id, position"
     /// The `updated` columns of a task, only at the expected version and only when the member
-    /// named after the columns may write both the task's project and the one it goes to;
-    /// returns the id and the position. A changed reminder time fires again (`reminded_at` cleared).
+    /// named after the columns may write both the task's project and the one it goes to, and
+    /// the assignee, if any, is a member of the latter; returns the id and the position. A changed reminder time fires again (`reminded_at` cleared).
     let update: String
     /// One task, of a project the member (the second parameter) belongs to.
     let byID: String
@@ -231,7 +232,8 @@ struct TaskSQL: Sendable {
             """
         ownerParameter = owner
         limitParameter = dialect.placeholder(inserted.count + 1)
-        insertAllowed = Self.writer(project: project, member: owner)
+        insertAllowed = Self.writer(project: project, member: owner) + " AND "
+            + Self.assignable(project: project, assignee: placeholder(.assigneeID, in: inserted))
         let actor = dialect.placeholder(updated.count + 2)
         let newProject = placeholder(.projectID, in: updated)
         let assignments = updated.map { column in
@@ -248,6 +250,7 @@ struct TaskSQL: Sendable {
                 reminded_at = CASE WHEN \(reminder) THEN reminded_at END
             WHERE id = \(dialect.placeholder(updated.count + 1)) AND version = \(dialect.placeholder(updated.count + 3))
             AND \(Self.writer(project: "tasks.project_id", member: actor)) AND \(Self.writer(project: newProject, member: actor))
+            AND \(Self.assignable(project: newProject, assignee: placeholder(.assigneeID, in: updated)))
             RETURNING id, position
             """
         completeBelow = """
@@ -287,6 +290,12 @@ struct TaskSQL: Sendable {
     /// That `member` may write the tasks of `project`.
     static func writer(project: String, member: String) -> String {
         "EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = \(project) AND m.user_id = \(member) AND m.role IN ('owner', 'editor'))"
+    }
+
+    /// That `assignee` is nobody or a member of `project`. The cast types a NULL parameter,
+    /// which PostgreSQL cannot infer from `IS NULL` alone.
+    static func assignable(project: String, assignee: String) -> String {
+        "(CAST(\(assignee) AS text) IS NULL OR EXISTS (SELECT 1 FROM project_members a WHERE a.project_id = \(project) AND a.user_id = \(assignee)))"
     }
 
     static let postgres = TaskSQL(.postgres)

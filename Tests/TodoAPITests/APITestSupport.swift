@@ -10,7 +10,50 @@ import TodoStore
 
 let testSecret = "test-secret-that-is-long-enough-0123456789"
 
-/// A backend on a fresh SQLite database, driven in-process through the router.
+/// The databases a route test may run on. PostgreSQL needs `TEST_DATABASE_URL` (the test
+/// command starts a server and sets it); `TODO_REQUIRE_POSTGRES=1` makes its absence a failure.
+enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] }
+
+    static var available: [TestDatabase] {
+        postgresURL != nil || ProcessInfo.processInfo.environment["TODO_REQUIRE_POSTGRES"] == "1" ? allCases : [.sqlite]
+    }
+
+    /// A new, empty database on the server of `TEST_DATABASE_URL`, dropped after `body`: the
+    /// backend's own services (reminders, webhook deliveries) then claim nothing of the tests
+    /// that share the server's database.
+    static func withFreshPostgres<Value>(_ body: (String) async throws -> Value) async throws -> Value {
+        guard let server = postgresURL else { throw MissingPostgres() }
+        let name = "api_" + UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(16)
+        let parts = server.split(separator: "?", maxSplits: 1).map(String.init)
+        let address = parts[0], query = parts.count > 1 ? "?" + parts[1] : ""
+        try psql(address, "CREATE DATABASE \(name)")
+        defer { try? psql(address, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        let base = address[..<(address.lastIndex(of: "/") ?? address.endIndex)]
+        return try await body("\(base)/\(name)\(query)")
+    }
+
+    private static func psql(_ url: String, _ command: String) throws {
+        let bin = ProcessInfo.processInfo.environment["TEST_POSTGRES_BIN"].map { "\($0)/psql" } ?? "/usr/bin/psql"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin)
+        process.arguments = [url, "-qc", command]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw MissingPostgres() }
+    }
+}
+
+struct MissingPostgres: Error, CustomStringConvertible {
+    var description: String { "TODO_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set" }
+}
+
+/// A backend on a fresh SQLite database (or a new database on the PostgreSQL server of
+/// `TEST_DATABASE_URL`), driven in-process through the router.
 struct APIHarness {
     let client: any TestClientProtocol
     let storage: Storage
@@ -19,6 +62,7 @@ struct APIHarness {
     /// Runs `body` against a new backend. `configure` may change settings first; `.live` serves
     /// on a real socket of localhost (the client's address is then the peer's, as in production).
     static func run(
+        on database: TestDatabase = .sqlite,
         configure: (inout APIConfiguration) -> Void = { _ in },
         migrated: Bool = true,
         testing: TestingSetup = .router,
@@ -32,8 +76,24 @@ struct APIHarness {
         logger.logLevel = .critical
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("todo-api-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let opened = try await DatabaseLocation(url: "sqlite://\(directory.path)/todo.db")
-            .open(poolSize: 2, connectTimeout: .seconds(5), logger: logger)
+        if database == .postgres {
+            try await TestDatabase.withFreshPostgres { url in
+                try await run(url: url, database: database, configuration: configuration, logger: logger, migrated: migrated, testing: testing, body)
+            }
+        } else {
+            try await run(url: "sqlite://\(directory.path)/todo.db", database: database, configuration: configuration, logger: logger,
+                          migrated: migrated, testing: testing, body)
+        }
+    }
+
+    private static func run(
+        url: String, database: TestDatabase, configuration: APIConfiguration, logger: Logger, migrated: Bool, testing: TestingSetup,
+        _ body: @escaping @Sendable (APIHarness) async throws -> Void
+    ) async throws {
+        // PostgreSQL's pool is shared out between the event loops, and the event listener holds
+        // one connection for good: room for both.
+        let opened = try await DatabaseLocation(url: url).open(poolSize: database == .postgres ? 8 : 2, connectTimeout: .seconds(30), logger: logger)
+        let pool = Task { try await opened.service?.run() }
         let readiness = Readiness(startedUp: false)
         if migrated {
             try await opened.storage.schema.migrate(logger: logger)
@@ -45,9 +105,11 @@ struct APIHarness {
                 try await body(APIHarness(client: client, storage: opened.storage, readiness: readiness))
             }
         } catch {
+            pool.cancel()
             await opened.close()
             throw error
         }
+        pool.cancel()
         await opened.close()
     }
 

@@ -9,7 +9,7 @@ import Testing
     /// the slower one's heartbeat and must wake it sooner.
     @Test func eachStreamGetsItsHeartbeatsAtItsOwnInterval() async throws {
         try await APIHarness.run { api in
-            let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks)
+            let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks, projects: api.storage.projects)
             let slow = await hub.subscribe(userID: "slow", after: 0, heartbeat: .milliseconds(300))
             let fast = await hub.subscribe(userID: "fast", after: 0, heartbeat: .milliseconds(50))
             let fastHeartbeats = Task {
@@ -30,7 +30,7 @@ import Testing
 
     @Test func anEventReachesTheStreamsOfItsUserOnlyAndFinishingEndsEveryStream() async throws {
         try await APIHarness.run { api in
-            let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks)
+            let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks, projects: api.storage.projects)
             let (ann, annID) = try await api.signUp()
             let (_, bobID) = try await api.signUp()
             let annStreams = [await hub.subscribe(userID: annID, after: 0, heartbeat: .seconds(3600)),
@@ -52,7 +52,7 @@ import Testing
 
     @Test func unsubscribingEndsThatStreamAndTheOthersKeepTheirHeartbeats() async throws {
         try await APIHarness.run { api in
-            let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks)
+            let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks, projects: api.storage.projects)
             let leaving = await hub.subscribe(userID: "a", after: 0, heartbeat: .milliseconds(50))
             let staying = await hub.subscribe(userID: "b", after: 0, heartbeat: .milliseconds(50))
             await hub.unsubscribe(leaving.id)

@@ -151,7 +151,7 @@ import TodoStore
             _ = try await Self.add(storage, owner, "not shared", project: try await Self.inbox(storage, owner))
             #expect(try await Self.claim(storage, [viewersProjectHook, viewersHook]).map(\.count) == [1, 1], "another member's task, in a shared project only")
 
-            #expect(try await storage.projects.removeMember(member.id, projectID: shared))
+            #expect(try await storage.projects.removeMember(member.id, projectID: shared, by: member.id, at: .now()) == .done)
             #expect(try await storage.webhooks.webhooks(userID: member.id) == [viewersHook], "their webhook of the project goes with them")
             _ = try await Self.add(storage, owner, "told to nobody", project: shared)
             #expect(try await Self.claim(storage, viewersHook).isEmpty)

@@ -1509,6 +1509,94 @@ def test_projects(api, bob):
     api.delete(f"{base}/{doomed['id']}", token=owner.token, expect=404)
 
 
+def test_sharing(api, bob):
+    """Sharing: invitations by e-mail, members and roles, leaving, the last owner, assignees."""
+    owner, editor = sign_up(api, name="Sharer"), sign_up(api, name="Editor")
+    project = api.post("/api/me/projects", token=owner.token, json_body={"name": "Shared"}, expect=201).json()
+    base = f"/api/{owner.id}/projects/{project['id']}"
+    invitations, members = f"{base}/invitations", f"{base}/members"
+
+    # The same answer whether or not the address has an account; the invitee sees it, by e-mail.
+    for email in (editor.email.upper(), f"nobody-{uuid.uuid4().hex[:8]}@example.com"):
+        assert api.post(invitations, token=owner.token, json_body={"email": email, "role": "editor"}, expect=202).content == b""
+    listed = api.get(members, token=owner.token, expect=200).json()
+    assert [m["role"] for m in listed["items"]] == ["owner"] and len(listed["invitations"]) == 2
+    received = api.get(f"/api/{editor.id}/invitations", token=editor.token, expect=200).json()["items"]
+    assert [(i["project"]["name"], i["role"], i["invited_by"]["name"]) for i in received] == [("Shared", "editor", "Sharer")]
+    invitation = received[0]["id"]
+    api.post(f"/api/me/invitations/{invitation}/accept", token=bob.token, expect=404)
+    api.post(f"/api/me/invitations/{invitation}/decline", token=bob.token, expect=404)
+    for action in ("accept", "decline"):
+        api.post(f"/api/{editor.id}/invitations/{invitation}/{action}", token=bob.token, expect=403)
+        api.post(f"/api/me/invitations/{invitation}/{action}", expect=401)
+    accepted = api.post(f"/api/me/invitations/{invitation}/accept", token=editor.token, expect=200).json()
+    assert (accepted["id"], accepted["role"]) == (project["id"], "editor")
+    api.post(f"/api/me/invitations/{invitation}/decline", token=editor.token, expect=404)
+    api.get(f"/api/{editor.id}/invitations", token=bob.token, expect=403)
+    api.get("/api/me/invitations", expect=401)
+    again = sign_up(api)
+    api.post(invitations, token=owner.token, json_body={"email": again.email, "role": "viewer"}, expect=202)
+    declined = api.get("/api/me/invitations", token=again.token, expect=200).json()["items"][0]["id"]
+    assert api.post(f"/api/me/invitations/{declined}/decline", token=again.token, expect=204).content == b""
+
+    # Only owners share; refusals name their field; the Inbox is never shared.
+    api.post(f"/api/me/projects/{project['id']}/invitations", token=editor.token, json_body={"email": "x@example.com", "role": "viewer"},
+             expect=403)
+    api.post(f"/api/me/projects/{project['id']}/invitations", token=bob.token, json_body={"email": "x@example.com", "role": "viewer"},
+             expect=404)
+    api.post(invitations, token=bob.token, json_body={"email": "x@example.com", "role": "viewer"}, expect=403)
+    api.post(invitations, json_body={"email": "x@example.com", "role": "viewer"}, expect=401)
+    bad = api.post(invitations, token=owner.token, json_body={"email": "x@example.com", "role": "admin"}, expect=422)
+    assert detail_fields(bad) == {"role"}
+    assert detail_fields(api.post(invitations, token=owner.token, json_body={"email": "x", "role": "viewer"}, expect=422,
+                                  schema_rejects=False)) == {"email"}
+    api.post(invitations, token=owner.token, data="{\"email\": ", expect=400)
+    api.post(invitations, token=owner.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    inbox = next(p for p in api.get("/api/me/projects", token=owner.token, expect=200).json()["items"] if p["is_inbox"])
+    refused = api.post(f"/api/me/projects/{inbox['id']}/invitations", token=owner.token, json_body={"email": "x@example.com", "role": "viewer"},
+                       expect=409)
+    assert error_of(refused)["code"] == "inbox"
+
+    # Members: every member reads them; owners change roles; assignees are members.
+    seen = api.get(f"/api/me/projects/{project['id']}/members", token=editor.token, expect=200).json()
+    assert [(m["user_id"], m["role"]) for m in seen["items"]] == [(owner.id, "owner"), (editor.id, "editor")] and seen["invitations"] == []
+    api.get(f"/api/me/projects/{project['id']}/members", token=bob.token, expect=404)
+    api.get(members, token=bob.token, expect=403)
+    api.get(members, expect=401)
+    task = create(api, owner, title="shared task", project_id=project["id"])
+    assigned = api.patch(f"{TASKS}/{task['id']}", token=editor.token, json_body={"assignee_id": owner.id}, expect=200).json()
+    assert assigned["assignee_id"] == owner.id
+    assert [t["id"] for t in api.get(TASKS, token=owner.token, params={"assignee": "me"}, expect=200).json()["items"]] == [task["id"]]
+    stranger = api.patch(f"{TASKS}/{task['id']}", token=owner.token, json_body={"assignee_id": bob.id}, expect=422, schema_rejects=False)
+    assert detail_fields(stranger) == {"assignee_id"}
+
+    editor_url, owner_url = f"{members}/{editor.id}", f"{members}/{owner.id}"
+    last = api.patch(owner_url, token=owner.token, json_body={"role": "viewer"}, expect=409)
+    assert error_of(last)["code"] == "last_owner"
+    assert error_of(api.delete(f"{members}/me", token=owner.token, expect=409))["code"] == "last_owner"
+    api.patch(f"/api/me/projects/{project['id']}/members/{owner.id}", token=editor.token, json_body={"role": "viewer"}, expect=403)
+    api.delete(f"/api/me/projects/{project['id']}/members/{owner.id}", token=editor.token, expect=403)
+    api.patch(f"{members}/{bob.id}", token=owner.token, json_body={"role": "viewer"}, expect=404)
+    api.delete(f"{members}/{bob.id}", token=owner.token, expect=404)
+    for method, body in (("PATCH", {"role": "viewer"}), ("DELETE", None)):
+        api.request(method, editor_url, token=bob.token, json_body=body, expect=403)
+        api.request(method, editor_url, json_body=body, expect=401)
+    assert detail_fields(api.patch(editor_url, token=owner.token, json_body={"role": "boss"}, expect=422)) == {"role"}
+    api.patch(editor_url, token=owner.token, data="{\"role\": ", expect=400)
+    api.patch(editor_url, token=owner.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    assert api.patch(editor_url, token=owner.token, json_body={"role": "viewer"}, expect=204).content == b""
+    api.patch(f"{TASKS}/{task['id']}", token=editor.token, json_body={"title": "x"}, expect=403)
+
+    # A member leaves (their own id, or me); an owner removes one.
+    assert api.delete(f"/api/me/projects/{project['id']}/members/me", token=editor.token, expect=204).content == b""
+    api.get(f"/api/me/projects/{project['id']}", token=editor.token, expect=404)
+    api.post(invitations, token=owner.token, json_body={"email": editor.email, "role": "viewer"}, expect=202)
+    again_id = api.get("/api/me/invitations", token=editor.token, expect=200).json()["items"][0]["id"]
+    api.post(f"/api/me/invitations/{again_id}/accept", token=editor.token, expect=200)
+    api.delete(editor_url, token=owner.token, expect=204)
+    assert [m["user_id"] for m in api.get(members, token=owner.token, expect=200).json()["items"]] == [owner.id]
+
+
 # Statuses a black-box test cannot provoke on demand: 503 needs a database outage. (The 409 of a
 # task change is provoked by the task quota; its `conflict` needs a task that keeps changing
 # under five attempts in a row.)
