@@ -46,7 +46,7 @@ struct PostgresEventStore: EventStore {
     func events(projectID: ProjectID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
         try await database.query(
             """
-            SELECT id, user_id, kind, task_id FROM events WHERE (project_id = \(projectID) OR moved_from = \(projectID)) AND id > \(id)
+            SELECT id, user_id, kind, task_id, project_id, moved_from FROM events WHERE (project_id = \(projectID) OR moved_from = \(projectID)) AND id > \(id)
             ORDER BY id LIMIT \(Int64(limit))
             """, Self.events)
     }

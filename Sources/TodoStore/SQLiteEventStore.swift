@@ -39,7 +39,7 @@ struct SQLiteEventStore: EventStore {
     func events(projectID: ProjectID, after id: Int64, limit: Int) async throws -> [TaskEvent] {
         try await database.read(
             """
-            SELECT id, user_id, kind, task_id FROM events WHERE (project_id = ?1 OR moved_from = ?1) AND id > ?2
+            SELECT id, user_id, kind, task_id, project_id, moved_from FROM events WHERE (project_id = ?1 OR moved_from = ?1) AND id > ?2
             ORDER BY id LIMIT ?3
             """, [.integer(Int(projectID)), .integer(Int(id)), .integer(limit)]
         ).map(Self.event)
