@@ -65,8 +65,7 @@ struct EventController<Context: AppRequestContext>: Sendable {
             }
             try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
             for event in replay {
-                let data = try await EventHub.data(for: event, readBy: userID, in: tasks)
-                try await writer.write(Self.frame(LiveEvent(id: event.id, kind: event.kind, userID: userID, data: data)))
+                try await writer.write(Self.frame(try await EventHub.live(event, readBy: userID, in: tasks)))
             }
             try await Self.pump(subscription, to: &writer) { await stillValid(token) }
             try await writer.finish(nil)

@@ -131,9 +131,15 @@ actor EventHub {
             cursor = max(cursor, event.id)
             let hearers = Self.audience(of: event, members: members)
             let audience = subscribers.values.filter { hearers.contains($0.userID) && $0.after < event.id }
-            guard let reader = audience.first?.userID else { continue }
-            let live = LiveEvent(id: event.id, kind: event.kind, userID: reader, data: try await Self.data(for: event, readBy: reader, in: tasks))
-            for subscriber in audience { subscriber.continuation.yield(.event(live)) }
+            // A task moved out of a project is gone for those who were members of that one only:
+            // they learn that it left, never what it became.
+            let seeing = event.movedFrom == nil ? hearers : event.projectID.map { members[$0] ?? [] } ?? hearers
+            let (viewers, left) = (audience.filter { seeing.contains($0.userID) }, audience.filter { !seeing.contains($0.userID) })
+            for group in [viewers, left] {
+                guard let reader = group.first?.userID else { continue }
+                let live = try await Self.live(event, readBy: reader, in: tasks)
+                for subscriber in group { subscriber.continuation.yield(.event(live)) }
+            }
         }
         recentlyDelivered = recentlyDelivered.filter { $0 > cursor - Self.lookBack }
     }
@@ -151,14 +157,15 @@ actor EventHub {
         return everyone
     }
 
-    /// The `data:` JSON of an event: the task as it is now (read as a member who hears of it),
-    /// or just its id once deleted.
-    static func data(for event: TaskEvent, readBy reader: UserID, in tasks: any TaskStore) async throws -> String {
+    /// The event as `reader` receives it: with the task as it is now, or, when the task is gone
+    /// or out of the reader's sight (deleted, or moved to a project they are not in), as
+    /// `task.deleted` with just its id.
+    static func live(_ event: TaskEvent, readBy reader: UserID, in tasks: any TaskStore) async throws -> LiveEvent {
         if event.kind != .taskDeleted, let task = try await tasks.task(id: event.taskID, userID: reader),
            let json = try? APIJSON.encoder.encode(task) {
-            return String(decoding: json, as: UTF8.self)
+            return LiveEvent(id: event.id, kind: event.kind, userID: reader, data: String(decoding: json, as: UTF8.self))
         }
-        return #"{"id":"\#(event.taskID)"}"#
+        return LiveEvent(id: event.id, kind: .taskDeleted, userID: reader, data: #"{"id":"\#(event.taskID)"}"#)
     }
 }
 

@@ -296,4 +296,32 @@ import TodoCore
             #expect(resumed.isEmpty, "a removed member resumes nothing of the project")
         }
     }
+
+    /// A task moved to a project some members are not in reaches them as gone, without its new title.
+    @Test(arguments: TestDatabase.available)
+    func aTaskMovedAwayReachesTheMembersLeftBehindAsGone(_ database: TestDatabase) async throws {
+        try await Self.run(database) { api in
+            let team = try await Team.make(api)
+            let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks, projects: api.storage.projects)
+            let owner = team.tokens[.owner]!
+            let own = try await api.request(.post, "/api/me/projects", token: owner, body: #"{"name": "Private"}"#).object["id"] as! String
+            let start = try await api.storage.events.latestEventID()
+            let ownerStream = await hub.subscribe(userID: team.ids[.owner]!, after: start, heartbeat: .seconds(3600))
+            let editorStream = await hub.subscribe(userID: team.ids[.editor]!, after: start, heartbeat: .seconds(3600))
+            let moved = try await api.request(.patch, "/api/me/tasks/\(team.task)", token: owner,
+                                              body: #"{"project_id": "\#(own)", "title": "secret plan"}"#)
+            #expect(moved.status == .ok)
+            try await hub.deliverNewEvents()
+            await hub.finishAll()
+            func received(_ stream: LiveSubscription) async -> [String] {
+                await stream.items.reduce(into: [String]()) { found, item in
+                    if case .event(let event) = item { found.append("\(event.kind.rawValue) \(event.data)") }
+                }
+            }
+            let editorSaw = await received(editorStream)
+            #expect(editorSaw == [#"task.deleted {"id":"\#(team.task)"}"#])
+            let ownerSaw = await received(ownerStream)
+            #expect(!ownerSaw.isEmpty && ownerSaw.allSatisfy { $0.hasPrefix("task.updated") && $0.contains("secret plan") })
+        }
+    }
 }
