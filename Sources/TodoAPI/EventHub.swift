@@ -61,7 +61,8 @@ actor EventHub {
     static let batchSize = 500
     /// Sends the heartbeats while there are subscribers, waking when the earliest is due.
     private var heartbeats: Task<Void, Never>?
-    private var heartbeatsWakeAt: ContinuousClock.Instant?
+    /// When the heartbeat task wakes next (read by tests).
+    private(set) var heartbeatsWakeAt: ContinuousClock.Instant?
 
     init(events: any EventStore, tasks: any TaskStore, projects: any ProjectStore) {
         self.events = events

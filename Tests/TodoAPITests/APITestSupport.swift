@@ -31,20 +31,32 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let name = "api_" + UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(16)
         let parts = server.split(separator: "?", maxSplits: 1).map(String.init)
         let address = parts[0], query = parts.count > 1 ? "?" + parts[1] : ""
-        try psql(address, "CREATE DATABASE \(name)")
-        defer { try? psql(address, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        try await psql(address, "CREATE DATABASE \(name)")
         let base = address[..<(address.lastIndex(of: "/") ?? address.endIndex)]
-        return try await body("\(base)/\(name)\(query)")
+        let value: Value
+        do {
+            value = try await body("\(base)/\(name)\(query)")
+        } catch {
+            try? await psql(address, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            throw error
+        }
+        try? await psql(address, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        return value
     }
 
-    private static func psql(_ url: String, _ command: String) throws {
+    /// Runs `psql` and awaits its exit without holding a thread: `waitUntilExit` would block one
+    /// of the few threads every test shares, and starve the tests that measure time.
+    private static func psql(_ url: String, _ command: String) async throws {
         let bin = ProcessInfo.processInfo.environment["TEST_POSTGRES_BIN"].map { "\($0)/psql" } ?? "/usr/bin/psql"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: bin)
         process.arguments = [url, "-qc", command]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw MissingPostgres() }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { ended in
+                if ended.terminationStatus == 0 { continuation.resume() } else { continuation.resume(throwing: MissingPostgres()) }
+            }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
     }
 }
 

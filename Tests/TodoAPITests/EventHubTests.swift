@@ -6,12 +6,17 @@ import Testing
 /// heartbeat every interval of that stream.
 @Suite struct EventHubTests {
     /// The slower stream subscribes first, so the faster one arrives while the hub sleeps until
-    /// the slower one's heartbeat and must wake it sooner.
+    /// the slower one's heartbeat and must wake it sooner. The wake-up is read from the hub, not
+    /// inferred from counts: on a machine busy with the other tests a late wake-up serves both
+    /// streams at once, and counts would say nothing.
     @Test func eachStreamGetsItsHeartbeatsAtItsOwnInterval() async throws {
         try await APIHarness.run { api in
             let hub = EventHub(events: api.storage.events, tasks: api.storage.tasks, projects: api.storage.projects)
             let slow = await hub.subscribe(userID: "slow", after: 0, heartbeat: .milliseconds(300))
+            let slowWake = try #require(await hub.heartbeatsWakeAt)
             let fast = await hub.subscribe(userID: "fast", after: 0, heartbeat: .milliseconds(50))
+            let fastWake = try #require(await hub.heartbeatsWakeAt)
+            #expect(fastWake < slowWake - .milliseconds(200), "the hub wakes for the fast stream, well before the slow one's heartbeat")
             let fastHeartbeats = Task {
                 var count = 0
                 for await item in fast.items where item.isHeartbeat { count += 1 }
@@ -23,8 +28,8 @@ import Testing
                 if slowHeartbeats == 2 { break }
             }
             await hub.finishAll()
-            // Six intervals of the fast stream passed (at least: a late wake-up delays both).
-            #expect(await fastHeartbeats.value >= 4)
+            // Each wake-up serves every stream due: the fast one is served at least as often.
+            #expect(await fastHeartbeats.value >= 2)
         }
     }
 
