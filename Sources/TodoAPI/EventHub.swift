@@ -136,10 +136,13 @@ actor EventHub {
             // they learn that it left, never what it became.
             let seeing = event.movedFrom == nil ? hearers : event.projectID.map { members[$0] ?? [] } ?? hearers
             let (viewers, left) = (audience.filter { seeing.contains($0.userID) }, audience.filter { !seeing.contains($0.userID) })
-            for group in [viewers, left] {
-                guard let reader = group.first?.userID else { continue }
+            if let reader = viewers.first?.userID {
                 let live = try await Self.live(event, readBy: reader, in: tasks)
-                for subscriber in group { subscriber.continuation.yield(.event(live)) }
+                for subscriber in viewers { subscriber.continuation.yield(.event(live)) }
+            }
+            if let reader = left.first?.userID {
+                let gone = LiveEvent(id: event.id, kind: .taskDeleted, userID: reader, data: Self.idOnly(event))
+                for subscriber in left { subscriber.continuation.yield(.event(gone)) }
             }
         }
         recentlyDelivered = recentlyDelivered.filter { $0 > cursor - Self.lookBack }
@@ -158,16 +161,17 @@ actor EventHub {
         return everyone
     }
 
-    /// The event as `reader` receives it: with the task as it is now, or, when the task is gone
-    /// or out of the reader's sight (deleted, or moved to a project they are not in), as
-    /// `task.deleted` with just its id.
+    /// The event as `reader` receives it: with the task as it is now, or just its id once the
+    /// task is deleted or out of the reader's sight.
     static func live(_ event: TaskEvent, readBy reader: UserID, in tasks: any TaskStore) async throws -> LiveEvent {
         if event.kind != .taskDeleted, let task = try await tasks.task(id: event.taskID, userID: reader),
            let json = try? APIJSON.encoder.encode(task) {
             return LiveEvent(id: event.id, kind: event.kind, userID: reader, data: String(decoding: json, as: UTF8.self))
         }
-        return LiveEvent(id: event.id, kind: .taskDeleted, userID: reader, data: #"{"id":"\#(event.taskID)"}"#)
+        return LiveEvent(id: event.id, kind: event.kind, userID: reader, data: idOnly(event))
     }
+
+    static func idOnly(_ event: TaskEvent) -> String { #"{"id":"\#(event.taskID)"}"# }
 }
 
 /// Runs the hub: wakes on database notifications and every `pollInterval`, prunes old events.
