@@ -171,9 +171,11 @@ struct InsertTasksStatement: PostgresPreparedStatement {
     }()
     static let bindingDataTypes = kinds.map(\.postgresArrayType) + [.int8Array]
 
-    var tasks: [(task: TodoTask, limit: Int)]
+    private let bindings: PostgresBindings
 
-    func makeBindings() throws -> PostgresBindings {
+    /// Encodes the tasks at once, before a connection is leased: a debug build took 1.2 s for
+    /// 10,000 tasks, time that the database's deadline and the owner's locked row need not see.
+    init(tasks: [(task: TodoTask, limit: Int)]) {
         var columns = PostgresColumnArrays()
         for (task, _) in tasks {
             columns.startRow()
@@ -181,8 +183,10 @@ struct InsertTasksStatement: PostgresPreparedStatement {
         }
         var bindings = columns.bindings(count: Self.kinds.count)
         bindings.append(tasks.map { Int64($0.limit) })
-        return bindings
+        self.bindings = bindings
     }
+
+    func makeBindings() throws -> PostgresBindings { bindings }
 
     func decodeRow(_ row: PostgresRow) throws -> TaskInsertOutcome {
         let (id, inserted, ownerExists, project, position) = try row.decode((Int64, Bool, Bool, Int64?, Double?).self)
