@@ -216,6 +216,7 @@ let package = Package(
                 .embedInCode("Templates/admin.mustache"),
                 .embedInCode("Templates/chat.mustache"),
                 .embedInCode("Templates/message.mustache"),
+                .embedInCode("Templates/invitation.mustache"),
                 .embedInCode("Static/app.css"),
                 .embedInCode("Static/app.js"),
                 .embedInCode("Static/theme.js"),

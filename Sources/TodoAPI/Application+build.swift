@@ -112,8 +112,10 @@ func buildRouter(
         .add(middleware: AuthMiddleware(authenticator: authenticator, checksPathUser: true))
     TaskController(tasks: storage.tasks, projects: storage.projects, body: body, taskLimit: configuration.tasksPerUserLimit)
         .addRoutes(to: user.group("tasks"))
-    ProjectController(projects: storage.projects, body: body).addRoutes(to: user.group("projects"))
-    InvitationController(projects: storage.projects).addRoutes(to: user.group("invitations"))
+    let invitationLinks = InvitationLinks(
+        webURL: configuration.publicWebURL, mailer: configuration.mailer, accounts: storage.accounts, attempts: storage.attempts)
+    ProjectController(projects: storage.projects, body: body, links: invitationLinks).addRoutes(to: user.group("projects"))
+    InvitationController(projects: storage.projects, body: body).addRoutes(to: user.group("invitations"))
     TransferController(
         tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize), taskLimit: configuration.tasksPerUserLimit
     ).addRoutes(to: user)

@@ -63,7 +63,8 @@ extension AuthController {
         let user = User(id: UUID().uuidString.lowercased(), email: email, name: try? Credentials.normalizedName(identity.name), createdAt: .now())
         // No password matches it: the account signs in through the provider.
         let creation = try await accounts.createUser(
-            user, passwordHash: hasher.unusableHash(), admin: firstAccountIsAdmin ? .ifFirstAccount : .no, invitation: invitation)
+            user, passwordHash: hasher.unusableHash(), admin: firstAccountIsAdmin ? .ifFirstAccount : .no, invitation: invitation,
+            addressProven: true)
         let created: User
         switch creation {
         case .created(let user): created = user

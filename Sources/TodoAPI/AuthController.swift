@@ -68,7 +68,9 @@ struct AuthController<Context: AppRequestContext>: Sendable {
         let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
         let creation = try await accounts.createUser(
             user, passwordHash: try await hasher.hash(password), admin: firstAccountIsAdmin ? .ifFirstAccount : .no,
-            invitation: invitation.map { .token(hash: SecretTokens.hash($0)) })
+            invitation: invitation.map { .token(hash: SecretTokens.hash($0)) },
+            // An invitation's link was meant for this address: whoever sent it answers for it.
+            addressProven: invitation != nil)
         switch creation {
         case .created(let created):
             context.logger.info("account created", metadata: ["user_id": "\(created.id)", "admin": .stringConvertible(created.admin)])

@@ -10,6 +10,7 @@ import TodoStore
 struct ProjectController<Context: AppRequestContext>: Sendable {
     let projects: any ProjectStore
     let body: JSONBody
+    let links: InvitationLinks
 
     struct List: ResponseEncodable {
         var items: [Project]
@@ -40,13 +41,40 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
         return Members(items: members, invitations: try await projects.invitations(projectID: id, userID: userID) ?? [])
     }
 
-    /// 202 whether or not the address has an account, and whether or not it was invited or is a
-    /// member already: the answer tells nothing about who uses this server.
-    @Sendable func invite(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+    /// An invitation made, with the link that claims it (only this answer holds the link) and
+    /// whether it was mailed: if not, the owner passes it on.
+    struct MadeInvitation: ResponseEncodable {
+        var invitation: ProjectInvitation
+        var acceptURL: String
+        var mailed: Bool
+
+        func encode(to encoder: any Encoder) throws {
+            try invitation.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(acceptURL, forKey: .acceptURL)
+            try container.encode(mailed, forKey: .mailed)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case acceptURL = "accept_url", mailed
+        }
+    }
+
+    /// 202 with the invitation and its link, the same whether or not the address has an account
+    /// (a member's address: 409). The link is mailed to the address when the server sends mail.
+    @Sendable func invite(_ request: Request, context: Context) async throws -> EditedResponse<MadeInvitation> {
         let invitation = try NewInvitation(json: try await body.require(request))
-        let id = UUID().uuidString.lowercased()
-        try Self.check(try await projects.invite(invitation, id: id, projectID: try projectID(context), by: try context.requireUser(), at: .now()))
-        return .accepted
+        let userID = try context.requireUser(), projectID = try projectID(context), now = Timestamp.now()
+        let id = UUID().uuidString.lowercased(), token = SecretTokens.random()
+        try Self.check(try await projects.invite(
+            invitation, id: id, tokenHash: SecretTokens.hash(token), projectID: projectID, by: userID, at: now))
+        let link = links.link(id: id, token: token)
+        var mailed = false
+        if let project = try await projects.project(id: projectID, userID: userID, at: now) {
+            mailed = try await links.mailInBackground(invitation, link: link, project: project, by: userID, logger: context.logger)
+        }
+        let made = ProjectInvitation(id: id, projectID: projectID, email: invitation.email, role: invitation.role, createdAt: now)
+        return EditedResponse(status: .accepted, response: MadeInvitation(invitation: made, acceptURL: link, mailed: mailed))
     }
 
     @Sendable func changeRole(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
@@ -71,6 +99,7 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
         case .noSuchMember: throw APIError(.notFound, code: "not_found", message: "no such member of this project")
         case .lastOwner: throw APIError(.conflict, code: "last_owner", message: "a project needs an owner: make another member an owner first")
         case .isInbox: throw APIError(.conflict, code: "inbox", message: "the Inbox cannot be shared")
+        case .alreadyMember: throw APIError(.conflict, code: "already_member", message: "this address is a member's already")
         }
     }
 
@@ -142,10 +171,13 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
 
 extension Project: ResponseEncodable {}
 
-/// `/api/{user_id}/invitations`: the invitations addressed to the caller's e-mail address, to
-/// accept (200 with the project) or decline (204). Another's invitation is not found.
+/// `/api/{user_id}/invitations`: the invitations bound to the caller's account, to accept (200
+/// with the project) or decline (204). An invitation bound to no account (its address had none
+/// when it was made) is claimed with its link's `token` in the body. Another's invitation, or a
+/// wrong token, is not found.
 struct InvitationController<Context: AppRequestContext>: Sendable {
     let projects: any ProjectStore
+    let body: JSONBody
 
     struct List: ResponseEncodable {
         var items: [ReceivedInvitation]
@@ -162,16 +194,25 @@ struct InvitationController<Context: AppRequestContext>: Sendable {
     }
 
     @Sendable func accept(_ request: Request, context: Context) async throws -> Project {
-        let userID = try context.requireUser(), now = Timestamp.now()
-        guard let projectID = try await projects.acceptInvitation(id: try invitationID(context), userID: userID, at: now),
+        let userID = try context.requireUser(), now = Timestamp.now(), tokenHash = try await self.tokenHash(request)
+        guard let projectID = try await projects.acceptInvitation(id: try invitationID(context), userID: userID, tokenHash: tokenHash, at: now),
               let project = try await projects.project(id: projectID, userID: userID, at: now)
         else { throw Self.notFound }
         return project
     }
 
     @Sendable func decline(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        guard try await projects.declineInvitation(id: try invitationID(context), userID: try context.requireUser()) else { throw Self.notFound }
+        let tokenHash = try await self.tokenHash(request)
+        guard try await projects.declineInvitation(id: try invitationID(context), userID: try context.requireUser(), tokenHash: tokenHash)
+        else { throw Self.notFound }
         return .noContent
+    }
+
+    /// The hash of the body's `token`, if there is a body: `{}` and no body at all claim by account.
+    private func tokenHash(_ request: Request) async throws -> String? {
+        guard let json = try await body.read(request) else { return nil }
+        let fields = try Fields(try json.object(), allowed: ["token"])
+        return try fields.optionalString("token").map(SecretTokens.hash)
     }
 
     private func invitationID(_ context: Context) throws -> String {

@@ -266,6 +266,18 @@ public struct TodoClient: Sendable {
         return try await send(.POST, "/api/me/projects", token: token, body: JSONValue.object(fields)).value
     }
 
+    // MARK: Project invitations
+
+    /// Joins the project of an invitation, claimed with its link's secret; the project joined.
+    public func acceptInvitation(token: String, id: String, secret: String) async throws -> Project {
+        try await send(.POST, "/api/me/invitations/\(id)/accept", token: token, body: JSONValue.object(["token": .string(secret)])).value
+    }
+
+    /// Declines an invitation, claimed with its link's secret.
+    public func declineInvitation(token: String, id: String, secret: String) async throws {
+        let _: Empty = try await send(.POST, "/api/me/invitations/\(id)/decline", token: token, body: JSONValue.object(["token": .string(secret)])).value
+    }
+
     // MARK: Personal tokens
 
     /// A personal API token as listed (the secret itself is shown only once, at creation).

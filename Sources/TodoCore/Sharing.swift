@@ -28,7 +28,8 @@ public struct ProjectMember: Sendable, Equatable, Encodable {
 }
 
 /// An invitation to a project, addressed to an e-mail address (lowercase) whether or not an
-/// account has it yet: whoever holds the address, now or after signing up, sees it.
+/// account has it: the account that had the address when it was invited sees it; anyone else
+/// needs its link.
 public struct ProjectInvitation: Sendable, Equatable, Encodable {
     public var id: String
     public var projectID: ProjectID
@@ -160,4 +161,6 @@ public enum MembershipOutcome: Sendable, Equatable {
     case lastOwner
     /// The Inbox is its owner's alone.
     case isInbox
+    /// The address invited is a member's already.
+    case alreadyMember
 }

@@ -80,6 +80,7 @@ public enum SettingsCatalog {
             ["PUBLIC_WEB_URL"], default: "unset (`todo serve`: its own web address; the web UI: the request's own address)",
             meaning: """
                 the web UI's address as browsers reach it (`https://todo.example`): password-reset links point at `PUBLIC_WEB_URL/reset?token=…` \
+                and invitations' links at `PUBLIC_WEB_URL/invitations/{id}?token=…` \
                 (the API needs it when `SMTP_URL` is set), and it starts the links `todo user invite` and `todo user reset-password --link` print \
                 and the redirect URI the web UI sends the single sign-on provider; set it behind a proxy
                 """),
@@ -203,7 +204,7 @@ public enum SettingsCatalog {
         Setting(
             ["SMTP_URL"], default: "unset: no mail",
             meaning: """
-                the mail server for password-reset mails and, for users who turn them on, reminder mails and the daily digest: \
+                the mail server for password-reset mails, the links of invitations to shared projects and, for users who turn them on, reminder mails and the daily digest: \
                 `smtp://[user:password@]host[:25]` (STARTTLS whenever the server offers it; a password \
                 is only ever sent over TLS, so with credentials a server without STARTTLS gets no mail) or `smtps://user:password@host[:465]` (TLS \
                 from the start). User and password percent-encoded (`%40` for `@`); keep the URL in a secret. Unset: \"forgot password\" answers \

@@ -4,7 +4,11 @@ import TodoCore
 public protocol AccountStore: Sendable {
     /// Creates an account, or says why not. With an invitation, a pending one for the user's
     /// e-mail (unexpired at `user.createdAt`) must match it; it is used up in the same transaction.
-    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?) async throws -> AccountCreation
+    /// `addressProven`: someone answers for the e-mail (the operator, an invitation's link, an
+    /// identity provider); an admin's always counts as proven. Only a proven address is invited
+    /// to a project by address (`ProjectStore.invite`).
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?, addressProven: Bool) async throws
+        -> AccountCreation
     func credentials(email: String) async throws -> StoredCredentials?
     func user(id: UserID) async throws -> User?
 
@@ -56,6 +60,11 @@ public protocol AccountStore: Sendable {
 }
 
 extension AccountStore {
+    /// An account whose address nobody answers for (open sign-up).
+    public func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?) async throws -> AccountCreation {
+        try await createUser(user, passwordHash: passwordHash, admin: admin, invitation: invitation, addressProven: false)
+    }
+
     /// Creates an account that is not an admin, or returns nil when the e-mail is taken.
     public func createUser(_ user: User, passwordHash: String) async throws -> User? {
         guard case .created(let created) = try await createUser(user, passwordHash: passwordHash, admin: .no, invitation: nil)

@@ -603,8 +603,12 @@ enum Migrations {
             $$
             """,
         ]),
-        // Sharing (SPEC 9): invitations by e-mail, addressed to whoever holds (or later signs up
-        // with) the address, so an invitation never tells whether the address has an account.
+        // Sharing (SPEC 9): invitations by e-mail. Open sign-up does not prove an address, so an
+        // invitation is bound to the account that had the address when it was made only if
+        // someone answers for that address (`users.email_proven`: made by the operator, through
+        // an invitation link, a provider or a reset link); otherwise only the secret of its link
+        // (`token_hash`), mailed to the address or passed on by the owner, claims it. Whoever
+        // registers an invited address gains nothing.
         // Live events reach every member of a task's project: each event carries the project (and
         // for a move the one it left; migration 19), and the hub resolves its audience by
         // membership when it delivers, so a removed member hears nothing more. A due reminder is
@@ -619,10 +623,15 @@ enum Migrations {
                 role text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
                 invited_by text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
                 created_at timestamptz NOT NULL,
+                user_id text REFERENCES users (id) ON DELETE CASCADE,
+                token_hash text NOT NULL UNIQUE,
                 UNIQUE (project_id, email)
             )
             """,
-            "CREATE INDEX project_invitations_email ON project_invitations (email)",
+            "CREATE INDEX project_invitations_user ON project_invitations (user_id)",
+            // Admins (the operator) answer for their own address; nobody else's was proven yet.
+            "ALTER TABLE users ADD COLUMN email_proven boolean NOT NULL DEFAULT false",
+            "UPDATE users SET email_proven = admin",
             """
             CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE
@@ -1119,10 +1128,15 @@ enum Migrations {
                 role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
                 invited_by TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
                 created_at INTEGER NOT NULL,
+                user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
+                token_hash TEXT NOT NULL UNIQUE,
                 UNIQUE (project_id, email)
             )
             """,
-            "CREATE INDEX project_invitations_email ON project_invitations (email)",
+            "CREATE INDEX project_invitations_user ON project_invitations (user_id)",
+            // Admins (the operator) answer for their own address; nobody else's was proven yet.
+            "ALTER TABLE users ADD COLUMN email_proven INTEGER NOT NULL DEFAULT 0",
+            "UPDATE users SET email_proven = admin",
             "DROP TRIGGER tasks_reminded",
             """
             CREATE TRIGGER tasks_reminded AFTER UPDATE ON tasks

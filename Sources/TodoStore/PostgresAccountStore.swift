@@ -7,7 +7,9 @@ struct PostgresAccountStore: AccountStore {
 
     /// The invitation goes first: an unknown one changes nothing, and a valid one is used up even
     /// when the e-mail turns out to be taken (its account exists already).
-    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?) async throws -> AccountCreation {
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?, addressProven: Bool) async throws
+        -> AccountCreation
+    {
         try await database.transaction { connection, logger -> AccountCreation in
             if let invitation {
                 let tokenHash = invitation.tokenHash
@@ -21,9 +23,9 @@ struct PostgresAccountStore: AccountStore {
             }
             let rows = try await connection.query(
                 """
-                INSERT INTO users (id, email, password_hash, created_at, name, admin)
-                VALUES (\(user.id), \(user.email), \(passwordHash), \(user.createdAt), \(user.name),
-                        \(admin == .yes) OR (\(admin == .ifFirstAccount) AND NOT EXISTS (SELECT 1 FROM users)))
+                INSERT INTO users (id, email, password_hash, created_at, name, admin, email_proven)
+                SELECT \(user.id), \(user.email), \(passwordHash), \(user.createdAt), \(user.name), granted.admin, \(addressProven) OR granted.admin
+                FROM (SELECT \(admin == .yes) OR (\(admin == .ifFirstAccount) AND NOT EXISTS (SELECT 1 FROM users)) AS admin) granted
                 ON CONFLICT (email) DO NOTHING RETURNING admin
                 """, logger: logger)
             for try await isAdmin in rows.decode(Bool.self) {

@@ -31,7 +31,8 @@ struct PostgresPasswordResetStore: PasswordResetStore {
                 "DELETE FROM password_resets WHERE token_hash = \(tokenHash) AND expires_at > \(now) RETURNING user_id", logger: logger)
             guard let account = try await Self.firstID(used) else { return nil }
             let changed = try await connection.query(
-                "UPDATE users SET password_hash = \(passwordHash) WHERE id = \(account) AND NOT disabled RETURNING id", logger: logger)
+                "UPDATE users SET password_hash = \(passwordHash), email_proven = true WHERE id = \(account) AND NOT disabled RETURNING id",
+                logger: logger)
             guard try await Self.firstID(changed) != nil else { throw PostgresDatabase.Rollback() }
             _ = try await connection.query("DELETE FROM sessions WHERE user_id = \(account)", logger: logger)
             _ = try await connection.query("DELETE FROM password_resets WHERE user_id = \(account)", logger: logger)

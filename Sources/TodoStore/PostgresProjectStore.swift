@@ -274,22 +274,24 @@ extension PostgresProjectStore {
         }
     }
 
-    func invite(_ invitation: NewInvitation, id: String, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws
-        -> MembershipOutcome
+    func invite(_ invitation: NewInvitation, id: String, tokenHash: String, projectID: ProjectID, by actor: UserID, at now: Timestamp)
+        async throws -> MembershipOutcome
     {
         try await database.transaction { connection, logger -> MembershipOutcome in
             guard let caller = try await Self.lockedRole(of: actor, in: projectID, on: connection, logger: logger) else { return .notFound }
             guard caller.role == .owner else { return .forbidden }
             guard !caller.isInbox else { return .isInbox }
-            _ = try await connection.query(
+            let rows = try await connection.query(
                 """
-                INSERT INTO project_invitations (id, project_id, email, role, invited_by, created_at)
-                SELECT \(id), \(projectID), \(invitation.email), \(invitation.role.rawValue), \(actor), \(now)
+                INSERT INTO project_invitations (id, project_id, email, role, invited_by, created_at, user_id, token_hash)
+                SELECT \(id), \(projectID), \(invitation.email), \(invitation.role.rawValue), \(actor), \(now),
+                       (SELECT u.id FROM users u WHERE u.email = \(invitation.email) AND u.email_proven), \(tokenHash)
                 WHERE NOT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id
                                   WHERE m.project_id = \(projectID) AND u.email = \(invitation.email))
-                ON CONFLICT (project_id, email) DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by
+                ON CONFLICT (project_id, email) DO UPDATE SET \(unescaped: ProjectSQL.invitationReplaced)
+                RETURNING id
                 """, logger: logger)
-            return .done
+            return try await PostgresDatabase.hasRows(rows) ? .done : .alreadyMember
         } ?? .notFound
     }
 
@@ -297,9 +299,8 @@ extension PostgresProjectStore {
         try await database.query(
             """
             SELECT i.id, p.id, p.name, i.role, inviter.name, inviter.email
-            FROM users u JOIN project_invitations i ON i.email = u.email JOIN projects p ON p.id = i.project_id
-            JOIN users inviter ON inviter.id = i.invited_by
-            WHERE u.id = \(userID) ORDER BY i.created_at, i.id
+            FROM project_invitations i JOIN projects p ON p.id = i.project_id JOIN users inviter ON inviter.id = i.invited_by
+            WHERE i.user_id = \(userID) ORDER BY i.created_at, i.id
             """
         ) { rows in
             var invitations: [ReceivedInvitation] = []
@@ -312,11 +313,12 @@ extension PostgresProjectStore {
         }
     }
 
-    func acceptInvitation(id: String, userID: UserID, at now: Timestamp) async throws -> ProjectID? {
+    func acceptInvitation(id: String, userID: UserID, tokenHash: String?, at now: Timestamp) async throws -> ProjectID? {
         try await database.transaction { connection, logger -> ProjectID? in
             let rows = try await connection.query(
                 """
-                DELETE FROM project_invitations i USING users u WHERE i.id = \(id) AND u.id = \(userID) AND u.email = i.email
+                DELETE FROM project_invitations i WHERE i.id = \(id)
+                AND (i.user_id = \(userID) OR (i.user_id IS NULL AND i.token_hash = \(tokenHash)))
                 RETURNING i.project_id, i.role
                 """, logger: logger)
             var accepted: (ProjectID, String)?
@@ -334,10 +336,11 @@ extension PostgresProjectStore {
         } ?? nil
     }
 
-    func declineInvitation(id: String, userID: UserID) async throws -> Bool {
+    func declineInvitation(id: String, userID: UserID, tokenHash: String?) async throws -> Bool {
         try await database.write(
             """
-            DELETE FROM project_invitations i USING users u WHERE i.id = \(id) AND u.id = \(userID) AND u.email = i.email
+            DELETE FROM project_invitations i WHERE i.id = \(id)
+            AND (i.user_id = \(userID) OR (i.user_id IS NULL AND i.token_hash = \(tokenHash)))
             RETURNING i.id
             """,
             PostgresDatabase.hasRows)

@@ -29,18 +29,22 @@ public protocol ProjectStore: Sendable {
     func members(ofProjects projectIDs: Set<ProjectID>) async throws -> [ProjectID: Set<UserID>]
     /// The project's pending invitations, oldest first, if `userID` is one of its owners (nil otherwise).
     func invitations(projectID: ProjectID, userID: UserID) async throws -> [ProjectInvitation]?
-    /// Invites `invitation.email` with a role, as `actor` (an owner; never to an Inbox). An address
-    /// of a member already is left alone; inviting an address again changes its invitation's role.
-    /// `id` names a new invitation.
-    func invite(_ invitation: NewInvitation, id: String, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws
-        -> MembershipOutcome
-    /// The invitations addressed to the e-mail address of `userID`, oldest first.
+    /// Invites `invitation.email` with a role, as `actor` (an owner; never to an Inbox). The
+    /// invitation is bound to the account that has the address now, if its address is proven
+    /// (`AccountStore.createUser`); otherwise only the secret whose hash is `tokenHash` (the
+    /// link's) claims it. Inviting an address again replaces
+    /// its invitation (role, link, account); a member's address gets `.alreadyMember`. `id` names
+    /// the invitation.
+    func invite(_ invitation: NewInvitation, id: String, tokenHash: String, projectID: ProjectID, by actor: UserID, at now: Timestamp)
+        async throws -> MembershipOutcome
+    /// The invitations bound to the account of `userID`, oldest first.
     func receivedInvitations(userID: UserID) async throws -> [ReceivedInvitation]
     /// Makes `userID` a member of the invitation's project with its role (a member already keeps
-    /// their role) and deletes the invitation; nil when it is not addressed to them.
-    func acceptInvitation(id: String, userID: UserID, at now: Timestamp) async throws -> ProjectID?
-    /// Deletes the invitation if it is addressed to `userID`.
-    func declineInvitation(id: String, userID: UserID) async throws -> Bool
+    /// their role) and deletes the invitation; nil unless it is bound to them, or bound to no one
+    /// and `tokenHash` is its link's.
+    func acceptInvitation(id: String, userID: UserID, tokenHash: String?, at now: Timestamp) async throws -> ProjectID?
+    /// Deletes the invitation on the same terms as `acceptInvitation`.
+    func declineInvitation(id: String, userID: UserID, tokenHash: String?) async throws -> Bool
     /// A new project owned by `userID`, at the end of their order; nil when the user does not exist.
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project?
     /// Applies `patch`: the project's own fields only for its owner, the position for any member.
@@ -93,6 +97,11 @@ struct ProjectSQL: Sendable {
     }
 
     static let order = " ORDER BY m.position, p.id"
+    /// An address invited again: a new invitation in place of the old, whose link stops working.
+    static let invitationReplaced = """
+        id = excluded.id, role = excluded.role, invited_by = excluded.invited_by, created_at = excluded.created_at,
+        user_id = excluded.user_id, token_hash = excluded.token_hash
+        """
     static let postgres = ProjectSQL(.postgres)
     static let sqlite = ProjectSQL(.sqlite)
 }

@@ -7,7 +7,9 @@ struct SQLiteAccountStore: AccountStore {
 
     /// The invitation goes first: an unknown one changes nothing, and a valid one is used up even
     /// when the e-mail turns out to be taken (its account exists already).
-    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?) async throws -> AccountCreation {
+    func createUser(_ user: User, passwordHash: String, admin: AdminGrant, invitation: InvitationProof?, addressProven: Bool) async throws
+        -> AccountCreation
+    {
         try await database.transaction { connection -> AccountCreation in
             if let invitation {
                 let used = try await connection.query(
@@ -17,12 +19,14 @@ struct SQLiteAccountStore: AccountStore {
             }
             let rows = try await connection.query(
                 """
-                INSERT INTO users (id, email, name, password_hash, created_at, admin)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6 OR (?7 AND NOT EXISTS (SELECT 1 FROM users)))
-                ON CONFLICT (email) DO NOTHING RETURNING admin
+                INSERT INTO users (id, email, name, password_hash, created_at, admin, email_proven)
+                SELECT ?1, ?2, ?3, ?4, ?5, granted.admin, ?8 OR granted.admin
+                FROM (SELECT ?6 OR (?7 AND NOT EXISTS (SELECT 1 FROM users)) AS admin) granted
+                WHERE true ON CONFLICT (email) DO NOTHING RETURNING admin
                 """,
                 [.text(user.id), .text(user.email), user.name.map(SQLiteData.text) ?? .null, .text(passwordHash),
-                 SQLiteDatabase.time(user.createdAt), .integer(admin == .yes ? 1 : 0), .integer(admin == .ifFirstAccount ? 1 : 0)])
+                 SQLiteDatabase.time(user.createdAt), .integer(admin == .yes ? 1 : 0), .integer(admin == .ifFirstAccount ? 1 : 0),
+                 .integer(addressProven ? 1 : 0)])
             guard let row = rows.first else { return .emailTaken }
             var created = user
             created.admin = row.column("admin")?.bool ?? false

@@ -28,7 +28,7 @@ struct SQLitePasswordResetStore: PasswordResetStore {
         try await database.transaction { connection -> UserID? in
             guard let userID = try await connection.query(
                 """
-                UPDATE users SET password_hash = ?2 WHERE NOT disabled AND id =
+                UPDATE users SET password_hash = ?2, email_proven = 1 WHERE NOT disabled AND id =
                     (SELECT user_id FROM password_resets WHERE token_hash = ?1 AND expires_at > ?3)
                 RETURNING id
                 """, [.text(tokenHash), .text(passwordHash), SQLiteDatabase.time(now)]

@@ -252,22 +252,24 @@ extension SQLiteProjectStore {
         }
     }
 
-    func invite(_ invitation: NewInvitation, id: String, projectID: ProjectID, by actor: UserID, at now: Timestamp) async throws
-        -> MembershipOutcome
+    func invite(_ invitation: NewInvitation, id: String, tokenHash: String, projectID: ProjectID, by actor: UserID, at now: Timestamp)
+        async throws -> MembershipOutcome
     {
         try await database.transaction { connection -> MembershipOutcome in
             guard let caller = try await Self.callerRole(of: actor, in: projectID, { try await connection.query($0, $1) }) else { return .notFound }
             guard caller.role == .owner else { return .forbidden }
             guard !caller.isInbox else { return .isInbox }
-            _ = try await connection.query(
+            let rows = try await connection.query(
                 """
-                INSERT INTO project_invitations (id, project_id, email, role, invited_by, created_at)
-                SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                INSERT INTO project_invitations (id, project_id, email, role, invited_by, created_at, user_id, token_hash)
+                SELECT ?1, ?2, ?3, ?4, ?5, ?6, (SELECT u.id FROM users u WHERE u.email = ?3 AND u.email_proven), ?7
                 WHERE NOT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = ?2 AND u.email = ?3)
-                ON CONFLICT (project_id, email) DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by
+                ON CONFLICT (project_id, email) DO UPDATE SET \(ProjectSQL.invitationReplaced)
+                RETURNING id
                 """,
-                [.text(id), .integer(Int(projectID)), .text(invitation.email), .text(invitation.role.rawValue), .text(actor), SQLiteDatabase.time(now)])
-            return .done
+                [.text(id), .integer(Int(projectID)), .text(invitation.email), .text(invitation.role.rawValue), .text(actor), SQLiteDatabase.time(now),
+                 .text(tokenHash)])
+            return rows.isEmpty ? .alreadyMember : .done
         } ?? .notFound
     }
 
@@ -275,9 +277,8 @@ extension SQLiteProjectStore {
         let rows = try await database.read(
             """
             SELECT i.id, p.id AS project_id, p.name, i.role, inviter.name AS inviter_name, inviter.email AS inviter_email
-            FROM users u JOIN project_invitations i ON i.email = u.email JOIN projects p ON p.id = i.project_id
-            JOIN users inviter ON inviter.id = i.invited_by
-            WHERE u.id = ?1 ORDER BY i.created_at, i.id
+            FROM project_invitations i JOIN projects p ON p.id = i.project_id JOIN users inviter ON inviter.id = i.invited_by
+            WHERE i.user_id = ?1 ORDER BY i.created_at, i.id
             """,
             [.text(userID)])
         return try rows.map { row in
@@ -290,14 +291,10 @@ extension SQLiteProjectStore {
         }
     }
 
-    func acceptInvitation(id: String, userID: UserID, at now: Timestamp) async throws -> ProjectID? {
+    func acceptInvitation(id: String, userID: UserID, tokenHash: String?, at now: Timestamp) async throws -> ProjectID? {
         try await database.transaction { connection -> ProjectID? in
             let rows = try await connection.query(
-                """
-                DELETE FROM project_invitations WHERE id = ?1 AND email = (SELECT email FROM users WHERE id = ?2)
-                RETURNING project_id, role
-                """,
-                [.text(id), .text(userID)])
+                "DELETE FROM project_invitations WHERE \(Self.claimed) RETURNING project_id, role", [.text(id), .text(userID), tokenHash.map(SQLiteData.text) ?? .null])
             guard let row = rows.first, let projectID = row.column("project_id")?.integer, let role = row.column("role")?.string else { return nil }
             _ = try await connection.query(
                 """
@@ -310,9 +307,11 @@ extension SQLiteProjectStore {
         } ?? nil
     }
 
-    func declineInvitation(id: String, userID: UserID) async throws -> Bool {
+    func declineInvitation(id: String, userID: UserID, tokenHash: String?) async throws -> Bool {
         !(try await database.write(
-            "DELETE FROM project_invitations WHERE id = ?1 AND email = (SELECT email FROM users WHERE id = ?2) RETURNING id",
-            [.text(id), .text(userID)])).isEmpty
+            "DELETE FROM project_invitations WHERE \(Self.claimed) RETURNING id", [.text(id), .text(userID), tokenHash.map(SQLiteData.text) ?? .null])).isEmpty
     }
+
+    /// The invitation `?1`, if bound to `?2`, or bound to no one with the link's secret hashed `?3`.
+    private static let claimed = "id = ?1 AND (user_id = ?2 OR (user_id IS NULL AND token_hash = ?3))"
 }

@@ -59,6 +59,7 @@ public func buildWebApplication(
     SettingsPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)
     AdminPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)
     ChatPages(client: client, views: views).addRoutes(to: pages)
+    InvitationPages(client: client, views: views).addRoutes(to: pages)
 
     var app = Application(
         router: router,
@@ -102,6 +103,7 @@ enum EmbeddedFiles {
         ("admin", PackageResources.admin_mustache),
         ("chat", PackageResources.chat_mustache),
         ("message", PackageResources.message_mustache),
+        ("invitation", PackageResources.invitation_mustache),
     ]
 
     static let assets: [(name: String, bytes: [UInt8])] = [

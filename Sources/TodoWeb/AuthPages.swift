@@ -21,6 +21,8 @@ struct AuthPages: Sendable {
         var email: String
         var name: String
         var next: String
+        /// The sign-up page, keeping `next` (an invitation's link, say) for after the sign-up.
+        var signUpHref: String
         /// The token of the invitation the sign-up form carries, or "".
         var invitation: String
         var hasInvitation: Bool
@@ -57,9 +59,10 @@ struct AuthPages: Sendable {
     /// `?invite=` carries an invitation's token; under `SIGNUP=invite` the form needs one.
     @Sendable func showSignUp(_ request: Request, context: WebRequestContext) async throws -> Response {
         if context.sessionToken != nil { return .redirect(to: "/") }
-        let invitation = FormData(urlEncoded: Substring(request.uri.query ?? "")).text("invite")
+        let query = FormData(urlEncoded: Substring(request.uri.query ?? ""))
+        let invitation = query.text("invite")
         if let refusal = refusal(invitation: invitation, context) { return refusal }
-        return signUpPage(context, email: "", name: "", invitation: invitation, errors: [])
+        return signUpPage(context, email: "", name: "", next: PageSupport.localPath(query.text("next")), invitation: invitation, errors: [])
     }
 
     @Sendable func logIn(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -88,24 +91,25 @@ struct AuthPages: Sendable {
         if let refusal = refusal(invitation: invitation, context) { return refusal }
         let email = form.text("email") ?? ""
         let name = form.text("name") ?? ""
+        let next = PageSupport.localPath(form["next"])
         do {
             let session = try await client.signUp(
                 email: email, password: form["password"] ?? "", name: name.isEmpty ? nil : name, invitation: invitation,
                 for: request.browser(context))
-            return start(session, context: context, then: "/")
+            return start(session, context: context, then: next)
         } catch TodoClientError.forbidden(let problem) where problem.code == "signup_closed" {
             return closed(context)
         } catch TodoClientError.forbidden(let problem) where problem.code == "invitation_required" {
             return byInvitation(context)
         } catch TodoClientError.conflict {
-            return signUpPage(context, email: email, name: name, invitation: invitation,
+            return signUpPage(context, email: email, name: name, next: next, invitation: invitation,
                               errors: ["An account with this e-mail already exists. Log in instead."], status: .conflict)
         } catch TodoClientError.rejected(_, let problem) where problem.code == "invalid_token" {
-            return signUpPage(context, email: email, name: name, invitation: invitation,
+            return signUpPage(context, email: email, name: name, next: next, invitation: invitation,
                               errors: ["This invitation link does not work: it is unknown, used, expired or for another e-mail. Ask for a new one."],
                               status: .badRequest)
         } catch TodoClientError.validation(let issues, let message) {
-            return signUpPage(context, email: email, name: name, invitation: invitation,
+            return signUpPage(context, email: email, name: name, next: next, invitation: invitation,
                               errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
         }
     }
@@ -155,15 +159,16 @@ struct AuthPages: Sendable {
     func page(_ template: String, _ context: WebRequestContext, title: String, email: String, name: String, next: String,
               invitation: String? = nil, errors: [String], notice: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         let button = singleSignOnName.map { SingleSignOnButton(name: $0, href: "/auth/oidc/start?next=" + PageErrorMiddleware.escape(next)) }
+        let signUpHref = next == "/" ? "/signup" : "/signup?next=" + PageErrorMiddleware.escape(next)
         return views.page(template, FormPage(chrome: views.chrome(context, title: title), email: email, name: name, next: next,
-                                             invitation: invitation ?? "", hasInvitation: invitation != nil, errors: errors,
+                                             signUpHref: signUpHref, invitation: invitation ?? "", hasInvitation: invitation != nil, errors: errors,
                                              hasErrors: !errors.isEmpty, signUpOpen: signUpPolicy == .open && passwordLogin,
                                              passwordLogin: passwordLogin, singleSignOn: button, notice: notice), status: status)
     }
 
-    private func signUpPage(_ context: WebRequestContext, email: String, name: String, invitation: String?, errors: [String],
+    private func signUpPage(_ context: WebRequestContext, email: String, name: String, next: String, invitation: String?, errors: [String],
                             status: HTTPResponse.Status = .ok) -> Response {
-        page("signup", context, title: "Create your account", email: email, name: name, next: "/", invitation: invitation,
+        page("signup", context, title: "Create your account", email: email, name: name, next: next, invitation: invitation,
              errors: errors, status: status)
     }
 

@@ -29,7 +29,7 @@ struct UserCommand: AsyncParsableCommand {
             let user = User(id: UUID().uuidString.lowercased(), email: email, name: name, createdAt: .now())
             let grant: AdminGrant = admin ? .yes : .no
             let creation = try await withDatabase(label: "todo.user", settings: settings) { storage, _ in
-                try await storage.accounts.createUser(user, passwordHash: hash, admin: grant, invitation: nil)
+                try await storage.accounts.createUser(user, passwordHash: hash, admin: grant, invitation: nil, addressProven: true)
             }
             guard case .created(let created) = creation else { throw ValidationError("an account with the e-mail \(email) exists already") }
             print("created \(created.admin ? "admin " : "")\(created.email) (\(created.id))")

@@ -41,9 +41,9 @@ import TodoCore
             let invited = try await api.request(.post, "/api/me/projects/\(project)/invitations", token: tokens[.owner],
                                                 body: #"{"email": "\#(email.uppercased())", "role": "\#(projectRole)"}"#)
             #expect(invited.status == .accepted)
-            let received = try #require(try await api.request(.get, "/api/me/invitations", token: tokens[role]).object["items"] as? [[String: Any]])
-            let id = try #require(received.first?["id"] as? String)
-            let accepted = try await api.request(.post, "/api/me/invitations/\(id)/accept", token: tokens[role])
+            // Open sign-up proves no address: the link claims the invitation.
+            let link = try SharingRouteTests.claim(try #require(invited.object["accept_url"] as? String))
+            let accepted = try await api.request(.post, "/api/me/invitations/\(link.id)/accept", token: tokens[role], body: link.body)
             #expect(accepted.status == .ok && accepted.object["role"] as? String == projectRole)
         }
 
@@ -126,18 +126,21 @@ import TodoCore
     @Test(arguments: TestDatabase.available)
     func anInvitationTellsNothingAboutTheAddressAndIsAcceptedOrDeclinedByItsInviteeOnly(_ database: TestDatabase) async throws {
         try await Self.run(database) { api in
-            let ann = try await api.signUp(), bobEmail = "bob-\(UUID().uuidString.prefix(8).lowercased())@example.com", bob = try await api.signUp(bobEmail)
+            let ann = try await api.signUp(), bobEmail = "bob-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+            var bob = try await api.signUp(bobEmail)
             let eve = try await api.signUp()
+            bob.token = try await Self.proveAddress(of: bob.userID, email: bobEmail, api)
             let project = try #require(try await api.request(.post, "/api/me/projects", token: ann.token, body: #"{"name": "Trip"}"#).object["id"] as? String)
             let invitations = "/api/me/projects/\(project)/invitations"
             let latecomer = "late-\(UUID().uuidString.prefix(8).lowercased())@example.com"
-            var bodies: Set<String> = []
+            var links: [String: String] = [:]
             for email in [bobEmail.uppercased(), latecomer, bobEmail] {
                 let reply = try await api.request(.post, invitations, token: ann.token, body: #"{"email": "\#(email)", "role": "editor"}"#)
                 #expect(reply.status == .accepted)
-                bodies.insert(reply.text)
+                #expect(Set(reply.object.keys) == ["id", "email", "role", "created_at", "accept_url", "mailed"], "the same answer with or without an account")
+                #expect(reply.object["mailed"] as? Bool == false, "this server sends no mail")
+                links[email.lowercased()] = try #require(reply.object["accept_url"] as? String)
             }
-            #expect(bodies.count == 1, "the same answer for an account and an address without one")
             let listed = try await api.request(.get, "/api/me/projects/\(project)/members", token: ann.token).object
             let pending = try #require(listed["invitations"] as? [[String: Any]])
             #expect(pending.map { $0["email"] as? String }.sorted { ($0 ?? "") < ($1 ?? "") } == [bobEmail, latecomer].sorted().map(Optional.some))
@@ -152,6 +155,10 @@ import TodoCore
             #expect((try await api.request(.get, "/api/me/invitations", token: eve.token).object["items"] as? [Any])?.isEmpty == true)
             #expect(try await api.request(.post, "/api/me/invitations/\(id)/accept", token: eve.token).status == .notFound)
             #expect(try await api.request(.post, "/api/me/invitations/\(id)/decline", token: eve.token).status == .notFound)
+            // An invitation bound to Bob's account is his alone, even with its link.
+            let bobLink = try Self.claim(links[bobEmail]!)
+            #expect(bobLink.id == id)
+            #expect(try await api.request(.post, "/api/me/invitations/\(id)/accept", token: eve.token, body: bobLink.body).status == .notFound)
 
             let accepted = try await api.request(.post, "/api/me/invitations/\(id)/accept", token: bob.token)
             #expect(accepted.status == .ok && accepted.object["id"] as? String == project && accepted.object["role"] as? String == "editor")
@@ -160,17 +167,68 @@ import TodoCore
             let members = try await api.request(.get, "/api/me/projects/\(project)/members", token: bob.token).object
             #expect((members["items"] as? [[String: Any]])?.compactMap { $0["role"] as? String } == ["owner", "editor"])
             #expect((members["invitations"] as? [Any])?.isEmpty == true, "invitations are listed to owners only")
-            // A member already is not invited again.
-            #expect(try await api.request(.post, invitations, token: ann.token, body: #"{"email": "\#(bobEmail)", "role": "viewer"}"#).status == .accepted)
+            let again = try await api.request(.post, invitations, token: ann.token, body: #"{"email": "\#(bobEmail)", "role": "viewer"}"#)
+            #expect(again.status == .conflict && again.errorCode == "already_member")
             #expect((try await api.request(.get, "/api/me/invitations", token: bob.token).object["items"] as? [Any])?.isEmpty == true)
-
-            // Whoever signs up with an invited address finds the invitation, and may decline it.
-            let late = try await api.signUp(latecomer)
-            let waiting = try #require((try await api.request(.get, "/api/me/invitations", token: late.token).object["items"] as? [[String: Any]])?.first)
-            #expect(try await api.request(.post, "/api/me/invitations/\(waiting["id"] as! String)/decline", token: late.token).status == .noContent)
-            #expect((try await api.request(.get, "/api/me/invitations", token: late.token).object["items"] as? [Any])?.isEmpty == true)
-            #expect(try await api.request(.get, "/api/me/projects/\(project)", token: late.token).status == .notFound)
         }
+    }
+
+    /// Open sign-up proves no address: a hostile user who registers an address before or after
+    /// it is invited gains nothing. Only the invitation's link claims it, and inviting again
+    /// replaces the link.
+    @Test(arguments: TestDatabase.available)
+    func anAddressRegisteredAfterTheInvitationDoesNotClaimItOnlyTheLinkDoes(_ database: TestDatabase) async throws {
+        try await Self.run(database) { api in
+            let ann = try await api.signUp()
+            let project = try #require(try await api.request(.post, "/api/me/projects", token: ann.token, body: #"{"name": "Trip"}"#).object["id"] as? String)
+            let invitations = "/api/me/projects/\(project)/invitations", address = "carol-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+            let hostile = try await api.signUp(address)
+            let first = try Self.claim(try #require(
+                try await api.request(.post, invitations, token: ann.token, body: #"{"email": "\#(address)", "role": "editor"}"#).object["accept_url"] as? String))
+            #expect((try await api.request(.get, "/api/me/invitations", token: hostile.token).object["items"] as? [Any])?.isEmpty == true)
+            for action in ["accept", "decline"] {
+                #expect(try await api.request(.post, "/api/me/invitations/\(first.id)/\(action)", token: hostile.token).status == .notFound)
+                let guessed = #"{"token": "\#(SecretTokens.random())"}"#
+                #expect(try await api.request(.post, "/api/me/invitations/\(first.id)/\(action)", token: hostile.token, body: guessed).status == .notFound)
+            }
+            #expect(try await api.request(.get, "/api/me/projects/\(project)", token: hostile.token).status == .notFound)
+
+            // Inviting again replaces the link: the first stops working. The new one works once.
+            let second = try Self.claim(try #require(
+                try await api.request(.post, invitations, token: ann.token, body: #"{"email": "\#(address)", "role": "viewer"}"#).object["accept_url"] as? String))
+            let carol = try await api.signUp()
+            #expect(try await api.request(.post, "/api/me/invitations/\(first.id)/accept", token: carol.token, body: first.body).status == .notFound)
+            let bad = try await api.request(.post, "/api/me/invitations/\(second.id)/accept", token: carol.token, body: #"{"token": 3}"#)
+            #expect(bad.status == .unprocessableContent && bad.errorFields == ["token"])
+            let joined = try await api.request(.post, "/api/me/invitations/\(second.id)/accept", token: carol.token, body: second.body)
+            #expect(joined.status == .ok && joined.object["role"] as? String == "viewer")
+            #expect(try await api.request(.post, "/api/me/invitations/\(second.id)/decline", token: carol.token, body: second.body).status == .notFound)
+
+            // An unclaimed link declines too.
+            let third = try Self.claim(try #require(
+                try await api.request(.post, invitations, token: ann.token, body: #"{"email": "dan@example.com", "role": "editor"}"#).object["accept_url"] as? String))
+            #expect(try await api.request(.post, "/api/me/invitations/\(third.id)/decline", token: carol.token, body: third.body).status == .noContent)
+            #expect((try await api.request(.get, "/api/me/projects/\(project)/members", token: ann.token).object["invitations"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    /// Proves the account's address the way a user can, through a password-reset link (as if
+    /// mailed); returns a new log-in, the reset having ended the others.
+    static func proveAddress(of userID: String, email: String, _ api: APIHarness) async throws -> String {
+        let link = try #require(try await PasswordResetLinks(store: api.storage.passwordResets, webURL: "https://todo.example").make(for: userID))
+        let token = try #require(URLComponents(string: link)?.queryItems?.first { $0.name == "token" }?.value)
+        let reset = try await api.request(.post, "/api/auth/reset", body: #"{"token": "\#(token)", "new_password": "correct horse"}"#)
+        #expect(reset.status == .noContent)
+        return try await api.logIn(email)
+    }
+
+    /// The invitation id and the body that claims it with the token, from an `accept_url`.
+    static func claim(_ link: String) throws -> (id: String, body: String) {
+        let components = try #require(URLComponents(string: link))
+        let id = try #require(components.path.split(separator: "/").last.map(String.init))
+        let token = try #require(components.queryItems?.first { $0.name == "token" }?.value)
+        #expect(components.path == "/invitations/\(id)")
+        return (id, #"{"token": "\#(token)"}"#)
     }
 
     @Test(arguments: TestDatabase.available)

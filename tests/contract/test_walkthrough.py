@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -22,7 +23,7 @@ import pytest
 
 from oidc import AuthorizationRequest
 from openapi_contract import (
-    CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, TASK_QUOTA, ContractClient, EventStream, sign_up,
+    CHAT_MESSAGE_LIMIT, CHAT_RATE_LIMIT, MAX_BODY_SIZE, MAX_IMPORT_SIZE, TASK_QUOTA, Account, ContractClient, EventStream, sign_up,
 )
 
 TASKS = "/api/me/tasks"
@@ -1509,16 +1510,32 @@ def test_projects(api, bob):
     api.delete(f"{base}/{doomed['id']}", token=owner.token, expect=404)
 
 
-def test_sharing(api, bob):
+def proven(api, server, account: Account) -> Account:
+    """The account after its address was proven through a reset link (`todo user reset-password
+    --link`, as a mail would carry it); open sign-up alone proves no address."""
+    link = run_cli(server, "user", "reset-password", account.email, "--link", PUBLIC_WEB_URL="https://todo.example").strip()
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["token"][0]
+    api.post("/api/auth/reset", json_body={"token": token, "new_password": account.password}, expect=204)
+    session = api.post("/api/auth/login", json_body={"email": account.email, "password": account.password}, expect=200).json()
+    return Account(account.id, account.email, account.password, session["token"])
+
+
+def link_token(invitation: dict) -> dict:
+    """The body that claims an invitation with the secret of its link."""
+    return {"token": urllib.parse.parse_qs(urllib.parse.urlsplit(invitation["accept_url"]).query)["token"][0]}
+
+
+def test_sharing(api, server, bob):
     """Sharing: invitations by e-mail, members and roles, leaving, the last owner, assignees."""
-    owner, editor = sign_up(api, name="Sharer"), sign_up(api, name="Editor")
+    owner, editor = sign_up(api, name="Sharer"), proven(api, server, sign_up(api, name="Editor"))
     project = api.post("/api/me/projects", token=owner.token, json_body={"name": "Shared"}, expect=201).json()
     base = f"/api/{owner.id}/projects/{project['id']}"
     invitations, members = f"{base}/invitations", f"{base}/members"
 
-    # The same answer whether or not the address has an account; the invitee sees it, by e-mail.
+    # The same answer whether or not the address has an account; a proven address sees it listed.
     for email in (editor.email.upper(), f"nobody-{uuid.uuid4().hex[:8]}@example.com"):
-        assert api.post(invitations, token=owner.token, json_body={"email": email, "role": "editor"}, expect=202).content == b""
+        made = api.post(invitations, token=owner.token, json_body={"email": email, "role": "editor"}, expect=202).json()
+        assert set(made) == {"id", "email", "role", "created_at", "accept_url", "mailed"} and made["mailed"] is False
     listed = api.get(members, token=owner.token, expect=200).json()
     assert [m["role"] for m in listed["items"]] == ["owner"] and len(listed["invitations"]) == 2
     received = api.get(f"/api/{editor.id}/invitations", token=editor.token, expect=200).json()["items"]
@@ -1534,10 +1551,20 @@ def test_sharing(api, bob):
     api.post(f"/api/me/invitations/{invitation}/decline", token=editor.token, expect=404)
     api.get(f"/api/{editor.id}/invitations", token=bob.token, expect=403)
     api.get("/api/me/invitations", expect=401)
+    assert error_of(api.post(invitations, token=owner.token, json_body={"email": editor.email, "role": "viewer"}, expect=409))["code"] == \
+        "already_member"
+    # An address nobody answers for: not listed to its account; the link claims the invitation.
     again = sign_up(api)
-    api.post(invitations, token=owner.token, json_body={"email": again.email, "role": "viewer"}, expect=202)
-    declined = api.get("/api/me/invitations", token=again.token, expect=200).json()["items"][0]["id"]
-    assert api.post(f"/api/me/invitations/{declined}/decline", token=again.token, expect=204).content == b""
+    made = api.post(invitations, token=owner.token, json_body={"email": again.email, "role": "viewer"}, expect=202).json()
+    assert api.get("/api/me/invitations", token=again.token, expect=200).json()["items"] == []
+    for action in ("accept", "decline"):
+        path = f"/api/me/invitations/{made['id']}/{action}"
+        api.post(path, token=again.token, expect=404)
+        api.post(path, token=again.token, json_body={"token": "not the link's"}, expect=404)
+        assert detail_fields(api.post(path, token=again.token, json_body={"token": 7}, expect=422)) == {"token"}
+        api.post(path, token=again.token, data="{\"token\": ", expect=400)
+        api.post(path, token=again.token, data=b"{" + b" " * MAX_BODY_SIZE + b"}", expect=413, fresh_connection=True)
+    assert api.post(f"/api/me/invitations/{made['id']}/decline", token=again.token, json_body=link_token(made), expect=204).content == b""
 
     # Only owners share; refusals name their field; the Inbox is never shared.
     api.post(f"/api/me/projects/{project['id']}/invitations", token=editor.token, json_body={"email": "x@example.com", "role": "viewer"},

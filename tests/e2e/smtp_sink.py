@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 
 from server import free_port
 
-LINK = re.compile(r"https?://\S+/reset\?token=[A-Za-z0-9_-]+")
+LINK = re.compile(r"https?://\S+/(?:reset|invitations/[0-9a-f-]+)\?token=[A-Za-z0-9_-]+")
 
 
 class Mailbox:

@@ -155,6 +155,7 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
         ("settings with a new token", settings_with_new_token),
         ("chat", chat_page_with_answer),
         ("admin", admin_with_invitation),
+        ("an invitation's link", lambda: ui.go("/invitations/5c7f91db-194d-40a7-8faf-dfbdeaffaf88?token=link-secret")),
         ("not found", lambda: ui.go("/tasks/999999999")),
     ]
 

@@ -283,6 +283,44 @@ def test_the_sidebar_lists_the_projects_with_counts_and_each_opens_its_own_list(
     assert empty_name.status_code == 422 and "Project:" in empty_name.text
 
 
+def test_an_invitation_link_opens_after_log_in_and_joins_the_project_once(stack):
+    """The link an owner gets (and which is mailed when the server sends mail) is what claims an
+    invitation to an address that had no account: it survives the log-in, joins once, and the
+    project opens."""
+    owner, _ = signed_up(stack.base)
+    csrf = page_csrf(owner, stack.base)
+    trip = owner.post(stack.url("/api/me/projects"), json={"name": "Trip"}, headers={"X-CSRF-Token": csrf}, timeout=10).json()
+    invited = owner.post(stack.url(f"/api/me/projects/{trip['id']}/invitations"), json={"email": new_email(), "role": "editor"},
+                         headers={"X-CSRF-Token": csrf}, timeout=10)
+    assert invited.status_code == 202, invited.text
+    link = invited.json()["accept_url"]
+    path = link[link.index("/invitations/"):]
+    assert re.fullmatch(r"/invitations/[0-9a-f-]+\?token=[A-Za-z0-9_-]{43}", path), path
+
+    # Someone new: the link leads to the log-in page, its sign-up link, and back to the invitation.
+    invitee = requests.Session()
+    away = invitee.get(stack.url(path), allow_redirects=False, timeout=10)
+    assert away.status_code == 303 and away.headers["Location"].startswith("/login?next=/invitations/")
+    login = invitee.get(stack.url(away.headers["Location"]), timeout=10)
+    signup_href = html.unescape(re.search(r'href="(/signup\?next=[^"]+)"', login.text).group(1))
+    form = invitee.get(stack.url(signup_href), timeout=10)
+    assert f'name="next" value="{html.escape(path)}"' in form.text
+    signed = invitee.post(stack.url("/signup"), allow_redirects=False, cookies=form.cookies.get_dict(), timeout=10, data={
+        "_csrf": csrf_of(form.text), "email": new_email(), "password": PASSWORD, "next": path})
+    assert signed.status_code == 303 and signed.headers["Location"] == path
+    page = invitee.get(stack.url(path), timeout=10)
+    assert page.status_code == 200 and "Join a shared project" in page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    action = re.search(r'action="(/invitations/[^"]+/accept)"', page.text).group(1)
+    joined = invitee.post(stack.url(action), data={"_csrf": csrf_of(page.text), "token": token}, allow_redirects=False, timeout=10)
+    assert joined.status_code == 303 and joined.headers["Location"] == f"/?project={trip['id']}"
+    assert '<h1 id="list-heading">Trip</h1>' in invitee.get(stack.url(joined.headers["Location"]), timeout=10).text
+    again = invitee.post(stack.url(action), data={"_csrf": csrf_of(page.text), "token": token}, allow_redirects=False, timeout=10)
+    assert again.status_code == 403 and "already used" in again.text
+    members = owner.get(stack.url(f"/api/me/projects/{trip['id']}/members"), timeout=10).json()
+    assert [m["role"] for m in members["items"]] == ["owner", "editor"] and members["invitations"] == []
+
+
 def test_upcoming_shows_the_next_seven_days_under_a_heading_per_day(stack):
     session, _ = signed_up(stack.base)
     csrf = page_csrf(session, stack.base)
