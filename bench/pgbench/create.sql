@@ -3,7 +3,8 @@
 --
 -- Two statements, both prepared once per pooled connection (Sources/TodoStore/PostgresStatements.swift):
 -- 1. `InsertTaskStatement`: lock the owner's row, insert the task into the owner's Inbox (no
---    project given) at its end, if the owner may write it and is under the
+--    project given) at its end, if the owner may write it, its assignee (none here) is a member
+--    and the owner is under the
 --    quota (task_limit: TASKS_PER_USER_LIMIT's default, 100,000), return the new id; the statement's own transaction
 --    commits at the protocol's Sync. The tasks trigger counts the task and records its event,
 --    here as in the API, since both run on the same database.
@@ -34,7 +35,8 @@ WITH owner AS (SELECT task_count FROM users WHERE id = :user_id FOR NO KEY UPDAT
 inserted AS (
     INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id, project_id, parent_id, position, assignee_id)
     SELECT :user_id, :title, :description, :completed, NULL, :priority, :tags, :due_at, NULL, NULL, :version, :now, :now, NULL, :occurrence, NULL, COALESCE(NULL, (SELECT p.id FROM projects p WHERE p.created_by = :user_id AND p.is_inbox)), NULL, COALESCE(NULL, (SELECT max(e.position) FROM tasks e WHERE e.project_id = COALESCE(NULL, (SELECT p.id FROM projects p WHERE p.created_by = :user_id AND p.is_inbox))) + 1024, 1024), NULL FROM owner WHERE owner.task_count < :task_limit
-    AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = COALESCE(NULL, (SELECT p.id FROM projects p WHERE p.created_by = :user_id AND p.is_inbox)) AND m.user_id = :user_id AND m.role IN ('owner', 'editor')) RETURNING id, project_id, position
+    AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = COALESCE(NULL, (SELECT p.id FROM projects p WHERE p.created_by = :user_id AND p.is_inbox)) AND m.user_id = :user_id AND m.role IN ('owner', 'editor'))
+    AND (CAST(NULL AS text) IS NULL OR EXISTS (SELECT 1 FROM project_members a WHERE a.project_id = COALESCE(NULL, (SELECT p.id FROM projects p WHERE p.created_by = :user_id AND p.is_inbox)) AND a.user_id = NULL)) RETURNING id, project_id, position
 )
 SELECT inserted.id, inserted.project_id, inserted.position FROM owner LEFT JOIN inserted ON true;
 SELECT 1;
