@@ -217,6 +217,7 @@ let package = Package(
                 .embedInCode("Templates/chat.mustache"),
                 .embedInCode("Templates/message.mustache"),
                 .embedInCode("Templates/invitation.mustache"),
+                .embedInCode("Templates/share.mustache"),
                 .embedInCode("Static/app.css"),
                 .embedInCode("Static/app.js"),
                 .embedInCode("Static/theme.js"),

@@ -266,6 +266,61 @@ public struct TodoClient: Sendable {
         return try await send(.POST, "/api/me/projects", token: token, body: JSONValue.object(fields)).value
     }
 
+    // MARK: Sharing
+
+    /// A project's members (and, for its owners, its pending invitations).
+    public struct Members: Sendable, Decodable {
+        public var items: [Member]
+        public var invitations: [PendingInvitation]
+    }
+
+    public struct Member: Sendable, Decodable {
+        public var userID: String
+        public var email: String
+        public var name: String?
+        public var role: ProjectRole
+
+        enum CodingKeys: String, CodingKey {
+            case userID = "user_id", email, name, role
+        }
+    }
+
+    public struct PendingInvitation: Sendable, Decodable {
+        public var id: String
+        public var email: String
+        public var role: ProjectRole
+    }
+
+    /// An invitation just made: its link, and whether the server mails it to the address.
+    public struct MadeInvitation: Sendable, Decodable {
+        public var email: String
+        public var acceptURL: String
+        public var mailed: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case email, mailed, acceptURL = "accept_url"
+        }
+    }
+
+    public func members(token: String, projectID: ProjectID) async throws -> Members {
+        try await send(.GET, "/api/me/projects/\(projectID)/members", token: token).value
+    }
+
+    public func invite(token: String, projectID: ProjectID, email: String, role: ProjectRole) async throws -> MadeInvitation {
+        try await send(.POST, "/api/me/projects/\(projectID)/invitations", token: token,
+                       body: JSONValue.object(["email": .string(email), "role": .string(role.rawValue)])).value
+    }
+
+    public func changeRole(token: String, projectID: ProjectID, memberID: String, to role: ProjectRole) async throws {
+        let _: Empty = try await send(.PATCH, "/api/me/projects/\(projectID)/members/\(memberID)", token: token,
+                                      body: JSONValue.object(["role": .string(role.rawValue)])).value
+    }
+
+    /// Removes a member (an owner's call), or with `me` leaves the project.
+    public func removeMember(token: String, projectID: ProjectID, memberID: String) async throws {
+        let _: Empty = try await send(.DELETE, "/api/me/projects/\(projectID)/members/\(memberID)", token: token).value
+    }
+
     // MARK: Project invitations
 
     /// Joins the project of an invitation, claimed with its link's secret; the project joined.

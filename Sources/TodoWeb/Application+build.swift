@@ -60,6 +60,7 @@ public func buildWebApplication(
     AdminPages(client: client, views: views, publicURL: configuration.publicURL).addRoutes(to: pages)
     ChatPages(client: client, views: views).addRoutes(to: pages)
     InvitationPages(client: client, views: views).addRoutes(to: pages)
+    SharePages(client: client, views: views).addRoutes(to: pages)
 
     var app = Application(
         router: router,
@@ -104,6 +105,7 @@ enum EmbeddedFiles {
         ("chat", PackageResources.chat_mustache),
         ("message", PackageResources.message_mustache),
         ("invitation", PackageResources.invitation_mustache),
+        ("share", PackageResources.share_mustache),
     ]
 
     static let assets: [(name: String, bytes: [UInt8])] = [

@@ -42,6 +42,8 @@ struct TaskPages: Sendable {
         var csrf: String
         var heading: String
         var countText: String
+        /// A project's members and sharing; none for the Inbox and the other lists.
+        var shareHref: String?
         var sidebar: Sidebar?
     }
 
@@ -104,7 +106,8 @@ struct TaskPages: Sendable {
         if let cursor = page.nextCursor {
             more = "/?" + ListFilters.query(filters.queryPairs + [("cursor", cursor.token)])
         }
-        let heading = if let project = projects.first(where: { String($0.id) == filters.project }) {
+        let shown = projects.first { String($0.id) == filters.project }
+        let heading = if let project = shown {
             project.name
         } else {
             switch (filters.due, filters.status) {
@@ -127,7 +130,8 @@ struct TaskPages: Sendable {
             groups: byDay ? DayGroup.byDay(page.items, rows: rows, now: now, clock: LocalClock(calendar: calendar)) : [DayGroup(label: nil, tasks: rows)],
             hasTasks: !rows.isEmpty,
             emptyMessage: filters.isFiltered ? "No tasks match these filters." : "Nothing to do. Add a task above.",
-            moreHref: more, returnTo: returnTo, csrf: context.csrfToken, heading: heading, countText: rows.isEmpty ? "" : count)
+            moreHref: more, returnTo: returnTo, csrf: context.csrfToken, heading: heading, countText: rows.isEmpty ? "" : count,
+            shareHref: shown.flatMap { $0.isInbox ? nil : SharePages.path($0.id) })
     }
 
     // MARK: Quick add, complete, delete

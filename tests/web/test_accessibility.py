@@ -145,6 +145,7 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
         ("tasks, all with done", lambda: ui.go("/?status=all")),
         ("tasks, nothing found", lambda: ui.go("/?q=nothing-matches-this")),
         ("a project", lambda: ui.go(f"/?project={ids['project']}")),
+        ("sharing a project", lambda: ui.go(f"/projects/{ids['project']}/share")),
         ("upcoming", lambda: ui.go("/?due=week")),
         ("tasks, a row selected", list_with_a_row_selected),
         ("tasks with the assistant", list_with_chat_open, close_chat),

@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 
 from server import TodoProcess
 from webui import Stack
 from webhook_receiver import Receiver
 from smtp_sink import link_in
-from webui import BROWSER_TIME_ZONE, UI, api_session, new_email, run_user_command, save_screenshot
+from webui import BROWSER_TIME_ZONE, PASSWORD, UI, api_session, new_email, run_user_command, save_screenshot
 
 
 def stored_tasks(stack, email, **parameters):
@@ -537,6 +538,39 @@ def test_email_reminders_turned_on_in_settings_mail_a_link_to_the_task(browser, 
     assert link in mail.get_content()
     driver.get(link)
     ui.wait(lambda: "Feed the cat" in driver.page_source, message="the task the mail links to")
+
+
+def test_an_owner_shares_a_project_and_the_invitee_joins_through_the_link_after_signing_up(browser, stack):
+    owner = UI(browser(), stack)
+    owner.sign_up(new_email(), name="Ann")
+    owner.find("#new-project-name").send_keys("Allotment", Keys.ENTER)
+    owner.wait(lambda: owner.find("#list-heading").text == "Allotment", message="the new project's page")
+    owner.find("#share-link").click()
+    owner.wait(lambda: owner.finds("#share-invite-form"), message="the share page")
+    invitee_email = new_email()
+    owner.find("#share-email").send_keys(invitee_email)
+    Select(owner.find("#share-role")).select_by_value("viewer")
+    owner.find("#share-invite-form button[type=submit]").click()
+    owner.wait(lambda: owner.finds("#invitation-link"), message="the invitation's link")
+    link = owner.find("#invitation-link").get_attribute("value")
+    assert invitee_email in owner.find(".pending-invitations").text
+    save_screenshot(owner.driver, "sharing")
+
+    # Someone without an account: the link, the log-in page, its sign-up link, and back to join.
+    invitee = UI(browser(), stack)
+    invitee.driver.get(link)
+    invitee.wait(lambda: invitee.finds("#login-form"), message="the log-in page")
+    invitee.find(".switch a[href^='/signup']").click()
+    invitee.find("#email").send_keys(invitee_email)
+    invitee.find("#password").send_keys(PASSWORD)
+    invitee.find("#signup-form button[type=submit]").click()
+    invitee.wait(lambda: invitee.finds("#accept-form"), message="the invitation page after signing up")
+    invitee.find("#accept-form button[type=submit]").click()
+    invitee.wait(lambda: invitee.finds("#list-heading") and invitee.find("#list-heading").text == "Allotment", message="the shared project")
+    assert "Allotment" in [e.text for e in invitee.finds("#sidebar-lists .sidebar-name")]
+
+    owner.driver.refresh()
+    owner.wait(lambda: "Viewer" in owner.find("table.members").text and not owner.finds(".pending-invitations"), message="the new member")
 
 
 def test_the_sidebar_opens_projects_and_its_counts_follow_the_tasks_live(browser, stack):

@@ -321,6 +321,50 @@ def test_an_invitation_link_opens_after_log_in_and_joins_the_project_once(stack)
     assert [m["role"] for m in members["items"]] == ["owner", "editor"] and members["invitations"] == []
 
 
+def test_the_share_page_invites_changes_roles_and_lets_members_leave_but_never_the_last_owner(stack):
+    owner, _ = signed_up(stack.base)
+    csrf = page_csrf(owner, stack.base)
+    created = owner.post(stack.url("/projects"), data={"_csrf": csrf, "name": "Trip", "return_to": "/"}, allow_redirects=False, timeout=10)
+    project = re.search(r"project=(\d+)", created.headers["Location"]).group(1)
+    listing = owner.get(stack.url(created.headers["Location"]), timeout=10).text
+    assert f'href="/projects/{project}/share" id="share-link"' in listing
+    assert 'id="share-link"' not in owner.get(stack.url("/"), timeout=10).text, "the Inbox is never shared"
+    share = f"/projects/{project}/share"
+
+    bad = owner.post(stack.url(f"{share}/invite"), data={"_csrf": csrf, "email": "nobody", "role": "editor"}, timeout=10)
+    assert bad.status_code == 422 and "E-mail" in bad.text
+    made = owner.post(stack.url(f"{share}/invite"), data={"_csrf": csrf, "email": new_email(), "role": "editor"}, timeout=10)
+    assert made.status_code == 200 and "Invitation sent to" in made.text, "this stack mails"
+    link = html.unescape(re.search(r'id="invitation-link" type="text" readonly value="([^"]+)"', made.text).group(1))
+    assert "Waiting for an answer" in made.text
+
+    member, _ = signed_up(stack.base)
+    path = link[link.index("/invitations/"):]
+    page = member.get(stack.url(path), timeout=10).text
+    joined = member.post(stack.url(re.search(r'action="(/invitations/[^"]+/accept)"', page).group(1)), allow_redirects=False, timeout=10,
+                         data={"_csrf": csrf_of(page), "token": re.search(r'name="token" value="([^"]+)"', page).group(1)})
+    assert joined.status_code == 303
+    member_id = member.get(stack.url("/api/auth/me"), timeout=10).json()["id"]
+
+    owners_view = owner.get(stack.url(share), timeout=10).text
+    assert "Waiting for an answer" not in owners_view and f'id="role-{member_id}"' in owners_view
+    demoted = owner.post(stack.url(f"{share}/members/{member_id}/role"), data={"_csrf": csrf, "role": "viewer"}, allow_redirects=False, timeout=10)
+    assert demoted.status_code == 303 and demoted.headers["Location"] == share
+    roles = owner.get(stack.url(f"/api/me/projects/{project}/members"), timeout=10).json()["items"]
+    assert [(m["user_id"], m["role"]) for m in roles][1] == (member_id, "viewer")
+    last = owner.post(stack.url(f"{share}/members/me/remove"), data={"_csrf": csrf}, timeout=10)
+    assert last.status_code == 409 and "needs an owner" in last.text
+
+    viewers_view = member.get(stack.url(share), timeout=10).text
+    assert 'id="share-invite-form"' not in viewers_view and "<select" not in viewers_view and "Viewer" in viewers_view
+    member_csrf = csrf_of(viewers_view)
+    refused = member.post(stack.url(f"{share}/invite"), data={"_csrf": member_csrf, "email": new_email(), "role": "owner"}, timeout=10)
+    assert refused.status_code == 403
+    left = member.post(stack.url(f"{share}/members/me/remove"), data={"_csrf": member_csrf}, allow_redirects=False, timeout=10)
+    assert left.status_code == 303 and left.headers["Location"] == "/"
+    assert member.get(stack.url(share), timeout=10).status_code == 404
+
+
 def test_upcoming_shows_the_next_seven_days_under_a_heading_per_day(stack):
     session, _ = signed_up(stack.base)
     csrf = page_csrf(session, stack.base)
