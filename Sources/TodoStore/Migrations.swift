@@ -566,42 +566,12 @@ enum Migrations {
         // CalDAV serves a calendar per project, synced from the events of its project: each event
         // names the task's project and, for a move, the project it left, whose sync then reports
         // the task as gone. Earlier events keep NULL: no sync token of a project predates this.
+        // The trigger that fills the columns is migration 20's.
         Migration(version: 19, name: "events per project", statements: [
             "ALTER TABLE events ADD COLUMN project_id bigint",
             "ALTER TABLE events ADD COLUMN moved_from bigint",
             "CREATE INDEX events_project ON events (project_id, id)",
             "CREATE INDEX events_moved_from ON events (moved_from, id) WHERE moved_from IS NOT NULL",
-            """
-            CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
-            DECLARE
-                kind text;
-                subject tasks;
-                completes boolean := false;
-                moved_from bigint;
-                event_id bigint;
-                event_time timestamptz;
-            BEGIN
-                IF TG_OP = 'INSERT' THEN kind := 'task.created'; subject := NEW;
-                ELSIF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
-                ELSIF NEW.version <> OLD.version THEN
-                    kind := 'task.updated'; subject := NEW; completes := NEW.completed AND NOT OLD.completed;
-                    IF NEW.project_id <> OLD.project_id THEN moved_from := OLD.project_id; END IF;
-                ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
-                ELSE RETURN NULL;
-                END IF;
-                INSERT INTO events (user_id, kind, task_id, project_id, moved_from)
-                VALUES (subject.user_id, kind, subject.id, subject.project_id, moved_from) RETURNING id, created_at INTO event_id, event_time;
-                INSERT INTO webhook_deliveries (webhook_id, event_id, type, task_id, event_time, next_attempt_at)
-                SELECT id, event_id, type, subject.id, event_time, event_time FROM (
-                    SELECT DISTINCT w.id AS id, w.events AS events, CASE WHEN completes AND position(',task.completed,' IN ',' || w.events || ',') > 0
-                        THEN 'task.completed' ELSE kind END AS type
-                    FROM project_members m JOIN webhooks w ON w.user_id = m.user_id AND (w.project_id IS NULL OR w.project_id = m.project_id)
-                    WHERE m.project_id IN (subject.project_id, moved_from)) subscribed
-                WHERE position(',' || type || ',' IN ',' || events || ',') > 0;
-                RETURN NULL;
-            END
-            $$
-            """,
         ]),
         // Sharing (SPEC 9): invitations by e-mail. Open sign-up does not prove an address, so an
         // invitation is bound to the account that had the address when it was made only if
