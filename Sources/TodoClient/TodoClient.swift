@@ -232,7 +232,13 @@ public struct TodoClient: Sendable {
     public func createTask(token: String, fields: TaskFields, projectID: ProjectID? = nil) async throws -> TodoTask {
         var patch = TaskPatch(setting: fields)
         patch.projectID = projectID
-        return try await send(.POST, "/api/me/tasks", token: token, body: TaskBody(patch: patch)).value
+        return try await createTask(token: token, patch: patch)
+    }
+
+    /// Creates a task of the fields the patch sets (the others take their defaults): a sub-task
+    /// with `parentID`.
+    public func createTask(token: String, patch: TaskPatch) async throws -> TodoTask {
+        try await send(.POST, "/api/me/tasks", token: token, body: TaskBody(patch: patch)).value
     }
 
     /// Changes only the fields the patch sets. With `ifMatch` (an `ETag`), the change is made only

@@ -24,7 +24,7 @@ struct InvitationPages: Sendable {
 
     @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
         let token = try context.requireSession()
-        let id = try invitationID(context)
+        let id = try context.opaqueID("invitation_id")
         let secret = request.uri.queryParameters.get("token") ?? ""
         let user = try await client.me(token: token)
         return views.page("invitation", InvitationPage(chrome: views.chrome(context, title: "Join a shared project", user: user), id: id, token: secret))
@@ -33,7 +33,7 @@ struct InvitationPages: Sendable {
     @Sendable func accept(_ request: Request, context: WebRequestContext) async throws -> Response {
         let token = try context.requireSession()
         do {
-            let project = try await client.acceptInvitation(token: token, id: try invitationID(context), secret: context.form.text("token") ?? "")
+            let project = try await client.acceptInvitation(token: token, id: try context.opaqueID("invitation_id"), secret: context.form.text("token") ?? "")
             return .redirect(to: "/?project=\(project.id)")
         } catch TodoClientError.notFound {
             throw Self.gone
@@ -43,19 +43,11 @@ struct InvitationPages: Sendable {
     @Sendable func decline(_ request: Request, context: WebRequestContext) async throws -> Response {
         let token = try context.requireSession()
         do {
-            try await client.declineInvitation(token: token, id: try invitationID(context), secret: context.form.text("token") ?? "")
+            try await client.declineInvitation(token: token, id: try context.opaqueID("invitation_id"), secret: context.form.text("token") ?? "")
             return .redirect(to: "/")
         } catch TodoClientError.notFound {
             throw Self.gone
         }
-    }
-
-    /// Ids are UUIDs: anything else is no invitation (and never reaches the API's path).
-    private func invitationID(_ context: WebRequestContext) throws -> String {
-        guard let id = context.parameters.get("invitation_id"), !id.isEmpty,
-              id.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" }), id.count <= 64
-        else { throw WebError.notFound }
-        return id
     }
 
     static var gone: WebError {

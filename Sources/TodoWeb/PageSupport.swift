@@ -11,6 +11,15 @@ extension WebRequestContext {
         guard let sessionToken else { throw WebError.signInRequired }
         return sessionToken
     }
+
+    /// A path parameter naming something by a UUID (or `me`): letters, digits and dashes only,
+    /// so that nothing else ever reaches the API's path; anything else is not found.
+    func opaqueID(_ name: String) throws -> String {
+        guard let id = parameters.get(name), !id.isEmpty, id.count <= 64,
+              id.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" })
+        else { throw WebError.notFound }
+        return id
+    }
 }
 
 extension Request {

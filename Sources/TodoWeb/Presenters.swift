@@ -178,6 +178,15 @@ struct TaskRow {
     var toggleLabel: String
     var nextCompleted: String
     var editHref: String
+    /// Sub-tasks done of all ("2/5"), for a task that has any.
+    var progress: SubtaskProgress?
+    /// How deep under a parent shown on the same page (0: at the top; at most 3).
+    var depth = 0
+
+    struct SubtaskProgress {
+        var text: String
+        var label: String
+    }
 
     init(_ task: TodoTask, now: Timestamp, calendar: Calendar) {
         id = String(task.id)
@@ -198,6 +207,29 @@ struct TaskRow {
         toggleLabel = completed ? "Mark “\(title)” as not done" : "Complete “\(title)”"
         nextCompleted = completed ? "false" : "true"
         editHref = "/tasks/\(task.id)"
+        if task.subtaskCount > 0 {
+            progress = SubtaskProgress(text: "\(task.subtasksDone)/\(task.subtaskCount)",
+                                       label: "\(task.subtasksDone) of \(task.subtaskCount) sub-tasks done")
+        }
+    }
+
+    /// The page's rows with each sub-task right under its parent when the parent is on the same
+    /// page, indented by its depth; the others keep the page's order. One pass over the page.
+    static func nested(_ tasks: [TodoTask], rows: [TaskRow]) -> [TaskRow] {
+        let onPage = Set(tasks.map(\.id))
+        var children: [TaskID: [Int]] = [:], roots: [Int] = []
+        for (index, task) in tasks.enumerated() {
+            if let parent = task.parentID, onPage.contains(parent) { children[parent, default: []].append(index) } else { roots.append(index) }
+        }
+        var nested: [TaskRow] = []
+        func add(_ index: Int, depth: Int) {
+            var row = rows[index]
+            row.depth = min(depth, 3)
+            nested.append(row)
+            for child in children[tasks[index].id] ?? [] { add(child, depth: depth + 1) }
+        }
+        for root in roots { add(root, depth: 0) }
+        return nested
     }
 
     static func describe(_ recurrence: Recurrence) -> String {

@@ -54,6 +54,7 @@ struct TaskPages: Sendable {
         router.get("tasks/:id", use: edit)
         router.post("tasks/:id", use: update)
         router.post("tasks/:id/toggle", use: toggle)
+        router.post("tasks/:id/subtasks", use: addSubtask)
         router.post("tasks/:id/delete", use: delete)
     }
 
@@ -127,7 +128,8 @@ struct TaskPages: Sendable {
         let count = rows.count == 1 ? "1 task" : "\(rows.count)\(more == nil ? "" : "+") tasks"
         let byDay = filters.due == "week" && filters.sort == "due"
         return ListFragment(
-            groups: byDay ? DayGroup.byDay(page.items, rows: rows, now: now, clock: LocalClock(calendar: calendar)) : [DayGroup(label: nil, tasks: rows)],
+            groups: byDay ? DayGroup.byDay(page.items, rows: rows, now: now, clock: LocalClock(calendar: calendar))
+                : [DayGroup(label: nil, tasks: TaskRow.nested(page.items, rows: rows))],
             hasTasks: !rows.isEmpty,
             emptyMessage: filters.isFiltered ? "No tasks match these filters." : "Nothing to do. Add a task above.",
             moreHref: more, returnTo: returnTo, csrf: context.csrfToken, heading: heading, countText: rows.isEmpty ? "" : count,
@@ -246,6 +248,17 @@ struct TaskPages: Sendable {
         var updated: String
         /// The version the form was made from; saving sends it as `If-Match`.
         var etag: String
+        /// The task's sub-tasks, each a link to its own page, and whether another can be added
+        /// (a task four levels down has none).
+        var subtasks: [SubtaskLink] = []
+        var hasSubtasks = false
+        var progress: String?
+    }
+
+    struct SubtaskLink {
+        var title: String
+        var href: String
+        var completed: Bool
     }
 
     static let priorityChoices = [("none", "No priority"), ("low", "Low"), ("medium", "Medium"), ("high", "High")]
@@ -277,7 +290,35 @@ struct TaskPages: Sendable {
             interval: String(task.fields.recurrence?.interval ?? 1), completed: task.fields.completed, errors: [], hasErrors: false,
             returnTo: returnTo, timeZone: context.timeZone.identifier,
             created: clock.fullDate(task.createdAt), updated: clock.fullDate(task.updatedAt), etag: etag ?? "")
-        return views.page("edit", model)
+        return views.page("edit", try await withSubtasks(model, of: task, token: token))
+    }
+
+    /// The edit page with the task's sub-tasks (a page of them: the most a list shows at once).
+    private func withSubtasks(_ model: EditPage, of task: TodoTask, token: String) async throws -> EditPage {
+        var model = model
+        var query = try TaskQuery(parameters: [("status", "all"), ("sort", "position")])
+        query.parent = .task(task.id)
+        let subtasks = try await client.listTasks(token: token, query: query).items
+        model.subtasks = subtasks.map { SubtaskLink(title: $0.fields.title, href: "/tasks/\($0.id)", completed: $0.fields.completed) }
+        model.hasSubtasks = !subtasks.isEmpty
+        model.progress = task.subtaskCount > 0 ? "\(task.subtasksDone) of \(task.subtaskCount) done" : nil
+        return model
+    }
+
+    /// Adds a sub-task from the edit page's inline form: titled, in the parent's project, then
+    /// back to the parent's page.
+    @Sendable func addSubtask(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let parent = try taskID(context)
+        var patch = TaskPatch()
+        patch.title = context.form.text("title") ?? ""
+        patch.parentID = .some(parent)
+        do {
+            _ = try await client.createTask(token: token, patch: patch)
+        } catch TodoClientError.validation(let issues, let message) {
+            throw WebError.badRequest(PageSupport.messages(issues, message: message).joined(separator: " "))
+        }
+        return .redirect(to: "/tasks/\(parent)#subtasks")
     }
 
     @Sendable func update(_ request: Request, context: WebRequestContext) async throws -> Response {

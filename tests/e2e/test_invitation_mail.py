@@ -3,28 +3,9 @@ mailed to the address invited, and it, not an account that registered the addres
 invitation. Open sign-up proves no address."""
 import time
 
-import pytest
-
 from server import Client
-from smtp_sink import Mailbox, link_in, token_in
-
-WEB_URL = "https://todo.example"
-
-
-@pytest.fixture
-def mailbox():
-    with Mailbox() as box:
-        yield box
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def api(request, start, tmp_path, mailbox):
-    """`todo api` that mails through `mailbox`, on a fresh database of each kind."""
-    url = request.getfixturevalue("postgres_url")[0] if request.param == "postgres" else f"sqlite://{tmp_path}/todo.db"
-    server = start("api", DATABASE_URL=url, SMTP_URL=f"smtp://127.0.0.1:{mailbox.port}", MAIL_FROM="Todo <todo@example.com>",
-                   PUBLIC_WEB_URL=WEB_URL, SIGNUP_ADDRESS_LIMIT="100")
-    server.wait_ready()
-    return server
+from smtp_sink import link_in, token_in
+from test_password_reset import WEB_URL, api, mailbox  # noqa: F401 (fixtures: `todo api` mailing through a real SMTP server)
 
 
 def invite(owner: Client, project: str, email: str, role: str = "editor") -> dict:

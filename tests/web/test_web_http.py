@@ -365,6 +365,32 @@ def test_the_share_page_invites_changes_roles_and_lets_members_leave_but_never_t
     assert member.get(stack.url(share), timeout=10).status_code == 404
 
 
+def test_sub_tasks_show_under_their_parent_with_progress_and_are_added_on_the_parents_page(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    api = {"X-CSRF-Token": csrf}
+    trip = session.post(stack.url("/api/me/tasks"), json={"title": "Pack for the trip"}, headers=api, timeout=10).json()
+    session.post(stack.url("/api/me/tasks"), json={"title": "Unrelated"}, headers=api, timeout=10).raise_for_status()
+    socks = session.post(stack.url("/api/me/tasks"), json={"title": "Socks", "parent_id": trip["id"]}, headers=api, timeout=10).json()
+    session.post(stack.url("/api/me/tasks"), json={"title": "Wool socks", "parent_id": socks["id"]}, headers=api, timeout=10).raise_for_status()
+    session.patch(stack.url(f"/api/me/tasks/{socks['id']}/complete"), json={"completed": False}, headers=api, timeout=10).raise_for_status()
+
+    page = session.get(stack.url("/?status=all&sort=created"), timeout=10).text
+    rows = re.findall(r'<li class="task depth-(\d)[^"]*" id="task-\d+"[\s\S]*?class="task-title" href="[^"]*">([^<]+)</a>', page)
+    assert rows == [("0", "Pack for the trip"), ("1", "Socks"), ("2", "Wool socks"), ("0", "Unrelated")], rows
+    assert "0 of 1 sub-tasks done" in page and "☑ 0/1" in page
+
+    edit = session.get(stack.url(f"/tasks/{trip['id']}"), timeout=10).text
+    assert re.findall(r'<ul class="subtasks"><li><a href="/tasks/(\d+)">([^<]+)</a>', edit) == [(socks["id"], "Socks")]
+    added = session.post(stack.url(f"/tasks/{trip['id']}/subtasks"), data={"_csrf": csrf, "title": "Passport"}, allow_redirects=False, timeout=10)
+    assert added.status_code == 303 and added.headers["Location"] == f"/tasks/{trip['id']}#subtasks"
+    stored = {t["title"]: t for t in session.get(stack.url("/api/me/tasks?status=all"), timeout=10).json()["items"]}
+    assert stored["Passport"]["parent_id"] == trip["id"] and stored["Passport"]["project_id"] == trip["project_id"]
+    assert "(0 of 2 done)" in session.get(stack.url(f"/tasks/{trip['id']}"), timeout=10).text
+    empty = session.post(stack.url(f"/tasks/{trip['id']}/subtasks"), data={"_csrf": csrf, "title": ""}, timeout=10)
+    assert empty.status_code == 400 and "Title" in empty.text
+
+
 def test_upcoming_shows_the_next_seven_days_under_a_heading_per_day(stack):
     session, _ = signed_up(stack.base)
     csrf = page_csrf(session, stack.base)
