@@ -60,8 +60,9 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
         }
     }
 
-    /// 202 with the invitation and its link, the same whether or not the address has an account
-    /// (a member's address: 409). The link is mailed to the address when the server sends mail.
+    /// 202 with the invitation and its link, the same shape whether or not the address has an
+    /// account (a member's address: 409). The link is mailed to the address when the server
+    /// sends mail.
     @Sendable func invite(_ request: Request, context: Context) async throws -> EditedResponse<MadeInvitation> {
         let invitation = try NewInvitation(json: try await body.require(request))
         let userID = try context.requireUser(), projectID = try projectID(context), now = Timestamp.now()
@@ -172,9 +173,9 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
 extension Project: ResponseEncodable {}
 
 /// `/api/{user_id}/invitations`: the invitations bound to the caller's account, to accept (200
-/// with the project) or decline (204). An invitation bound to no account (its address had none
-/// when it was made) is claimed with its link's `token` in the body. Another's invitation, or a
-/// wrong token, is not found.
+/// with the project) or decline (204). An invitation bound to no account (no account with that
+/// address whose address is proven when it was made) is claimed with its link's `token` in the
+/// body. Another's invitation, or a wrong token, is not found.
 struct InvitationController<Context: AppRequestContext>: Sendable {
     let projects: any ProjectStore
     let body: JSONBody
