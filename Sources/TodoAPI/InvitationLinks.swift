@@ -26,6 +26,8 @@ struct InvitationLinks: Sendable {
         perInviter = AttemptLimit(attempts: attempts, name: "invitation.mail", limit: Self.mailsPerHour, window: .seconds(3600))
     }
 
+    var sendsMail: Bool { mailer != nil }
+
     func link(id: String, token: String) -> String {
         let base = webURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
         return "\(base)/invitations/\(id)?token=\(token)"

@@ -71,7 +71,7 @@ struct ProjectController<Context: AppRequestContext>: Sendable {
             invitation, id: id, tokenHash: SecretTokens.hash(token), projectID: projectID, by: userID, at: now))
         let link = links.link(id: id, token: token)
         var mailed = false
-        if let project = try await projects.project(id: projectID, userID: userID, at: now) {
+        if links.sendsMail, let project = try await projects.project(id: projectID, userID: userID, at: now) {
             mailed = try await links.mailInBackground(invitation, link: link, project: project, by: userID, logger: context.logger)
         }
         let made = ProjectInvitation(id: id, projectID: projectID, email: invitation.email, role: invitation.role, createdAt: now)

@@ -316,11 +316,7 @@ extension PostgresProjectStore {
     func acceptInvitation(id: String, userID: UserID, tokenHash: String?, at now: Timestamp) async throws -> ProjectID? {
         try await database.transaction { connection, logger -> ProjectID? in
             let rows = try await connection.query(
-                """
-                DELETE FROM project_invitations i WHERE i.id = \(id)
-                AND (i.user_id = \(userID) OR (i.user_id IS NULL AND i.token_hash = \(tokenHash)))
-                RETURNING i.project_id, i.role
-                """, logger: logger)
+                Self.deleteClaimed(id: id, userID: userID, tokenHash: tokenHash, returning: "project_id, role"), logger: logger)
             var accepted: (ProjectID, String)?
             for try await row in rows.decode((Int64, String).self) { accepted = row }
             guard let accepted else { return nil }
@@ -337,12 +333,16 @@ extension PostgresProjectStore {
     }
 
     func declineInvitation(id: String, userID: UserID, tokenHash: String?) async throws -> Bool {
-        try await database.write(
-            """
-            DELETE FROM project_invitations i WHERE i.id = \(id)
-            AND (i.user_id = \(userID) OR (i.user_id IS NULL AND i.token_hash = \(tokenHash)))
-            RETURNING i.id
-            """,
-            PostgresDatabase.hasRows)
+        try await database.write(Self.deleteClaimed(id: id, userID: userID, tokenHash: tokenHash, returning: "id"), PostgresDatabase.hasRows)
+    }
+
+    /// Deletes the invitation `id` if bound to `userID`, or bound to no one with the link's secret
+    /// hashed `tokenHash`.
+    private static func deleteClaimed(id: String, userID: UserID, tokenHash: String?, returning columns: String) -> PostgresQuery {
+        """
+        DELETE FROM project_invitations WHERE id = \(id)
+        AND (user_id = \(userID) OR (user_id IS NULL AND token_hash = \(tokenHash)))
+        RETURNING \(unescaped: columns)
+        """
     }
 }

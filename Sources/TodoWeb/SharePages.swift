@@ -68,13 +68,9 @@ struct SharePages: Sendable {
     @Sendable func invite(_ request: Request, context: WebRequestContext) async throws -> Response {
         let token = try context.requireSession(), projectID = try projectID(context)
         let role = context.form.text("role").flatMap(ProjectRole.init(rawValue:)) ?? .editor
-        do {
+        return try await refusing(context, token: token, projectID: projectID) {
             let made = try await client.invite(token: token, projectID: projectID, email: context.form.text("email") ?? "", role: role)
             return try await page(context, token: token, projectID: projectID, made: MadeLink(email: made.email, link: made.acceptURL, mailed: made.mailed))
-        } catch TodoClientError.validation(let issues, let message) {
-            return try await page(context, token: token, projectID: projectID, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
-        } catch TodoClientError.conflict(let problem) {
-            return try await page(context, token: token, projectID: projectID, errors: PageSupport.messages([], message: problem.message), status: .conflict)
         }
     }
 
@@ -96,11 +92,14 @@ struct SharePages: Sendable {
         }
     }
 
-    /// `change`, or the page saying why the API refused it (the last owner, a member's role).
+    /// `change`, or the page saying why the API refused it (a bad address, the last owner, a
+    /// viewer, a member already).
     private func refusing(_ context: WebRequestContext, token: String, projectID: ProjectID,
                           _ change: () async throws -> Response) async throws -> Response {
         do {
             return try await change()
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await page(context, token: token, projectID: projectID, errors: PageSupport.messages(issues, message: message), status: .unprocessableContent)
         } catch TodoClientError.conflict(let problem) {
             return try await page(context, token: token, projectID: projectID, errors: PageSupport.messages([], message: problem.message), status: .conflict)
         } catch TodoClientError.forbidden(let problem) {
