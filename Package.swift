@@ -118,6 +118,7 @@ let package = Package(
             name: "TodoAPI",
             dependencies: [
                 "TodoCore",
+                "TodoImport",
                 "TodoTracing",
                 "TodoServer",
                 "TodoStore",

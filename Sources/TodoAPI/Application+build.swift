@@ -117,7 +117,7 @@ func buildRouter(
     ProjectController(projects: storage.projects, body: body, links: invitationLinks).addRoutes(to: user.group("projects"))
     InvitationController(projects: storage.projects, body: body).addRoutes(to: user.group("invitations"))
     TransferController(
-        tasks: storage.tasks, importBody: JSONBody(limit: configuration.maxImportSize), taskLimit: configuration.tasksPerUserLimit
+        tasks: storage.tasks, projects: storage.projects, importBody: JSONBody(limit: configuration.maxImportSize), taskLimit: configuration.tasksPerUserLimit
     ).addRoutes(to: user)
     EventController(
         events: storage.events, tasks: storage.tasks, hub: hub, heartbeat: configuration.eventHeartbeat,

@@ -9,15 +9,7 @@ struct JSONBody: Sendable {
 
     /// The body as a JSON value, or nil when the body is empty.
     func read(_ request: Request) async throws -> JSONValue? {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw Self.tooLarge(limit)
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw Self.tooLarge(limit)
-        }
+        let buffer = try await bytes(request)
         guard buffer.readableBytes > 0 else { return nil }
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
@@ -30,6 +22,18 @@ struct JSONBody: Sendable {
     func require(_ request: Request) async throws -> JSONValue {
         guard let value = try await read(request) else { throw APIError.invalidJSON("a JSON request body is required") }
         return value
+    }
+
+    /// The body as it came, up to the limit.
+    func bytes(_ request: Request) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw Self.tooLarge(limit)
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw Self.tooLarge(limit)
+        }
     }
 
     static func tooLarge(_ limit: Int) -> APIError {

@@ -32,15 +32,15 @@ enum TaskJSON {
 
 /// The export document (`TaskExport`) in pieces, so that it can be sent while its tasks are
 /// read: together they are the bytes `APIJSON.encoder` makes of the whole document, keys sorted
-/// (`exported_at`, `format`, `tasks`, `version`), each task as `TaskJSON` writes it.
+/// (`exported_at`, `format`, `projects`, `tasks`, `version`), each task as `TaskJSON` writes it.
 public enum ExportJSON {
-    /// Writes the whole document of `userID`'s tasks, `first` and the pages after it, one page
-    /// at a time: the document is never whole in memory.
+    /// Writes the whole document of `userID`'s projects and tasks, `first` and the pages after
+    /// it, one page at a time: the tasks are never whole in memory (the projects are few).
     public static func write(
-        _ first: TaskPage, userID: UserID, from store: any TaskStore, exportedAt: Timestamp,
+        _ first: TaskPage, projects: [Project], userID: UserID, from store: any TaskStore, exportedAt: Timestamp,
         to output: (ByteBuffer) async throws -> Void
     ) async throws {
-        try await output(start(exportedAt: exportedAt))
+        try await output(start(exportedAt: exportedAt, projects: projects))
         var page = first, written = 0
         while true {
             try await output(tasks(page.items, after: written))
@@ -52,14 +52,17 @@ public enum ExportJSON {
     }
 
     /// Up to the opening bracket of `tasks`.
-    static func start(exportedAt: Timestamp) -> ByteBuffer {
+    static func start(exportedAt: Timestamp, projects: [Project]) throws -> ByteBuffer {
         var json = JSONBytes(capacity: 80)
         json.append("{\"exported_at\":")
         json.appendTime(exportedAt)
         json.append(",\"format\":")
         json.appendString(TaskExport.format)
-        json.append(",\"tasks\":[")
-        return json.buffer
+        json.append(",\"projects\":")
+        var buffer = json.buffer
+        buffer.writeBytes(try APIJSON.encoder.encode(projects))
+        buffer.writeString(",\"tasks\":[")
+        return buffer
     }
 
     /// A page of tasks, after `count` tasks already written.

@@ -12,7 +12,7 @@ struct TaskService: Sendable {
     /// A write lost to a concurrent one is retried this many times when the client sent no If-Match.
     static let attempts = 5
     /// Sub-tasks nest at most this deep: a top-level task is level 1.
-    static let maximumDepth = 4
+    static let maximumDepth = TaskLimits.levels
 
     func task(id: TaskID, userID: UserID) async throws -> TodoTask {
         guard let task = try await tasks.task(id: id, userID: userID) else { throw APIError.taskNotFound }

@@ -502,6 +502,31 @@ public struct TodoClient: Sendable {
         return result.imported
     }
 
+    /// A Todoist project imported (`POST /api/me/import/todoist`).
+    public struct TodoistImport: Sendable, Decodable {
+        public var project: Project
+        public var imported: Int
+        public var notMapped: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case project, imported
+            case notMapped = "not_mapped"
+        }
+    }
+
+    /// Makes a new project `name` of a Todoist project's CSV export, its dates read in `timeZone`.
+    public func importTodoist(token: String, csv: Data, name: String, timeZone: String) async throws -> TodoistImport {
+        var query = URLComponents()
+        query.queryItems = [URLQueryItem(name: "name", value: name), URLQueryItem(name: "timezone", value: timeZone)]
+        var request = HTTPClientRequest(url: baseURL + "/api/me/import/todoist?" + (query.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B"))
+        request.method = .POST
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "text/csv; charset=utf-8")
+        request.body = .bytes(ByteBuffer(bytes: csv))
+        return try await decoded(request).value
+    }
+
     /// The assistant's answer to one chat message.
     public struct ChatReply: Sendable, Decodable {
         public var conversationID: String
@@ -605,6 +630,11 @@ public struct TodoClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
         }
+        return try await decoded(request)
+    }
+
+    /// The answer to `request`, decoded.
+    func decoded<Response: Decodable>(_ request: HTTPClientRequest) async throws -> (value: Response, headers: HTTPHeaders) {
         let response = try await execute(request)
         let bytes = try await response.body.collect(upTo: 32 << 20)
         if Response.self == Empty.self { return (Empty() as! Response, response.headers) }

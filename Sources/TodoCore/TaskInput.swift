@@ -8,6 +8,8 @@ public enum TaskLimits {
     public static let maxTags = 20
     public static let recurrenceInterval = 1...999
     public static let recurrenceCount = 1...10_000
+    /// Sub-tasks nest up to this many levels, the task at the top included.
+    public static let levels = 4
 }
 
 /// A partial change to a task's writable fields, read from a JSON body.

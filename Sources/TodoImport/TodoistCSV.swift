@@ -17,8 +17,7 @@ import TodoCore
 /// A file without the two columns, that is not CSV, or with a task without a title fails whole.
 public enum TodoistCSV {
     public static let maximumTasks = TaskExport.maximumTasks
-    /// Sub-tasks nest up to this many levels, the task at the top included.
-    public static let maximumDepth = 4
+    public static let maximumDepth = TaskLimits.levels
 
     public struct Task: Sendable, Equatable {
         public var fields: TaskFields
@@ -32,6 +31,16 @@ public enum TodoistCSV {
         public var tasks: [Task]
         /// What was not imported as the file had it, a sentence each, naming the rows.
         public var notMapped: [String]
+
+        /// The import of these tasks into a new project `project`, in the file's order (positions
+        /// given here: a store writes a level of sub-tasks at a time).
+        public func importing(into project: ImportPlan.NewProjectEntry, userID: UserID, at now: Timestamp) -> ImportPlan {
+            ImportPlan(projects: [project], tasks: tasks.enumerated().map { index, task in
+                var placed = TodoTask.new(task.fields, userID: userID, at: now)
+                placed.position = Double(index + 1) * ManualOrder.step
+                return ImportPlan.Entry(task: placed, project: 0, parent: task.parent)
+            })
+        }
     }
 
     /// `timeZone` reads the dates of rows without a known TIMEZONE.

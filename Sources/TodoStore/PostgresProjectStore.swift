@@ -45,25 +45,42 @@ struct PostgresProjectStore: ProjectStore {
 
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project? {
         let id = try await database.transaction { connection, logger -> ProjectID? in
-            let rows = try await connection.query(
-                """
-                INSERT INTO projects (created_by, name, color, archived, is_inbox, created_at, updated_at)
-                SELECT \(userID), \(project.name), \(project.color), false, false, \(now), \(now)
-                WHERE EXISTS (SELECT 1 FROM users WHERE id = \(userID)) RETURNING id
-                """, logger: logger)
-            var id: ProjectID?
-            for try await value in rows.decode(Int64.self) { id = value }
-            guard let id else { return nil }
-            _ = try await connection.query(
-                """
-                INSERT INTO project_members (project_id, user_id, role, position, created_at)
-                VALUES (\(id), \(userID), 'owner',
-                        COALESCE((SELECT max(position) FROM project_members WHERE user_id = \(userID)), 0) + \(ManualOrder.step), \(now))
-                """, logger: logger)
-            return id
+            try await Self.insert(.init(name: project.name, color: project.color), id: nil, userID: userID, at: now, on: connection, logger: logger)
         }
         guard let id = id ?? nil else { return nil }
         return try await self.project(id: id, userID: userID, at: now)
+    }
+
+    /// Inserts a project by `userID`, who becomes its owner, after their other projects; nil when
+    /// the user does not exist. `id` is one taken from the sequence beforehand, or nil for the next.
+    static func insert(_ project: ImportPlan.NewProjectEntry, id: ProjectID?, userID: UserID, at now: Timestamp,
+                       on connection: PostgresConnection, logger: Logger) async throws -> ProjectID? {
+        let rows = try await connection.query(
+            """
+            INSERT INTO projects (id, created_by, name, color, archived, is_inbox, created_at, updated_at) OVERRIDING SYSTEM VALUE
+            SELECT COALESCE(\(id)::int8, nextval('projects_id_seq')), \(userID), \(project.name), \(project.color), \(project.archived), false, \(now), \(now)
+            WHERE EXISTS (SELECT 1 FROM users WHERE id = \(userID)) RETURNING id
+            """, logger: logger)
+        var inserted: ProjectID?
+        for try await value in rows.decode(Int64.self) { inserted = value }
+        guard let inserted else { return nil }
+        _ = try await connection.query(
+            """
+            INSERT INTO project_members (project_id, user_id, role, position, created_at)
+            VALUES (\(inserted), \(userID), 'owner',
+                    COALESCE((SELECT max(position) FROM project_members WHERE user_id = \(userID)), 0) + \(ManualOrder.step), \(now))
+            """, logger: logger)
+        return inserted
+    }
+
+    /// `count` project ids, taken from the sequence outside any transaction.
+    static func reserveIDs(_ count: Int, in database: PostgresDatabase) async throws -> [ProjectID] {
+        guard count > 0 else { return [] }
+        return try await database.query("SELECT nextval('projects_id_seq') FROM generate_series(1, \(count))") { rows in
+            var ids: [ProjectID] = []
+            for try await id in rows.decode(Int64.self) { ids.append(id) }
+            return ids
+        }
     }
 
     func updateProject(id: ProjectID, userID: UserID, patch: ProjectPatch, at now: Timestamp) async throws -> ProjectWriteOutcome {

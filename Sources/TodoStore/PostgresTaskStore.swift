@@ -211,39 +211,58 @@ final class PostgresTaskStore: TaskStore {
         }
     }
 
-    func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int? {
-        // One statement for all: the count's trigger then updates the user's row once. A
-        // statement per task updated it once each, and every update in one transaction left a
-        // row version the next had to step over: 5,000 tasks took 3 s, 10,000 over 5 s.
-        let statement = InsertTasksStatement(tasks: tasks.map { task in
-            var owned = task
-            owned.userID = userID
-            return (task: owned, limit: limit)
-        })
-        let outcome = try await database.transaction { connection, logger -> Result<Int, QuotaReached> in
+    func importTasks(_ plan: ImportPlan, userID: UserID, limit: Int) async throws -> [ProjectID]? {
+        // The new projects' ids come first, so that the top level's statement, which names them,
+        // is encoded before a connection is leased (`InsertTasksStatement.init`).
+        let projectIDs = try await PostgresProjectStore.reserveIDs(plan.projects.count, in: database)
+        let placed = plan.tasks.map { entry in
+            var task = entry.task
+            task.userID = userID
+            task.projectID = entry.project.map { projectIDs[$0] }
+            return task
+        }
+        let levels = plan.levels, now = Timestamp.now()
+        let top = InsertTasksStatement(tasks: (levels.first ?? []).map { (task: placed[$0], limit: limit) })
+        let outcome = try await database.transaction { connection, logger -> Result<[ProjectID], QuotaReached> in
             // Locked, so that the count stays as read until the inserts commit.
             let owner = try await connection.query("SELECT task_count FROM users WHERE id = \(userID) FOR NO KEY UPDATE", logger: logger)
             var count: Int32?
             for try await value in owner.decode(Int32.self) { count = value }
             guard let count else { throw PostgresDatabase.Rollback() }
-            guard Int(count) + tasks.count <= limit else { return .failure(QuotaReached(.tasks, limit: limit)) }
-            // Empty column arrays would bind no parameters at all: the statement needs a task.
-            guard !tasks.isEmpty else { return .success(0) }
+            guard Int(count) + placed.count <= limit else { return .failure(QuotaReached(.tasks, limit: limit)) }
+            for (project, id) in zip(plan.projects, projectIDs) {
+                guard try await PostgresProjectStore.insert(project, id: id, userID: userID, at: now, on: connection, logger: logger) != nil else {
+                    throw PostgresDatabase.Rollback()
+                }
+            }
+            // Empty column arrays would bind no parameters at all: a statement needs a task.
+            guard !placed.isEmpty else { return .success(projectIDs) }
             // The planner prices 10,000 rows high enough to compile the statement with JIT, which
             // took 1.4 s of a 2.5 s statement and saves nothing on rows this simple.
             try await connection.query("SET LOCAL jit = off", logger: logger)
-            var inserted = 0
-            for try await outcome in try await connection.execute(statement, logger: logger) {
-                guard case .inserted = outcome else { throw PostgresDatabase.Rollback() }
-                inserted += 1
+            // A statement per level (one for a flat import): a level's sub-tasks learn their
+            // parents' ids from the level before.
+            var ids = [TaskID](repeating: 0, count: placed.count)
+            for (depth, level) in levels.enumerated() {
+                let statement = depth == 0 ? top : InsertTasksStatement(tasks: level.map { index in
+                    var task = placed[index]
+                    task.parentID = plan.tasks[index].parent.map { ids[$0] }
+                    return (task: task, limit: limit)
+                })
+                var inserted = 0
+                for try await outcome in try await connection.execute(statement, logger: logger) {
+                    guard case .inserted(let id, _, _) = outcome else { throw PostgresDatabase.Rollback() }
+                    ids[level[inserted]] = id
+                    inserted += 1
+                }
+                guard inserted == level.count else { throw StoreError.invalid("an import inserted \(inserted) of \(level.count) tasks") }
             }
-            guard inserted == tasks.count else { throw StoreError.invalid("an import inserted \(inserted) of \(tasks.count) tasks") }
-            return .success(inserted)
+            return .success(projectIDs)
         }
-        guard let count = try outcome?.get() else { return nil }
+        guard let created = try outcome?.get() else { return nil }
         database.announcer.changed()
-        if count >= Self.analyzedImportSize { try await analyzeTasks() }
-        return count
+        if placed.count >= Self.analyzedImportSize { try await analyzeTasks() }
+        return created
     }
 
     /// An import this large can change how many tasks a user has tenfold at once; the planner

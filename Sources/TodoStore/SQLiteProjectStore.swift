@@ -37,23 +37,29 @@ struct SQLiteProjectStore: ProjectStore {
 
     func createProject(_ project: NewProject, userID: UserID, at now: Timestamp) async throws -> Project? {
         let id = try await database.transaction { connection -> ProjectID? in
-            let rows = try await connection.query(
-                """
-                INSERT INTO projects (created_by, name, color, archived, is_inbox, created_at, updated_at)
-                SELECT ?1, ?2, ?3, 0, 0, ?4, ?4 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1) RETURNING id
-                """,
-                [.text(userID), .text(project.name), project.color.map(SQLiteData.text) ?? .null, SQLiteDatabase.time(now)])
-            guard let id = rows.first?.column("id")?.integer else { return nil }
-            _ = try await connection.query(
-                """
-                INSERT INTO project_members (project_id, user_id, role, position, created_at)
-                VALUES (?1, ?2, 'owner', COALESCE((SELECT max(position) FROM project_members WHERE user_id = ?2), 0) + \(Int(ManualOrder.step)), ?3)
-                """,
-                [.integer(id), .text(userID), SQLiteDatabase.time(now)])
-            return ProjectID(id)
+            try await Self.insert(.init(name: project.name, color: project.color), userID: userID, at: now, on: connection)
         }
         guard let id = id ?? nil else { return nil }
         return try await self.project(id: id, userID: userID, at: now)
+    }
+
+    /// Inserts a project by `userID`, who becomes its owner, after their other projects; nil when
+    /// the user does not exist.
+    static func insert(_ project: ImportPlan.NewProjectEntry, userID: UserID, at now: Timestamp, on connection: SQLiteConnection) async throws -> ProjectID? {
+        let rows = try await connection.query(
+            """
+            INSERT INTO projects (created_by, name, color, archived, is_inbox, created_at, updated_at)
+            SELECT ?1, ?2, ?3, ?5, 0, ?4, ?4 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1) RETURNING id
+            """,
+            [.text(userID), .text(project.name), project.color.map(SQLiteData.text) ?? .null, SQLiteDatabase.time(now), .integer(project.archived ? 1 : 0)])
+        guard let id = rows.first?.column("id")?.integer else { return nil }
+        _ = try await connection.query(
+            """
+            INSERT INTO project_members (project_id, user_id, role, position, created_at)
+            VALUES (?1, ?2, 'owner', COALESCE((SELECT max(position) FROM project_members WHERE user_id = ?2), 0) + \(Int(ManualOrder.step)), ?3)
+            """,
+            [.integer(id), .text(userID), SQLiteDatabase.time(now)])
+        return ProjectID(id)
     }
 
     func updateProject(id: ProjectID, userID: UserID, patch: ProjectPatch, at now: Timestamp) async throws -> ProjectWriteOutcome {

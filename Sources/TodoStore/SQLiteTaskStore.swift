@@ -89,18 +89,31 @@ struct SQLiteTaskStore: TaskStore {
         }
     }
 
-    func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int? {
-        let outcome = try await database.transaction { writer -> Result<Int, QuotaReached> in
+    func importTasks(_ plan: ImportPlan, userID: UserID, limit: Int) async throws -> [ProjectID]? {
+        let now = Timestamp.now()
+        let outcome = try await database.transaction { writer -> Result<[ProjectID], QuotaReached> in
             guard let count = try Self.taskCount(try await writer.query(Self.selectTaskCount, [.text(userID)])) else {
                 throw SQLiteDatabase.Rollback()
             }
-            guard count + tasks.count <= limit else { return .failure(QuotaReached(.tasks, limit: limit)) }
-            for task in tasks {
-                var owned = task
-                owned.userID = userID
-                guard try await !writer.query(Self.insert, Self.insertBinds(owned, limit: limit)).isEmpty else { throw SQLiteDatabase.Rollback() }
+            guard count + plan.tasks.count <= limit else { return .failure(QuotaReached(.tasks, limit: limit)) }
+            var projectIDs: [ProjectID] = []
+            for project in plan.projects {
+                guard let id = try await SQLiteProjectStore.insert(project, userID: userID, at: now, on: writer) else { throw SQLiteDatabase.Rollback() }
+                projectIDs.append(id)
             }
-            return .success(tasks.count)
+            // Parents come before their sub-tasks, so each learns its parent's id in time.
+            var ids: [TaskID] = []
+            for entry in plan.tasks {
+                var task = entry.task
+                task.userID = userID
+                task.projectID = entry.project.map { projectIDs[$0] }
+                task.parentID = entry.parent.map { ids[$0] }
+                guard let row = try await writer.query(Self.insert, Self.insertBinds(task, limit: limit)).first,
+                      let stored = Self.stored(task, row)
+                else { throw SQLiteDatabase.Rollback() }
+                ids.append(stored.id)
+            }
+            return .success(projectIDs)
         }
         return try outcome?.get()
     }

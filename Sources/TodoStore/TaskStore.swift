@@ -33,9 +33,10 @@ public protocol TaskStore: Sendable {
     func settlePosition(_ position: Double, of taskID: TaskID, in projectID: ProjectID) async throws -> Bool
     /// Deletes the task (only at `expectedVersion` when given), if `userID` may write its project.
     func deleteTask(id: TaskID, userID: UserID, expectedVersion: Int?) async throws -> DeleteOutcome
-    /// Stores all the tasks or none: none when they would take the user past `limit` tasks
-    /// (`QuotaReached`); nil when the user does not exist.
-    func importTasks(_ tasks: [TodoTask], userID: UserID, limit: Int) async throws -> Int?
+    /// Stores the whole plan or nothing: its projects, owned by `userID` after their others, and
+    /// its tasks; nothing when the tasks would take the user past `limit` (`QuotaReached`).
+    /// Answers the new projects' ids in the plan's order; nil when the user does not exist.
+    func importTasks(_ plan: ImportPlan, userID: UserID, limit: Int) async throws -> [ProjectID]?
 }
 
 extension TaskStore {

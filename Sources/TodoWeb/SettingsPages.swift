@@ -115,6 +115,7 @@ struct SettingsPages: Sendable {
         router.post("settings/delete-account", use: deleteAccount)
         router.get("settings/export", use: export)
         router.post("settings/import", use: importTasks)
+        router.post("settings/import/todoist", use: importTodoist)
     }
 
     @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -283,6 +284,27 @@ struct SettingsPages: Sendable {
             // The task quota: nothing was imported.
             return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported: \(problem.message)."],
                                   status: .conflict)
+        }
+    }
+
+    /// A Todoist project's CSV export into a new project named after the file, its dates read in
+    /// the browser's time zone; what did not map is said on the page.
+    @Sendable func importTodoist(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        guard let file = context.form.file("file"), !file.data.isEmpty else {
+            return try await page(context, token: token, errors: ["Choose a Todoist export (CSV) to import."], status: .badRequest)
+        }
+        let name = (file.filename as NSString).deletingPathExtension
+        do {
+            let made = try await client.importTodoist(token: token, csv: file.data, name: name.isEmpty ? "Todoist" : name,
+                                                      timeZone: context.timeZone.identifier)
+            let count = "\(made.imported) \(made.imported == 1 ? "task" : "tasks")"
+            return try await page(context, token: token, notices: ["Imported \(count) into the new project “\(made.project.name)”."] + made.notMapped)
+        } catch TodoClientError.validation(let issues, let message) {
+            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported:"] + PageSupport.messages(issues, message: message),
+                                  status: .unprocessableContent)
+        } catch TodoClientError.conflict(let problem) {
+            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported: \(problem.message)."], status: .conflict)
         }
     }
 

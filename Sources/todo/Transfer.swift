@@ -45,7 +45,7 @@ func withDatabase<T: Sendable>(
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a user's tasks as a todo-export JSON document (the format of GET /api/{user_id}/export).")
+        abstract: "Write a user's projects and tasks as a todo-export JSON document (the format of GET /api/{user_id}/export).")
 
     @Option(help: "The e-mail of the account.")
     var email: String
@@ -63,8 +63,9 @@ struct Export: AsyncParsableCommand {
         do {
             try await withDatabase(label: "todo.export") { storage, _ in
                 guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
-                let first = try await storage.tasks.tasksOldestFirst(userID: account.user.id, after: nil)
-                try await ExportJSON.write(first, userID: account.user.id, from: storage.tasks, exportedAt: .now()) { chunk in
+                let first = try await storage.tasks.tasksOldestFirst(userID: account.user.id, after: nil), now = Timestamp.now()
+                let projects = try await storage.projects.projects(userID: account.user.id, at: now)
+                try await ExportJSON.write(first, projects: projects, userID: account.user.id, from: storage.tasks, exportedAt: now) { chunk in
                     try file.write(contentsOf: chunk.readableBytesView)
                 }
                 try file.write(contentsOf: Data("\n".utf8))
@@ -83,7 +84,7 @@ struct Export: AsyncParsableCommand {
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Add the tasks of a todo-export JSON document to a user's tasks (all or none).")
+        abstract: "Add the projects and tasks of a todo-export JSON document (version 1 or 2) to a user's (all or none).")
 
     @Option(help: "The e-mail of the account.")
     var email: String
@@ -99,13 +100,13 @@ struct Import: AsyncParsableCommand {
         let limit = try settings.tasksPerUserLimit()
         let count = try await withDatabase(label: "todo.import", settings: settings) { storage, _ in
             guard let account = try await storage.accounts.credentials(email: email) else { throw ValidationError("no account for \(email)") }
-            let tasks = try TaskExport.tasks(from: json, userID: account.user.id, now: .now())
-            guard let count = try await storage.tasks.importTasks(tasks, userID: account.user.id, limit: limit) else {
+            let plan = try TaskExport.plan(from: json, userID: account.user.id, now: .now())
+            guard try await storage.tasks.importTasks(plan, userID: account.user.id, limit: limit) != nil else {
                 throw ValidationError("the account disappeared during the import")
             }
-            return count
+            return (plan.tasks.count, plan.projects.count)
         }
-        print("imported \(count) tasks")
+        print("imported \(count.0) tasks and made \(count.1) project\(count.1 == 1 ? "" : "s")")
     }
 }
 

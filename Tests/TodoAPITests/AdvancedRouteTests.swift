@@ -128,23 +128,45 @@ import TodoCore
                 """)
             let done = try #require(try await api.createTask(ann.token, #"{"title": "Done already"}"#)["id"] as? String)
             _ = try await api.request(.patch, "/api/me/tasks/\(done)/complete", token: ann.token)
+            let trip = try #require(try await api.request(.post, "/api/me/projects", token: ann.token, body: ##"{"name": "Trip", "color": "#336699"}"##).object["id"] as? String)
+            let old = try #require(try await api.request(.post, "/api/me/projects", token: ann.token, body: #"{"name": "Old"}"#).object["id"] as? String)
+            _ = try await api.request(.patch, "/api/me/projects/\(old)", token: ann.token, body: #"{"archived": true}"#)
+            let pack = try #require(try await api.createTask(ann.token, #"{"title": "Pack", "project_id": "\#(trip)"}"#)["id"] as? String)
+            _ = try await api.createTask(ann.token, #"{"title": "Book flights", "project_id": "\#(trip)", "position": 1}"#)
+            let socks = try #require(try await api.createTask(ann.token, #"{"title": "Socks", "parent_id": "\#(pack)"}"#)["id"] as? String)
+            _ = try await api.createTask(ann.token, #"{"title": "Wool socks", "parent_id": "\#(socks)"}"#)
             let export = try await api.request(.get, "/api/me/export", token: ann.token)
             #expect(export.status == .ok)
-            #expect(export.object["format"] as? String == "todo-export")
+            #expect(export.object["format"] as? String == "todo-export" && export.object["version"] as? Int == 2)
             let bob = try await api.signUp()
             let imported = try await api.request(.post, "/api/me/import", token: bob.token, body: export.text)
             #expect(imported.status == .ok)
-            #expect(imported.object["imported"] as? Int == 2)
+            #expect(imported.object["imported"] as? Int == 6 && imported.object["projects"] as? Int == 2)
             let again = try await api.request(.get, "/api/me/export", token: bob.token)
-            func content(_ reply: APIHarness.Reply) -> [NSDictionary] {
-                (reply.object["tasks"] as? [[String: Any]] ?? []).map { task in
-                    var task = task
-                    task["id"] = nil
-                    task["project_id"] = nil  // the importer's Inbox
-                    return task as NSDictionary
-                }
-            }
-            #expect(content(again) == content(export))
+            #expect(Self.content(again) == Self.content(export))
+            #expect(Self.content(again).count == 9)
+        }
+    }
+
+    /// The document without its ids and times of import: a task's project by name, its parent
+    /// by title.
+    static func content(_ reply: APIHarness.Reply) -> [NSDictionary] {
+        let projects = reply.object["projects"] as? [[String: Any]] ?? []
+        // By title: tasks made in the same millisecond may come in another order.
+        let tasks = (reply.object["tasks"] as? [[String: Any]] ?? []).sorted { ($0["title"] as? String ?? "") < ($1["title"] as? String ?? "") }
+        let projectNames = Dictionary(uniqueKeysWithValues: projects.map { ($0["id"] as? String ?? "", $0["name"] as? String ?? "") })
+        let titles = Dictionary(uniqueKeysWithValues: tasks.map { ($0["id"] as? String ?? "", $0["title"] as? String ?? "") })
+        let namedProjects = projects.map { project in
+            var project = project
+            for key in ["id", "created_at", "updated_at"] { project[key] = nil }
+            return project as NSDictionary
+        }
+        return namedProjects + tasks.map { task in
+            var task = task
+            task["id"] = nil
+            task["project_id"] = (task["project_id"] as? String).flatMap { projectNames[$0] }
+            task["parent_id"] = (task["parent_id"] as? String).flatMap { titles[$0] }
+            return task as NSDictionary
         }
     }
 
@@ -158,7 +180,7 @@ import TodoCore
             #expect(reply.status == .unprocessableContent)
             #expect(reply.errorFields == ["tasks[1].title", "tasks[2].priority"])
             #expect((try await api.request(.get, "/api/me/tasks", token: token).object["items"] as? [Any])?.isEmpty == true)
-            let wrongFormat = try await api.request(.post, "/api/me/import", token: token, body: #"{"format": "csv", "version": 2, "tasks": []}"#)
+            let wrongFormat = try await api.request(.post, "/api/me/import", token: token, body: #"{"format": "csv", "version": 3, "tasks": []}"#)
             #expect(wrongFormat.errorFields == ["format", "version"])
         }
     }

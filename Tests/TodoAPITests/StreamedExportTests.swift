@@ -10,15 +10,17 @@ import TodoCore
     @Test func thePiecesMakeTheEncodersDocument() throws {
         let exportedAt = Timestamp(millisecondsSinceEpoch: 1_795_426_215_250)
         let tasks = TaskJSONTests.samples
-        var streamed = ExportJSON.start(exportedAt: exportedAt)
+        let projects = [Project(id: 7, name: "Inbox", color: nil, position: 1024, archived: false, isInbox: true, role: .owner,
+                                openCount: 2, overdueCount: 1, createdAt: exportedAt, updatedAt: exportedAt)]
+        var streamed = try ExportJSON.start(exportedAt: exportedAt, projects: projects)
         streamed.writeImmutableBuffer(ExportJSON.tasks(Array(tasks.prefix(2)), after: 0))
         streamed.writeImmutableBuffer(ExportJSON.tasks(Array(tasks.dropFirst(2)), after: 2))
         streamed.writeImmutableBuffer(ExportJSON.end)
-        let whole = try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, tasks: tasks))
+        let whole = try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, projects: projects, tasks: tasks))
         #expect(String(buffer: streamed) == String(decoding: whole, as: UTF8.self))
-        let empty = ExportJSON.start(exportedAt: exportedAt)
+        let empty = try ExportJSON.start(exportedAt: exportedAt, projects: [])
         #expect(String(buffer: empty) + String(buffer: ExportJSON.end)
-            == String(decoding: try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, tasks: [])), as: UTF8.self))
+            == String(decoding: try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, projects: [], tasks: [])), as: UTF8.self))
     }
 
     /// 2,500 tasks: three pages of the store (1,000 a page), oldest first across the page
@@ -37,7 +39,8 @@ import TodoCore
             let exportedAt = try #require((export.object["exported_at"] as? String).flatMap(Timestamp.init(rfc3339:)))
             let stored = try await api.storage.tasks.allTasks(userID: userID)
             #expect(stored.count == 2500)
-            let whole = try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, tasks: stored))
+            let projects = try await api.storage.projects.projects(userID: userID, at: exportedAt)
+            let whole = try APIJSON.encoder.encode(TaskExport(exportedAt: exportedAt, projects: projects, tasks: stored))
             #expect(export.text == String(decoding: whole, as: UTF8.self))
         }
     }

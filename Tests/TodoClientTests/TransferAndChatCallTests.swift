@@ -18,7 +18,7 @@ import TodoCore
             let document = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
             let object = try #require(document.objectValue)
             #expect(object["format"] == .string("todo-export"))
-            #expect(object["version"] == .integer(1))
+            #expect(object["version"] == .integer(2))
 
             let (_, target) = try await backend.signUp()
             #expect(try await backend.client.importTasks(token: target, document: document) == 2)

@@ -56,12 +56,53 @@ import TodoStore
             var imported = TodoTask.new(TaskFields(title: "old one", completed: true), userID: "ignored", at: old)
             imported.completedAt = time("2020-06-01T00:00:00Z")
             let tasks = [imported, TodoTask.new(TaskFields(title: "second"), userID: "ignored", at: old)]
-            #expect(try await storage.tasks.importTasks(tasks, userID: user.id, limit: taskLimit) == 2)
+            #expect(try await storage.tasks.importTasks(.flat(tasks), userID: user.id, limit: taskLimit) == [])
             let stored = try await storage.tasks.listTasks(userID: user.id, query: TaskQuery()).items
             #expect(Set(stored.map(\.fields.title)) == ["old one", "second"])
             #expect(stored.allSatisfy { $0.createdAt == old })
             #expect(stored.first { $0.fields.title == "old one" }?.completedAt == time("2020-06-01T00:00:00Z"))
-            #expect(try await storage.tasks.importTasks(tasks, userID: "no-such-user", limit: taskLimit) == nil)
+            #expect(try await storage.tasks.importTasks(.flat(tasks), userID: "no-such-user", limit: taskLimit) == nil)
+        }
+    }
+
+    /// Projects made, sub-tasks under their parents at three levels, positions kept, the Inbox's
+    /// tasks after its own; refused by the quota, not even the projects stay.
+    @Test(arguments: backends)
+    func anImportMakesItsProjectsAndNestsItsSubTasks(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let now = Timestamp.now()
+            let own = try #require(try await storage.tasks.insertTask(TaskFields(title: "mine"), userID: user.id, at: now, limit: taskLimit))
+            func task(_ title: String, position: Double? = nil) -> TodoTask {
+                var task = TodoTask.new(TaskFields(title: title), userID: "ignored", at: now)
+                task.position = position
+                return task
+            }
+            let plan = ImportPlan(projects: [.init(name: "Trip", color: "#336699"), .init(name: "Old", archived: true)], tasks: [
+                .init(task: task("milk")),
+                .init(task: task("pack", position: 20), project: 0),
+                .init(task: task("passport", position: 10), project: 1),
+                .init(task: task("socks", position: 30), project: 0, parent: 1),
+                .init(task: task("wool socks", position: 5), project: 0, parent: 3),
+            ])
+            let projectIDs = try #require(try await storage.tasks.importTasks(plan, userID: user.id, limit: taskLimit))
+            #expect(projectIDs.count == 2)
+            let projects = try await storage.projects.projects(userID: user.id, at: now)
+            #expect(projects.map(\.name) == ["Inbox", "Trip", "Old"])
+            #expect(projects.map(\.role) == [.owner, .owner, .owner])
+            #expect(projects.map(\.archived) == [false, false, true] && projects[1].color == "#336699")
+            #expect(projects.dropFirst().map(\.id) == projectIDs)
+            let stored = Dictionary(uniqueKeysWithValues: try await storage.tasks.allTasks(userID: user.id).map { ($0.fields.title, $0) })
+            let pack = try #require(stored["pack"]), socks = try #require(stored["socks"]), wool = try #require(stored["wool socks"])
+            #expect([pack, socks, wool].map(\.projectID) == [projectIDs[0], projectIDs[0], projectIDs[0]])
+            #expect(pack.parentID == nil && socks.parentID == pack.id && wool.parentID == socks.id)
+            #expect([pack, socks, wool, try #require(stored["passport"])].map(\.position) == [20, 30, 5, 10])
+            let milk = try #require(stored["milk"])
+            #expect(milk.projectID == own.projectID && milk.position! > own.position!)
+
+            let before = try await storage.projects.projects(userID: user.id, at: now).count
+            await #expect(throws: QuotaReached(.tasks, limit: 7)) { try await storage.tasks.importTasks(plan, userID: user.id, limit: 7) }
+            #expect(try await storage.projects.projects(userID: user.id, at: now).count == before)
         }
     }
 

@@ -70,8 +70,8 @@ import TodoStore
         try await withPostgresReplicas { first, second in
             let user = try await makeUser(first)
             let batch = (0..<6).map { TodoTask.new(TaskFields(title: "imported \($0)"), userID: user.id, at: .now()) }
-            async let one = CreateOutcome { try await first.tasks.importTasks(batch, userID: user.id, limit: 10) != nil }
-            async let two = CreateOutcome { try await second.tasks.importTasks(batch, userID: user.id, limit: 10) != nil }
+            async let one = CreateOutcome { try await first.tasks.importTasks(.flat(batch), userID: user.id, limit: 10) != nil }
+            async let two = CreateOutcome { try await second.tasks.importTasks(.flat(batch), userID: user.id, limit: 10) != nil }
             #expect(Set([await one, await two]) == [.stored, .refused])
             #expect(try await first.tasks.allTasks(userID: user.id).count == 6)
         }
@@ -83,9 +83,9 @@ import TodoStore
             let user = try await makeUser(storage)
             for index in 0..<3 { #expect(await Self.create("t\(index)", for: user.id, in: storage, limit: 5) == .stored) }
             let batch = (0..<3).map { TodoTask.new(TaskFields(title: "imported \($0)"), userID: user.id, at: .now()) }
-            await #expect(throws: QuotaReached(.tasks, limit: 5)) { try await storage.tasks.importTasks(batch, userID: user.id, limit: 5) }
+            await #expect(throws: QuotaReached(.tasks, limit: 5)) { try await storage.tasks.importTasks(.flat(batch), userID: user.id, limit: 5) }
             #expect(try await storage.tasks.allTasks(userID: user.id).count == 3)
-            #expect(try await storage.tasks.importTasks(Array(batch.prefix(2)), userID: user.id, limit: 5) == 2)
+            #expect(try await storage.tasks.importTasks(.flat(Array(batch.prefix(2))), userID: user.id, limit: 5) == [])
             #expect(try await storage.tasks.allTasks(userID: user.id).count == 5)
         }
     }
@@ -94,8 +94,8 @@ import TodoStore
     func anEmptyImportStoresNothing(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
             let user = try await makeUser(storage)
-            #expect(try await storage.tasks.importTasks([], userID: user.id, limit: 5) == 0)
-            #expect(try await storage.tasks.importTasks([], userID: "no-such-user", limit: 5) == nil)
+            #expect(try await storage.tasks.importTasks(.flat([]), userID: user.id, limit: 5) == [])
+            #expect(try await storage.tasks.importTasks(.flat([]), userID: "no-such-user", limit: 5) == nil)
         }
     }
 

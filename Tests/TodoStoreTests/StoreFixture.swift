@@ -87,3 +87,10 @@ let tokenLimit = 50
 func time(_ text: String) -> Timestamp {
     Timestamp(rfc3339: text)!
 }
+
+extension ImportPlan {
+    /// The tasks, in the Inbox at the top level.
+    static func flat(_ tasks: [TodoTask]) -> ImportPlan {
+        ImportPlan(tasks: tasks.map { ImportPlan.Entry(task: $0) })
+    }
+}

@@ -165,8 +165,8 @@ class OpenAPIDocument:
         body = operation.spec.get("requestBody")
         if body is None:
             return None
-        body = self.resolve(body)
-        return body["content"]["application/json"]["schema"]
+        json_body = self.resolve(body)["content"].get("application/json")
+        return json_body["schema"] if json_body else None
 
     # -- responses ----------------------------------------------------------------------
 

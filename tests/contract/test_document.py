@@ -113,7 +113,9 @@ def test_documented_token_and_import_limits_match_the_backend(spec):
     assert "50 tokens" in spec.resolve(spec.schema("TokenCreate"))["description"]
     imported = spec.resolve(spec.schema("ImportDocument"))["properties"]
     assert imported["tasks"]["maxItems"] == 10000
-    assert (imported["format"], imported["version"]) == ({"const": "todo-export"}, {"const": 1})
+    assert (imported["format"], imported["version"]["enum"]) == ({"const": "todo-export"}, [1, 2])
+    assert spec.resolve(spec.schema("ExportDocument"))["properties"]["version"]["const"] == 2
+    assert imported["projects"]["maxItems"] == 501, "the 500 projects an account may have, and its Inbox"
     assert spec.resolve(spec.schema("ImportResult"))["properties"]["imported"]["maximum"] == 10000
     assert "16 MiB" in spec.operation("POST", "/api/me/import").spec["description"]
     events = spec.operation("GET", "/api/me/events").spec

@@ -89,7 +89,7 @@ def test_the_largest_import_is_stored_within_the_database_timeout(start, databas
     document = {"format": "todo-export", "version": 1, "tasks": [{"title": f"task {index}"} for index in range(10_000)]}
     reply = user.session.post(user.url("/import"), json=document, timeout=60)
     assert reply.status_code == 200, reply.text
-    assert reply.json() == {"imported": 10_000}
+    assert reply.json() == {"imported": 10_000, "projects": 0}
 
 
 def test_an_upgraded_database_counts_the_tasks_it_already_had(start, database):
@@ -151,11 +151,11 @@ def test_an_export_is_streamed_in_chunks_and_parses_whole(start, database):
     user = Client(server.base)
     tasks = [{"title": f"task {index}", "tags": ["bulk"]} for index in range(1000)]
     imported = user.session.post(user.url("/import"), json={"format": "todo-export", "version": 1, "tasks": tasks}, timeout=60)
-    assert imported.json() == {"imported": 1000}
+    assert imported.json() == {"imported": 1000, "projects": 0}
     reply = user.session.get(user.url("/export"), timeout=60, stream=True)
     assert reply.status_code == 200
     assert reply.headers.get("Transfer-Encoding") == "chunked"
     assert "Content-Length" not in reply.headers
     document = json.loads(reply.content)
-    assert list(document) == ["exported_at", "format", "tasks", "version"]
+    assert list(document) == ["exported_at", "format", "projects", "tasks", "version"]
     assert [task["title"] for task in document["tasks"]] == [task["title"] for task in tasks]

@@ -433,3 +433,26 @@ def test_the_assistant_page_asks_before_deleting_and_deletes_on_yes(stack):
     done = session.post(stack.url("/chat"), data={"_csrf": csrf, "message": "yes", "conversation_id": conversation}, timeout=30)
     assert f"Deleted task {task_id}." in done.text
     assert session.get(stack.url(f"/api/me/tasks/{task_id}"), timeout=10).status_code == 404
+
+
+def test_a_todoist_export_uploaded_in_settings_becomes_a_project_named_after_the_file(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    todoist = ("TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE\r\n"
+               "section,Aisle 1,,,,,,,,\r\n"
+               "task,Buy groceries @errands,,1,1,Sam (1),,,en,\r\n"
+               "task,Milk,,4,2,Sam (1),,tomorrow 9am,en,\r\n")
+    done = session.post(stack.url("/settings/import/todoist"), data={"_csrf": csrf}, timeout=30,
+                        files={"file": ("Groceries.csv", todoist.encode(), "text/csv")})
+    assert done.status_code == 200, done.text
+    assert "Imported 2 tasks into the new project “Groceries”." in html.unescape(done.text)
+    assert "Sections are not kept" in html.unescape(done.text), "what did not map is said"
+    projects = session.get(stack.url("/api/me/projects"), timeout=10).json()["items"]
+    groceries = next(p for p in projects if p["name"] == "Groceries")
+    tasks = session.get(stack.url("/api/me/tasks"), params={"project": groceries["id"], "sort": "position"}, timeout=10).json()["items"]
+    assert [t["title"] for t in tasks] == ["Buy groceries", "Milk"] and tasks[1]["parent_id"] == tasks[0]["id"]
+
+    broken = session.post(stack.url("/settings/import/todoist"), data={"_csrf": csrf}, timeout=30,
+                          files={"file": ("notes.csv", b"title,due\r\nMilk,tomorrow\r\n", "text/csv")})
+    assert broken.status_code == 422 and "could not be imported" in html.unescape(broken.text) and "TYPE and CONTENT" in broken.text
+    assert len(session.get(stack.url("/api/me/projects"), timeout=10).json()["items"]) == 2, "nothing made"
