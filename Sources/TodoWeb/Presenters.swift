@@ -182,6 +182,30 @@ struct TaskRow {
     var progress: SubtaskProgress?
     /// How deep under a parent shown on the same page (0: at the top; at most 3).
     var depth = 0
+    /// The parent's id (empty at the top) and the place in the project's manual order, for the
+    /// page's script to move the row among its siblings.
+    var parent: String
+    var position: Double
+    /// In a list in manual order: whether the row can be dragged, and the forms that move it one
+    /// place up or down among its siblings (none past either end).
+    var orderable = false
+    var moves: [Move] = []
+
+    struct Move {
+        var direction: String
+        var position: Double
+        var label: String
+        /// The arrow's SVG path.
+        var arrow: String
+
+        static func up(_ title: String, to position: Double) -> Move {
+            Move(direction: "up", position: position, label: "Move “\(title)” up", arrow: "M12 19V5M6 11l6-6 6 6")
+        }
+
+        static func down(_ title: String, to position: Double) -> Move {
+            Move(direction: "down", position: position, label: "Move “\(title)” down", arrow: "M12 5v14M6 13l6 6 6-6")
+        }
+    }
 
     struct SubtaskProgress {
         var text: String
@@ -207,6 +231,8 @@ struct TaskRow {
         toggleLabel = completed ? "Mark “\(title)” as not done" : "Complete “\(title)”"
         nextCompleted = completed ? "false" : "true"
         editHref = "/tasks/\(task.id)"
+        parent = task.parentID.map { String($0) } ?? ""
+        position = task.position ?? 0
         if task.subtaskCount > 0 {
             progress = SubtaskProgress(text: "\(task.subtasksDone)/\(task.subtaskCount)",
                                        label: "\(task.subtasksDone) of \(task.subtaskCount) sub-tasks done")
@@ -230,6 +256,38 @@ struct TaskRow {
         }
         for root in roots { add(root, depth: 0) }
         return nested
+    }
+
+    /// The rows (already nested) with their drag handle and move forms: each moves among the rows
+    /// of its parent, to the midpoint of the two it lands between, or a step past the end one.
+    static func inManualOrder(_ rows: [TaskRow]) -> [TaskRow] {
+        var siblings: [String: [Int]] = [:]
+        for (index, row) in rows.enumerated() { siblings[row.parent, default: []].append(index) }
+        var rows = rows
+        for indices in siblings.values {
+            let positions = indices.map { rows[$0].position }
+            for (place, index) in indices.enumerated() {
+                let title = rows[index].title
+                rows[index].orderable = true
+                if place > 0 {
+                    rows[index].moves.append(.up(title, to: between(place > 1 ? positions[place - 2] : nil, positions[place - 1])))
+                }
+                if place < positions.count - 1 {
+                    rows[index].moves.append(.down(title, to: between(positions[place + 1], positions.dropFirst(place + 2).first)))
+                }
+            }
+        }
+        return rows
+    }
+
+    /// A position between two neighbours', either of which may be missing (an end of the list).
+    static func between(_ before: Double?, _ after: Double?) -> Double {
+        switch (before, after) {
+        case let (before?, after?): (before + after) / 2
+        case let (before?, nil): before + ManualOrder.step
+        case let (nil, after?): after - ManualOrder.step
+        case (nil, nil): ManualOrder.step
+        }
     }
 
     static func describe(_ recurrence: Recurrence) -> String {
@@ -260,6 +318,8 @@ struct ListFilters {
     static let priorities = [("", "Any"), ("high", "High"), ("medium", "Medium"), ("low", "Low"), ("none", "None")]
     static let dues = [("", "Any time"), ("overdue", "Overdue"), ("by-today", "Today and overdue"), ("today", "Today"), ("week", "Next 7 days")]
     static let sorts = [("due", "Due date"), ("-priority", "Priority"), ("title", "Title"), ("-created", "Newest"), ("-updated", "Last changed")]
+    /// A project's own order, which its members set by hand: the default there, and offered only there.
+    static let manualSort = ("position", "Manual")
 
     init(_ query: FormData) {
         search = String((query.text("q") ?? "").prefix(TaskQuery.maximumSearchLength))
@@ -267,10 +327,19 @@ struct ListFilters {
         priority = Self.pick(query["priority"], from: Self.priorities) ?? priority
         tag = (query.text("tag") ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "#"))
         due = Self.pick(query["due"], from: Self.dues) ?? due
-        sort = Self.pick(query["sort"], from: Self.sorts) ?? sort
         cursor = query.text("cursor")
         if let id = query.text("project").flatMap(ProjectID.init), id > 0 { project = String(id) }
+        sort = Self.pick(query["sort"], from: sortChoices) ?? defaultSort
     }
+
+    /// The orders this view offers: a project's list adds (and starts in) its manual order.
+    var sortChoices: [(String, String)] { project.isEmpty ? Self.sorts : [Self.manualSort] + Self.sorts }
+
+    var defaultSort: String { sortChoices[0].0 }
+
+    /// Whether the list is the project's whole manual order, where its tasks can be moved: its own
+    /// order, no search or filter, one page.
+    var showsManualOrder: Bool { sort == Self.manualSort.0 && !isFiltered && cursor == nil }
 
     static func pick(_ value: String?, from options: [(String, String)]) -> String? {
         guard let value, options.contains(where: { $0.0 == value }) else { return nil }
@@ -308,7 +377,7 @@ struct ListFilters {
         if !priority.isEmpty { pairs.append(("priority", priority)) }
         if !tag.isEmpty { pairs.append(("tag", tag)) }
         if !due.isEmpty { pairs.append(("due", due)) }
-        if sort != "due" { pairs.append(("sort", sort)) }
+        if sort != defaultSort { pairs.append(("sort", sort)) }
         if !project.isEmpty { pairs.append(("project", project)) }
         return pairs
     }

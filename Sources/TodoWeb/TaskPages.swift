@@ -4,7 +4,7 @@ import Hummingbird
 import TodoClient
 import TodoCore
 
-/// The task list (search, filters, order, pages), quick add, complete, delete and the edit page.
+/// The task list (search, filters, order, pages), quick add, complete, move, delete and the edit page.
 /// Every action is a plain form, so it works without JavaScript; the page's script sends the
 /// same forms with `Accept: application/json` and refreshes the list in place.
 struct TaskPages: Sendable {
@@ -20,6 +20,8 @@ struct TaskPages: Sendable {
         var priorityOptions: [Option]
         var dueOptions: [Option]
         var sortOptions: [Option]
+        /// The order this list has when the address names none (the script leaves it out).
+        var defaultSort: String
         var isFiltered: Bool
         var quickAddText: String
         var errors: [String]
@@ -54,6 +56,7 @@ struct TaskPages: Sendable {
         router.get("tasks/:id", use: edit)
         router.post("tasks/:id", use: update)
         router.post("tasks/:id/toggle", use: toggle)
+        router.post("tasks/:id/move", use: move)
         router.post("tasks/:id/subtasks", use: addSubtask)
         router.post("tasks/:id/delete", use: delete)
     }
@@ -80,13 +83,14 @@ struct TaskPages: Sendable {
         let fragment = try await loadList(token: token, filters: filters, context: context, projects: projects)
         var cleared = ListFilters(FormData(urlEncoded: ""))
         cleared.project = filters.project
+        cleared.sort = cleared.defaultSort
         let model = ListPage(
             chrome: views.chrome(context, title: "Tasks", user: try await user, section: "tasks"),
             search: filters.search, tag: filters.tag,
             statusOptions: filters.options(ListFilters.statuses, selected: filters.status),
             priorityOptions: filters.options(ListFilters.priorities, selected: filters.priority),
             dueOptions: filters.options(ListFilters.dues, selected: filters.due),
-            sortOptions: filters.options(ListFilters.sorts, selected: filters.sort),
+            sortOptions: filters.options(filters.sortChoices, selected: filters.sort), defaultSort: filters.defaultSort,
             isFiltered: filters.isFiltered, quickAddText: quickAddText, errors: errors, hasErrors: !errors.isEmpty,
             list: fragment, timeZone: context.timeZone.identifier,
             sidebar: Sidebar(projects: projects, filters: filters, csrf: context.csrfToken), project: filters.project, clearHref: cleared.path)
@@ -127,9 +131,13 @@ struct TaskPages: Sendable {
         }
         let count = rows.count == 1 ? "1 task" : "\(rows.count)\(more == nil ? "" : "+") tasks"
         let byDay = filters.due == "week" && filters.sort == "due"
+        // Moving needs every sibling on the page (a neighbour on the next page is not known) and a
+        // role that writes the project's tasks.
+        let movable = filters.showsManualOrder && more == nil && shown?.role.writesTasks == true
+        let nested = TaskRow.nested(page.items, rows: rows)
         return ListFragment(
             groups: byDay ? DayGroup.byDay(page.items, rows: rows, now: now, clock: LocalClock(calendar: calendar))
-                : [DayGroup(label: nil, tasks: TaskRow.nested(page.items, rows: rows))],
+                : [DayGroup(label: nil, tasks: movable ? TaskRow.inManualOrder(nested) : nested)],
             hasTasks: !rows.isEmpty,
             emptyMessage: filters.isFiltered ? "No tasks match these filters." : "Nothing to do. Add a task above.",
             moreHref: more, returnTo: returnTo, csrf: context.csrfToken, heading: heading, countText: rows.isEmpty ? "" : count,
@@ -204,6 +212,23 @@ struct TaskPages: Sendable {
         if PageSupport.wantsJSON(request) {
             let message = task.fields.completed ? "Completed “\(task.fields.title)”." : "Reopened “\(task.fields.title)”."
             return PageSupport.json(.object(["message": .string(message), "completed": .bool(task.fields.completed)]))
+        }
+        return .redirect(to: PageSupport.localPath(context.form["return_to"]))
+    }
+
+    /// Moves a task in its project's manual order: to the position the form carries (the move
+    /// buttons' is computed when the list is drawn, the script's from the rows it lands between).
+    @Sendable func move(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try context.requireSession()
+        let id = try taskID(context)
+        guard let position = context.form.text("position").flatMap(Double.init), position.isFinite else {
+            throw WebError.badRequest("A move needs the position to move the task to, a number.")
+        }
+        var patch = TaskPatch()
+        patch.position = position
+        let task = try await client.updateTask(token: token, id: id, patch: patch)
+        if PageSupport.wantsJSON(request) {
+            return PageSupport.json(.object(["message": .string("Moved “\(task.fields.title)”."), "position": .number(task.position ?? position)]))
         }
         return .redirect(to: PageSupport.localPath(context.form["return_to"]))
     }

@@ -139,6 +139,33 @@ import TodoCore
         #expect(ListFilters(FormData()).path == "/")
     }
 
+    @Test func aProjectsListStartsInItsManualOrderWhichOtherListsDoNotOffer() {
+        let project = ListFilters(FormData(urlEncoded: "project=7"))
+        #expect(project.sort == "position" && project.showsManualOrder && project.path == "/?project=7")
+        #expect(ListFilters(FormData(urlEncoded: "project=7&sort=due")).path == "/?sort=due&project=7")
+        #expect(!ListFilters(FormData(urlEncoded: "project=7&q=milk")).showsManualOrder)
+        #expect(!ListFilters(FormData(urlEncoded: "project=7&cursor=abc")).showsManualOrder)
+        let everything = ListFilters(FormData(urlEncoded: "sort=position"))
+        #expect(everything.sort == "due" && !everything.showsManualOrder)
+    }
+
+    @Test func eachRowMovesAmongItsSiblingsToTheMidpointOfItsNewNeighboursOrAStepPastTheEnd() {
+        func task(_ id: TaskID, at position: Double, parent: TaskID? = nil) -> TodoTask {
+            var task = Self.task(TaskFields(title: "T\(id)"))
+            task.id = id
+            task.position = position
+            task.parentID = parent
+            return task
+        }
+        let tasks = [task(1, at: 1024), task(2, at: 2048), task(3, at: 2100, parent: 2), task(4, at: 3072), task(5, at: 4096)]
+        let rows = TaskRow.inManualOrder(TaskRow.nested(tasks, rows: tasks.map { TaskRow($0, now: Self.now, calendar: Self.calendar()) }))
+        let moves = rows.map { row in row.moves.map { "\($0.direction) \($0.position)" } }
+        #expect(rows.map(\.id) == ["1", "2", "3", "4", "5"])
+        #expect(moves == [["down 2560.0"], ["up 0.0", "down 3584.0"], [], ["up 1536.0", "down 5120.0"], ["up 2560.0"]])
+        #expect(rows.allSatisfy { $0.orderable })
+        #expect(rows[1].moves[0].label == "Move “T2” up")
+    }
+
     @Test func dueFiltersBecomeRangesOfWholeDaysInTheUsersZone() throws {
         let clock = LocalClock(calendar: Self.calendar("Europe/Berlin"))
         let today = try ListFilters(FormData(urlEncoded: "due=today")).taskQuery(now: Self.now, clock: clock, limit: 50)

@@ -70,6 +70,8 @@ def seed(stack, email: str, receiver: Receiver) -> dict[str, str]:
     assert project.status_code == 201, project.text
     ids["project"] = project.json()["id"]
     add(title="Prune the roses", project_id=ids["project"], due_at=at(-timedelta(days=1)))
+    # A second task, so that the project's list shows the manual order's move buttons and handles.
+    add(title="Plant tulips", project_id=ids["project"])
     reply = api.post(stack.api.base + "/api/tokens", json={"name": "Laptop script"}, timeout=10)
     assert reply.status_code == 201, reply.text
     reply = api.patch(base + "/notification-settings", json={"email_reminders": True, "daily_digest": True}, timeout=10)
@@ -117,6 +119,12 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
         ui.press("j")
         ui.wait(lambda: ui.finds("#task-list .task.is-selected"), message="a selected row")
 
+    def project_with_a_handle_focused():
+        ui.go(f"/?project={ids['project']}")
+        ui.focus(ui.find("#task-list .drag-handle"))
+        ui.press_with_alt(Keys.ARROW_DOWN)
+        ui.wait(lambda: "moved to position" in ui.find("#toast").text, message="the move's announcement")
+
     def list_with_help_open():
         ui.go("/")
         ui.press("?")
@@ -145,6 +153,7 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
         ("tasks, all with done", lambda: ui.go("/?status=all")),
         ("tasks, nothing found", lambda: ui.go("/?q=nothing-matches-this")),
         ("a project", lambda: ui.go(f"/?project={ids['project']}")),
+        ("a project, a task's drag handle focused", project_with_a_handle_focused),
         ("sharing a project", lambda: ui.go(f"/projects/{ids['project']}/share")),
         ("upcoming", lambda: ui.go("/?due=week")),
         ("tasks, a row selected", list_with_a_row_selected),

@@ -6,7 +6,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 import requests
+from selenium.webdriver import ActionChains
+from selenium.webdriver.common.actions import interaction
+from selenium.webdriver.common.actions.pointer_input import PointerInput
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
@@ -612,3 +616,89 @@ def test_the_sidebar_opens_projects_and_its_counts_follow_the_tasks_live(browser
     ui.wait(lambda: ui.find("#list-heading").text == "Upcoming", message="Upcoming")
     assert [h.text for h in ui.finds(".day-heading")] == ["Tomorrow"]
     ui.wait_titles(["Bread"])
+
+
+def project_with_tasks(ui: UI, name: str, titles: list[str]) -> str:
+    """Makes a project in the sidebar and adds `titles` to it in this order; returns its page's path."""
+    ui.find("#new-project-name").send_keys(name, Keys.ENTER)
+    ui.wait(lambda: ui.find("#list-heading").text == name, message="the new project's page")
+    for title in titles:
+        ui.quick_add(title, expect_title=title)
+    ui.wait(lambda: ui.titles() == titles, message=f"the tasks in the order added; saw {ui.titles()}")
+    return ui.path()
+
+
+@pytest.mark.parametrize("pointer", [interaction.POINTER_MOUSE, interaction.POINTER_TOUCH])
+def test_dragging_a_task_by_its_handle_reorders_the_project(browser, stack, pointer):
+    """With a mouse on a desktop, and with a finger at phone width."""
+    driver = browser(width=1280) if pointer == interaction.POINTER_MOUSE else browser(width=390, height=844)
+    if pointer == interaction.POINTER_TOUCH:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    ui = UI(driver, stack)
+    ui.sign_up(new_email())
+    page = project_with_tasks(ui, "Errands", ["Buy milk", "Post a letter", "Fix the bike"])
+
+    def drag_to_the_top():
+        handle = ui.find(".drag-handle", ui.row("Fix the bike"))
+        above = ui.row("Buy milk").rect["y"] + 4 - (handle.rect["y"] + handle.rect["height"] / 2)
+        drag = ActionChains(driver, devices=[PointerInput(pointer, pointer)]).click_and_hold(handle)
+        for _ in range(4):
+            drag.move_by_offset(0, round(above / 4))
+        drag.release().perform()
+    ui.retry(drag_to_the_top)
+    ui.wait(lambda: ui.titles() == ["Fix the bike", "Buy milk", "Post a letter"], message=f"the dropped order; saw {ui.titles()}")
+    ui.wait(lambda: ui.find("#toast").text == "Fix the bike moved to position 1 of 3", message="the announcement")
+    ui.go(page)
+    assert ui.titles() == ["Fix the bike", "Buy milk", "Post a letter"]
+
+
+def test_alt_arrow_keys_on_a_drag_handle_move_the_task_keep_the_focus_and_say_where_it_went(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    ui.sign_up(new_email())
+    page = project_with_tasks(ui, "Errands", ["Buy milk", "Post a letter", "Fix the bike"])
+    ui.focus(ui.find(".drag-handle", ui.row("Buy milk")))
+    ui.press_with_alt(Keys.ARROW_DOWN)
+    ui.wait(lambda: ui.titles() == ["Post a letter", "Buy milk", "Fix the bike"], message=f"the moved order; saw {ui.titles()}")
+    ui.wait(lambda: ui.find("#toast").text == "Buy milk moved to position 2 of 3", message="the announcement")
+    focused = lambda: driver.switch_to.active_element.get_attribute("aria-label") or ""  # noqa: E731
+    ui.wait(lambda: "drag-handle" in driver.switch_to.active_element.get_attribute("class") and "Buy milk" in focused(),
+            message=f"the focus on the moved task's handle; it is on {focused()!r}")
+    ui.press_with_alt(Keys.ARROW_DOWN)
+    ui.wait(lambda: ui.find("#toast").text == "Buy milk moved to position 3 of 3", message="the second announcement")
+    ui.go(page)
+    assert ui.titles() == ["Post a letter", "Fix the bike", "Buy milk"]
+
+    # A move the server never gets: the row goes back, and the live region says so.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/move"]})
+    ui.focus(ui.find(".drag-handle", ui.row("Buy milk")))
+    ui.press_with_alt(Keys.ARROW_UP)
+    ui.wait(lambda: ui.find("#toast").text == "Could not move “Buy milk”, so it is back in its place.", message="the failure")
+    assert ui.titles() == ["Post a letter", "Fix the bike", "Buy milk"]
+
+
+def test_a_sub_task_added_on_its_parents_page_shows_nested_with_progress_and_completes_with_it(browser, stack):
+    driver = browser()
+    ui = UI(driver, stack)
+    email = new_email()
+    ui.sign_up(email)
+    ui.quick_add("Pack for the trip", expect_title="Pack for the trip")
+    ui.quick_add("Book a taxi", expect_title="Book a taxi")
+    ui.click_in_row("Pack for the trip", ".task-title")
+    ui.wait(lambda: ui.finds("#subtask-title"), message="the parent's page")
+    ui.find("#subtask-title").send_keys("Passport", Keys.ENTER)
+    ui.wait(lambda: [link.text for link in ui.finds(".subtasks a")] == ["Passport"], message="the new sub-task on the parent's page")
+    assert "(0 of 1 done)" in ui.find("#subtasks-title").text
+
+    ui.go("/")
+    ui.wait_row("Passport")
+    titles = ui.titles()
+    assert titles.index("Passport") == titles.index("Pack for the trip") + 1, titles
+    assert "depth-1" in ui.classes("Passport") and "depth-0" in ui.classes("Pack for the trip")
+    assert any("0/1" in chip for chip in ui.chips("Pack for the trip")), ui.chips("Pack for the trip")
+    ui.click_in_row("Pack for the trip", ".check")
+    ui.wait_gone("Pack for the trip")
+    ui.wait_gone("Passport")
+    tasks = stored_tasks(stack, email)
+    assert tasks["Pack for the trip"]["completed"] and tasks["Passport"]["completed"] and not tasks["Book a taxi"]["completed"]

@@ -321,6 +321,14 @@ def test_an_invitation_link_opens_after_log_in_and_joins_the_project_once(stack)
     assert [m["role"] for m in members["items"]] == ["owner", "editor"] and members["invitations"] == []
 
 
+def join_through(session: requests.Session, base: str, link: str) -> None:
+    """Accepts an invitation on the page its link opens."""
+    page = session.get(base + link[link.index("/invitations/"):], timeout=10).text
+    joined = session.post(base + re.search(r'action="(/invitations/[^"]+/accept)"', page).group(1), allow_redirects=False, timeout=10,
+                          data={"_csrf": csrf_of(page), "token": re.search(r'name="token" value="([^"]+)"', page).group(1)})
+    assert joined.status_code == 303, joined.text
+
+
 def test_the_share_page_invites_changes_roles_and_lets_members_leave_but_never_the_last_owner(stack):
     owner, _ = signed_up(stack.base)
     csrf = page_csrf(owner, stack.base)
@@ -339,11 +347,7 @@ def test_the_share_page_invites_changes_roles_and_lets_members_leave_but_never_t
     assert "Waiting for an answer" in made.text
 
     member, _ = signed_up(stack.base)
-    path = link[link.index("/invitations/"):]
-    page = member.get(stack.url(path), timeout=10).text
-    joined = member.post(stack.url(re.search(r'action="(/invitations/[^"]+/accept)"', page).group(1)), allow_redirects=False, timeout=10,
-                         data={"_csrf": csrf_of(page), "token": re.search(r'name="token" value="([^"]+)"', page).group(1)})
-    assert joined.status_code == 303
+    join_through(member, stack.base, link)
     member_id = member.get(stack.url("/api/auth/me"), timeout=10).json()["id"]
 
     owners_view = owner.get(stack.url(share), timeout=10).text
@@ -389,6 +393,88 @@ def test_sub_tasks_show_under_their_parent_with_progress_and_are_added_on_the_pa
     assert "(0 of 2 done)" in session.get(stack.url(f"/tasks/{trip['id']}"), timeout=10).text
     empty = session.post(stack.url(f"/tasks/{trip['id']}/subtasks"), data={"_csrf": csrf, "title": ""}, timeout=10)
     assert empty.status_code == 400 and "Title" in empty.text
+
+
+def list_titles(page: str) -> list[str]:
+    return re.findall(r'class="task-title" href="[^"]*">([^<]+)</a>', page)
+
+
+def move_form(page: str, label: str) -> tuple[str, dict[str, str]]:
+    """The action and fields of the move form whose button is named `label` ("Move “Milk” up")."""
+    form = re.search(r'<form method="post" action="(/tasks/\d+/move)"(?:(?!</form>).)*?' + re.escape(label), page, re.S)
+    assert form, f"no form {label!r}"
+    fields = {name: html.unescape(value) for name, value in re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(0))}
+    return form.group(1), fields
+
+
+def project_with_tasks(session: requests.Session, base: str, csrf: str, titles: list[str]) -> str:
+    """A new project holding `titles` in this order; returns its page's path."""
+    created = session.post(base + "/projects", data={"_csrf": csrf, "name": "Errands", "return_to": "/"}, allow_redirects=False, timeout=10)
+    page = created.headers["Location"]
+    project = re.search(r"project=(\d+)", page).group(1)
+    for title in titles:
+        added = session.post(base + "/tasks", data={"_csrf": csrf, "text": title, "project": project}, allow_redirects=False, timeout=10)
+        assert added.status_code == 303, added.text
+    return page
+
+
+def test_move_buttons_reorder_a_projects_list_without_javascript(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    page_path = project_with_tasks(session, stack.base, csrf, ["Buy milk", "Post a letter", "Fix the bike"])
+    page = session.get(stack.url(page_path), timeout=10).text
+    assert list_titles(page) == ["Buy milk", "Post a letter", "Fix the bike"], "a project's list is in manual order"
+    assert "Move “Buy milk” up" not in page and "Move “Fix the bike” down" not in page
+
+    action, fields = move_form(page, "Move “Fix the bike” up")
+    assert fields["return_to"] == page_path and fields["_csrf"] == csrf
+    moved = session.post(stack.url(action), data=fields, allow_redirects=False, timeout=10)
+    assert moved.status_code == 303 and moved.headers["Location"] == page_path
+    page = session.get(stack.url(page_path), timeout=10).text
+    assert list_titles(page) == ["Buy milk", "Fix the bike", "Post a letter"]
+    action, fields = move_form(page, "Move “Buy milk” down")
+    session.post(stack.url(action), data=fields, timeout=10).raise_for_status()
+    assert list_titles(session.get(stack.url(page_path), timeout=10).text) == ["Fix the bike", "Buy milk", "Post a letter"]
+
+    # Only a project's own list is in manual order: a search or another order has no move buttons.
+    for path in (page_path + "&q=milk", page_path + "&sort=title", "/", "/?due=by-today"):
+        assert "/move" not in session.get(stack.url(path), timeout=10).text, path
+
+
+def test_the_move_route_refuses_a_bad_task_or_position_and_a_missing_csrf_token(stack):
+    session, _ = signed_up(stack.base)
+    csrf = page_csrf(session, stack.base)
+    page_path = project_with_tasks(session, stack.base, csrf, ["Buy milk", "Post a letter"])
+    action, fields = move_form(session.get(stack.url(page_path), timeout=10).text, "Move “Post a letter” up")
+    for position in ("soon", "", "nan", "inf", "1e999"):
+        bad = session.post(stack.url(action), data={**fields, "position": position}, allow_redirects=False, timeout=10)
+        assert bad.status_code == 400 and "position" in bad.text, (position, bad.status_code)
+    for path in ("/tasks/999999999/move", "/tasks/milk/move", "/tasks/-1/move"):
+        missing = session.post(stack.url(path), data=fields, allow_redirects=False, timeout=10)
+        assert missing.status_code == 404 and "Not found" in missing.text, path
+    no_token = session.post(stack.url(action), data={**fields, "_csrf": ""}, allow_redirects=False, timeout=10)
+    assert no_token.status_code == 403 and "expired" in no_token.text
+    assert list_titles(session.get(stack.url(page_path), timeout=10).text) == ["Buy milk", "Post a letter"], "nothing moved"
+
+
+def test_a_viewer_of_a_shared_project_sees_no_move_buttons_and_is_refused_a_move(stack):
+    owner, _ = signed_up(stack.base)
+    csrf = page_csrf(owner, stack.base)
+    page_path = project_with_tasks(owner, stack.base, csrf, ["Buy milk", "Post a letter"])
+    project = re.search(r"project=(\d+)", page_path).group(1)
+    action, fields = move_form(owner.get(stack.url(page_path), timeout=10).text, "Move “Post a letter” up")
+    invited = owner.post(stack.url(f"/api/me/projects/{project}/invitations"), json={"email": new_email(), "role": "viewer"},
+                         headers={"X-CSRF-Token": csrf}, timeout=10)
+    assert invited.status_code == 202, invited.text
+    viewer, _ = signed_up(stack.base)
+    viewer_csrf = page_csrf(viewer, stack.base)
+    join_through(viewer, stack.base, invited.json()["accept_url"])
+
+    page = viewer.get(stack.url(page_path), timeout=10).text
+    assert list_titles(page) == ["Buy milk", "Post a letter"] and "/move" not in page and "drag-handle" not in page
+    refused = viewer.post(stack.url(action), data={**fields, "_csrf": viewer_csrf}, allow_redirects=False, timeout=10)
+    assert refused.status_code == 403 and "That did not work" in refused.text, refused.status_code
+    assert list_titles(owner.get(stack.url(page_path), timeout=10).text) == ["Buy milk", "Post a letter"]
 
 
 def test_upcoming_shows_the_next_seven_days_under_a_heading_per_day(stack):

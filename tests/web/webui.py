@@ -118,6 +118,13 @@ class UI:
         """Types keys into whatever has the focus (page-level shortcuts when nothing does)."""
         ActionChains(self.driver).send_keys(*keys).perform()
 
+    def press_with_alt(self, key) -> None:
+        """Alt+key on whatever has the focus."""
+        ActionChains(self.driver).key_down(Keys.ALT).send_keys(key).key_up(Keys.ALT).perform()
+
+    def focus(self, element) -> None:
+        self.driver.execute_script("arguments[0].focus()", element)
+
     def active_id(self) -> str:
         return self.driver.switch_to.active_element.get_attribute("id") or ""
 

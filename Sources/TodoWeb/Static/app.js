@@ -101,16 +101,18 @@
     return response;
   }
 
-  /** Sends one of the page's forms in the background; the server answers JSON. */
-  async function send(form) {
-    const response = await fetch(form.action, {
-      method: "POST", credentials: "same-origin", headers: { "Accept": "application/json" },
-      body: new URLSearchParams(new FormData(form)),
+  /** Posts form fields to one of the page's routes in the background; the server answers JSON. */
+  async function post(action, fields) {
+    const response = await fetch(action, {
+      method: "POST", credentials: "same-origin", headers: { "Accept": "application/json" }, body: fields,
     });
     if (toLogin(response)) throw new Error("signed out");
     const json = await response.json().catch(() => ({}));
     return { ok: response.ok, status: response.status, json };
   }
+
+  /** Sends one of the page's forms in the background. */
+  function send(form) { return post(form.action, new URLSearchParams(new FormData(form))); }
 
   function errorMessage(result) {
     return (result.json && result.json.error && result.json.error.message) || "That did not work. Try again.";
@@ -120,6 +122,9 @@
 
   const list = $("#task-list");
   let editing = false;
+  // Moves being dragged or saved: a redraw now would show the order before them.
+  let movesPending = 0;
+  let movesStarted = 0;
   let refreshWanted = false;
   let refreshTimer = 0;
   let selectedID = null;
@@ -129,29 +134,47 @@
     refreshTimer = setTimeout(refreshList, delay === undefined ? 120 : delay);
   }
 
+  function busy() { return editing || movesPending > 0; }
+
   async function refreshList() {
     if (!list) return;
-    if (editing) { refreshWanted = true; return; }
+    if (busy()) { refreshWanted = true; return; }
+    const moves = movesStarted;
     try {
       const response = await fetch(location.pathname + location.search, {
         credentials: "same-origin", headers: { "X-Fragment": "list" },
       });
       if (toLogin(response) || !response.ok) return;
       const html = await response.text();
-      if (editing) { refreshWanted = true; return; }
+      if (busy()) { refreshWanted = true; return; }
+      // A move made while this was loading: this list is older than the page.
+      if (moves !== movesStarted) { scheduleRefresh(0); return; }
       const hadFocus = list.contains(doc.activeElement) && doc.activeElement.closest(".task");
+      const control = focusedControl(hadFocus);
       list.innerHTML = html;
       const sidebar = $("template[data-sidebar]", list);
       if (sidebar) { $("#sidebar-lists").replaceChildren(sidebar.content.cloneNode(true)); sidebar.remove(); }
       if (selectedID) {
         const row = rowByID(selectedID);
-        if (row) { row.classList.add("is-selected"); if (hadFocus) row.focus({ preventScroll: true }); }
+        if (row) {
+          row.classList.add("is-selected");
+          if (hadFocus) ((control && $(control, row)) || row).focus({ preventScroll: true });
+        }
       }
       const returnTo = $("#quick-add input[name=return_to]");
       if (returnTo) returnTo.value = location.pathname + location.search;
     } catch (error) {
       // Offline for a moment: the next event or action refreshes again.
     }
+  }
+
+  /** A selector that finds the focused move control of a row again after a redraw (else the row takes the focus). */
+  function focusedControl(row) {
+    const active = doc.activeElement;
+    if (!row || active === row) return null;
+    if (active.classList.contains("drag-handle")) return ".drag-handle";
+    const form = active.closest(".move-form");
+    return form ? '.move-form[data-direction="' + form.dataset.direction + '"] button' : null;
   }
 
   function rows() { return $$(".task", list || doc); }
@@ -188,6 +211,13 @@
     list.addEventListener("submit", async (event) => {
       const form = event.target;
       const kind = form.dataset.enhance;
+      if (kind === "move") {
+        event.preventDefault();
+        const button = event.submitter;
+        moveBy(form.closest(".task"), form.dataset.direction === "up" ? -1 : 1);
+        if (button && button.isConnected) button.focus();
+        return;
+      }
       if (kind !== "toggle" && kind !== "delete") return;
       event.preventDefault();
       const row = form.closest(".task");
@@ -276,6 +306,129 @@
     input.addEventListener("blur", () => finish(true));
   }
 
+  // ---------- Manual order: drag a row by its handle, Alt+Arrow keys on it, or its move buttons ----------
+  // The row moves at once among the rows of its parent (its sub-tasks with it), then its new
+  // position, between its new neighbours', goes to the move buttons' route. The dragged row itself
+  // never leaves the document (its neighbours move around it), so that it keeps the pointer
+  // capture and the focus.
+
+  const orderStep = 1024; // the server's ManualOrder.step
+  let moveQueue = Promise.resolve();
+
+  function depth(row) { return Number(row.dataset.depth); }
+
+  /** The row and the rows of its sub-tasks, which follow it deeper. */
+  function block(row) {
+    const rows = [row];
+    for (let next = row.nextElementSibling; next && depth(next) > depth(row); next = next.nextElementSibling) rows.push(next);
+    return rows;
+  }
+
+  function siblings(row) {
+    return $$(".task[data-position]", row.parentElement).filter((item) => item.dataset.parent === row.dataset.parent);
+  }
+
+  /** Moves the row to `index` among its siblings by moving them past it, one at a time. */
+  function place(row, index) {
+    index = Math.max(0, Math.min(index, siblings(row).length - 1));
+    for (let all = siblings(row), at = all.indexOf(row); at !== index; all = siblings(row), at = all.indexOf(row)) {
+      if (at > index) block(row).at(-1).after(...block(all[at - 1]));
+      else row.before(...block(all[at + 1]));
+    }
+  }
+
+  function positionAmong(row) {
+    const all = siblings(row);
+    const index = all.indexOf(row);
+    const before = all[index - 1] && Number(all[index - 1].dataset.position);
+    const after = all[index + 1] && Number(all[index + 1].dataset.position);
+    if (before !== undefined && after !== undefined) return (before + after) / 2;
+    if (before !== undefined) return before + orderStep;
+    if (after !== undefined) return after - orderStep;
+    return Number(row.dataset.position);
+  }
+
+  function holdRedraws() { movesPending += 1; movesStarted += 1; }
+  function releaseRedraws() {
+    movesPending -= 1;
+    if (!busy() && refreshWanted) { refreshWanted = false; scheduleRefresh(0); }
+  }
+
+  /** Stores the place the row was moved to (from `from`, its index before); on failure puts it back. */
+  function saveMove(row, from) {
+    const title = $(".task-title", row).textContent;
+    const all = siblings(row);
+    const previous = row.dataset.position;
+    const position = positionAmong(row);
+    row.dataset.position = String(position);
+    const fields = new URLSearchParams({ _csrf: csrf, position: String(position), return_to: location.pathname + location.search });
+    holdRedraws();
+    moveQueue = moveQueue.then(async () => {
+      try {
+        const result = await post("/tasks/" + row.dataset.taskId + "/move", fields);
+        if (!result.ok) throw new Error(errorMessage(result));
+        announce(title + " moved to position " + (all.indexOf(row) + 1) + " of " + all.length);
+        // The server renumbered the list (the gap had run out): draw its numbers.
+        if (result.json.position !== position) refreshWanted = true;
+      } catch (error) {
+        row.dataset.position = previous;
+        place(row, from);
+        announce("Could not move “" + title + "”, so it is back in its place.");
+      }
+    }).finally(releaseRedraws);
+  }
+
+  function moveBy(row, step) {
+    const from = siblings(row).indexOf(row);
+    const to = from + step;
+    if (to < 0 || to >= siblings(row).length) return;
+    place(row, to);
+    saveMove(row, from);
+  }
+
+  /** Drags a row by its handle: the row follows the pointer among its siblings, and is saved where it is dropped. */
+  function startDrag(event, handle) {
+    const row = handle.closest(".task");
+    const from = siblings(row).indexOf(row);
+    event.preventDefault();
+    handle.setPointerCapture(event.pointerId);
+    row.classList.add("is-dragging");
+    holdRedraws();
+    function follow(moveEvent) {
+      const others = siblings(row).filter((item) => item !== row);
+      const below = others.findIndex((item) => {
+        const box = item.getBoundingClientRect();
+        return moveEvent.clientY < box.top + box.height / 2;
+      });
+      place(row, below < 0 ? others.length : below);
+    }
+    function drop(endEvent) {
+      handle.removeEventListener("pointermove", follow);
+      handle.removeEventListener("pointerup", drop);
+      handle.removeEventListener("pointercancel", drop);
+      row.classList.remove("is-dragging");
+      if (endEvent.type === "pointercancel") place(row, from);
+      else if (siblings(row).indexOf(row) !== from) saveMove(row, from);
+      releaseRedraws();
+    }
+    handle.addEventListener("pointermove", follow);
+    handle.addEventListener("pointerup", drop);
+    handle.addEventListener("pointercancel", drop);
+  }
+
+  if (list) {
+    list.addEventListener("pointerdown", (event) => {
+      const handle = event.target.closest(".drag-handle");
+      if (handle && event.isPrimary && event.button === 0) startDrag(event, handle);
+    });
+    list.addEventListener("keydown", (event) => {
+      const handle = event.target.closest(".drag-handle");
+      if (!handle || !event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) return;
+      event.preventDefault();
+      moveBy(handle.closest(".task"), event.key === "ArrowUp" ? -1 : 1);
+    });
+  }
+
   // ---------- Quick add ----------
 
   const quickAdd = $("#quick-add");
@@ -328,7 +481,7 @@
   }
   if (filters) {
     let filterTimer = 0;
-    const defaults = { status: "pending", sort: "due" };
+    const defaults = { status: "pending", sort: filters.elements.sort.dataset.default };
     function applyFilters() {
       const parameters = new URLSearchParams();
       for (const [name, value] of new FormData(filters)) {
