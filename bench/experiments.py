@@ -13,15 +13,20 @@ throw-away database of the run (never the Swift code or the repository):
             a create in the database
   ab        list50, get_one and create with --bin and --compare-bin, alternating twice, each binary
             on a fresh database (to see what a change to the code bought)
+  shared    list50 of the same users before and after each became a member (editor) of three
+            shared projects of 50 tasks each, alternating twice, on --bin: what sharing costs a list
 
 usage: python3 bench/experiments.py [--bin .build/release/todo] [--duration 10] [--wait-for-builds 900]
-                                   [--compare-bin OTHER] [stats] [trigger] [pool] [ab]
+                                   [--compare-bin OTHER] [stats] [trigger] [pool] [ab] [shared]
 Prints a Markdown table per experiment. PostgreSQL only.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
+import re
 import shutil
 import sys
 import tempfile
@@ -101,6 +106,28 @@ def webhook_outbox(db, seeded: dict, work: Path, args) -> list[str]:
     return lines
 
 
+def share_projects(backend, accounts: list[dict], tasks_per_project: int = 50, members: int = 3) -> None:
+    """Each user makes a project of `tasks_per_project` tasks and invites the next `members`
+    users as editors, who accept by the invitation's link: everyone is then a member of `members`
+    projects of others. Through the API, as people would."""
+    def call(method, path, body, token, expect):
+        status, data = backend.request(method, path, body, token)
+        if status != expect:
+            raise RuntimeError(f"{method} {path} answered {status}: {data[:300]!r}")
+        return json.loads(data) if data else None
+
+    emails = [call("GET", "/api/auth/me", None, a["token"], 200)["email"] for a in accounts]
+    for u, owner in enumerate(accounts):
+        project = call("POST", "/api/me/projects", {"name": f"Shared {u}"}, owner["token"], 201)["id"]
+        for i in range(tasks_per_project):
+            call("POST", "/api/me/tasks", {**bench.task_body(random.Random(u * 7919 + i)), "project_id": project}, owner["token"], 201)
+        for k in range(1, members + 1):
+            member = (u + k) % len(accounts)
+            made = call("POST", f"/api/me/projects/{project}/invitations", {"email": emails[member], "role": "editor"}, owner["token"], 202)
+            link = re.search(r"/invitations/([^?]+)\?token=(.+)$", made["accept_url"])
+            call("POST", f"/api/me/invitations/{link.group(1)}/accept", {"token": link.group(2)}, accounts[member]["token"], 200)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", type=Path, default=bench.REPO_DIR / ".build/release/todo")
@@ -167,6 +194,23 @@ def main() -> int:
                     for workload in ("list50", "get_one", "create"):
                         rows.append(measure(f"{label} (round {round_number})", workload, backend, db, data, work, args))
             out += ["### A/B: two binaries, alternating, each on a fresh database", "", table(rows), ""]
+
+        if "shared" in args.experiments:
+            rows = []
+            for round_number in (1, 2):
+                backend.stop()
+                db.recreate_database()
+                backend = bench.Backend(args.bin.absolute(), db.url, work, {})
+                backend.start(f"shared{round_number}")
+                seeded = bench.seed(backend, 20, 200)
+                bench.write_lua_data(seeded["accounts"], data)
+                db.analyze()
+                rows.append(measure(f"own projects only (round {round_number})", "list50", backend, db, data, work, args))
+                share_projects(backend, seeded["accounts"])
+                db.analyze()
+                rows.append(measure(f"shared: member of 3 projects of others (round {round_number})", "list50", backend, db, data, work, args))
+            out += ["### Sharing and list50: 20 users x 200 own tasks, then each an editor of 3 projects of 50 tasks", "",
+                    table(rows), ""]
 
         if "webhooks" in args.experiments:
             backend.stop()
