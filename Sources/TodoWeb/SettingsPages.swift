@@ -274,16 +274,23 @@ struct SettingsPages: Sendable {
         guard let document = try? JSONDecoder().decode(JSONValue.self, from: file.data) else {
             return try await page(context, token: token, errors: ["“\(file.filename)” is not a JSON file."], status: .badRequest)
         }
-        do {
+        return try await importing(file.filename, context: context, token: token) {
             let count = try await client.importTasks(token: token, document: document)
-            return try await page(context, token: token, notices: ["Imported \(count) \(count == 1 ? "task" : "tasks") from “\(file.filename)”."])
+            return ["Imported \(count) \(count == 1 ? "task" : "tasks") from “\(file.filename)”."]
+        }
+    }
+
+    /// The settings page after an import: `run`'s notices, or why the API refused the file (a bad
+    /// file, or the task quota: nothing was imported either way).
+    private func importing(_ filename: String, context: WebRequestContext, token: String,
+                           _ run: () async throws -> [String]) async throws -> Response {
+        do {
+            return try await page(context, token: token, notices: try await run())
         } catch TodoClientError.validation(let issues, let message) {
-            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported:"] + PageSupport.messages(issues, message: message),
+            return try await page(context, token: token, errors: ["“\(filename)” could not be imported:"] + PageSupport.messages(issues, message: message),
                                   status: .unprocessableContent)
         } catch TodoClientError.conflict(let problem) {
-            // The task quota: nothing was imported.
-            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported: \(problem.message)."],
-                                  status: .conflict)
+            return try await page(context, token: token, errors: ["“\(filename)” could not be imported: \(problem.message)."], status: .conflict)
         }
     }
 
@@ -295,16 +302,11 @@ struct SettingsPages: Sendable {
             return try await page(context, token: token, errors: ["Choose a Todoist export (CSV) to import."], status: .badRequest)
         }
         let name = (file.filename as NSString).deletingPathExtension
-        do {
+        return try await importing(file.filename, context: context, token: token) {
             let made = try await client.importTodoist(token: token, csv: file.data, name: name.isEmpty ? "Todoist" : name,
                                                       timeZone: context.timeZone.identifier)
             let count = "\(made.imported) \(made.imported == 1 ? "task" : "tasks")"
-            return try await page(context, token: token, notices: ["Imported \(count) into the new project “\(made.project.name)”."] + made.notMapped)
-        } catch TodoClientError.validation(let issues, let message) {
-            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported:"] + PageSupport.messages(issues, message: message),
-                                  status: .unprocessableContent)
-        } catch TodoClientError.conflict(let problem) {
-            return try await page(context, token: token, errors: ["“\(file.filename)” could not be imported: \(problem.message)."], status: .conflict)
+            return ["Imported \(count) into the new project “\(made.project.name)”."] + made.notMapped
         }
     }
 
