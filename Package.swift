@@ -219,6 +219,7 @@ let package = Package(
                 .embedInCode("Templates/message.mustache"),
                 .embedInCode("Templates/invitation.mustache"),
                 .embedInCode("Templates/share.mustache"),
+                .embedInCode("Templates/confirm_delete.mustache"),
                 .embedInCode("Static/app.css"),
                 .embedInCode("Static/app.js"),
                 .embedInCode("Static/theme.js"),

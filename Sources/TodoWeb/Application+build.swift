@@ -106,6 +106,7 @@ enum EmbeddedFiles {
         ("message", PackageResources.message_mustache),
         ("invitation", PackageResources.invitation_mustache),
         ("share", PackageResources.share_mustache),
+        ("confirm_delete", PackageResources.confirm_delete_mustache),
     ]
 
     static let assets: [(name: String, bytes: [UInt8])] = [

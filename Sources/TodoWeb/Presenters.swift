@@ -182,6 +182,8 @@ struct TaskRow {
     var progress: SubtaskProgress?
     /// How deep under a parent shown on the same page (0: at the top; at most 3).
     var depth = 0
+    /// A sub-task whose parent is not on the page links to it instead of sitting under it.
+    var parentHref: String?
     /// The parent's id (empty at the top) and the place in the project's manual order, for the
     /// page's script to move the row among its siblings.
     var parent: String
@@ -240,7 +242,8 @@ struct TaskRow {
     }
 
     /// The page's rows with each sub-task right under its parent when the parent is on the same
-    /// page, indented by its depth; the others keep the page's order. One pass over the page.
+    /// page, indented by its depth; the others keep the page's order, a sub-task among them with a
+    /// link to its parent. One pass over the page.
     static func nested(_ tasks: [TodoTask], rows: [TaskRow]) -> [TaskRow] {
         let onPage = Set(tasks.map(\.id))
         var children: [TaskID: [Int]] = [:], roots: [Int] = []
@@ -254,7 +257,11 @@ struct TaskRow {
             nested.append(row)
             for child in children[tasks[index].id] ?? [] { add(child, depth: depth + 1) }
         }
-        for root in roots { add(root, depth: 0) }
+        for root in roots {
+            let start = nested.count
+            add(root, depth: 0)
+            nested[start].parentHref = tasks[root].parentID.map { "/tasks/\($0)" }
+        }
         return nested
     }
 

@@ -233,16 +233,39 @@ struct TaskPages: Sendable {
         return .redirect(to: PageSupport.localPath(context.form["return_to"]))
     }
 
+    /// Deletes a task; one with sub-tasks (which go with it) only once the page that says so
+    /// was confirmed.
     @Sendable func delete(_ request: Request, context: WebRequestContext) async throws -> Response {
         let token = try context.requireSession()
         let id = try taskID(context)
+        let returnTo = PageSupport.localPath(context.form["return_to"])
         do {
+            if context.form.text("confirmed") != "yes" {
+                let task = try await client.task(token: token, id: id).task
+                if task.subtaskCount > 0 { return try await confirmDelete(task, token: token, returnTo: returnTo, context: context) }
+            }
             try await client.deleteTask(token: token, id: id)
         } catch TodoClientError.notFound {
             // Already gone: the result the user asked for.
         }
         if PageSupport.wantsJSON(request) { return PageSupport.json(.object(["message": .string("Task deleted.")])) }
-        return .redirect(to: PageSupport.localPath(context.form["return_to"]))
+        return .redirect(to: returnTo)
+    }
+
+    struct ConfirmDeletePage {
+        var chrome: Chrome
+        var id: String
+        var title: String
+        var subtasks: String
+        var returnTo: String
+    }
+
+    private func confirmDelete(_ task: TodoTask, token: String, returnTo: String, context: WebRequestContext) async throws -> Response {
+        let user = try await client.me(token: token)
+        let count = task.subtaskCount == 1 ? "its sub-task" : "its \(task.subtaskCount) sub-tasks"
+        return views.page("confirm_delete", ConfirmDeletePage(
+            chrome: views.chrome(context, title: "Delete “\(task.fields.title)”?", user: user, section: "tasks"),
+            id: String(task.id), title: task.fields.title, subtasks: count, returnTo: returnTo))
     }
 
     func taskID(_ context: WebRequestContext) throws -> TaskID {

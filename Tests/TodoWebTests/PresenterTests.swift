@@ -164,6 +164,10 @@ import TodoCore
         #expect(moves == [["down 2560.0"], ["up 0.0", "down 3584.0"], [], ["up 1536.0", "down 5120.0"], ["up 2560.0"]])
         #expect(rows.allSatisfy { $0.orderable })
         #expect(rows[1].moves[0].label == "Move “T2” up")
+        #expect(rows.map(\.parentHref) == [nil, nil, nil, nil, nil], "every parent is on the page")
+        let lastPage = TaskRow.nested(Array(tasks.suffix(3)), rows: tasks.suffix(3).map { TaskRow($0, now: Self.now, calendar: Self.calendar()) })
+        #expect(lastPage.map(\.parentHref) == ["/tasks/2", nil, nil], "a sub-task whose parent is on another page links to it")
+        #expect(lastPage.map(\.depth) == [0, 0, 0])
     }
 
     @Test func dueFiltersBecomeRangesOfWholeDaysInTheUsersZone() throws {

@@ -71,7 +71,8 @@ def seed(stack, email: str, receiver: Receiver) -> dict[str, str]:
     ids["project"] = project.json()["id"]
     add(title="Prune the roses", project_id=ids["project"], due_at=at(-timedelta(days=1)))
     # A second task, so that the project's list shows the manual order's move buttons and handles.
-    add(title="Plant tulips", project_id=ids["project"])
+    ids["bulbs"] = add(title="Plant tulips", project_id=ids["project"])
+    add(title="Buy bulbs", parent_id=ids["bulbs"])
     reply = api.post(stack.api.base + "/api/tokens", json={"name": "Laptop script"}, timeout=10)
     assert reply.status_code == 201, reply.text
     reply = api.patch(base + "/notification-settings", json={"email_reminders": True, "daily_digest": True}, timeout=10)
@@ -125,6 +126,11 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
         ui.press_with_alt(Keys.ARROW_DOWN)
         ui.wait(lambda: "moved to position" in ui.find("#toast").text, message="the move's announcement")
 
+    def confirm_deleting_a_parent():
+        ui.go(f"/tasks/{ids['bulbs']}")
+        ui.find("#delete-task").click()
+        ui.wait(lambda: ui.finds("#confirm-delete"), message="the confirmation")
+
     def list_with_help_open():
         ui.go("/")
         ui.press("?")
@@ -145,7 +151,11 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
     def admin_with_invitation():
         ui.go("/admin")
         ui.find("#invite-email").send_keys(new_email())
-        ui.find("#invite-form button[type=submit]").click()
+        # Below a long list of accounts (the whole web suite's): in the middle of the view, away
+        # from the sticky header, before the click.
+        button = ui.find("#invite-form button[type=submit]")
+        ui.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
         ui.wait(lambda: ui.finds("#invitation-link"), message="the invitation link")
 
     return [
@@ -161,6 +171,7 @@ def signed_in_pages(ui: UI, ids: dict[str, str]) -> list:
         ("tasks with the shortcuts", list_with_help_open, lambda: ui.press(Keys.ESCAPE)),
         ("edit", lambda: ui.go(f"/tasks/{ids['full']}")),
         ("edit, done", lambda: ui.go(f"/tasks/{ids['done']}")),
+        ("delete a task with sub-tasks: the confirmation", confirm_deleting_a_parent),
         ("settings", lambda: ui.go("/settings")),
         ("settings with a new token", settings_with_new_token),
         ("chat", chat_page_with_answer),

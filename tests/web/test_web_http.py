@@ -383,6 +383,9 @@ def test_sub_tasks_show_under_their_parent_with_progress_and_are_added_on_the_pa
     rows = re.findall(r'<li class="task depth-(\d)[^"]*" id="task-\d+"[\s\S]*?class="task-title" href="[^"]*">([^<]+)</a>', page)
     assert rows == [("0", "Pack for the trip"), ("1", "Socks"), ("2", "Wool socks"), ("0", "Unrelated")], rows
     assert "0 of 1 sub-tasks done" in page and "☑ 0/1" in page
+    assert "parent-link" not in page, "every parent is on the page"
+    alone = session.get(stack.url("/?status=all&q=wool"), timeout=10).text
+    assert re.findall(r'class="chip parent-link" href="(/tasks/\d+)"', alone) == [f"/tasks/{socks['id']}"], "its parent is not on the page"
 
     edit = session.get(stack.url(f"/tasks/{trip['id']}"), timeout=10).text
     assert re.findall(r'<ul class="subtasks"><li><a href="/tasks/(\d+)">([^<]+)</a>', edit) == [(socks["id"], "Socks")]
@@ -393,6 +396,21 @@ def test_sub_tasks_show_under_their_parent_with_progress_and_are_added_on_the_pa
     assert "(0 of 2 done)" in session.get(stack.url(f"/tasks/{trip['id']}"), timeout=10).text
     empty = session.post(stack.url(f"/tasks/{trip['id']}/subtasks"), data={"_csrf": csrf, "title": ""}, timeout=10)
     assert empty.status_code == 400 and "Title" in empty.text
+
+    # Deleting a parent deletes its sub-tasks: the page asks first, and Cancel keeps everything.
+    listing = session.get(stack.url("/?status=all&sort=created"), timeout=10).text
+    parent_row = listing[listing.index(f'id="task-{trip["id"]}"'):listing.index(f'id="task-{socks["id"]}"')]
+    assert f'action="/tasks/{trip["id"]}/delete">' in parent_row, "posted plainly, so the page can ask"
+    asked = session.post(stack.url(f"/tasks/{trip['id']}/delete"), data={"_csrf": csrf, "return_to": "/"}, allow_redirects=False, timeout=10)
+    assert asked.status_code == 200 and "Delete “Pack for the trip” and its 2 sub-tasks?" in html.unescape(asked.text)
+    assert session.get(stack.url(f"/api/me/tasks/{trip['id']}"), timeout=10).status_code == 200, "nothing deleted yet"
+    confirmed = session.post(stack.url(f"/tasks/{trip['id']}/delete"), data={"_csrf": csrf_of(asked.text), "confirmed": "yes", "return_to": "/"},
+                             allow_redirects=False, timeout=10)
+    assert confirmed.status_code == 303 and confirmed.headers["Location"] == "/"
+    left = [t["title"] for t in session.get(stack.url("/api/me/tasks?status=all"), timeout=10).json()["items"]]
+    assert left == ["Unrelated"], left
+    plain = session.post(stack.url(f"/tasks/{stored['Unrelated']['id']}/delete"), data={"_csrf": csrf, "return_to": "/"}, allow_redirects=False, timeout=10)
+    assert plain.status_code == 303, "a task without sub-tasks goes at once"
 
 
 def list_titles(page: str) -> list[str]:
