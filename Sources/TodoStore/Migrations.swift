@@ -636,6 +636,67 @@ enum Migrations {
             $$
             """,
         ]),
+        // A statement's new tasks are recorded together: one insert of their events and one of
+        // their webhook deliveries per statement (a transition table), where the row trigger ran
+        // both statements for each task. A grouped create (`InsertTasksStatement`) or an import
+        // inserts many tasks in one statement. Changes and deletes keep the row trigger.
+        Migration(version: 21, name: "events of new tasks per statement", statements: [
+            """
+            CREATE FUNCTION tasks_record_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                WITH recorded AS (
+                    INSERT INTO events (user_id, kind, task_id, project_id)
+                    SELECT user_id, 'task.created', id, project_id FROM inserted_tasks ORDER BY id
+                    RETURNING id, task_id, project_id, created_at
+                )
+                INSERT INTO webhook_deliveries (webhook_id, event_id, type, task_id, event_time, next_attempt_at)
+                SELECT w.id, recorded.id, 'task.created', recorded.task_id, recorded.created_at, recorded.created_at
+                FROM recorded JOIN project_members m ON m.project_id = recorded.project_id
+                JOIN webhooks w ON w.user_id = m.user_id AND (w.project_id IS NULL OR w.project_id = m.project_id)
+                WHERE position(',task.created,' IN ',' || w.events || ',') > 0;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "DROP TRIGGER tasks_events ON tasks",
+            "CREATE TRIGGER tasks_events AFTER UPDATE OR DELETE ON tasks FOR EACH ROW EXECUTE FUNCTION tasks_record_event()",
+            """
+            CREATE TRIGGER tasks_events_inserted AFTER INSERT ON tasks REFERENCING NEW TABLE AS inserted_tasks
+            FOR EACH STATEMENT EXECUTE FUNCTION tasks_record_inserts()
+            """,
+            """
+            CREATE OR REPLACE FUNCTION tasks_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                kind text;
+                subject tasks;
+                recipient text;
+                completes boolean := false;
+                moved_from bigint;
+                event_id bigint;
+                event_time timestamptz;
+            BEGIN
+                IF TG_OP = 'DELETE' THEN kind := 'task.deleted'; subject := OLD;
+                ELSIF NEW.version <> OLD.version THEN
+                    kind := 'task.updated'; subject := NEW; completes := NEW.completed AND NOT OLD.completed;
+                    IF NEW.project_id <> OLD.project_id THEN moved_from := OLD.project_id; END IF;
+                ELSIF OLD.reminded_at IS NULL AND NEW.reminded_at IS NOT NULL THEN kind := 'reminder.due'; subject := NEW;
+                ELSE RETURN NULL;
+                END IF;
+                recipient := CASE WHEN kind = 'reminder.due' THEN COALESCE(subject.assignee_id, subject.user_id) ELSE subject.user_id END;
+                INSERT INTO events (user_id, kind, task_id, project_id, moved_from)
+                VALUES (recipient, kind, subject.id, subject.project_id, moved_from) RETURNING id, created_at INTO event_id, event_time;
+                INSERT INTO webhook_deliveries (webhook_id, event_id, type, task_id, event_time, next_attempt_at)
+                SELECT id, event_id, type, subject.id, event_time, event_time FROM (
+                    SELECT DISTINCT w.id AS id, w.events AS events, CASE WHEN completes AND position(',task.completed,' IN ',' || w.events || ',') > 0
+                        THEN 'task.completed' ELSE kind END AS type
+                    FROM project_members m JOIN webhooks w ON w.user_id = m.user_id AND (w.project_id IS NULL OR w.project_id = m.project_id)
+                    WHERE m.project_id IN (subject.project_id, moved_from)) subscribed
+                WHERE position(',' || type || ',' IN ',' || events || ',') > 0;
+                RETURN NULL;
+            END
+            $$
+            """,
+        ]),
     ]
 
     static let sqlite: [Migration] = [
@@ -1116,5 +1177,7 @@ enum Migrations {
             END
             """,
         ]),
+        // SQLite's triggers run per row in any case: nothing to change.
+        Migration(version: 21, name: "events of new tasks per statement", statements: []),
     ]
 }

@@ -62,6 +62,36 @@ import TodoStore
         }
     }
 
+    /// An import inserts its tasks with one statement (PostgreSQL records their events per
+    /// statement): each task still has its event, in id order, and each webhook that hears of
+    /// its project one delivery per task; a webhook of another project hears nothing.
+    @Test(arguments: backends)
+    func tasksInsertedTogetherQueueAnEventAndADeliveryEach(_ backend: Backend) async throws {
+        try await withStorage(backend) { storage in
+            let user = try await makeUser(storage)
+            let member = try await makeUser(storage)
+            let inbox = try await Self.inbox(storage, user)
+            #expect(try await storage.projects.setMember(member.id, role: .editor, projectID: inbox, at: .now()))
+            let everything = try await Self.subscribe(storage, user, to: [.taskCreated])
+            let members = try await Self.subscribe(storage, member, to: [.taskCreated], project: inbox)
+            let elsewhere = try await Self.subscribe(storage, user, to: [.taskCreated], project: try await Self.project(storage, user, "Other"))
+            let before = try await storage.events.latestEventID()
+            let tasks = (1...5).map { TodoTask.new(TaskFields(title: "imported \($0)"), userID: user.id, at: .now()) }
+            #expect(try await storage.tasks.importTasks(.flat(tasks), userID: user.id, limit: taskLimit) == [])
+
+            let events = try await storage.events.events(after: before, limit: 100)
+            #expect(events.count == 5)
+            #expect(events.allSatisfy { $0.kind == .taskCreated && $0.userID == user.id && $0.projectID == inbox })
+            #expect(events.map(\.taskID) == events.map(\.taskID).sorted(), "in the order of the tasks' ids")
+            let claimed = try await Self.claim(storage, [everything, members, elsewhere])
+            for deliveries in claimed[0...1] {
+                #expect(deliveries.map(\.eventID) == events.map(\.id))
+                #expect(deliveries.map(\.taskID) == events.map(\.taskID))
+            }
+            #expect(claimed[2].isEmpty)
+        }
+    }
+
     @Test(arguments: backends)
     func aClaimHidesADeliveryUntilItsLeaseEndsAndAnAttemptDecidesWhatFollows(_ backend: Backend) async throws {
         try await withStorage(backend) { storage in
