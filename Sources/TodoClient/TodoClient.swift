@@ -518,13 +518,8 @@ public struct TodoClient: Sendable {
     public func importTodoist(token: String, csv: Data, name: String, timeZone: String) async throws -> TodoistImport {
         var query = URLComponents()
         query.queryItems = [URLQueryItem(name: "name", value: name), URLQueryItem(name: "timezone", value: timeZone)]
-        var request = HTTPClientRequest(url: baseURL + "/api/me/import/todoist?" + (query.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B"))
-        request.method = .POST
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "text/csv; charset=utf-8")
-        request.body = .bytes(ByteBuffer(bytes: csv))
-        return try await decoded(request).value
+        let path = "/api/me/import/todoist?" + (query.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        return try await send(.POST, path, token: token, content: (type: "text/csv; charset=utf-8", bytes: ByteBuffer(bytes: csv))).value
     }
 
     /// The assistant's answer to one chat message.
@@ -621,14 +616,22 @@ public struct TodoClient: Sendable {
     func send<Response: Decodable>(
         _ method: HTTPMethod, _ path: String, token: String? = nil, body: (any Encodable)? = nil, headers: [(String, String)] = []
     ) async throws -> (value: Response, headers: HTTPHeaders) {
+        let content = try body.map { (type: "application/json", bytes: ByteBuffer(bytes: try Self.encoder.encode($0))) }
+        return try await send(method, path, token: token, content: content, headers: headers)
+    }
+
+    /// The same with a body of any type, already encoded.
+    func send<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, token: String?, content: (type: String, bytes: ByteBuffer)?, headers: [(String, String)] = []
+    ) async throws -> (value: Response, headers: HTTPHeaders) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
+        if let content {
+            request.headers.add(name: "Content-Type", value: content.type)
+            request.body = .bytes(content.bytes)
         }
         return try await decoded(request)
     }
