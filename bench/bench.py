@@ -263,26 +263,20 @@ class Postgres:
                             "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True, check=True)
 
     def explain(self, user_id: str, task_id: int) -> dict:
-        """Plans of the statements behind list50, get_one and create (as the PostgreSQL task store sends them)."""
-        columns = ("id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, "
-                   "version, created_at, updated_at, series_start, occurrence, next_occurrence_id")
-        statements = {
-            "list50": f"SELECT {columns} FROM tasks WHERE user_id = '{user_id}' ORDER BY created_at DESC, id DESC LIMIT 51",
-            "get_one": f"SELECT {columns} FROM tasks WHERE id = {task_id} AND user_id = '{user_id}'",
-            "create": (
-                f"WITH owner AS (SELECT task_count FROM users WHERE id = '{user_id}' FOR NO KEY UPDATE), inserted AS ("
-                "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, "
-                "recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id) "
-                f"SELECT '{user_id}', 'Buy groceries', '', false, NULL, 2, ARRAY['home'], NULL, NULL, NULL, 1, now(), now(), "
-                "NULL, 0, NULL FROM owner WHERE owner.task_count < 100000 RETURNING id) "
-                "SELECT inserted.id FROM owner LEFT JOIN inserted ON true"),
-        }
+        """Plans of the statements behind list50, get_one and create: the first statement of each
+        workload's pgbench script (the statements the API sends, as the statement check proves),
+        prepared as pgbench prepares them, so that the parameters take the same types."""
+        values = {**PGBENCH_CREATE_VALUES, "user_id": user_id, "task": task_id, "priority": 2, "completed": "false",
+                  "version": 1, "occurrence": 0, "task_limit": 100_000}
         plans = {}
-        for name, sql in statements.items():
-            plans[name] = self.sql(f"BEGIN; EXPLAIN (ANALYZE, BUFFERS, VERBOSE OFF) {sql}; ROLLBACK;")
+        for name in ("list50", "get_one", "create"):
+            statement, names = prepared_form(script_texts((PGBENCH_DIR / f"{name}.sql").read_text())[0])
+            arguments = ", ".join("'" + str(values[n]).replace("'", "''") + "'" for n in names)
+            plans[name] = self.sql(f"BEGIN; PREPARE plan_{name} AS {statement}; "
+                                   f"EXPLAIN (ANALYZE, BUFFERS, VERBOSE OFF) EXECUTE plan_{name}({arguments}); ROLLBACK;")
         plans["_sizes"] = self.sql("SELECT relname || ' ' || pg_size_pretty(pg_total_relation_size(oid)) || ' ' || "
                                    "reltuples::bigint || ' rows (estimate)' FROM pg_class WHERE relname IN "
-                                   "('tasks', 'events', 'users') ORDER BY relname")
+                                   "('tasks', 'events', 'users', 'projects', 'project_members') ORDER BY relname")
         return plans
 
     def settings(self) -> dict:
@@ -780,10 +774,26 @@ def normalise_statement(sql: str) -> str:
     return re.sub(r"\$\d+|(?<!:):(?!:)[A-Za-z_]\w*|\bNULL\b", "?", sql)
 
 
-def script_statements(text: str) -> list[str]:
-    """The SQL statements of a pgbench script, in order (meta-commands and comment lines left out)."""
+def script_texts(text: str) -> list[str]:
+    """The SQL statements of a pgbench script as written, in order (meta-commands and comment lines left out)."""
     lines = [line for line in text.splitlines() if not line.lstrip().startswith(("--", "\\"))]
-    return [normalise_statement(s) for s in "\n".join(lines).split(";") if s.strip()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def script_statements(text: str) -> list[str]:
+    """The SQL statements of a pgbench script, normalised (`normalise_statement`)."""
+    return [normalise_statement(s) for s in script_texts(text)]
+
+
+def prepared_form(statement: str) -> tuple[str, list[str]]:
+    """A pgbench statement with its variables as `$1`, `$2`, ...; and the variables' names in that order."""
+    names: list[str] = []
+
+    def parameter(match: re.Match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+    return re.sub(r"(?<!:):(?!:)([A-Za-z_]\w*)", parameter, statement), names
 
 
 def logged_statements(log_text: str) -> list[str]:
