@@ -404,6 +404,11 @@ def test_sub_tasks_show_under_their_parent_with_progress_and_are_added_on_the_pa
     asked = session.post(stack.url(f"/tasks/{trip['id']}/delete"), data={"_csrf": csrf, "return_to": "/"}, allow_redirects=False, timeout=10)
     assert asked.status_code == 200 and "Delete “Pack for the trip” and its 2 sub-tasks?" in html.unescape(asked.text)
     assert session.get(stack.url(f"/api/me/tasks/{trip['id']}"), timeout=10).status_code == 200, "nothing deleted yet"
+    # The script's delete in the background (a row drawn before the sub-tasks came) is refused, not asked.
+    background = session.post(stack.url(f"/tasks/{trip['id']}/delete"), data={"_csrf": csrf, "return_to": "/"},
+                              headers={"Accept": "application/json"}, allow_redirects=False, timeout=10)
+    assert background.status_code == 409 and "has sub-tasks now" in background.json()["error"]["message"], background.text
+    assert session.get(stack.url(f"/api/me/tasks/{trip['id']}"), timeout=10).status_code == 200, "still nothing deleted"
     confirmed = session.post(stack.url(f"/tasks/{trip['id']}/delete"), data={"_csrf": csrf_of(asked.text), "confirmed": "yes", "return_to": "/"},
                              allow_redirects=False, timeout=10)
     assert confirmed.status_code == 303 and confirmed.headers["Location"] == "/"

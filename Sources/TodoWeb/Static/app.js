@@ -251,11 +251,12 @@
     if (row) row.classList.add("is-leaving");
     try {
       const result = await send(form);
-      if (!result.ok) throw new Error(errorMessage(result));
+      // 409: sub-tasks came since the row was drawn, and the server says what to do.
+      if (!result.ok) throw new Error(result.status === 409 ? errorMessage(result) : "");
       announce("Deleted “" + title + "”.");
     } catch (error) {
       if (row) row.classList.remove("is-leaving");
-      announce("Could not delete “" + title + "”.");
+      announce(error.message && error.message !== "signed out" ? error.message : "Could not delete “" + title + "”.");
     }
     scheduleRefresh(200);
   }
