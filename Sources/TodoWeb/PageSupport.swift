@@ -76,6 +76,11 @@ enum PageSupport {
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// An error in the API's shape (`{error: {code, message, details}}`), for scripts.
+    static func jsonError(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+        json(.object(["error": .object(["code": .string(code), "message": .string(message), "details": .array([])])]), status: status)
+    }
+
     /// The time zone a form names (`tz`, filled in by the page's script), else the cookie's.
     static func timeZone(_ form: FormData, _ context: WebRequestContext) -> TimeZone {
         form.text("tz").flatMap(TimeZone.init(identifier:)) ?? context.timeZone

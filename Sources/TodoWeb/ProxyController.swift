@@ -62,7 +62,7 @@ struct ProxyController: Sendable {
             let decoded = segment.removingPercentEncoding ?? String(segment)
             return decoded == "." || decoded == ".." || decoded.contains("/")
         }) else {
-            return Self.error(.badRequest, code: "invalid_path", message: "not a valid API path")
+            return PageSupport.jsonError(.badRequest, code: "invalid_path", message: "not a valid API path")
         }
         var headers: [(String, String)] = Self.forwardedRequestHeaders.compactMap { name in
             request.headers[name].map { (name.canonicalName, $0) }
@@ -81,14 +81,14 @@ struct ProxyController: Sendable {
         }
         let safe = request.method == .get || request.method == .head
         if usesCookie, !safe, !Session.isValid(request.headers[.xCSRFToken], expected: context.csrfToken) {
-            return Self.error(.forbidden, code: "csrf", message: "missing or wrong X-CSRF-Token header")
+            return PageSupport.jsonError(.forbidden, code: "csrf", message: "missing or wrong X-CSRF-Token header")
         }
         var body: ByteBuffer?
         if !safe {
             do {
                 body = try await request.body.collect(upTo: maxBodySize)
             } catch {
-                return Self.error(.contentTooLarge, code: "payload_too_large", message: "the request body is larger than \(maxBodySize) bytes")
+                return PageSupport.jsonError(.contentTooLarge, code: "payload_too_large", message: "the request body is larger than \(maxBodySize) bytes")
             }
         }
         let target = path + (request.uri.query.map { "?" + $0 } ?? "")
@@ -105,7 +105,7 @@ struct ProxyController: Sendable {
             upstream = try await backend.forward(method: request.method.rawValue, path: target, headers: headers, body: body, timeout: timeout)
         } catch {
             context.logger.warning("backend unreachable", metadata: ["error": "\(error)"])
-            var response = Self.error(.serviceUnavailable, code: "unavailable", message: "the task service is not answering; try again shortly")
+            var response = PageSupport.jsonError(.serviceUnavailable, code: "unavailable", message: "the task service is not answering; try again shortly")
             response.headers[.retryAfter] = "5"
             return response
         }
@@ -148,10 +148,6 @@ struct ProxyController: Sendable {
                 try await writer.finish(nil)
             })
     }
-
-    static func error(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
-        PageSupport.json(.object(["error": .object(["code": .string(code), "message": .string(message), "details": .array([])])]), status: status)
-    }
 }
 
 /// Live-event streams through the proxy: a pool of backend connections of their own, so that
@@ -191,7 +187,7 @@ struct EventStreamGate: Sendable {
     }
 
     static func tooMany(_ status: Int, _ code: String, _ message: String) -> Response {
-        var response = ProxyController.error(HTTPResponse.Status(code: status), code: code, message: message)
+        var response = PageSupport.jsonError(HTTPResponse.Status(code: status), code: code, message: message)
         response.headers[.retryAfter] = "30"
         return response
     }

@@ -244,7 +244,10 @@ struct TaskPages: Sendable {
                 let task = try await client.task(token: token, id: id).task
                 if task.subtaskCount > 0 {
                     // A row drawn before its sub-tasks came deletes in the background: refused, not asked.
-                    guard !PageSupport.wantsJSON(request) else { return Self.needsConfirmation(task) }
+                    guard !PageSupport.wantsJSON(request) else {
+                        return PageSupport.jsonError(.conflict, code: "confirmation_needed",
+                                                     message: "“\(task.fields.title)” has sub-tasks now: open it to delete it with them.")
+                    }
                     return try await confirmDelete(task, token: token, returnTo: returnTo, context: context)
                 }
             }
@@ -270,12 +273,6 @@ struct TaskPages: Sendable {
         return views.page("confirm_delete", ConfirmDeletePage(
             chrome: views.chrome(context, title: "Delete “\(task.fields.title)”?", user: user, section: "tasks"),
             id: String(task.id), title: task.fields.title, subtasks: count, returnTo: returnTo))
-    }
-
-    private static func needsConfirmation(_ task: TodoTask) -> Response {
-        let message = "“\(task.fields.title)” has sub-tasks now: open it to delete it with them."
-        return PageSupport.json(.object(["error": .object(["code": .string("confirmation_needed"), "message": .string(message)])]),
-                                status: .conflict)
     }
 
     func taskID(_ context: WebRequestContext) throws -> TaskID {
