@@ -79,6 +79,7 @@ func buildRouter(
     assistantHTTP: HTTPClient, provider: OpenIDProvider?, logger: Logger, tokens: AccessTokens
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
+    router.add(middleware: EventStreamTaskMiddleware())
     router.addTracingMiddleware()
     router.add(middleware: RequestLogMiddleware(accessLog: configuration.accessLog, trustedProxies: configuration.trustedProxies))
     router.add(middleware: HTTPMetricsMiddleware())

@@ -64,6 +64,7 @@ public func buildMCPApplication(
         logger: logger)
     let endpoint = MCPEndpoint(configuration: configuration, client: client, sessions: sessions, identities: IdentityCache(client: client))
     let router = Router()
+    router.add(middleware: EventStreamTaskMiddleware())
     router.addTracingMiddleware()
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware())

@@ -13,31 +13,23 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         self.registry = registry
     }
 
+    /// A request is measured until its response is ready: the head and, for a body built in
+    /// memory, the body. A streamed body (an event stream open for hours, an export) is not
+    /// waited for: its length is not the server's latency. Not wrapping the body also lets
+    /// Hummingbird send a buffered response's head and body in one write (one system call and
+    /// one TCP segment fewer per request; bench/RESULTS.md).
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let inFlight = registry.makeGauge(descriptor: Self.activeRequests, labels: [("http_request_method", request.method.rawValue)])
         inFlight.increment()
+        defer { inFlight.decrement() }
         do {
-            var response = try await next(request, context)
-            let status = response.status
-            response.body = Self.body(response.body) {
-                record(request, route: context.endpointPath, status: status, since: start)
-                inFlight.decrement()
-            }
+            let response = try await next(request, context)
+            record(request, route: context.endpointPath, status: response.status, since: start)
             return response
         } catch {
             record(request, route: context.endpointPath, status: (error as? any HTTPResponseError)?.status ?? .internalServerError, since: start)
-            inFlight.decrement()
             throw error
-        }
-    }
-
-    /// `body`, calling `written` once it has been written (or failed to be): the latency includes
-    /// sending the body. (Hummingbird's `withPostWriteClosure` does this, but is not public.)
-    static func body(_ body: ResponseBody, then written: @escaping @Sendable () -> Void) -> ResponseBody {
-        ResponseBody(contentLength: body.contentLength) { writer in
-            defer { written() }
-            try await body.write(writer)
         }
     }
 
@@ -55,9 +47,9 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
     static var duration: MetricNameDescriptor {
         .init(namespace: "http_server", metricName: "request_duration", unitName: "seconds",
-              helpText: "Time from a request's arrival to the end of its response body in seconds")
+              helpText: "Time from a request's arrival to its response being ready to send in seconds")
     }
     static var activeRequests: MetricNameDescriptor {
-        .init(namespace: "http_server", metricName: "active", unitName: "requests", helpText: "HTTP requests in flight")
+        .init(namespace: "http_server", metricName: "active", unitName: "requests", helpText: "HTTP requests being handled, until their response is ready to send")
     }
 }

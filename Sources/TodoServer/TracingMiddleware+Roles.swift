@@ -2,9 +2,9 @@ import Hummingbird
 import TodoTracing
 
 extension Router {
-    /// `ServerTracingMiddleware` when tracing is on (`TraceExport`), added first so that the server
-    /// span covers every other middleware and the access log line carries its ids. Off, nothing
-    /// is added.
+    /// `ServerTracingMiddleware` when tracing is on (`TraceExport`), added before the other
+    /// middlewares (only `EventStreamTaskMiddleware` comes earlier) so that the server span covers
+    /// them and the access log line carries its ids. Off, nothing is added.
     public func addTracingMiddleware() {
         guard TracingSwitch.isOn else { return }
         add(middleware: ServerTracingMiddleware())

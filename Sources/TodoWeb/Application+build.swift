@@ -27,6 +27,7 @@ public func buildWebApplication(
     let views = try Views(assets: AssetCatalog(files: EmbeddedFiles.assets))
 
     let router = Router(context: WebRequestContext.self)
+    router.add(middleware: EventStreamTaskMiddleware())
     router.addTracingMiddleware()
     router.add(middleware: RequestLogMiddleware<WebRequestContext>(accessLog: configuration.accessLog))
     router.add(middleware: HTTPMetricsMiddleware())

@@ -1,37 +1,54 @@
 """The first page's prepared statement on a table that grew after it was planned (issue 24, item 2).
 
-Seeds 100 users x 50 tasks, analyses, prepares the default first page's query (as
-NewestTasksStatement does) and runs it seven times, so PostgreSQL caches a generic plan; then
-grows the table twentyfold without an analyse and explains the cached plan. Run it inside
-scripts/with-postgres.sh after `swift build` (it migrates a throw-away database with the debug
-binary):  scripts/with-postgres.sh python3 bench/plans/generic_plan_on_grown_table.py
-PRE='SQL' runs SQL before the first analyse; RPC='SET ...;' runs in the session first.
+Seeds 100 users x 50 tasks (each in its owner's Inbox), analyses, prepares the first page's
+statement exactly as the API sends it (bench/pgbench/list50.sql, `NewestTasksStatement`) and
+runs it seven times, so PostgreSQL caches a generic plan; then grows the table twentyfold
+without an analyse and explains the cached plan, and then the plan after an ANALYZE. Run it
+inside scripts/with-postgres.sh after `swift build` (it migrates a throw-away database with the
+debug binary):  scripts/with-postgres.sh python3 bench/plans/generic_plan_on_grown_table.py
 """
-import os, subprocess, uuid
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+from bench import prepared_form, script_texts  # noqa: E402
+
 base = os.environ["TEST_DATABASE_URL"].split("?")[0]
-psql = "psql"
 name = "plan_" + uuid.uuid4().hex[:8]
-subprocess.run([psql, base, "-qc", f"CREATE DATABASE {name}"], check=True)
+subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {name}"], check=True)
 url = base.rsplit("/", 1)[0] + "/" + name
-env = {**os.environ, "DATABASE_URL": url + "?sslmode=disable", "LOG_LEVEL": "error"}
-subprocess.run([str(__import__("pathlib").Path(__file__).resolve().parents[2] / ".build" / "debug" / "todo"), "migrate"], env=env, check=True)
-def q(sql):
-    r = subprocess.run([psql, url, "-qAtc", sql], capture_output=True, text=True)
-    if r.returncode: print(r.stderr)
-    return r.stdout
-q("ALTER TABLE tasks SET (autovacuum_enabled = false)")
-q("""INSERT INTO users (id, email, password_hash, created_at) SELECT 'u' || g, 'u' || g || '@x.io', 'x', now() FROM generate_series(1, 100) g""")
-q("""INSERT INTO tasks (user_id, title, created_at, updated_at) SELECT 'u' || (g % 100 + 1), 't' || g, now() - g * interval '1 second', now() FROM generate_series(1, 5000) g""")
-q(os.environ.get("PRE", "SELECT 1")); q("ANALYZE tasks")
-session = os.environ.get("RPC", "")
-script = f"""
-{session}
-PREPARE newest(text) AS SELECT id FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51;
+try:
+    env = {**os.environ, "DATABASE_URL": url + "?sslmode=disable", "LOG_LEVEL": "error"}
+    subprocess.run([str(REPO / ".build" / "debug" / "todo"), "migrate"], env=env, check=True)
+    [statement] = script_texts((REPO / "bench" / "pgbench" / "list50.sql").read_text())
+    newest, _ = prepared_form(statement)
+
+    def tasks(count: int, sign: str) -> str:
+        """`count` tasks spread over the 100 users' Inboxes, older (-) or newer (+) than now."""
+        return (f"INSERT INTO tasks (user_id, project_id, title, position, created_at, updated_at) "
+                f"SELECT p.created_by, p.id, 't' || g, g, now() {sign} g * interval '1 second', now() "
+                f"FROM generate_series(1, {count}) g JOIN projects p ON p.created_by = 'u' || (g % 100 + 1) AND p.is_inbox;")
+    script = f"""
+ALTER TABLE tasks SET (autovacuum_enabled = false);
+INSERT INTO users (id, email, password_hash, created_at) SELECT 'u' || g, 'u' || g || '@x.io', 'x', now() FROM generate_series(1, 100) g;
+{tasks(5000, '-')}
+ANALYZE;
+PREPARE newest(text) AS {newest};
 EXECUTE newest('u1'); EXECUTE newest('u2'); EXECUTE newest('u3'); EXECUTE newest('u4'); EXECUTE newest('u5'); EXECUTE newest('u6'); EXECUTE newest('u7');
-EXPLAIN EXECUTE newest('u7');
-INSERT INTO tasks (user_id, title, created_at, updated_at) SELECT 'u' || (g % 100 + 1), 't' || g, now() + g * interval '1 second', now() FROM generate_series(1, 100000) g;
-EXPLAIN ANALYZE EXECUTE newest('u7');
+\\echo == the cached plan, 50 tasks per user
+EXPLAIN (COSTS OFF) EXECUTE newest('u7');
+{tasks(100000, '+')}
+\\echo == the cached plan after the table grew twentyfold, no analyse
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE newest('u7');
+ANALYZE tasks;
+\\echo == after ANALYZE (the cached plan is invalidated and planned again)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE newest('u7');
 """
-r = subprocess.run([psql, url, "-qAt"], input=script, capture_output=True, text=True)
-print(r.stdout[-3000:], r.stderr[-500:])
-subprocess.run([psql, base, "-qc", f"DROP DATABASE {name} WITH (FORCE)"])
+    result = subprocess.run(["psql", url, "-qAt", "-v", "ON_ERROR_STOP=1"], input=script, capture_output=True, text=True)
+    print(result.stdout, result.stderr)
+finally:
+    subprocess.run(["psql", base, "-qc", f"DROP DATABASE {name} WITH (FORCE)"])

@@ -18,6 +18,7 @@ import requests
 import yaml
 
 from server import REPO, Client, TodoProcess, free_port
+from sse import EventStream
 
 CHART = REPO / "helm" / "todo-app"
 ALERT_TESTS = REPO / "tests" / "prometheus" / "alerts.test.yml"
@@ -175,6 +176,25 @@ def test_each_roles_metrics_pass_promtool_and_version_names_the_build(stack, pro
     for family in ("db_pool_connections_max", "db_pool_connections_in_use", "db_pool_requests_waiting",
                    "db_pool_wait_duration_seconds", "reminder_delivery_lag_seconds", "db_up"):
         assert f"# TYPE {family} " in api_metrics, family
+
+
+def test_an_event_stream_is_measured_until_it_opens_and_is_not_in_flight_while_open(stack):
+    """The latency histogram measures a request until its response is ready to send. An event
+    stream is observed as it opens: observed when it closed, an hour later, it would be an hour of
+    latency, and a few such closes would trip TodoHighLatency on a quiet server. While it stays
+    open it is not a request in flight."""
+    api = stack["todo-api"]
+    user = Client(api.base)
+    stream = EventStream(f"{api.base}/api/me/events", user.token)
+    try:
+        text = requests.get(api.base + "/metrics", timeout=5).text
+        labels = '{http_route="/api/{user_id}/events",http_request_method="GET",http_response_status_code="200"}'
+        count = re.search(rf"^http_server_request_duration_seconds_count{re.escape(labels)} (\S+)$", text, re.MULTILINE)
+        assert count and float(count.group(1)) == 1, text
+        in_flight = re.search(r'^http_server_active_requests\{http_request_method="GET"\} (\S+)$', text, re.MULTILINE)
+        assert in_flight and float(in_flight.group(1)) == 1, text  # the /metrics request itself
+    finally:
+        stream.close()
 
 
 def observed(process: TodoProcess, counts: list[str], timeout: float = 5) -> str:

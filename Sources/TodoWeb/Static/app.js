@@ -125,6 +125,9 @@
   // Moves being dragged or saved: a redraw now would show the order before them.
   let movesPending = 0;
   let movesStarted = 0;
+  // Refreshes overlap (a live event's and a quick add's): only the last one started may draw,
+  // or an answer that left the server before a change could land after one that saw it.
+  let refreshesStarted = 0;
   let refreshWanted = false;
   let refreshTimer = 0;
   let selectedID = null;
@@ -140,12 +143,14 @@
     if (!list) return;
     if (busy()) { refreshWanted = true; return; }
     const moves = movesStarted;
+    const refresh = ++refreshesStarted;
     try {
       const response = await fetch(location.pathname + location.search, {
         credentials: "same-origin", headers: { "X-Fragment": "list" },
       });
       if (toLogin(response) || !response.ok) return;
       const html = await response.text();
+      if (refresh !== refreshesStarted) return;
       if (busy()) { refreshWanted = true; return; }
       // A move made while this was loading: this list is older than the page.
       if (moves !== movesStarted) { scheduleRefresh(0); return; }
