@@ -38,7 +38,9 @@ INSERT INTO users (id, email, password_hash, created_at) SELECT 'u' || g, 'u' ||
 {tasks(5000, '-')}
 ANALYZE;
 PREPARE newest(text) AS {newest};
+\\o /dev/null
 EXECUTE newest('u1'); EXECUTE newest('u2'); EXECUTE newest('u3'); EXECUTE newest('u4'); EXECUTE newest('u5'); EXECUTE newest('u6'); EXECUTE newest('u7');
+\\o
 \\echo == the cached plan, 50 tasks per user
 EXPLAIN (COSTS OFF) EXECUTE newest('u7');
 {tasks(100000, '+')}
