@@ -21,10 +21,10 @@ public enum RequestID {
     /// `getrandom` system calls per request (measured with `perf stat`, bench/RESULTS.md).
     public static func make() -> String {
         let state = sequence.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
-        return processPrefix + hex(mixed(state))
+        return processPrefix + mixed(state).hex16
     }
 
-    private static let processPrefix = hex(UInt64.random(in: .min ... .max))
+    private static let processPrefix = UInt64.random(in: .min ... .max).hex16
     private static let sequence = Atomic<UInt64>(UInt64.random(in: .min ... .max))
 
     /// SplitMix64's output function: a bijection, so distinct states give distinct ids.
@@ -33,10 +33,5 @@ public enum RequestID {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

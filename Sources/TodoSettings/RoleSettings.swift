@@ -227,11 +227,7 @@ public func persistentSecret(at path: String, make: @escaping () -> String) thro
 /// 256 random bits in hex, the access-token key `todo serve` makes.
 func newAuthSecret() -> String {
     var generator = SystemRandomNumberGenerator()
-    return (0..<4).map { _ in String(generator.next(), radix: 16).paddedTo16 }.joined()
-}
-
-extension String {
-    fileprivate var paddedTo16: String { String(repeating: "0", count: max(0, 16 - count)) + self }
+    return (0..<4).map { _ in generator.next().hex16 }.joined()
 }
 
 extension WebConfiguration {
