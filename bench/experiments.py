@@ -15,9 +15,14 @@ throw-away database of the run (never the Swift code or the repository):
             on a fresh database (to see what a change to the code bought)
   shared    list50 of the same users before and after each became a member (editor) of three
             shared projects of 50 tasks each, alternating twice, on --bin: what sharing costs a list
+  grown     list50 on a new install's 20 users x 40 tasks (analysed), then after the create
+            workload grew the table twentyfold with autovacuum off for `tasks` (no analyse: the
+            plans cached on the small table stay), then after VACUUM ANALYZE; on --bin and, if
+            given, --compare-bin. Robust plans keep the grown, unanalysed figure within 20 % of
+            the analysed one
 
 usage: python3 bench/experiments.py [--bin .build/release/todo] [--duration 10] [--wait-for-builds 900]
-                                   [--compare-bin OTHER] [stats] [trigger] [pool] [ab] [shared]
+                                   [--compare-bin OTHER] [stats] [trigger] [pool] [ab] [shared] [grown]
 Prints a Markdown table per experiment. PostgreSQL only.
 """
 
@@ -214,6 +219,31 @@ def main() -> int:
                 rows.append(measure(f"shared: member of 3 projects of others (round {round_number})", "list50", backend, db, data, work, args))
             out += ["### Sharing and list50: 20 users x 200 own tasks, then each an editor of 3 projects of 50 tasks", "",
                     table(rows), ""]
+
+        if "grown" in args.experiments:
+            rows, ratios = [], []
+            binaries = [("A " + args.bin_label, args.bin)] + ([("B " + args.compare_label, args.compare_bin)] if args.compare_bin else [])
+            for label, binary in binaries:
+                backend.stop()
+                db.recreate_database()
+                backend = bench.Backend(binary, db.url, work, {})
+                backend.start("grown")
+                # Fewer tasks per project than a page: the plans cached now expect to read them all.
+                seeded = bench.seed(backend, 20, 40)
+                bench.write_lua_data(seeded["accounts"], data)
+                db.analyze()
+                db.sql("ALTER TABLE tasks SET (autovacuum_enabled = false)")
+                rows.append(measure(f"{label}: {db.task_count():,} tasks, analysed", "list50", backend, db, data, work, args))
+                target = 20 * db.task_count()
+                while db.task_count() < target:
+                    bench.run_wrk("create", backend, db, data, work, 2, 2, 64)
+                grown = measure(f"{label}: {db.task_count():,} tasks, not analysed", "list50", backend, db, data, work, args)
+                db.analyze()
+                analysed = measure(f"{label}: the same, after VACUUM ANALYZE", "list50", backend, db, data, work, args)
+                rows += [grown, analysed]
+                ratios.append(f"- {label}: grown and not analysed / analysed = {grown['rps'] / analysed['rps']:.2f}")
+            out += ["### A grown table: list50 on 20 users x 40 tasks, then after creates grew `tasks` twentyfold, autovacuum off", "",
+                    table(rows), "", *ratios, ""]
 
         if "webhooks" in args.experiments:
             backend.stop()

@@ -34,11 +34,11 @@ struct NewestTasksStatement: PostgresPreparedStatement {
     static let rows = TaskQuery.defaultLimit + 1
     static let name = "todo_newest_tasks"
     /// The tasks of every project the member belongs to: a page from each (an ordered scan of
-    /// `tasks_project_created`), merged (`TaskListSQL`).
+    /// `tasks_project_created`, whatever the statistics: the hidden limit of `TaskListSQL`), merged.
     static let sql = """
         SELECT t.task FROM project_members m CROSS JOIN LATERAL (
             SELECT \(TaskListSQL.record) AS task, created_at, id FROM tasks WHERE project_id = m.project_id
-            ORDER BY created_at DESC, id DESC LIMIT \(rows)
+            ORDER BY created_at DESC, id DESC LIMIT (SELECT \(rows))
         ) t WHERE m.user_id = $1 ORDER BY t.created_at DESC, t.id DESC LIMIT \(rows)
         """
     static let bindingDataTypes: [PostgresDataType] = [.text]

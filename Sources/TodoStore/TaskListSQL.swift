@@ -61,6 +61,13 @@ struct SQLDialect: Sendable {
 /// statement: on PostgreSQL a lateral join runs the page's query once per membership (each an
 /// ordered scan of that project's index, at most a page long) and merges those short lists; on
 /// SQLite the tasks of the member's projects are filtered by an `IN` list of them.
+///
+/// A project's part is limited by `(SELECT <limit>)`, whose value no plan can see: PostgreSQL then
+/// plans it to stop early (as for a tenth of the rows) and picks the ordered index scan. With a
+/// visible limit it compares that limit with its guess of a project's size, which is the average
+/// project's, however fresh the statistics: for a project larger than the guess (a household's
+/// shared list among small Inboxes, or any project on a table grown since a cached plan) it chose
+/// to read and sort the whole project on every page (`bench/RESULTS.md`, "Plans on a grown table").
 struct TaskListSQL {
     /// The task's columns as one cell (PostgreSQL's binary record, read by `TaskRecordReader`):
     /// decoding 17 cells through PostgresNIO's row iterator was a fifth of the backend's CPU in a list.
@@ -127,7 +134,7 @@ struct TaskListSQL {
             self.sql = """
                 SELECT t.task\(sortColumn) FROM project_members m CROSS JOIN LATERAL (
                     SELECT \(dialect.task) AS task, \(key) AS sort_key, id FROM tasks WHERE project_id = m.project_id\(filter)
-                    ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT \(limit)
+                    ORDER BY \(key) \(direction)\(nulls), id \(direction) LIMIT (SELECT \(limit))
                 ) t WHERE \(membership) ORDER BY t.sort_key \(direction)\(nulls), t.id \(direction) LIMIT \(limit)
                 """
         } else {

@@ -8,7 +8,7 @@
 \if :pick <= 70
 SELECT t.task FROM project_members m CROSS JOIN LATERAL (
     SELECT ROW(id, user_id, title, description, completed, completed_at, priority, tags, due_at, remind_at, recurrence, version, created_at, updated_at, series_start, occurrence, next_occurrence_id, project_id, parent_id, position, assignee_id, subtask_count, subtasks_done) AS task, created_at, id FROM tasks WHERE project_id = m.project_id
-    ORDER BY created_at DESC, id DESC LIMIT 51
+    ORDER BY created_at DESC, id DESC LIMIT (SELECT 51)
 ) t WHERE m.user_id = :user_id ORDER BY t.created_at DESC, t.id DESC LIMIT 51;
 \elif :pick <= 90
 \set priority random(0, 3)
