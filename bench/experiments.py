@@ -136,6 +136,20 @@ def share_projects(backend, accounts: list[dict], tasks_per_project: int = 50, m
             call("POST", f"/api/me/invitations/{link.group(1)}/accept", {"token": link.group(2)}, accounts[member]["token"], 200)
 
 
+def fresh_backend(backend, binary: Path, db, work: Path, data: Path, label: str, tasks_per_user: int):
+    """Stops `backend`, empties the database, starts `binary` on it, seeds 20 users with
+    `tasks_per_user` tasks each through the API, writes wrk's data and analyses (VACUUM ANALYZE);
+    returns the new backend and the seed."""
+    backend.stop()
+    db.recreate_database()
+    backend = bench.Backend(binary, db.url, work, {})
+    backend.start(label)
+    seeded = bench.seed(backend, 20, tasks_per_user)
+    bench.write_lua_data(seeded["accounts"], data)
+    db.analyze()
+    return backend, seeded
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", type=Path, default=bench.REPO_DIR / ".build/release/todo")
@@ -192,13 +206,7 @@ def main() -> int:
             rows = []
             for round_number in (1, 2):
                 for label, binary in (("A " + args.bin_label, args.bin), ("B " + args.compare_label, args.compare_bin)):
-                    backend.stop()
-                    db.recreate_database()
-                    backend = bench.Backend(binary, db.url, work, {})
-                    backend.start(f"ab{round_number}")
-                    seeded = bench.seed(backend, 20, 200)
-                    bench.write_lua_data(seeded["accounts"], data)
-                    db.analyze()
+                    backend, seeded = fresh_backend(backend, binary, db, work, data, f"ab{round_number}", 200)
                     for workload in ("list50", "get_one", "create"):
                         rows.append(measure(f"{label} (round {round_number})", workload, backend, db, data, work, args))
             out += ["### A/B: two binaries, alternating, each on a fresh database", "", table(rows), ""]
@@ -206,13 +214,7 @@ def main() -> int:
         if "shared" in args.experiments:
             rows = []
             for round_number in (1, 2):
-                backend.stop()
-                db.recreate_database()
-                backend = bench.Backend(args.bin.absolute(), db.url, work, {})
-                backend.start(f"shared{round_number}")
-                seeded = bench.seed(backend, 20, 200)
-                bench.write_lua_data(seeded["accounts"], data)
-                db.analyze()
+                backend, seeded = fresh_backend(backend, args.bin.absolute(), db, work, data, f"shared{round_number}", 200)
                 rows.append(measure(f"own projects only (round {round_number})", "list50", backend, db, data, work, args))
                 share_projects(backend, seeded["accounts"])
                 db.analyze()
@@ -224,14 +226,8 @@ def main() -> int:
             rows, ratios = [], []
             binaries = [("A " + args.bin_label, args.bin)] + ([("B " + args.compare_label, args.compare_bin)] if args.compare_bin else [])
             for label, binary in binaries:
-                backend.stop()
-                db.recreate_database()
-                backend = bench.Backend(binary, db.url, work, {})
-                backend.start("grown")
                 # Fewer tasks per project than a page: the plans cached now expect to read them all.
-                seeded = bench.seed(backend, 20, 40)
-                bench.write_lua_data(seeded["accounts"], data)
-                db.analyze()
+                backend, seeded = fresh_backend(backend, binary, db, work, data, "grown", 40)
                 db.sql("ALTER TABLE tasks SET (autovacuum_enabled = false)")
                 rows.append(measure(f"{label}: {db.task_count():,} tasks, analysed", "list50", backend, db, data, work, args))
                 target = 20 * db.task_count()

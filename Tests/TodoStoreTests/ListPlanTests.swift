@@ -77,13 +77,14 @@ struct ListPlanTests {
             group.addTask { await admin.run() }
             defer { group.cancelAll() }
             try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
+            let drop = PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)")
             do {
                 try await seed(url: Self.url(url, database: name), prepared: prepared, body)
             } catch {
-                try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: Self.logger)
+                try? await admin.query(drop, logger: Self.logger)
                 throw error
             }
-            try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: Self.logger)
+            try await admin.query(drop, logger: Self.logger)
         }
     }
 
